@@ -1,0 +1,82 @@
+/**
+ * Every error the SDK creates. Each class carries a stable `code` (APITOOLKIT_ERR_*) that is
+ * documented in docs/errors.md; a test keeps the two in step.
+ */
+
+const kAPIToolkitError = Symbol.for('apitoolkit-node.error');
+
+/** Base class of every error thrown or reported by apitoolkit-node. */
+export class APIToolkitError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(`apitoolkit-node: ${message}`, options);
+    this.name = new.target.name;
+    this.code = code;
+    Object.defineProperty(this, kAPIToolkitError, { value: true });
+  }
+
+  // Two copies of the package (ESM + CJS) must still recognise each other's errors.
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== APIToolkitError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kAPIToolkitError] === true;
+  }
+}
+
+/** An option has the wrong type or value; thrown by `new APIToolkit()`. */
+export class OptionsInvalidError extends APIToolkitError {
+  /** The name of the offending option, e.g. `redactRequestBody[1]`. */
+  readonly option: string;
+  constructor(option: string, message: string, options?: { cause?: unknown }) {
+    super('APITOOLKIT_ERR_OPTIONS_INVALID', `invalid option \`${option}\`: ${message}`, options);
+    this.option = option;
+  }
+}
+
+/** A redaction JSONPath could not be parsed; thrown by `new APIToolkit()`. */
+export class RedactPathInvalidError extends APIToolkitError {
+  readonly option: string;
+  readonly path: string;
+  constructor(option: string, path: string, reason: string, options?: { cause?: unknown }) {
+    super('APITOOLKIT_ERR_REDACT_PATH_INVALID', `invalid JSONPath in \`${option}\`: ${JSON.stringify(path)} (${reason})`, options);
+    this.option = option;
+    this.path = path;
+  }
+}
+
+/** `GET {rootURL}/api/client_metadata` answered 401: the API key was refused. */
+export class ApiKeyRefusedError extends APIToolkitError {
+  constructor(rootURL: string) {
+    super('APITOOLKIT_ERR_API_KEY_REFUSED', `the API key was refused by ${rootURL} (HTTP 401); check APITOOLKIT_KEY`);
+  }
+}
+
+/** The client metadata could not be fetched or was malformed (retried in the background). */
+export class MetadataError extends APIToolkitError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('APITOOLKIT_ERR_METADATA', message, options);
+  }
+}
+
+/** A transport failed to deliver a batch. `retryable` says whether the SDK will try again. */
+export class TransportError extends APIToolkitError {
+  readonly retryable: boolean;
+  constructor(message: string, retryable: boolean, options?: { cause?: unknown }) {
+    super('APITOOLKIT_ERR_TRANSPORT', message, options);
+    this.retryable = retryable;
+  }
+}
+
+/** A record was dropped because the queue was full. Reported through `onError`, never thrown. */
+export class QueueFullError extends APIToolkitError {
+  constructor(message: string) {
+    super('APITOOLKIT_ERR_QUEUE_FULL', message);
+  }
+}
+
+/** The SDK was used after `shutdown()`. Reported through `onError`, never thrown into requests. */
+export class ShutdownError extends APIToolkitError {
+  constructor() {
+    super('APITOOLKIT_ERR_SHUT_DOWN', 'the client has been shut down');
+  }
+}
