@@ -74,9 +74,11 @@ export class QueueFullError extends APIToolkitError {
   }
 }
 
-/** The SDK was used after `shutdown()`. Reported through `onError`, never thrown into requests. */
-export class ShutdownError extends APIToolkitError {
-  constructor() {
-    super('APITOOLKIT_ERR_SHUT_DOWN', 'the client has been shut down');
+/** Records were dropped for a reason other than a full queue; `reason` is the `stats().dropped` key. */
+export class RecordDroppedError extends APIToolkitError {
+  readonly reason: string;
+  constructor(reason: string, count: number) {
+    super('APITOOLKIT_ERR_RECORD_DROPPED', `dropped ${count} record(s): ${reason} (further drops for this reason are only counted in stats())`);
+    this.reason = reason;
   }
 }

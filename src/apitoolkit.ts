@@ -1,0 +1,477 @@
+/**
+ * The APIToolkit client: owns the options, the redactor, the queue and the transport, and runs
+ * the pipeline capture -> redact -> encode -> queue -> transport for every finished request.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createBatcher, type Batcher } from './core/batcher.js';
+import {
+  errorRecord, headerArrays, queryParams, requestBody, responseBody, startExchange,
+  type CaptureAdapter, type Exchange,
+} from './core/capture.js';
+import { encodeRecord } from './core/encode.js';
+import { ApiKeyRefusedError, QueueFullError, RecordDroppedError } from './core/errors.js';
+import { resolveOptions, type APIToolkitOptions, type DropReason, type ResolvedOptions } from './core/options.js';
+import type { ApiRecord } from './core/record.js';
+import { compileRedactor, type Redactor } from './core/redact.js';
+import { kExchange, kObserve, kRecordError } from './core/symbols.js';
+import { makePubSubTransport } from './transport/pubsub.js';
+import type { Transport, TransportInfo } from './transport/types.js';
+
+/** Counters returned by `stats()`. All counts are records unless the name says otherwise. */
+export interface APIToolkitStats {
+  /** `starting` until client metadata arrived; `refused` after a 401; `shut_down` after shutdown(). */
+  state: 'disabled' | 'starting' | 'ready' | 'refused' | 'shut_down';
+  /** Requests observed to the end (ignored ones excluded). */
+  captured: number;
+  /** Records the endpoint acknowledged. */
+  published: number;
+  /** Records waiting in the queue (including a batch being sent). */
+  queued: number;
+  /** Encoded bytes waiting in the queue. */
+  queuedBytes: number;
+  /** Records captured before start-up finished, waiting for the project id. */
+  pending: number;
+  /** Records given up on, by reason. */
+  dropped: Record<DropReason, number>;
+  /** Send attempts that failed (each retry counts once). */
+  failed: number;
+  /** Values replaced by `[CLIENT_REDACTED]` (header values and body nodes). */
+  redactions: number;
+  /** Bodies that claimed to be JSON but could not be parsed while rules applied: replaced whole. */
+  unparsableBodies: number;
+  /** Bodies cut at `maxBodyBytes`. */
+  truncatedBodies: number;
+}
+
+/** What `shutdown()` reports. */
+export interface ShutdownResult {
+  /** True when everything captured was delivered. */
+  flushed: boolean;
+  /** Records dropped because time ran out or delivery was impossible. */
+  dropped: number;
+}
+
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000; // 5 s
+
+function emptyDrops(): Record<DropReason, number> {
+  return {
+    queue_overflow: 0, pending_overflow: 0, api_key_refused: 0, send_failed: 0,
+    encode_error: 0, before_send: 0, hook_error: 0, shutdown: 0,
+  };
+}
+
+/**
+ * Observes your API's traffic and reports it to APIToolkit. Create one per process and hand it
+ * to a framework adapter. The constructor validates options and returns at once: client metadata
+ * is fetched in the background and records captured meanwhile are kept (bounded).
+ *
+ * @example
+ * import express from 'express';
+ * import { APIToolkit } from 'apitoolkit-node';
+ * import { expressMiddleware, expressErrorHandler } from 'apitoolkit-node/express';
+ *
+ * const apitoolkit = new APIToolkit({ apiKey: process.env.APITOOLKIT_KEY, redactRequestBody: ['$.password'] });
+ * const app = express();
+ * app.use(express.json());
+ * app.use(expressMiddleware(apitoolkit));
+ * app.post('/login', (req, res) => res.json({ ok: true }));
+ * app.use(expressErrorHandler(apitoolkit));
+ */
+export class APIToolkit {
+  readonly #options: ResolvedOptions;
+  readonly #redactor: Redactor;
+  readonly #context = new AsyncLocalStorage<Exchange>();
+  readonly #abort = new AbortController();
+  readonly #transport: Transport | undefined;
+  readonly #batcher: Batcher | undefined;
+  readonly #started: Promise<TransportInfo>;
+  #info: TransportInfo | undefined;
+  #pending: ApiRecord[] = [];
+  #state: APIToolkitStats['state'];
+  #shutdown: Promise<ShutdownResult> | undefined;
+  readonly #warned = new Set<string>();
+  readonly #stats = {
+    captured: 0, published: 0, failed: 0, redactions: 0, unparsableBodies: 0, truncatedBodies: 0,
+    dropped: emptyDrops(),
+  };
+
+  constructor(options?: APIToolkitOptions) {
+    this.#options = resolveOptions(options);
+    const o = this.#options;
+    this.#redactor = compileRedactor(o);
+    if (!o.enabled) {
+      this.#state = 'disabled';
+      this.#started = Promise.resolve({ projectId: '' });
+      return;
+    }
+    this.#state = 'starting';
+    this.#transport = o.transport ?? makePubSubTransport({
+      apiKey: o.apiKey!,
+      rootURL: o.rootURL,
+      pubsubEndpoint: o.pubsubEndpoint,
+      metadataTimeoutMs: o.metadataTimeoutMs,
+      onDebug: o.debug ? (line) => this.#debug(line) : undefined,
+    });
+    const transport = this.#transport;
+    this.#batcher = createBatcher({
+      maxQueueSize: o.maxQueueSize,
+      maxQueueBytes: o.maxQueueBytes,
+      maxBatchSize: o.maxBatchSize,
+      maxBatchBytes: o.maxBatchBytes,
+      flushIntervalMs: o.flushIntervalMs,
+      exportTimeoutMs: o.exportTimeoutMs,
+      send: (messages, timeoutMs) => transport.send(messages, timeoutMs),
+      onPublished: (count) => {
+        this.#stats.published += count;
+        this.#debug(`published ${count} record(s)`);
+      },
+      onDropped: (reason, count, error) => this.#drop(reason, count, error),
+      onRetry: (error, attempt, delayMs) => {
+        this.#stats.failed += 1;
+        this.#fault(error, 'send_retry', `send failed (attempt ${attempt}), retrying in ${delayMs} ms: ${error.message}`);
+      },
+    });
+    this.#started = this.#start(transport);
+    // ready() is optional: a refused key must not become an unhandled rejection in the host app.
+    this.#started.catch(() => {});
+  }
+
+  async #start(transport: Transport): Promise<TransportInfo> {
+    // Start on the next tick: the constructor must return before any I/O or user code runs.
+    await Promise.resolve();
+    let info: TransportInfo;
+    try {
+      info = await transport.start(this.#abort.signal);
+    } catch (error) {
+      const err = error instanceof Error ? error : new Error(String(error));
+      if (err instanceof ApiKeyRefusedError) {
+        this.#state = 'refused';
+        this.#drop('api_key_refused', this.#pending.length, err);
+        this.#pending = [];
+      }
+      this.#fault(err, 'start');
+      throw err;
+    }
+    if (this.#state !== 'starting') return info;
+    this.#info = info;
+    this.#state = 'ready';
+    this.#debug(`ready: project ${info.projectId}; ${this.#pending.length} record(s) captured during start-up`);
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const record of pending) this.#enqueue(record);
+    return info;
+  }
+
+  /**
+   * Resolves once client metadata has been fetched and records can be sent. Rejects with
+   * `ApiKeyRefusedError` (code `APITOOLKIT_ERR_API_KEY_REFUSED`) when the key is refused.
+   * Optional: records captured before it resolves are kept and sent afterwards.
+   * @example
+   * await apitoolkit.ready(); // e.g. in a health check or at start-up
+   */
+  ready(): Promise<void> {
+    return this.#started.then(() => undefined);
+  }
+
+  /**
+   * Attaches an error to the record of the request being served (found through async context).
+   * Returns false when called outside a request. Never throws.
+   * @example
+   * try { await charge(card) } catch (err) { apitoolkit.reportError(err); res.status(402).end() }
+   */
+  reportError(error: unknown): boolean {
+    const exchange = this.#context.getStore();
+    if (exchange === undefined || exchange.done) {
+      this.#debug('reportError called outside a request: ignored');
+      return false;
+    }
+    exchange.errors.push(errorRecord(error));
+    return true;
+  }
+
+  /** A snapshot of the SDK's counters. */
+  stats(): APIToolkitStats {
+    const s = this.#stats;
+    return {
+      state: this.#state,
+      captured: s.captured,
+      published: s.published,
+      queued: this.#batcher?.size ?? 0,
+      queuedBytes: this.#batcher?.bytes ?? 0,
+      pending: this.#pending.length,
+      dropped: { ...s.dropped },
+      failed: s.failed,
+      redactions: s.redactions,
+      unparsableBodies: s.unparsableBodies,
+      truncatedBodies: s.truncatedBodies,
+    };
+  }
+
+  /**
+   * Sends everything queued. Resolves true when the queue is empty, false when `timeoutMs` ran out.
+   * Never rejects.
+   */
+  async flush(timeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS): Promise<boolean> {
+    if (this.#batcher === undefined) return true;
+    return this.#batcher.flush(timeoutMs);
+  }
+
+  /**
+   * Stops capturing, sends everything queued (waiting at most `timeoutMs`, default 5 s), then
+   * closes the connection. Safe to call twice; never rejects; never installs signal handlers.
+   * @example
+   * process.on('SIGTERM', async () => { await apitoolkit.shutdown(); process.exit(0) });
+   */
+  shutdown(timeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS): Promise<ShutdownResult> {
+    this.#shutdown ??= this.#close(timeoutMs);
+    return this.#shutdown;
+  }
+
+  async #close(timeoutMs: number): Promise<ShutdownResult> {
+    const deadline = Date.now() + timeoutMs;
+    const before = this.#totalDropped();
+    if (this.#transport === undefined || this.#batcher === undefined) {
+      this.#state = 'shut_down';
+      return { flushed: true, dropped: 0 };
+    }
+    if (this.#state === 'starting') {
+      // Give start-up the time we have, so records captured before metadata arrived still go out.
+      await raceTimeout(this.#started.catch(() => undefined), timeoutMs);
+      if (this.#state === 'starting') {
+        this.#abort.abort();
+        this.#drop('shutdown', this.#pending.length);
+        this.#pending = [];
+      }
+    }
+    const previous = this.#state;
+    this.#state = 'shut_down';
+    if (previous === 'ready') await this.#batcher.close(Math.max(0, deadline - Date.now()));
+    else await this.#batcher.close(0);
+    this.#abort.abort();
+    await raceTimeout(this.#transport.shutdown().catch((error: unknown) => this.#fault(toError(error), 'shutdown')), 2_000);
+    const dropped = this.#totalDropped() - before;
+    this.#debug(`shut down: ${dropped} record(s) dropped`);
+    return { flushed: dropped === 0 && this.#batcher.size === 0, dropped };
+  }
+
+  #totalDropped(): number {
+    return Object.values(this.#stats.dropped).reduce((a, b) => a + b, 0);
+  }
+
+  /** Adapters only: begin observing a request, then run `next` inside its async context. */
+  [kObserve](req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter, next: () => void): void {
+    let exchange: Exchange | undefined;
+    try {
+      if (this.#shouldObserve(req)) {
+        exchange = startExchange(req, res, adapter, this.#options, (ex, aborted) => this.#complete(ex, aborted));
+        Object.defineProperty(req, kExchange, { value: exchange, configurable: true });
+      }
+    } catch (error) {
+      this.#fault(toError(error), 'capture');
+    }
+    if (exchange === undefined) {
+      next();
+      return;
+    }
+    this.#context.run(exchange, next);
+  }
+
+  /** Adapters only: attach an error to the record of `req`. */
+  [kRecordError](req: IncomingMessage, error: unknown): void {
+    try {
+      const exchange = (req as unknown as Record<symbol, Exchange | undefined>)[kExchange];
+      if (exchange !== undefined && !exchange.done) exchange.errors.push(errorRecord(error));
+    } catch (err) {
+      this.#fault(toError(err), 'capture');
+    }
+  }
+
+  #shouldObserve(req: IncomingMessage): boolean {
+    const state = this.#state;
+    if (state === 'disabled' || state === 'refused' || state === 'shut_down') return false;
+    if (this.#options.ignoreMethods.has(req.method ?? '')) return false;
+    if (this.#options.ignorePaths.length === 0) return true;
+    const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '';
+    const q = url.indexOf('?');
+    return !this.#ignored(q === -1 ? url : url.slice(0, q));
+  }
+
+  #ignored(path: string, template?: string): boolean {
+    for (const rule of this.#options.ignorePaths) {
+      if (typeof rule === 'string' ? rule === path || rule === template : rule.test(path)) return true;
+    }
+    return false;
+  }
+
+  #complete(exchange: Exchange, aborted: boolean): void {
+    try {
+      const record = this.#buildRecord(exchange, aborted);
+      if (record === undefined) return;
+      this.#stats.captured += 1;
+      if (this.#state === 'ready') this.#enqueue(record);
+      else if (this.#state === 'starting') {
+        if (this.#pending.length >= this.#options.maxQueueSize) this.#drop('pending_overflow', 1);
+        else this.#pending.push(record);
+      } else this.#drop(this.#state === 'refused' ? 'api_key_refused' : 'shutdown', 1);
+    } catch (error) {
+      this.#fault(toError(error), 'capture');
+    }
+  }
+
+  #buildRecord(exchange: Exchange, aborted: boolean): ApiRecord | undefined {
+    const { req, res, adapter } = exchange;
+    const o = this.#options;
+    const duration = Number(process.hrtime.bigint() - exchange.startNs);
+    let route: { template: string; params: Record<string, string> };
+    try {
+      route = adapter.route(req);
+    } catch (error) {
+      this.#fault(toError(error), 'route');
+      route = { template: '', params: {} };
+    }
+    const q = exchange.rawUrl.indexOf('?');
+    if (o.ignorePaths.length > 0 && this.#ignored(q === -1 ? exchange.rawUrl : exchange.rawUrl.slice(0, q), route.template)) return undefined;
+
+    const redactor = this.#redactor;
+    const reqHeaders = redactor.headers(req.headersDistinct ? { ...req.headersDistinct } as Record<string, string[]> : headerArrays(req.headers));
+    const resHeaders = redactor.headers(headerArrays(res.getHeaders()));
+    let redactions = reqHeaders.redactions + resHeaders.redactions;
+
+    let requestBodyB64 = '';
+    if (o.captureRequestBody) {
+      const raw = requestBody(exchange);
+      if (raw.bytes.length > 0) {
+        const result = redactor.requestBody(raw.bytes, raw.contentType);
+        redactions += result.redactions;
+        if (result.unparsable) this.#stats.unparsableBodies += 1;
+        requestBodyB64 = this.#cap(result.body, exchange.requestTee?.truncated === true).toString('base64');
+      }
+    }
+    let responseBodyB64 = '';
+    if (o.captureResponseBody) {
+      const raw = responseBody(exchange, o.maxBodyBytes);
+      if (raw.bytes.length > 0) {
+        const result = redactor.responseBody(raw.bytes, raw.contentType);
+        redactions += result.redactions;
+        if (result.unparsable) this.#stats.unparsableBodies += 1;
+        responseBodyB64 = this.#cap(result.body, exchange.responseTee?.truncated === true).toString('base64');
+      }
+    }
+    this.#stats.redactions += redactions;
+
+    const errors = exchange.errors;
+    if (aborted) {
+      errors.push({
+        ...errorRecord(new Error('the client closed the connection before the response was complete')),
+        error_type: 'RequestAborted',
+        root_error_type: 'RequestAborted',
+      });
+    }
+    const referer = req.headers.referer;
+    let record: ApiRecord | null | undefined = {
+      timestamp: exchange.timestamp,
+      duration,
+      project_id: this.#info?.projectId ?? '',
+      sdk_type: adapter.sdkType,
+      method: (req.method ?? 'GET').toUpperCase(),
+      host: req.headers.host ?? '',
+      url_path: route.template,
+      raw_url: exchange.rawUrl,
+      path_params: route.params,
+      query_params: queryParams(exchange.rawUrl),
+      request_headers: reqHeaders.headers,
+      response_headers: resHeaders.headers,
+      request_body: requestBodyB64,
+      response_body: responseBodyB64,
+      // 499 (nginx's "client closed request") when the client left before any status was sent.
+      status_code: aborted && !res.headersSent ? 499 : res.statusCode,
+      proto_major: req.httpVersionMajor ?? 1,
+      proto_minor: req.httpVersionMinor ?? 1,
+      referer: typeof referer === 'string' ? referer : '',
+      errors,
+      service_version: o.serviceVersion,
+      tags: [...o.tags],
+      msg_id: exchange.msgId,
+      parent_id: null,
+    };
+    if (o.beforeSend !== undefined) {
+      try {
+        record = o.beforeSend(record);
+      } catch (error) {
+        this.#drop('hook_error', 1, toError(error));
+        return undefined;
+      }
+      if (record === null || record === undefined) {
+        this.#drop('before_send', 1);
+        return undefined;
+      }
+    }
+    return record;
+  }
+
+  /** Cuts a body to maxBodyBytes (redaction may have grown it) and counts truncation once. */
+  #cap(body: Buffer, alreadyTruncated: boolean): Buffer {
+    const max = this.#options.maxBodyBytes;
+    if (body.length > max) {
+      this.#stats.truncatedBodies += 1;
+      return body.subarray(0, max);
+    }
+    if (alreadyTruncated) this.#stats.truncatedBodies += 1;
+    return body;
+  }
+
+  #enqueue(record: ApiRecord): void {
+    record.project_id = this.#info!.projectId;
+    const encoded = encodeRecord(record);
+    if (!encoded.ok) {
+      this.#drop('encode_error', 1, encoded.error);
+      return;
+    }
+    if (this.#options.debug) this.#debug(`sending ${encoded.message.toString('utf8')}`);
+    this.#batcher!.add(encoded.message);
+  }
+
+  #drop(reason: DropReason, count: number, error?: Error): void {
+    if (count <= 0) return;
+    this.#stats.dropped[reason] += count;
+    // Once per reason: a full queue under load must not flood the logs or onError.
+    if (!this.#warned.has(reason)) {
+      this.#warned.add(reason);
+      const fallback = reason === 'queue_overflow'
+        ? new QueueFullError(`the queue is full (maxQueueSize ${this.#options.maxQueueSize}, maxQueueBytes ${this.#options.maxQueueBytes}); dropping records, counted in stats().dropped`)
+        : new RecordDroppedError(reason, count);
+      this.#fault(error ?? fallback, reason);
+    }
+  }
+
+  #fault(error: Error, reason: string, message?: string): void {
+    this.#debug(message ?? `${reason}: ${error.message}`);
+    const onError = this.#options.onError;
+    if (onError === undefined) return;
+    try {
+      onError(error, { reason });
+    } catch {
+      // A throwing onError must not reach the host app either.
+    }
+  }
+
+  #debug(line: string): void {
+    if (this.#options.debug) this.#options.logger(`apitoolkit: ${line}`);
+  }
+}
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<undefined>((resolve) => {
+      // Ref'd: shutdown() is awaited, and must not let the process exit half-way.
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

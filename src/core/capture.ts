@@ -1,0 +1,300 @@
+/**
+ * Capture: turns a node:http request/response pair into the raw material of one record. Every
+ * adapter goes through here. The response is observed by a bounded tee on `write`/`end`; the
+ * request body by a tee on the stream's `data` events, so the app's own parser still reads it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import type { ErrorRecord, SdkType } from './record.js';
+
+/** What an adapter tells capture about the framework. */
+export interface CaptureAdapter {
+  readonly sdkType: SdkType;
+  /** Route template (`""` when nothing matched) and path params, read once the response is done. */
+  route(req: IncomingMessage): { template: string; params: Record<string, string> };
+  /** What the app's body parser produced, for when the raw bytes went by before we were mounted. */
+  parsedBody?(req: IncomingMessage): unknown;
+}
+
+export interface CaptureLimits {
+  readonly maxBodyBytes: number;
+  readonly captureRequestBody: boolean;
+  readonly captureResponseBody: boolean;
+}
+
+/** Keeps the first `limit` bytes that stream past and counts the rest. */
+export class BodyTee {
+  readonly #limit: number;
+  readonly #chunks: Buffer[] = [];
+  #kept = 0;
+  /** Bytes seen in total, kept or not. */
+  seen = 0;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  get truncated(): boolean {
+    return this.seen > this.#kept;
+  }
+
+  add(chunk: unknown, encoding?: unknown): void {
+    let length: number;
+    let take: Buffer | undefined;
+    const room = this.#limit - this.#kept;
+    if (typeof chunk === 'string') {
+      const enc = typeof encoding === 'string' && Buffer.isEncoding(encoding) ? encoding : 'utf8';
+      length = Buffer.byteLength(chunk, enc);
+      // Encode at most `room` characters: one character is at least one byte, so that is enough.
+      if (room > 0) take = Buffer.from(room >= length ? chunk : chunk.slice(0, room), enc).subarray(0, room);
+    } else if (chunk instanceof Uint8Array) {
+      length = chunk.byteLength;
+      // Copy: the app may reuse its buffer once write() returns.
+      if (room > 0) take = Buffer.from(chunk.subarray(0, room));
+    } else {
+      return;
+    }
+    this.seen += length;
+    if (take !== undefined && take.length > 0) {
+      this.#chunks.push(take);
+      this.#kept += take.length;
+    }
+  }
+
+  bytes(): Buffer {
+    return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#kept);
+  }
+}
+
+/** One request being observed. */
+export interface Exchange {
+  readonly msgId: string;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly adapter: CaptureAdapter;
+  readonly startNs: bigint;
+  readonly timestamp: string;
+  /** The URL as received, before any router rewrote `req.url`. */
+  readonly rawUrl: string;
+  readonly errors: ErrorRecord[];
+  readonly requestTee: BodyTee | undefined;
+  readonly responseTee: BodyTee | undefined;
+  done: boolean;
+}
+
+/**
+ * Starts observing. `onDone` runs once, after the response finished or the connection closed.
+ * Must be called before the app writes anything.
+ */
+export function startExchange(
+  req: IncomingMessage,
+  res: ServerResponse,
+  adapter: CaptureAdapter,
+  limits: CaptureLimits,
+  onDone: (exchange: Exchange, aborted: boolean) => void,
+): Exchange {
+  const exchange: Exchange = {
+    msgId: randomUUID(),
+    req,
+    res,
+    adapter,
+    startNs: process.hrtime.bigint(),
+    timestamp: new Date().toISOString(),
+    rawUrl: (req as { originalUrl?: string }).originalUrl ?? req.url ?? '',
+    errors: [],
+    requestTee: limits.captureRequestBody && mayHaveBody(req) && !req.readableEnded ? new BodyTee(limits.maxBodyBytes) : undefined,
+    responseTee: limits.captureResponseBody ? new BodyTee(limits.maxBodyBytes) : undefined,
+    done: false,
+  };
+  if (exchange.requestTee) teeRequest(req, exchange.requestTee);
+  if (exchange.responseTee) teeResponse(res, exchange.responseTee);
+
+  const finish = (aborted: boolean) => {
+    res.removeListener('finish', onFinish);
+    res.removeListener('close', onClose);
+    if (exchange.done) return;
+    exchange.done = true;
+    onDone(exchange, aborted);
+  };
+  const onFinish = () => finish(false);
+  const onClose = () => finish(!res.writableFinished);
+  res.once('finish', onFinish);
+  res.once('close', onClose);
+  return exchange;
+}
+
+function mayHaveBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+// Watching `emit` sees every chunk the app's parser reads without switching the stream to flowing
+// mode or competing for its data, as a 'data' listener of our own would.
+function teeRequest(req: IncomingMessage, tee: BodyTee): void {
+  const emit = req.emit;
+  req.emit = function teeEmit(this: IncomingMessage, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'data') {
+      try {
+        tee.add(args[0]);
+      } catch {
+        // Never let capture break the app's read.
+      }
+    }
+    return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
+  } as typeof req.emit;
+}
+
+function teeResponse(res: ServerResponse, tee: BodyTee): void {
+  const write = res.write;
+  const end = res.end;
+  res.write = function teeWrite(this: ServerResponse, chunk: unknown, encoding?: unknown): boolean {
+    try {
+      tee.add(chunk, encoding);
+    } catch {
+      // Never let capture break the response.
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return write.apply(this, arguments as unknown as Parameters<typeof write>);
+  } as typeof res.write;
+  res.end = function teeEnd(this: ServerResponse, chunk?: unknown, encoding?: unknown): ServerResponse {
+    // end() after end() writes nothing; counting it would duplicate the tail.
+    if (!this.writableEnded && chunk !== undefined && typeof chunk !== 'function') {
+      try {
+        tee.add(chunk, encoding);
+      } catch {
+        // Never let capture break the response.
+      }
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return end.apply(this, arguments as unknown as Parameters<typeof end>);
+  } as typeof res.end;
+}
+
+/** The request body to record: the bytes seen, or what the parser produced when we came too late. */
+export function requestBody(exchange: Exchange): { bytes: Buffer; contentType: string | undefined } {
+  const contentType = exchange.req.headers['content-type'];
+  const tee = exchange.requestTee;
+  if (tee !== undefined && tee.seen > 0 && !tee.truncated && exchange.req.headers['content-encoding'] === undefined) {
+    return { bytes: tee.bytes(), contentType };
+  }
+  const parsed = exchange.adapter.parsedBody?.(exchange.req);
+  if (Buffer.isBuffer(parsed)) return { bytes: parsed, contentType };
+  if (typeof parsed === 'string') return { bytes: Buffer.from(parsed), contentType };
+  if (parsed !== null && typeof parsed === 'object' && (Object.keys(parsed).length > 0 || mayHaveBody(exchange.req))) {
+    try {
+      // Parsed form and JSON bodies alike are objects now: they go on as JSON.
+      return { bytes: Buffer.from(JSON.stringify(parsed)), contentType: 'application/json' };
+    } catch {
+      // Cyclic or BigInt: fall through to what the tee saw.
+    }
+  }
+  if (tee !== undefined && tee.seen > 0) return { bytes: tee.bytes(), contentType };
+  return { bytes: Buffer.alloc(0), contentType };
+}
+
+/** The response body to record, decompressed when the app (or a middleware inside ours) compressed it. */
+export function responseBody(exchange: Exchange, maxBodyBytes: number): { bytes: Buffer; contentType: string | undefined } {
+  const header = exchange.res.getHeader('content-type');
+  const contentType = typeof header === 'string' ? header : undefined;
+  const tee = exchange.responseTee;
+  if (tee === undefined || tee.seen === 0) return { bytes: Buffer.alloc(0), contentType };
+  let bytes = tee.bytes();
+  const encoding = exchange.res.getHeader('content-encoding');
+  if (typeof encoding === 'string' && !tee.truncated) bytes = decompress(bytes, encoding.toLowerCase(), maxBodyBytes);
+  return { bytes, contentType };
+}
+
+function decompress(bytes: Buffer, encoding: string, maxBytes: number): Buffer {
+  const options = { maxOutputLength: Math.max(maxBytes, 1) };
+  try {
+    // A compression middleware mounted before ours hands us the plain bytes: check the gzip magic.
+    if (encoding === 'gzip' || encoding === 'x-gzip') return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes, options) : bytes;
+    if (encoding === 'deflate') return inflateSync(bytes, options);
+    if (encoding === 'br') return brotliDecompressSync(bytes, options);
+  } catch {
+    // Not compressed after all, or larger than the cap: keep the bytes as they went out.
+  }
+  return bytes;
+}
+
+/** `?a=1&a=2&b=3` -> `{ a: ['1', '2'], b: ['3'] }`. */
+export function queryParams(rawUrl: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const q = rawUrl.indexOf('?');
+  if (q === -1) return out;
+  for (const [key, value] of new URLSearchParams(rawUrl.slice(q + 1))) {
+    const list = Object.hasOwn(out, key) ? out[key]! : defineOwn(out, key, []);
+    list.push(value);
+  }
+  return out;
+}
+
+// `__proto__` and friends arrive from the network as keys: make them plain own properties.
+function defineOwn<T>(target: Record<string, T>, key: string, value: T): T {
+  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  return value;
+}
+
+/** Header values normalised to arrays of strings, keys lower-cased. */
+export function headerArrays(headers: Record<string, string | string[] | number | undefined>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const key of Object.keys(headers)) {
+    const value = headers[key];
+    if (value === undefined) continue;
+    defineOwn(out, key.toLowerCase(), Array.isArray(value) ? value.map(String) : [String(value)]);
+  }
+  return out;
+}
+
+const MAX_CAUSE_DEPTH = 32;
+
+/** Any thrown value -> the wire format's error object, with the innermost `cause` as root. */
+export function errorRecord(error: unknown, when = new Date()): ErrorRecord {
+  const own = describeError(error);
+  let root = own;
+  let current: unknown = error;
+  const seen = new Set<unknown>([error]);
+  for (let depth = 0; depth < MAX_CAUSE_DEPTH; depth += 1) {
+    const cause = current !== null && typeof current === 'object' ? (current as { cause?: unknown }).cause : undefined;
+    if (cause === undefined || seen.has(cause)) break;
+    seen.add(cause);
+    root = describeError(cause);
+    current = cause;
+  }
+  return {
+    when: when.toISOString(),
+    error_type: own.type,
+    message: own.message,
+    root_error_type: root.type,
+    root_error_message: root.message,
+    stack_trace: own.stack,
+  };
+}
+
+function describeError(error: unknown): { type: string; message: string; stack: string } {
+  try {
+    if (error instanceof Error) {
+      return { type: error.constructor?.name || error.name || 'Error', message: String(error.message), stack: String(error.stack ?? '') };
+    }
+    if (error !== null && typeof error === 'object') {
+      const e = error as { name?: unknown; message?: unknown; stack?: unknown };
+      return {
+        type: typeof e.name === 'string' ? e.name : (error.constructor?.name ?? 'Object'),
+        message: typeof e.message === 'string' ? e.message : safeJson(error),
+        stack: typeof e.stack === 'string' ? e.stack : '',
+      };
+    }
+    return { type: typeof error, message: String(error), stack: '' };
+  } catch {
+    return { type: 'unknown', message: 'an error that could not be described', stack: '' };
+  }
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,291 @@
+/**
+ * Options: one DEFAULTS table, validated and frozen once by `resolveOptions()` at construction.
+ * The request path only ever reads the frozen result.
+ */
+import { OptionsInvalidError } from './errors.js';
+import type { ApiRecord } from './record.js';
+import type { Transport } from '../transport/types.js';
+
+/** Why a record was not delivered; the keys of `stats().dropped`. */
+export type DropReason =
+  | 'queue_overflow'      // the queue was full (maxQueueSize / maxQueueBytes)
+  | 'pending_overflow'    // captured before start-up finished and the start-up buffer was full
+  | 'api_key_refused'     // the API key was refused (401): nothing can be sent
+  | 'send_failed'         // the endpoint answered with a non-retryable error
+  | 'encode_error'        // the record could not be encoded (or was larger than a message may be)
+  | 'before_send'         // the user's beforeSend hook returned null
+  | 'hook_error'          // the user's beforeSend hook threw
+  | 'shutdown';           // still queued when shutdown(timeoutMs) ran out of time
+
+/** Options of `new APIToolkit()`. Every field is optional except `apiKey` (unless `transport` is given). */
+export interface APIToolkitOptions {
+  /** Your APIToolkit API key. Required unless `transport` is given. */
+  apiKey?: string;
+  /** Base URL of APIToolkit; `{rootURL}/api/client_metadata` is asked for the topic. Default `https://app.apitoolkit.io`. */
+  rootURL?: string;
+  /**
+   * `host:port` of a Pub/Sub emulator or of the local collector: publish there in plaintext without
+   * credentials. Default: `process.env.PUBSUB_EMULATOR_HOST`, as the official client does.
+   */
+  pubsubEndpoint?: string;
+  /** Deliver records here instead of APIToolkit's Pub/Sub topic, e.g. a `MemoryTransport` in tests. */
+  transport?: Transport;
+  /** Turn capture off entirely (the middleware becomes a pass-through). Default `true`. */
+  enabled?: boolean;
+  /** Print what the SDK does and each record it sends (after redaction). Default `false`. */
+  debug?: boolean;
+  /** Where debug lines go. Default: standard error. */
+  logger?: (line: string) => void;
+  /** Header names to redact, case-insensitive, ADDED to Authorization, Cookie, Set-Cookie, Proxy-Authorization. */
+  redactHeaders?: string[];
+  /** JSONPath expressions redacted in request bodies (JSON and form-encoded), e.g. `$.password`. */
+  redactRequestBody?: string[];
+  /** JSONPath expressions redacted in response bodies, e.g. `$.token`. */
+  redactResponseBody?: string[];
+  /** Your service's version, sent as `service_version`. Default `null`. */
+  serviceVersion?: string | null;
+  /** Free-form tags sent with every record. Default `[]`. */
+  tags?: string[];
+  /**
+   * Requests not to record: a string matches the path or the route template exactly
+   * (`'/health'`, `'/users/:id'`), a RegExp is tested against the path. Default `[]`.
+   */
+  ignorePaths?: (string | RegExp)[];
+  /** HTTP methods not to record, e.g. `['OPTIONS']`. Default `[]`. */
+  ignoreMethods?: string[];
+  /** Capture request bodies. Default `true`. */
+  captureRequestBody?: boolean;
+  /** Capture response bodies. Default `true`. */
+  captureResponseBody?: boolean;
+  /** Bytes kept of each body; the rest is cut off (never buffered). Default 1 MiB, at most 3 MiB. */
+  maxBodyBytes?: number;
+  /** Records held in memory waiting to be sent; more are dropped and counted. Default 10 000. */
+  maxQueueSize?: number;
+  /** Bytes (encoded) held in memory waiting to be sent. Default 64 MiB. */
+  maxQueueBytes?: number;
+  /** Records per publish request. Default 500 (Pub/Sub allows 1 000). */
+  maxBatchSize?: number;
+  /** Bytes per publish request. Default 5 MiB (Pub/Sub allows 10 MB). */
+  maxBatchBytes?: number;
+  /** Longest a record waits for a batch to fill, in milliseconds. Default 500. */
+  flushIntervalMs?: number;
+  /** Time allowed for one publish request before it counts as failed and is retried, in ms. Default 10 000. */
+  exportTimeoutMs?: number;
+  /** Time allowed for one client-metadata request, in ms. Default 10 000. */
+  metadataTimeoutMs?: number;
+  /** Last look at each record before it is queued (after redaction); return `null` to drop it. Must not throw. */
+  beforeSend?: (record: ApiRecord) => ApiRecord | null | undefined;
+  /** Called with every runtime fault (never thrown into your app). Default: a debug log line. */
+  onError?: (error: Error, context: { reason: string }) => void;
+}
+
+export const DEFAULT_ROOT_URL = 'https://app.apitoolkit.io';
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024; // 1 MiB
+// Two base64 bodies (x4/3) of this size plus headers still fit a 10 MB Pub/Sub message.
+export const MAX_MAX_BODY_BYTES = 3 * 1024 * 1024; // 3 MiB
+export const DEFAULT_MAX_QUEUE_SIZE = 10_000;
+export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024; // 64 MiB
+export const DEFAULT_MAX_BATCH_SIZE = 500;
+export const MAX_MAX_BATCH_SIZE = 1_000; // Pub/Sub's limit of messages per publish request
+export const DEFAULT_MAX_BATCH_BYTES = 5 * 1024 * 1024; // 5 MiB
+export const MAX_MAX_BATCH_BYTES = 9 * 1024 * 1024; // under Pub/Sub's 10 MB request limit
+export const DEFAULT_FLUSH_INTERVAL_MS = 500;
+export const DEFAULT_EXPORT_TIMEOUT_MS = 10_000; // 10 s
+export const DEFAULT_METADATA_TIMEOUT_MS = 10_000; // 10 s
+
+/** The validated, frozen options the rest of the SDK reads. */
+export interface ResolvedOptions {
+  readonly apiKey: string | undefined;
+  readonly rootURL: string;
+  readonly pubsubEndpoint: string | undefined;
+  readonly transport: Transport | undefined;
+  readonly enabled: boolean;
+  readonly debug: boolean;
+  readonly logger: (line: string) => void;
+  readonly redactHeaders: readonly string[];
+  readonly redactRequestBody: readonly string[];
+  readonly redactResponseBody: readonly string[];
+  readonly serviceVersion: string | null;
+  readonly tags: readonly string[];
+  readonly ignorePaths: readonly (string | RegExp)[];
+  readonly ignoreMethods: ReadonlySet<string>;
+  readonly captureRequestBody: boolean;
+  readonly captureResponseBody: boolean;
+  readonly maxBodyBytes: number;
+  readonly maxQueueSize: number;
+  readonly maxQueueBytes: number;
+  readonly maxBatchSize: number;
+  readonly maxBatchBytes: number;
+  readonly flushIntervalMs: number;
+  readonly exportTimeoutMs: number;
+  readonly metadataTimeoutMs: number;
+  readonly beforeSend: APIToolkitOptions['beforeSend'];
+  readonly onError: APIToolkitOptions['onError'];
+}
+
+const KNOWN_OPTIONS = new Set<string>([
+  'apiKey', 'rootURL', 'pubsubEndpoint', 'transport', 'enabled', 'debug', 'logger', 'redactHeaders',
+  'redactRequestBody', 'redactResponseBody', 'serviceVersion', 'tags', 'ignorePaths', 'ignoreMethods',
+  'captureRequestBody', 'captureResponseBody', 'maxBodyBytes', 'maxQueueSize', 'maxQueueBytes',
+  'maxBatchSize', 'maxBatchBytes', 'flushIntervalMs', 'exportTimeoutMs', 'metadataTimeoutMs',
+  'beforeSend', 'onError',
+]);
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+function bool(options: APIToolkitOptions, name: keyof APIToolkitOptions, fallback: boolean): boolean {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new OptionsInvalidError(name, `expected a boolean, got ${describe(value)}`);
+  return value;
+}
+
+function int(options: APIToolkitOptions, name: keyof APIToolkitOptions, fallback: number, min: number, max: number, unit: string): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new OptionsInvalidError(name, `expected an integer number of ${unit} from ${min} to ${max}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function strings(options: APIToolkitOptions, name: keyof APIToolkitOptions): string[] {
+  const value = options[name];
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new OptionsInvalidError(name, `expected an array of strings, got ${describe(value)}`);
+  value.forEach((item, i) => {
+    if (typeof item !== 'string' || item.trim() === '') {
+      throw new OptionsInvalidError(`${name}[${i}]`, `expected a non-empty string, got ${describe(item)}`);
+    }
+  });
+  return [...value];
+}
+
+function fn<T>(options: APIToolkitOptions, name: keyof APIToolkitOptions): T | undefined {
+  const value = options[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw new OptionsInvalidError(name, `expected a function, got ${describe(value)}`);
+  return value as T;
+}
+
+function rootURL(value: unknown): string {
+  if (value === undefined) return DEFAULT_ROOT_URL;
+  if (typeof value !== 'string') throw new OptionsInvalidError('rootURL', `expected a URL string, got ${describe(value)}`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new OptionsInvalidError('rootURL', `expected an absolute http(s) URL, got ${describe(value)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new OptionsInvalidError('rootURL', `expected an http or https URL, got ${describe(value)}`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+function endpoint(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !/^[^\s/:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(value)) {
+    throw new OptionsInvalidError(name, `expected "host:port", got ${describe(value)}`);
+  }
+  return value;
+}
+
+function transport(value: unknown): Transport | undefined {
+  if (value === undefined) return undefined;
+  const t = value as Partial<Transport> | null;
+  if (t === null || typeof t !== 'object' || typeof t.start !== 'function' || typeof t.send !== 'function' || typeof t.shutdown !== 'function') {
+    throw new OptionsInvalidError('transport', `expected an object with start(), send() and shutdown(), got ${describe(value)}`);
+  }
+  return t as Transport;
+}
+
+function ignorePaths(value: unknown): (string | RegExp)[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new OptionsInvalidError('ignorePaths', `expected an array of strings or RegExps, got ${describe(value)}`);
+  value.forEach((item, i) => {
+    if (!(item instanceof RegExp) && (typeof item !== 'string' || item === '')) {
+      throw new OptionsInvalidError(`ignorePaths[${i}]`, `expected a non-empty string or a RegExp, got ${describe(item)}`);
+    }
+  });
+  // A global/sticky RegExp keeps lastIndex between test() calls and would skip every other match.
+  return value.map((item: string | RegExp) => (item instanceof RegExp && (item.global || item.sticky) ? new RegExp(item.source, item.flags.replace(/[gy]/g, '')) : item));
+}
+
+function defaultLogger(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/**
+ * Validates every option once and returns a frozen copy with defaults filled in.
+ * Throws `OptionsInvalidError` (code `APITOOLKIT_ERR_OPTIONS_INVALID`) naming the bad option and value.
+ */
+export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOptions {
+  if (input === undefined) input = {};
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new OptionsInvalidError('options', `expected an object, got ${describe(input)}`);
+  }
+  for (const key of Object.keys(input)) {
+    if (!KNOWN_OPTIONS.has(key)) throw new OptionsInvalidError(key, 'unknown option (check the spelling; see docs/options.md)');
+  }
+  const options = input;
+  const t = transport(options.transport);
+  const apiKey = options.apiKey;
+  if (apiKey !== undefined && (typeof apiKey !== 'string' || apiKey.trim() === '')) {
+    throw new OptionsInvalidError('apiKey', `expected a non-empty string, got ${apiKey === '' ? 'an empty string' : typeof apiKey}`);
+  }
+  const enabled = bool(options, 'enabled', true);
+  if (apiKey === undefined && t === undefined && enabled) {
+    throw new OptionsInvalidError('apiKey', 'required (got undefined): pass your APIToolkit API key, or a `transport` such as MemoryTransport');
+  }
+  const serviceVersion = options.serviceVersion;
+  if (serviceVersion !== undefined && serviceVersion !== null && typeof serviceVersion !== 'string') {
+    throw new OptionsInvalidError('serviceVersion', `expected a string or null, got ${describe(serviceVersion)}`);
+  }
+  const maxQueueSize = int(options, 'maxQueueSize', DEFAULT_MAX_QUEUE_SIZE, 1, 10_000_000, 'records');
+  const maxQueueBytes = int(options, 'maxQueueBytes', DEFAULT_MAX_QUEUE_BYTES, 1024, 2 ** 40, 'bytes');
+  let maxBatchSize = int(options, 'maxBatchSize', DEFAULT_MAX_BATCH_SIZE, 1, MAX_MAX_BATCH_SIZE, 'records');
+  const maxBatchBytes = int(options, 'maxBatchBytes', DEFAULT_MAX_BATCH_BYTES, 1024, MAX_MAX_BATCH_BYTES, 'bytes');
+  const logger = fn<(line: string) => void>(options, 'logger') ?? defaultLogger;
+  if (maxBatchSize > maxQueueSize) {
+    // A recoverable inconsistency: clamp and say so once rather than refuse to start.
+    logger(`apitoolkit: maxBatchSize (${maxBatchSize}) is larger than maxQueueSize (${maxQueueSize}); using ${maxQueueSize}`);
+    maxBatchSize = maxQueueSize;
+  }
+  const ignoreMethods = strings(options, 'ignoreMethods').map((m) => m.toUpperCase());
+  return Object.freeze({
+    apiKey,
+    rootURL: rootURL(options.rootURL),
+    pubsubEndpoint: endpoint(options.pubsubEndpoint, 'pubsubEndpoint') ?? endpoint(process.env.PUBSUB_EMULATOR_HOST, 'PUBSUB_EMULATOR_HOST (environment)'),
+    transport: t,
+    enabled,
+    debug: bool(options, 'debug', false),
+    logger,
+    redactHeaders: Object.freeze(strings(options, 'redactHeaders')),
+    redactRequestBody: Object.freeze(strings(options, 'redactRequestBody')),
+    redactResponseBody: Object.freeze(strings(options, 'redactResponseBody')),
+    serviceVersion: serviceVersion ?? null,
+    tags: Object.freeze(strings(options, 'tags')),
+    ignorePaths: Object.freeze(ignorePaths(options.ignorePaths)),
+    ignoreMethods: new Set(ignoreMethods),
+    captureRequestBody: bool(options, 'captureRequestBody', true),
+    captureResponseBody: bool(options, 'captureResponseBody', true),
+    maxBodyBytes: int(options, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 0, MAX_MAX_BODY_BYTES, 'bytes'),
+    maxQueueSize,
+    maxQueueBytes,
+    maxBatchSize,
+    maxBatchBytes,
+    flushIntervalMs: int(options, 'flushIntervalMs', DEFAULT_FLUSH_INTERVAL_MS, 0, 3_600_000, 'milliseconds'),
+    exportTimeoutMs: int(options, 'exportTimeoutMs', DEFAULT_EXPORT_TIMEOUT_MS, 1, 3_600_000, 'milliseconds'),
+    metadataTimeoutMs: int(options, 'metadataTimeoutMs', DEFAULT_METADATA_TIMEOUT_MS, 1, 3_600_000, 'milliseconds'),
+    beforeSend: fn(options, 'beforeSend'),
+    onError: fn(options, 'onError'),
+  });
+}

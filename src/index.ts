@@ -1,0 +1,16 @@
+/**
+ * apitoolkit-node: observe every request your Node.js API serves and report it, redacted, to
+ * APIToolkit. Framework adapters live in subpaths (`apitoolkit-node/express`); this entry point
+ * imports no framework.
+ */
+export { APIToolkit } from './apitoolkit.js';
+export type { APIToolkitStats, ShutdownResult } from './apitoolkit.js';
+export type { APIToolkitOptions, DropReason } from './core/options.js';
+export {
+  APIToolkitError, ApiKeyRefusedError, MetadataError, OptionsInvalidError, QueueFullError,
+  RecordDroppedError, RedactPathInvalidError, TransportError,
+} from './core/errors.js';
+export { REDACTED } from './core/record.js';
+export type { ApiRecord, ErrorRecord, SdkType } from './core/record.js';
+export { MemoryTransport } from './transport/memory.js';
+export type { SendResult, Transport, TransportInfo } from './transport/types.js';

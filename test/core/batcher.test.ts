@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createBatcher, type BatcherOptions } from '../../src/core/batcher.js';
+import type { DropReason } from '../../src/core/options.js';
+import type { SendResult } from '../../src/transport/types.js';
+
+/** A scripted sink: answers each send with the next scripted result (default ok). */
+function harness(overrides: Partial<BatcherOptions> = {}, script: (SendResult | 'hang')[] = []) {
+  const batches: string[][] = [];
+  const drops: Partial<Record<DropReason, number>> = {};
+  let published = 0;
+  let retries = 0;
+  let concurrent = 0;
+  let maxConcurrent = 0;
+  const batcher = createBatcher({
+    maxQueueSize: 100,
+    maxQueueBytes: 1_000_000,
+    maxBatchSize: 10,
+    maxBatchBytes: 1_000_000,
+    flushIntervalMs: 10,
+    exportTimeoutMs: 1_000,
+    async send(messages) {
+      concurrent += 1;
+      maxConcurrent = Math.max(maxConcurrent, concurrent);
+      try {
+        const next = script.shift() ?? { ok: true };
+        if (next === 'hang') return await new Promise<SendResult>(() => {});
+        await sleep(1);
+        if (next.ok) batches.push(messages.map((m) => m.toString()));
+        return next;
+      } finally {
+        concurrent -= 1;
+      }
+    },
+    onPublished: (n) => { published += n; },
+    onDropped: (reason, n) => { drops[reason] = (drops[reason] ?? 0) + n; },
+    onRetry: () => { retries += 1; },
+    ...overrides,
+  });
+  return { batcher, batches, drops, get published() { return published; }, get retries() { return retries; }, get maxConcurrent() { return maxConcurrent; } };
+}
+
+const msg = (i: number) => Buffer.from(`m${i}`);
+
+describe('batching', () => {
+  test('a full batch goes out at once, the rest after flushIntervalMs', async () => {
+    const h = harness({ flushIntervalMs: 50 });
+    for (let i = 0; i < 13; i++) h.batcher.add(msg(i));
+    await sleep(20);
+    assert.deepEqual(h.batches, [['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9']]);
+    await sleep(80);
+    assert.deepEqual(h.batches[1], ['m10', 'm11', 'm12']);
+    assert.equal(h.published, 13);
+    assert.equal(h.batcher.size, 0);
+    assert.equal(h.batcher.bytes, 0);
+  });
+
+  test('maxBatchBytes splits batches, and a single oversize record still goes alone', async () => {
+    const h = harness({ maxBatchBytes: 1024, maxBatchSize: 100 });
+    h.batcher.add(Buffer.alloc(600, 'a'));
+    h.batcher.add(Buffer.alloc(600, 'b'));
+    h.batcher.add(Buffer.alloc(2000, 'c'));
+    assert.equal(await h.batcher.flush(2_000), true);
+    assert.deepEqual(h.batches.map((b) => b.length), [1, 1, 1]);
+  });
+
+  test('only one send is in flight at a time', async () => {
+    const h = harness({ maxBatchSize: 2 });
+    for (let i = 0; i < 40; i++) h.batcher.add(msg(i));
+    assert.equal(await h.batcher.flush(2_000), true);
+    assert.equal(h.maxConcurrent, 1);
+    assert.deepEqual(h.batches.flat(), Array.from({ length: 40 }, (_, i) => `m${i}`));
+  });
+});
+
+describe('maxQueueSize / maxQueueBytes', () => {
+  test('counts and reports dropped records when full, keeps the oldest', async () => {
+    const h = harness({ maxQueueSize: 5, maxBatchSize: 5, flushIntervalMs: 10_000 }, ['hang']);
+    for (let i = 0; i < 5; i++) assert.equal(h.batcher.add(msg(i)), true); // first batch now hangs in flight
+    for (let i = 5; i < 8; i++) assert.equal(h.batcher.add(msg(i)), false);
+    assert.equal(h.drops.queue_overflow, 3);
+    assert.equal(h.batcher.size, 5);
+  });
+
+  test('byte bound', () => {
+    const h = harness({ maxQueueBytes: 1024, flushIntervalMs: 10_000 });
+    assert.equal(h.batcher.add(Buffer.alloc(1000)), true);
+    assert.equal(h.batcher.add(Buffer.alloc(100)), false);
+    assert.equal(h.batcher.bytes, 1000);
+    assert.equal(h.drops.queue_overflow, 1);
+  });
+});
+
+describe('retries', () => {
+  test('a retryable failure is retried with the same batch, in order, nothing lost', async () => {
+    const fail: SendResult = { ok: false, retryable: true, error: new Error('UNAVAILABLE') };
+    const h = harness({}, [fail, fail, fail]);
+    for (let i = 0; i < 5; i++) h.batcher.add(msg(i));
+    assert.equal(await h.batcher.flush(5_000), true);
+    assert.equal(h.retries, 3);
+    assert.deepEqual(h.batches, [['m0', 'm1', 'm2', 'm3', 'm4']]);
+    assert.equal(h.published, 5);
+  });
+
+  test('a non-retryable failure drops the batch as send_failed and moves on', async () => {
+    const h = harness({ maxBatchSize: 2 }, [{ ok: false, retryable: false, error: new Error('PERMISSION_DENIED') }]);
+    for (let i = 0; i < 4; i++) h.batcher.add(msg(i));
+    assert.equal(await h.batcher.flush(2_000), true);
+    assert.equal(h.drops.send_failed, 2);
+    assert.deepEqual(h.batches, [['m2', 'm3']]);
+  });
+
+  test('a send that never settles times out and is retried', async () => {
+    const h = harness({ exportTimeoutMs: 50 }, ['hang']);
+    h.batcher.add(msg(1));
+    assert.equal(await h.batcher.flush(3_000), true);
+    assert.equal(h.retries, 1);
+    assert.deepEqual(h.batches, [['m1']]);
+  });
+
+  test('a throwing send counts as a retryable failure', async () => {
+    let calls = 0;
+    const h = harness({
+      async send() {
+        calls += 1;
+        if (calls === 1) throw new Error('boom');
+        return { ok: true };
+      },
+    });
+    h.batcher.add(msg(1));
+    assert.equal(await h.batcher.flush(2_000), true);
+    assert.equal(calls, 2);
+    assert.equal(h.published, 1);
+  });
+});
+
+describe('flush and close', () => {
+  test('flush resolves false when the endpoint stays down, and never rejects', async () => {
+    const down: SendResult = { ok: false, retryable: true, error: new Error('down') };
+    const h = harness({}, Array(100).fill(down));
+    h.batcher.add(msg(1));
+    assert.equal(await h.batcher.flush(300), false);
+    assert.equal(h.batcher.size, 1);
+  });
+
+  test('close flushes everything queued, then refuses new records', async () => {
+    const h = harness({ flushIntervalMs: 60_000, maxBatchSize: 50, maxQueueSize: 1_000 });
+    for (let i = 0; i < 300; i++) h.batcher.add(msg(i));
+    assert.equal(await h.batcher.close(5_000), 0);
+    assert.equal(h.published, 300);
+    assert.equal(h.batcher.add(msg(1)), false);
+    assert.equal(h.drops.shutdown, 1);
+  });
+
+  test('close with the endpoint down resolves in time and reports what was dropped', async () => {
+    const down: SendResult = { ok: false, retryable: true, error: new Error('down') };
+    const h = harness({ maxBatchSize: 5 }, Array(1000).fill(down));
+    for (let i = 0; i < 12; i++) h.batcher.add(msg(i));
+    const started = Date.now();
+    const dropped = await h.batcher.close(200);
+    assert.ok(Date.now() - started < 2_000);
+    // The batch in flight settles later and reports itself; everything else is dropped now.
+    assert.ok(dropped === 12 || dropped === 7, `dropped ${dropped}`);
+    await sleep(50);
+    assert.equal(h.drops.shutdown, 12);
+    assert.equal(h.batcher.size, 0);
+    assert.equal(await h.batcher.close(10), dropped, 'close is idempotent');
+  });
+
+  test('timers do not keep the process alive', () => {
+    const script = `
+      import { createBatcher } from './src/core/batcher.ts';
+      const b = createBatcher({ maxQueueSize: 10, maxQueueBytes: 1e6, maxBatchSize: 10, maxBatchBytes: 1e6,
+        flushIntervalMs: 3_600_000, exportTimeoutMs: 1000, send: async () => ({ ok: true }),
+        onPublished() {}, onDropped() {}, onRetry() {} });
+      b.add(Buffer.from('x'));
+      console.log('queued', b.size);`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 20_000, encoding: 'utf8' });
+    assert.match(out, /queued 1/);
+  });
+});
