@@ -1,0 +1,353 @@
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { Readable } from 'node:stream';
+import { describe, test, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { APIToolkit, MemoryTransport, type APIToolkitOptions, type ApiRecord, type Transport } from '../../src/index.js';
+import { expressErrorHandler, expressMiddleware } from '../../src/adapters/express/index.js';
+import { expressVersions } from '../helpers/express.js';
+import { serve, unb64, unb64json } from '../helpers/http.js';
+
+type Express = (typeof expressVersions)[number]['express'];
+
+const WIRE_FIELDS = [
+  'timestamp', 'duration', 'project_id', 'sdk_type', 'method', 'host', 'url_path', 'raw_url', 'path_params',
+  'query_params', 'request_headers', 'response_headers', 'request_body', 'response_body', 'status_code',
+  'proto_major', 'proto_minor', 'referer', 'errors', 'service_version', 'tags', 'msg_id', 'parent_id',
+].sort();
+
+function client(t: TestContext, options: APIToolkitOptions = {}) {
+  const transport = new MemoryTransport({ projectId: '11111111-2222-4333-8444-555555555555' });
+  const apitoolkit = new APIToolkit({ transport, flushIntervalMs: 0, ...options });
+  t.after(() => apitoolkit.shutdown(1_000));
+  return { transport, apitoolkit };
+}
+
+/** The app most tests use: parser before or after the SDK, nested routers, errors, streams. */
+function buildApp(express: Express, apitoolkit: APIToolkit, parserFirst = true) {
+  const app = express();
+  if (parserFirst) app.use(express.json(), express.urlencoded({ extended: false }));
+  app.use(expressMiddleware(apitoolkit));
+  if (!parserFirst) app.use(express.json(), express.urlencoded({ extended: false }));
+  app.get('/users/:id', (req, res) => {
+    res.setHeader('Set-Cookie', 'session=abc');
+    res.json({ id: req.params.id, token: 'secret-token' });
+  });
+  app.post('/users/:id', (req, res) => res.status(201).json({ id: req.params.id, token: 'tok-123', echo: req.body }));
+  const orgs = express.Router();
+  const projects = express.Router({ mergeParams: true });
+  projects.get('/:projectId', (req, res) => res.json({ params: req.params }));
+  orgs.use('/:orgId/projects', projects);
+  app.use('/orgs', orgs);
+  app.get('/boom', () => {
+    throw new Error('outer failure', { cause: new TypeError('inner cause') });
+  });
+  app.get('/report', async (_req, res) => {
+    await sleep(5);
+    apitoolkit.reportError(new RangeError('handled but worth knowing'));
+    res.status(202).send('accepted');
+  });
+  app.get('/stream', (_req, res) => {
+    res.setHeader('Content-Type', 'text/plain');
+    res.write('part one, ');
+    setTimeout(() => {
+      res.write(Buffer.from('part two, '));
+      res.end('end');
+    }, 10);
+  });
+  app.get('/piped', (_req, res) => {
+    res.type('text/plain');
+    Readable.from(['alpha ', 'beta ', 'gamma']).pipe(res);
+  });
+  app.get('/big', (_req, res) => res.type('text/plain').send('x'.repeat(300_000)));
+  app.get('/hang', () => {
+    /* never answers: the client gives up */
+  });
+  app.get('/empty', (_req, res) => res.status(204).end());
+  app.use(expressErrorHandler(apitoolkit));
+  app.use((err: Error, _req: unknown, res: { status(n: number): { json(v: unknown): void } }, _next: unknown) => {
+    res.status(500).json({ error: err.message });
+  });
+  return app;
+}
+
+for (const { name, version, express } of expressVersions) {
+  describe(`${name} (${version})`, () => {
+    test('every wire field, exactly typed, for the README example', async (t) => {
+      const { transport, apitoolkit } = client(t, { serviceVersion: '1.4.0', tags: ['prod'] });
+      const url = await serve(t, buildApp(express, apitoolkit));
+      const res = await fetch(`${url}/users/42?x=1&x=2&y=3`, { headers: { referer: 'https://example.com/', 'x-trace': 'abc' } });
+      assert.equal(res.status, 200);
+      const [r] = await transport.waitForRecords(1);
+      assert.ok(r);
+      assert.deepEqual(Object.keys(r).sort(), WIRE_FIELDS);
+      assert.match(r.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.ok(Number.isInteger(r.duration) && r.duration > 0);
+      assert.equal(r.project_id, '11111111-2222-4333-8444-555555555555');
+      assert.equal(r.sdk_type, 'JsExpress');
+      assert.equal(r.method, 'GET');
+      assert.equal(r.host, new URL(url).host);
+      assert.equal(r.url_path, '/users/:id');
+      assert.equal(r.raw_url, '/users/42?x=1&x=2&y=3');
+      assert.deepEqual(r.path_params, { id: '42' });
+      assert.deepEqual(r.query_params, { x: ['1', '2'], y: ['3'] });
+      assert.deepEqual(r.request_headers['x-trace'], ['abc']);
+      assert.deepEqual(r.response_headers['content-type'], ['application/json; charset=utf-8']);
+      assert.deepEqual(r.response_headers['set-cookie'], ['[CLIENT_REDACTED]']);
+      assert.equal(r.request_body, '');
+      assert.deepEqual(unb64json(r.response_body), { id: '42', token: 'secret-token' });
+      assert.equal(r.status_code, 200);
+      assert.equal(r.proto_major, 1);
+      assert.equal(r.proto_minor, 1);
+      assert.equal(r.referer, 'https://example.com/');
+      assert.deepEqual(r.errors, []);
+      assert.equal(r.service_version, '1.4.0');
+      assert.deepEqual(r.tags, ['prod']);
+      assert.match(r.msg_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.equal(r.parent_id, null);
+    });
+
+    for (const parserFirst of [true, false]) {
+      test(`redaction of headers and bodies, parser ${parserFirst ? 'before' : 'after'} the middleware`, async (t) => {
+        const { transport, apitoolkit } = client(t, {
+          redactHeaders: ['X-Api-Key'],
+          redactRequestBody: ['$.password', '$.credit-card.cvv', 'user.books[*].author'],
+          redactResponseBody: ['$.token', '$.echo.password'],
+        });
+        const url = await serve(t, buildApp(express, apitoolkit, parserFirst));
+        const body = {
+          name: 'ada',
+          password: 'hunter2',
+          'credit-card': { number: '4111', cvv: 'cvv-secret-987' },
+          user: { books: [{ title: 'A', author: 'secret-author-x' }, { title: 'B', author: 'secret-author-y' }] },
+        };
+        const res = await fetch(`${url}/users/7`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'X-API-KEY': 'key-secret-1', authorization: 'Bearer s3cr3t', cookie: 'sid=cookie-secret' },
+          body: JSON.stringify(body),
+        });
+        // The app saw the real body: redaction happens only on the copy we send.
+        assert.deepEqual(await res.json(), { id: '7', token: 'tok-123', echo: body });
+        const [r] = await transport.waitForRecords(1);
+        assert.ok(r);
+        assert.deepEqual(unb64json(r.request_body), {
+          name: 'ada',
+          password: '[CLIENT_REDACTED]',
+          'credit-card': { number: '4111', cvv: '[CLIENT_REDACTED]' },
+          user: { books: [{ title: 'A', author: '[CLIENT_REDACTED]' }, { title: 'B', author: '[CLIENT_REDACTED]' }] },
+        });
+        const response = unb64json(r.response_body) as Record<string, unknown>;
+        assert.equal(response.token, '[CLIENT_REDACTED]');
+        assert.equal((response.echo as Record<string, unknown>).password, '[CLIENT_REDACTED]');
+        // Request rules never touch the response and vice versa.
+        assert.deepEqual((response.echo as Record<string, unknown>)['credit-card'], { number: '4111', cvv: 'cvv-secret-987' });
+        assert.deepEqual(r.request_headers['x-api-key'], ['[CLIENT_REDACTED]']);
+        assert.deepEqual(r.request_headers.authorization, ['[CLIENT_REDACTED]']);
+        assert.deepEqual(r.request_headers.cookie, ['[CLIENT_REDACTED]']);
+        const sentAboutRequest = unb64(r.request_body) + JSON.stringify(r.request_headers);
+        for (const secret of ['hunter2', 'cvv-secret', 'secret-author', 'key-secret-1', 's3cr3t', 'cookie-secret']) {
+          assert.ok(!sentAboutRequest.includes(secret), `leaked ${secret}`);
+        }
+        assert.ok(!(JSON.stringify(r) + unb64(r.response_body)).includes('tok-123'), 'leaked the response token');
+        assert.ok(apitoolkit.stats().redactions >= 8);
+      });
+    }
+
+    test('form bodies are redacted by the same JSONPath rules', async (t) => {
+      const { transport, apitoolkit } = client(t, { redactRequestBody: ['$.password'] });
+      const url = await serve(t, buildApp(express, apitoolkit, false));
+      await fetch(`${url}/users/1`, { method: 'POST', body: new URLSearchParams({ user: 'ada', password: 'hunter2' }) });
+      const [r] = await transport.waitForRecords(1);
+      assert.deepEqual(unb64json(r!.request_body), { user: 'ada', password: '[CLIENT_REDACTED]' });
+    });
+
+    test('nested routers give the full template; 404 gives ""', async (t) => {
+      const { transport, apitoolkit } = client(t);
+      const url = await serve(t, buildApp(express, apitoolkit));
+      await fetch(`${url}/orgs/acme/projects/p9`);
+      await fetch(`${url}/nowhere/at/all`);
+      const records = await transport.waitForRecords(2);
+      const nested = records.find((r) => r.raw_url.startsWith('/orgs'))!;
+      assert.equal(nested.url_path, '/orgs/:orgId/projects/:projectId');
+      assert.deepEqual(nested.path_params, { orgId: 'acme', projectId: 'p9' });
+      const missing = records.find((r) => r.raw_url === '/nowhere/at/all')!;
+      assert.equal(missing.url_path, '');
+      assert.equal(missing.status_code, 404);
+    });
+
+    test('errors: thrown with a cause, and reportError inside a request', async (t) => {
+      const { transport, apitoolkit } = client(t);
+      const url = await serve(t, buildApp(express, apitoolkit));
+      assert.equal((await fetch(`${url}/boom`)).status, 500);
+      assert.equal((await fetch(`${url}/report`)).status, 202);
+      const records = await transport.waitForRecords(2);
+      const boom = records.find((r) => r.raw_url === '/boom')!;
+      assert.equal(boom.status_code, 500);
+      assert.equal(boom.errors.length, 1);
+      assert.equal(boom.errors[0]!.error_type, 'Error');
+      assert.equal(boom.errors[0]!.message, 'outer failure');
+      assert.equal(boom.errors[0]!.root_error_type, 'TypeError');
+      assert.equal(boom.errors[0]!.root_error_message, 'inner cause');
+      assert.match(boom.errors[0]!.stack_trace, /outer failure/);
+      assert.ok(!Number.isNaN(Date.parse(boom.errors[0]!.when)));
+      const report = records.find((r) => r.raw_url === '/report')!;
+      assert.equal(report.errors[0]!.error_type, 'RangeError');
+      assert.equal(report.errors[0]!.root_error_message, 'handled but worth knowing');
+      assert.equal(apitoolkit.reportError(new Error('outside')), false);
+    });
+
+    test('streamed, piped and empty responses are captured whole and delivered unchanged', async (t) => {
+      const { transport, apitoolkit } = client(t);
+      const url = await serve(t, buildApp(express, apitoolkit));
+      assert.equal(await (await fetch(`${url}/stream`)).text(), 'part one, part two, end');
+      assert.equal(await (await fetch(`${url}/piped`)).text(), 'alpha beta gamma');
+      assert.equal((await fetch(`${url}/empty`)).status, 204);
+      const head = await fetch(`${url}/users/5`, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      const records = await transport.waitForRecords(4);
+      const by = (u: string, m = 'GET') => records.find((r) => r.raw_url === u && r.method === m)!;
+      assert.equal(unb64(by('/stream').response_body), 'part one, part two, end');
+      assert.equal(unb64(by('/piped').response_body), 'alpha beta gamma');
+      assert.equal(by('/empty').response_body, '');
+      assert.equal(by('/empty').status_code, 204);
+      assert.equal(by('/users/5', 'HEAD').response_body, '');
+      assert.equal(by('/users/5', 'HEAD').url_path, '/users/:id');
+    });
+
+    test('bodies above maxBodyBytes are cut, the client still gets every byte', async (t) => {
+      const { transport, apitoolkit } = client(t, { maxBodyBytes: 1024 });
+      const url = await serve(t, buildApp(express, apitoolkit));
+      const text = await (await fetch(`${url}/big`)).text();
+      assert.equal(text.length, 300_000);
+      const [r] = await transport.waitForRecords(1);
+      assert.equal(Buffer.from(r!.response_body, 'base64').length, 1024);
+      assert.equal(apitoolkit.stats().truncatedBodies, 1);
+    });
+
+    test('a JSON body cut by maxBodyBytes while rules apply is replaced, never sent raw', async (t) => {
+      const { transport, apitoolkit } = client(t, { maxBodyBytes: 64, redactResponseBody: ['$.token'] });
+      const app = express();
+      app.use(expressMiddleware(apitoolkit));
+      app.get('/t', (_req, res) => res.json({ padding: 'p'.repeat(100), token: 'must-not-leak' }));
+      const url = await serve(t, app);
+      await fetch(`${url}/t`);
+      const [r] = await transport.waitForRecords(1);
+      assert.equal(unb64(r!.response_body), '"[CLIENT_REDACTED]"');
+      assert.equal(apitoolkit.stats().unparsableBodies, 1);
+    });
+
+    test('an aborted request is still recorded', async (t) => {
+      const { transport, apitoolkit } = client(t);
+      const url = await serve(t, buildApp(express, apitoolkit));
+      await new Promise<void>((resolve) => {
+        const req = httpRequest(`${url}/hang`);
+        req.on('error', () => resolve());
+        req.end();
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 50);
+      });
+      const [r] = await transport.waitForRecords(1);
+      assert.equal(r!.url_path, '/hang');
+      assert.equal(r!.status_code, 499);
+      assert.equal(r!.errors[0]!.error_type, 'RequestAborted');
+    });
+
+    test('the response is byte-for-byte the same with and without the SDK', async (t) => {
+      const { apitoolkit } = client(t, { redactResponseBody: ['$.token'], redactHeaders: ['set-cookie'] });
+      const bare = express();
+      bare.use(express.json());
+      const instrumented = buildApp(express, apitoolkit);
+      const plain = buildApp(express, new APIToolkit({ enabled: false }));
+      const [a, b] = [await serve(t, instrumented), await serve(t, plain)];
+      for (const path of ['/users/42', '/stream', '/piped', '/big', '/orgs/a/projects/b', '/boom', '/missing']) {
+        const [ra, rb] = await Promise.all([fetch(a + path), fetch(b + path)]);
+        assert.equal(ra.status, rb.status, path);
+        const strip = (h: Headers) => [...h].filter(([k]) => k !== 'date' && k !== 'keep-alive');
+        assert.deepEqual(strip(ra.headers), strip(rb.headers), path);
+        assert.deepEqual(Buffer.from(await ra.arrayBuffer()), Buffer.from(await rb.arrayBuffer()), path);
+      }
+    });
+
+    test('ignorePaths and ignoreMethods skip requests; enabled: false is a pass-through', async (t) => {
+      const { transport, apitoolkit } = client(t, { ignorePaths: ['/users/:id', /^\/orgs\//], ignoreMethods: ['head'] });
+      const url = await serve(t, buildApp(express, apitoolkit));
+      await fetch(`${url}/users/1`);
+      await fetch(`${url}/orgs/a/projects/b`);
+      await fetch(`${url}/stream`, { method: 'HEAD' });
+      await fetch(`${url}/piped`);
+      const records = await transport.waitForRecords(1);
+      await sleep(50);
+      assert.deepEqual(transport.records().map((r) => r.raw_url), ['/piped']);
+      assert.equal(records.length, 1);
+      const off = new APIToolkit({ enabled: false });
+      assert.equal(off.stats().state, 'disabled');
+    });
+  });
+}
+
+describe('start-up and shutdown', () => {
+  test('records captured before metadata arrives are kept and sent once it does', async (t) => {
+    const memory = new MemoryTransport();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const slow: Transport = {
+      start: async (signal) => { await gate; return memory.start(); },
+      send: (m) => memory.send(m),
+      shutdown: () => memory.shutdown(),
+    };
+    const apitoolkit = new APIToolkit({ transport: slow, flushIntervalMs: 0 });
+    t.after(() => apitoolkit.shutdown(500));
+    const { express } = expressVersions[1]!;
+    const url = await serve(t, buildApp(express, apitoolkit));
+    for (let i = 0; i < 5; i++) await fetch(`${url}/users/${i}`);
+    assert.equal(apitoolkit.stats().state, 'starting');
+    assert.equal(apitoolkit.stats().pending, 5);
+    assert.equal(memory.records().length, 0);
+    release();
+    await apitoolkit.ready();
+    const records = await memory.waitForRecords(5);
+    assert.deepEqual(records.map((r) => r.raw_url), ['/users/0', '/users/1', '/users/2', '/users/3', '/users/4']);
+    assert.ok(records.every((r) => r.project_id === '00000000-0000-4000-8000-000000000000'));
+  });
+
+  test('shutdown flushes several hundred queued records and is safe to call twice', async (t) => {
+    const transport = new MemoryTransport();
+    const apitoolkit = new APIToolkit({ transport, flushIntervalMs: 60_000, maxBatchSize: 1_000 });
+    const { express } = expressVersions[0]!;
+    const url = await serve(t, buildApp(express, apitoolkit));
+    await Promise.all(Array.from({ length: 400 }, (_, i) => fetch(`${url}/users/${i}`).then((r) => r.arrayBuffer())));
+    await sleep(20);
+    assert.equal(apitoolkit.stats().queued, 400);
+    const [first, second] = await Promise.all([apitoolkit.shutdown(), apitoolkit.shutdown()]);
+    assert.deepEqual(first, { flushed: true, dropped: 0 });
+    assert.equal(first, second);
+    assert.equal(transport.records().length, 400);
+    assert.equal(apitoolkit.stats().published, 400);
+    assert.equal(apitoolkit.stats().state, 'shut_down');
+  });
+
+  test('beforeSend can drop or edit a record; a throwing hook never reaches the app', async (t) => {
+    const transport = new MemoryTransport();
+    const apitoolkit = new APIToolkit({
+      transport,
+      flushIntervalMs: 0,
+      beforeSend: (r: ApiRecord) => {
+        if (r.raw_url.includes('drop')) return null;
+        if (r.raw_url.includes('throw')) throw new Error('hook bug');
+        return { ...r, tags: ['edited'] };
+      },
+    });
+    t.after(() => apitoolkit.shutdown(500));
+    const { express } = expressVersions[1]!;
+    const url = await serve(t, buildApp(express, apitoolkit));
+    assert.equal((await fetch(`${url}/users/drop`)).status, 200);
+    assert.equal((await fetch(`${url}/users/throw`)).status, 200);
+    assert.equal((await fetch(`${url}/users/keep`)).status, 200);
+    const [r] = await transport.waitForRecords(1);
+    assert.deepEqual(r!.tags, ['edited']);
+    assert.equal(apitoolkit.stats().dropped.before_send, 1);
+    assert.equal(apitoolkit.stats().dropped.hook_error, 1);
+  });
+});
