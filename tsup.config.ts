@@ -1,0 +1,20 @@
+import { defineConfig } from 'tsup';
+
+// One build, two formats: ESM (.js + .d.ts) and CommonJS (.cjs + .d.cts), one entry per subpath.
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    'express/index': 'src/adapters/express/index.ts',
+    'collector/index': 'src/collector/index.ts',
+    cli: 'src/cli.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  clean: true,
+  sourcemap: true,
+  target: 'node20',
+  platform: 'node',
+  // import.meta.url in the CommonJS build (the collector locates the .proto files with it).
+  shims: true,
+  splitting: true,
+});
