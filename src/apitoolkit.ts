@@ -471,7 +471,7 @@ function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
     promise,
     new Promise<undefined>((resolve) => {
       // Ref'd: shutdown() is awaited, and must not let the process exit half-way.
-      timer = setTimeout(resolve, ms);
+      timer = setTimeout(() => resolve(undefined), ms);
     }),
   ]).finally(() => clearTimeout(timer));
 }

@@ -17,7 +17,7 @@ export class APIToolkitError extends Error {
   }
 
   // Two copies of the package (ESM + CJS) must still recognise each other's errors.
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     if (this !== APIToolkitError) return Function.prototype[Symbol.hasInstance].call(this, value);
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kAPIToolkitError] === true;
   }

@@ -165,7 +165,7 @@ function strings(options: APIToolkitOptions, name: keyof APIToolkitOptions): str
       throw new OptionsInvalidError(`${name}[${i}]`, `expected a non-empty string, got ${describe(item)}`);
     }
   });
-  return [...value];
+  return [...(value as string[])];
 }
 
 function fn<T>(options: APIToolkitOptions, name: keyof APIToolkitOptions): T | undefined {
@@ -208,6 +208,7 @@ function transport(value: unknown): Transport | undefined {
 }
 
 function ignorePaths(value: unknown): (string | RegExp)[] {
+  const list = value as (string | RegExp)[] | undefined;
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw new OptionsInvalidError('ignorePaths', `expected an array of strings or RegExps, got ${describe(value)}`);
   value.forEach((item, i) => {
@@ -216,7 +217,7 @@ function ignorePaths(value: unknown): (string | RegExp)[] {
     }
   });
   // A global/sticky RegExp keeps lastIndex between test() calls and would skip every other match.
-  return value.map((item: string | RegExp) => (item instanceof RegExp && (item.global || item.sticky) ? new RegExp(item.source, item.flags.replace(/[gy]/g, '')) : item));
+  return list!.map((item) => (item instanceof RegExp && (item.global || item.sticky) ? new RegExp(item.source, item.flags.replace(/[gy]/g, '')) : item));
 }
 
 function defaultLogger(line: string): void {
@@ -285,7 +286,7 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
     flushIntervalMs: int(options, 'flushIntervalMs', DEFAULT_FLUSH_INTERVAL_MS, 0, 3_600_000, 'milliseconds'),
     exportTimeoutMs: int(options, 'exportTimeoutMs', DEFAULT_EXPORT_TIMEOUT_MS, 1, 3_600_000, 'milliseconds'),
     metadataTimeoutMs: int(options, 'metadataTimeoutMs', DEFAULT_METADATA_TIMEOUT_MS, 1, 3_600_000, 'milliseconds'),
-    beforeSend: fn(options, 'beforeSend'),
-    onError: fn(options, 'onError'),
+    beforeSend: fn<APIToolkitOptions['beforeSend']>(options, 'beforeSend'),
+    onError: fn<APIToolkitOptions['onError']>(options, 'onError'),
   });
 }

@@ -1,0 +1,435 @@
+/**
+ * Redaction: hides header values and JSONPath-selected body values before a record leaves the
+ * process (wire-format §4). Everything that can fail is compiled and validated once by
+ * `compileRedactor()`; the per-request methods only walk data that is already in memory.
+ */
+import { jsonpath, type JSONValue } from 'json-p3';
+import { OptionsInvalidError, RedactPathInvalidError } from './errors.js';
+import { REDACTED } from './record.js';
+
+/** The redaction lists of `new APIToolkit()`; every list is optional. */
+export interface RedactOptions {
+  /** Header names (any casing) to redact, in addition to {@link ALWAYS_REDACTED_HEADERS}. */
+  redactHeaders?: readonly string[];
+  /** JSONPath expressions applied to request bodies only. */
+  redactRequestBody?: readonly string[];
+  /** JSONPath expressions applied to response bodies only. */
+  redactResponseBody?: readonly string[];
+}
+
+/** The outcome of redacting one body. */
+export interface BodyRedaction {
+  /** The bytes to record: the input itself when nothing had to change. */
+  body: Buffer;
+  /** How many values were replaced by the marker. */
+  redactions: number;
+  /**
+   * `true` when the rules could not be applied (the body claimed to be JSON but did not parse, or
+   * was too deep to evaluate), so the whole body was replaced by the JSON string `"[CLIENT_REDACTED]"`.
+   */
+  unparsable: boolean;
+}
+
+/** A compiled set of redaction rules; build it once with {@link compileRedactor}. */
+export interface Redactor {
+  readonly hasRequestBodyRules: boolean;
+  readonly hasResponseBodyRules: boolean;
+  /**
+   * Returns a NEW object with the same keys; each matched header's values become one marker.
+   * `redactions` counts the header values that were replaced.
+   */
+  headers(headers: Record<string, string[]>): { headers: Record<string, string[]>; redactions: number };
+  /** Applies the `redactRequestBody` rules (never the response rules). */
+  requestBody(body: Buffer, contentType: string | undefined): BodyRedaction;
+  /** Applies the `redactResponseBody` rules (never the request rules). */
+  responseBody(body: Buffer, contentType: string | undefined): BodyRedaction;
+}
+
+/**
+ * Headers that are redacted whatever the options say: they carry credentials.
+ *
+ * @example
+ * ALWAYS_REDACTED_HEADERS.includes('cookie'); // true
+ */
+export const ALWAYS_REDACTED_HEADERS: readonly string[] = Object.freeze([
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'proxy-authorization',
+]);
+
+// The default of json-p3 (50) is shallower than real payloads; past this depth the rules cannot be
+// evaluated and the body is withheld. Much deeper and the evaluator would exhaust the call stack.
+const MAX_RECURSION_DEPTH = 1024;
+
+type Query = jsonpath.JSONPathQuery;
+type Environment = jsonpath.JSONPathEnvironment;
+type BodyKind = 'json' | 'form' | 'unknown' | 'other';
+type BodyOption = 'redactRequestBody' | 'redactResponseBody';
+type FormFields = Record<string, string | string[]>;
+
+// Sentinel for "JSON.parse failed": every JSON value, including null, is a valid parse result.
+const NOT_JSON: unique symbol = Symbol('not-json');
+
+/**
+ * Rewrites the JSONPath dialect found in older docs into strict RFC 9535, leaving valid parts as
+ * they are: adds a missing leading `$`, and bracket-quotes dot-notation names that are not valid
+ * member-name shorthand (`-`, leading digits, punctuation). Bracketed segments and filters are
+ * copied untouched. The result still has to be compiled; this function never throws.
+ *
+ * @example
+ * normalizeJsonPath('$.credit-card.cvv');     // "$['credit-card'].cvv"
+ * normalizeJsonPath('user.books[*].author');  // "$.user.books[*].author"
+ * normalizeJsonPath('$.a.0');                 // "$.a['0']"
+ */
+export function normalizeJsonPath(path: string): string {
+  const source = withRoot(path.trim());
+  if (source === '') return source; // nothing to anchor; the compiler rejects it
+  let out = '$';
+  let i = 1;
+  while (i < source.length) {
+    const ch = source[i];
+    if (ch === '[') {
+      const end = bracketEnd(source, i);
+      out += source.slice(i, end);
+      i = end;
+    } else if (ch === '.') {
+      const [text, end] = dotSegment(source, i);
+      out += text;
+      i = end;
+    } else {
+      out += ch;
+      i += 1;
+    }
+  }
+  return out;
+}
+
+function withRoot(path: string): string {
+  if (path === '' || path[0] === '$') return path;
+  // `.a` and `['a']` are relative to the root; a bare `a.b` is a member name.
+  return path[0] === '.' || path[0] === '[' ? `$${path}` : `$.${path}`;
+}
+
+/** Returns the RFC 9535 form of the `.name` / `..name` segment at `dot`, and where it ends. */
+function dotSegment(source: string, dot: number): [string, number] {
+  const descendant = source[dot + 1] === '.';
+  const start = dot + (descendant ? 2 : 1);
+  const prefix = descendant ? '..' : '';
+  const first = source[start];
+  if (first === "'" || first === '"') {
+    // `."x.y"`: the quotes protect the dot, as they would in brackets.
+    const end = quoteEnd(source, start);
+    return [`${prefix}[${source.slice(start, end)}]`, end];
+  }
+  const end = nameEnd(source, start);
+  const name = source.slice(start, end);
+  // Nothing to rewrite (`.*`, a valid name, or an empty name the compiler will report).
+  if (name === '' || name === '*' || isMemberNameShorthand(name)) return [source.slice(dot, end), end];
+  return [`${prefix}[${quoteName(name)}]`, end];
+}
+
+function nameEnd(source: string, start: number): number {
+  let i = start;
+  while (i < source.length && !isNameTerminator(source[i] as string)) i += 1;
+  return i;
+}
+
+// Whitespace ends a name because RFC 9535 allows it between segments (`$.a .b`).
+function isNameTerminator(ch: string): boolean {
+  return ch === '.' || ch === '[' || ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r';
+}
+
+/** Index just past the `]` matching the `[` at `open`, skipping quoted strings and nested brackets. */
+function bracketEnd(source: string, open: number): number {
+  let depth = 0;
+  let i = open;
+  while (i < source.length) {
+    const ch = source[i];
+    if (ch === "'" || ch === '"') {
+      i = quoteEnd(source, i);
+      continue;
+    }
+    if (ch === '[') depth += 1;
+    else if (ch === ']') {
+      depth -= 1;
+      if (depth === 0) return i + 1;
+    }
+    i += 1;
+  }
+  return source.length; // unterminated: let the compiler report it
+}
+
+/** Index just past the quote closing the string that starts at `open`, honouring `\` escapes. */
+function quoteEnd(source: string, open: number): number {
+  const quote = source[open];
+  for (let i = open + 1; i < source.length; i += 1) {
+    if (source[i] === '\\') i += 1;
+    else if (source[i] === quote) return i + 1;
+  }
+  return source.length;
+}
+
+/** RFC 9535 member-name-shorthand: name-first (ALPHA / "_" / non-ASCII) then name-chars (+ DIGIT). */
+function isMemberNameShorthand(name: string): boolean {
+  for (let i = 0; i < name.length; i += 1) {
+    const code = name.charCodeAt(i);
+    const alpha = (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
+    const digit = code >= 0x30 && code <= 0x39;
+    if (!(alpha || code === 0x5f || code >= 0x80 || (digit && i > 0))) return false;
+  }
+  return name.length > 0;
+}
+
+/** A single-quoted RFC 9535 name selector for `name`. */
+function quoteName(name: string): string {
+  let out = "'";
+  for (const ch of name) out += escapeNameChar(ch);
+  return `${out}'`;
+}
+
+function escapeNameChar(ch: string): string {
+  switch (ch) {
+    case "'": return "\\'";
+    case '\\': return '\\\\';
+    case '\b': return '\\b';
+    case '\f': return '\\f';
+    case '\n': return '\\n';
+    case '\r': return '\\r';
+    case '\t': return '\\t';
+    default: {
+      const code = ch.charCodeAt(0);
+      return code < 0x20 ? `\\u${code.toString(16).padStart(4, '0')}` : ch;
+    }
+  }
+}
+
+/**
+ * Validates and compiles the redaction options once. Throws `OptionsInvalidError` for a list that is
+ * not an array of strings, and `RedactPathInvalidError` for a JSONPath that cannot be compiled even
+ * after {@link normalizeJsonPath}, naming the offending entry (e.g. `redactRequestBody[1]`).
+ *
+ * @example
+ * const redactor = compileRedactor({ redactHeaders: ['X-Api-Key'], redactRequestBody: ['$.credit-card.cvv'] });
+ * redactor.requestBody(Buffer.from('{"credit-card":{"cvv":"123"}}'), 'application/json').body.toString();
+ * // '{"credit-card":{"cvv":"[CLIENT_REDACTED]"}}'
+ */
+export function compileRedactor(options: RedactOptions): Redactor {
+  if (typeof options !== 'object' || options === null) {
+    throw new OptionsInvalidError('options', `expected an object, got ${describe(options)}`);
+  }
+  // One environment per redactor: it carries our recursion limit without touching json-p3's default.
+  const environment = new jsonpath.JSONPathEnvironment({ maxRecursionDepth: MAX_RECURSION_DEPTH });
+  return new CompiledRedactor(
+    headerNames(options.redactHeaders),
+    compileRules('redactRequestBody', options.redactRequestBody, environment),
+    compileRules('redactResponseBody', options.redactResponseBody, environment),
+  );
+}
+
+function headerNames(value: unknown): ReadonlySet<string> {
+  const names = new Set(ALWAYS_REDACTED_HEADERS);
+  stringList('redactHeaders', value).forEach((name, i) => {
+    const lower = name.trim().toLowerCase();
+    if (lower === '') throw new OptionsInvalidError(`redactHeaders[${i}]`, 'expected a header name, got ""');
+    names.add(lower);
+  });
+  return names;
+}
+
+function compileRules(option: BodyOption, value: unknown, environment: Environment): readonly Query[] {
+  const queries = new Map<string, Query>();
+  stringList(option, value).forEach((path, i) => {
+    const name = `${option}[${i}]`;
+    if (path.trim() === '') throw new RedactPathInvalidError(name, path, 'the path is empty');
+    const normalized = normalizeJsonPath(path);
+    // Identical rules would only re-walk the same body.
+    if (!queries.has(normalized)) queries.set(normalized, compilePath(environment, name, path, normalized));
+  });
+  return Object.freeze([...queries.values()]);
+}
+
+function compilePath(environment: Environment, name: string, path: string, normalized: string): Query {
+  try {
+    return environment.compile(normalized);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const reason = normalized === path ? message : `${message}; read as ${normalized}`;
+    throw new RedactPathInvalidError(name, path, reason, { cause: error });
+  }
+}
+
+function stringList(option: string, value: unknown): readonly string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new OptionsInvalidError(option, `expected an array of strings, got ${describe(value)}`);
+  value.forEach((item: unknown, i) => {
+    if (typeof item !== 'string') throw new OptionsInvalidError(`${option}[${i}]`, `expected a string, got ${describe(item)}`);
+  });
+  return value as readonly string[];
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+class CompiledRedactor implements Redactor {
+  readonly hasRequestBodyRules: boolean;
+  readonly hasResponseBodyRules: boolean;
+  readonly #headerNames: ReadonlySet<string>;
+  readonly #requestRules: readonly Query[];
+  readonly #responseRules: readonly Query[];
+
+  constructor(headerNames: ReadonlySet<string>, requestRules: readonly Query[], responseRules: readonly Query[]) {
+    this.#headerNames = headerNames;
+    this.#requestRules = requestRules;
+    this.#responseRules = responseRules;
+    this.hasRequestBodyRules = requestRules.length > 0;
+    this.hasResponseBodyRules = responseRules.length > 0;
+    Object.freeze(this);
+  }
+
+  headers(headers: Record<string, string[]>): { headers: Record<string, string[]>; redactions: number } {
+    const out: Record<string, string[]> = {};
+    let redactions = 0;
+    for (const name of Object.keys(headers)) {
+      const values = headers[name] as string[];
+      const count = Array.isArray(values) ? values.length : 1;
+      const hide = count > 0 && this.#headerNames.has(name.toLowerCase());
+      if (hide) redactions += count;
+      // A copy, so later changes to the caller's arrays cannot reach a queued record.
+      defineMember(out, name, hide ? [REDACTED] : Array.isArray(values) ? values.slice() : values);
+    }
+    return { headers: out, redactions };
+  }
+
+  requestBody(body: Buffer, contentType: string | undefined): BodyRedaction {
+    return redactBody(body, contentType, this.#requestRules);
+  }
+
+  responseBody(body: Buffer, contentType: string | undefined): BodyRedaction {
+    return redactBody(body, contentType, this.#responseRules);
+  }
+}
+
+function redactBody(body: Buffer, contentType: string | undefined, rules: readonly Query[]): BodyRedaction {
+  // An empty body has nothing to hide and is recorded as "" rather than as `{}` or a marker.
+  if (body.length === 0) return unchanged(body);
+  const kind = bodyKind(contentType);
+  if (kind === 'form') return redactValue(formFields(body), rules);
+  if (rules.length === 0 || kind === 'other') return unchanged(body);
+  if (kind === 'unknown' && !startsLikeJson(body)) return unchanged(body);
+  const parsed = parseJson(body);
+  if (parsed !== NOT_JSON) return redactValue(parsed, rules);
+  // Only a body that claimed to be JSON is withheld; a sniffed one was never JSON to begin with.
+  return kind === 'json' ? withheld() : unchanged(body);
+}
+
+function bodyKind(contentType: string | undefined): BodyKind {
+  if (contentType === undefined) return 'unknown';
+  const semicolon = contentType.indexOf(';');
+  const type = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+  if (type === '') return 'unknown';
+  if (type === 'application/json' || type.endsWith('+json')) return 'json';
+  if (type === 'application/x-www-form-urlencoded') return 'form';
+  return 'other';
+}
+
+function startsLikeJson(body: Buffer): boolean {
+  for (const byte of body) {
+    if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
+    return byte === 0x7b || byte === 0x5b; // `{` or `[`
+  }
+  return false;
+}
+
+function parseJson(body: Buffer): JSONValue | typeof NOT_JSON {
+  const text = body.toString('utf8');
+  try {
+    // A UTF-8 byte order mark is legal in the wild but not to JSON.parse.
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as JSONValue;
+  } catch {
+    return NOT_JSON;
+  }
+}
+
+/** The fields of a form body; a repeated key keeps all its values, in order. */
+function formFields(body: Buffer): FormFields {
+  const fields: FormFields = {};
+  for (const [key, value] of new URLSearchParams(body.toString('utf8'))) {
+    const previous = Object.hasOwn(fields, key) ? fields[key] : undefined;
+    if (previous === undefined) defineMember(fields, key, value);
+    else if (Array.isArray(previous)) previous.push(value);
+    else defineMember(fields, key, [previous, value]);
+  }
+  return fields;
+}
+
+/** Applies every rule in turn to `root`, then serialises what is left. */
+function redactValue(root: JSONValue, rules: readonly Query[]): BodyRedaction {
+  let current = root;
+  let redactions = 0;
+  try {
+    for (const rule of rules) {
+      // query() collects every node before we mutate; a lazy iterator would see our changes mid-walk.
+      for (const node of rule.query(current)) {
+        if (node.location.length === 0) {
+          if (current !== REDACTED) redactions += 1;
+          current = REDACTED;
+        } else if (replaceAt(current, node.location)) {
+          redactions += 1;
+        }
+      }
+    }
+    return { body: Buffer.from(JSON.stringify(current), 'utf8'), redactions, unparsable: false };
+  } catch {
+    // Too deep for the evaluator (or for JSON.stringify): fail closed rather than leak.
+    return withheld();
+  }
+}
+
+/**
+ * Replaces the value at `location` by the marker. Returns false when the location no longer
+ * resolves (an ancestor was replaced by an earlier match) or already holds the marker, so a value
+ * matched by two rules is counted once.
+ */
+function replaceAt(root: JSONValue, location: readonly (string | number)[]): boolean {
+  let parent: JSONValue = root;
+  for (let i = 0; i < location.length - 1; i += 1) {
+    const child = memberOf(parent, location[i] as string | number);
+    if (child === undefined) return false;
+    parent = child;
+  }
+  const key = location[location.length - 1] as string | number;
+  const value = memberOf(parent, key);
+  if (value === undefined || value === REDACTED) return false;
+  if (Array.isArray(parent)) parent[key as number] = REDACTED;
+  else defineMember(parent as object, key as string, REDACTED);
+  return true;
+}
+
+/** The own member `key` of a container, or undefined; never reads through the prototype chain. */
+function memberOf(container: JSONValue, key: string | number): JSONValue | undefined {
+  if (typeof container !== 'object' || container === null) return undefined;
+  if (Array.isArray(container)) {
+    return typeof key === 'number' && key >= 0 && key < container.length ? container[key] : undefined;
+  }
+  return typeof key === 'string' && Object.hasOwn(container, key) ? container[key] : undefined;
+}
+
+// Plain assignment of `__proto__` would call the prototype setter instead of creating a member.
+function defineMember(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+function unchanged(body: Buffer): BodyRedaction {
+  return { body, redactions: 0, unparsable: false };
+}
+
+function withheld(): BodyRedaction {
+  // A fresh Buffer each time: Buffers are mutable and must not be shared between records.
+  return { body: Buffer.from(JSON.stringify(REDACTED), 'utf8'), redactions: 1, unparsable: true };
+}
