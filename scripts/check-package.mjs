@@ -1,0 +1,37 @@
+// Checks the built package as a user gets it: every subpath through the `exports` map in ESM and
+// CommonJS, the bin, and then `attw` (types match each format) and `publint` (package.json sanity).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const self = 'apitoolkit-node';
+
+const esm = await import(self);
+const cjs = require(self);
+for (const mod of [esm, cjs]) {
+  assert.equal(typeof mod.APIToolkit, 'function');
+  assert.equal(typeof mod.MemoryTransport, 'function');
+  assert.equal(mod.REDACTED, '[CLIENT_REDACTED]');
+}
+// Errors from the two copies still recognise each other.
+assert.ok(new cjs.OptionsInvalidError('x', 'y') instanceof esm.APIToolkitError);
+
+for (const sub of ['express', 'collector']) {
+  const a = await import(`${self}/${sub}`);
+  const b = require(`${self}/${sub}`);
+  assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort(), sub);
+}
+assert.equal(typeof (await import(`${self}/express`)).expressMiddleware, 'function');
+assert.equal(typeof require(`${self}/collector`).startCollector, 'function');
+
+// The CommonJS build must find the Pub/Sub .proto files as the ESM one does.
+const collector = await require(`${self}/collector`).startCollector();
+await collector.close();
+
+const help = execFileSync(process.execPath, ['dist/cli.js', '--help'], { encoding: 'utf8' });
+assert.match(help, /collector/);
+
+execFileSync('npx', ['--no-install', 'attw', '--pack', '.', '--profile', 'node16'], { stdio: 'inherit' });
+execFileSync('npx', ['--no-install', 'publint', '--strict'], { stdio: 'inherit' });
+console.log('package check: ok');
