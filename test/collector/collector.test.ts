@@ -1,0 +1,569 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect as http2Connect } from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { describe, test, type TestContext } from 'node:test';
+import { PubSub, type PublishOptions } from '@google-cloud/pubsub';
+import { REDACTED, type ApiRecord } from '../../src/core/record.js';
+import {
+  checkRecord,
+  formatRecord,
+  shouldColor,
+  startCollector,
+  type Collector,
+  type CollectorOptions,
+} from '../../src/collector/index.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TOPIC = 'apitoolkit-local';
+const TOPIC_NAME = `projects/apitoolkit-local/topics/${TOPIC}`;
+/** Publish once, no client-side retry: what the SDK's transport does (its batcher owns retries). */
+const NO_RETRY: PublishOptions = { gaxOpts: { retry: null } };
+
+const b64 = (data: string | Buffer): string => Buffer.from(data).toString('base64');
+
+function makeRecord(overrides: Partial<ApiRecord> = {}): ApiRecord {
+  return {
+    timestamp: '2024-05-01T12:00:00.123Z',
+    duration: 12_345_678,
+    project_id: '00000000-0000-4000-8000-000000000000',
+    sdk_type: 'JsExpress',
+    method: 'POST',
+    host: 'api.example.com',
+    url_path: '/users/:id',
+    raw_url: '/users/42?tag=a&tag=b',
+    path_params: { id: '42' },
+    query_params: { tag: ['a', 'b'] },
+    request_headers: { 'content-type': ['application/json'], authorization: [REDACTED] },
+    response_headers: { 'content-type': ['application/json'] },
+    request_body: b64(JSON.stringify({ name: 'Ann', password: REDACTED })),
+    response_body: b64(JSON.stringify({ id: 42, ok: true })),
+    status_code: 201,
+    proto_major: 1,
+    proto_minor: 1,
+    referer: '',
+    errors: [],
+    service_version: null,
+    tags: [],
+    msg_id: randomUUID(),
+    parent_id: null,
+    ...overrides,
+  };
+}
+
+async function start(t: TestContext, options: CollectorOptions = {}): Promise<Collector> {
+  const collector = await startCollector(options);
+  t.after(() => collector.close());
+  return collector;
+}
+
+/**
+ * The official client pointed at the collector, as the SDK's transport does it. `emulatorMode` gives
+ * plaintext and no auth; `universeDomain` stops google-gax asking google-auth-library for the
+ * universe domain, which otherwise looks for Application Default Credentials and probes the GCE
+ * metadata server (169.254.169.254) on the first call.
+ */
+function officialClient(t: TestContext, collector: Collector): PubSub {
+  const pubsub = new PubSub({
+    projectId: 'apitoolkit-local',
+    apiEndpoint: collector.pubsubEndpoint,
+    emulatorMode: true,
+    universeDomain: 'googleapis.com',
+  });
+  t.after(() => pubsub.close());
+  return pubsub;
+}
+
+function publishRecord(pubsub: PubSub, record: unknown, options?: PublishOptions): Promise<string> {
+  return pubsub.topic(TOPIC, options).publishMessage({ data: Buffer.from(JSON.stringify(record)) });
+}
+
+async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function isPending(promise: Promise<unknown>, ms = 100): Promise<boolean> {
+  const pending = Symbol('pending');
+  const winner = await Promise.race([promise.then(() => 'settled', () => 'settled'), new Promise((r) => setTimeout(() => r(pending), ms))]);
+  return winner === pending;
+}
+
+describe('Publish through the official @google-cloud/pubsub client', () => {
+  test('records arrive decoded exactly, in order, with the topic and message ids', async (t) => {
+    const collector = await start(t);
+    const pubsub = officialClient(t, collector);
+    const sent = [
+      makeRecord(),
+      makeRecord({ method: 'GET', url_path: '', status_code: 404, request_body: '', parent_id: randomUUID(), sdk_type: 'JsFetchOutgoing' }),
+      makeRecord({
+        status_code: 500,
+        service_version: 'v1.2.3',
+        tags: ['beta'],
+        errors: [{ when: '2024-05-01T12:00:00Z', error_type: 'TypeError', message: 'x is undefined', root_error_type: 'RangeError', root_error_message: 'deep', stack_trace: 'TypeError: x\n    at f (a.js:1:1)' }],
+      }),
+    ];
+    const ids: string[] = [];
+    for (const record of sent) ids.push(await publishRecord(pubsub, record));
+
+    assert.deepEqual(collector.records(), sent);
+    const messages = collector.messages();
+    assert.deepEqual(messages.map((m) => m.messageId), ids);
+    assert.equal(new Set(ids).size, 3);
+    assert.ok(messages.every((m) => m.topic === TOPIC_NAME));
+    assert.deepEqual(messages[0]?.data, Buffer.from(JSON.stringify(sent[0])));
+    assert.deepEqual(collector.stats(), { publishRequests: 3, messages: 3, metadataRequests: 0 });
+    for (const record of collector.records()) assert.deepEqual(checkRecord(record), []);
+  });
+
+  test('attributes are kept on the raw message', async (t) => {
+    const collector = await start(t);
+    const pubsub = officialClient(t, collector);
+    await pubsub.topic(TOPIC).publishMessage({ json: makeRecord(), attributes: { sdk: 'apitoolkit-node' } });
+    assert.deepEqual(collector.messages()[0]?.attributes, { sdk: 'apitoolkit-node' });
+  });
+
+  test('waitForRecords resolves when enough arrived and rejects on timeout, saying what did arrive', async (t) => {
+    const collector = await start(t);
+    const pubsub = officialClient(t, collector);
+    const waiting = collector.waitForRecords(2, 5_000);
+    assert.equal(await isPending(waiting, 50), true);
+    const sent = [makeRecord(), makeRecord()];
+    await Promise.all(sent.map((r) => publishRecord(pubsub, r)));
+    const got = await waiting;
+    assert.equal(got.length, 2);
+    assert.deepEqual(new Set(got.map((r) => r.msg_id)), new Set(sent.map((r) => r.msg_id)));
+
+    await assert.rejects(collector.waitForRecords(5, 50), /timed out after 50 ms waiting for 5 records; got 2 records from 2 messages/);
+  });
+
+  test('a 2 MB record arrives intact', async (t) => {
+    const collector = await start(t);
+    const pubsub = officialClient(t, collector);
+    const big = makeRecord({ response_body: randomBytes(2 * 1024 * 1024).toString('base64') });
+    await publishRecord(pubsub, big, NO_RETRY);
+    const [got] = await collector.waitForRecords(1);
+    assert.deepEqual(got, big);
+    assert.ok((collector.messages()[0]?.data.length ?? 0) > 2 * 1024 * 1024);
+  });
+
+  test('1000 records published at once all arrive, batched by the client', async (t) => {
+    const collector = await start(t);
+    const pubsub = officialClient(t, collector);
+    const topic = pubsub.topic(TOPIC);
+    const sent = Array.from({ length: 1000 }, (_, i) => makeRecord({ raw_url: `/users/${i}` }));
+    const started = performance.now();
+    const ids = await Promise.all(sent.map((r) => topic.publishMessage({ data: Buffer.from(JSON.stringify(r)) })));
+    const got = await collector.waitForRecords(1000, 10_000);
+    const elapsedMs = performance.now() - started;
+    assert.equal(new Set(ids).size, 1000);
+    assert.deepEqual(new Set(got.map((r) => r.msg_id)), new Set(sent.map((r) => r.msg_id)));
+    assert.ok(collector.stats().publishRequests < 1000, 'the client batches several messages per Publish');
+    assert.ok(elapsedMs < 10_000, `took ${elapsedMs} ms`);
+  });
+});
+
+describe('setPublishFault', () => {
+  test('a status code fails every Publish with it, stores nothing, and null restores service', async (t) => {
+    const collector = await start(t);
+    const pubsub = officialClient(t, collector);
+    collector.setPublishFault(14);
+    await assert.rejects(publishRecord(pubsub, makeRecord(), NO_RETRY), (error: { code?: number; message?: string }) => {
+      assert.equal(error.code, 14);
+      assert.match(error.message ?? '', /UNAVAILABLE/);
+      return true;
+    });
+    assert.equal(collector.records().length, 0);
+    assert.equal(collector.messages().length, 0);
+    assert.equal(collector.stats().publishRequests, 1);
+
+    collector.setPublishFault(null);
+    const record = makeRecord();
+    await publishRecord(pubsub, record, NO_RETRY);
+    assert.deepEqual(collector.records(), [record]);
+  });
+
+  test('the official client retries UNAVAILABLE by default and succeeds once the fault is cleared', async (t) => {
+    const collector = await start(t);
+    const pubsub = officialClient(t, collector);
+    collector.setPublishFault(14);
+    const publishing = publishRecord(pubsub, makeRecord());
+    await until(() => collector.stats().publishRequests >= 2);
+    collector.setPublishFault(null);
+    await publishing;
+    assert.equal(collector.records().length, 1);
+    assert.ok(collector.stats().publishRequests >= 3);
+  });
+
+  test('PERMISSION_DENIED is not retried by the official client', async (t) => {
+    const collector = await start(t);
+    const pubsub = officialClient(t, collector);
+    collector.setPublishFault(7);
+    await assert.rejects(publishRecord(pubsub, makeRecord()), { code: 7 });
+    assert.equal(collector.stats().publishRequests, 1);
+  });
+
+  test("'hang' never answers; close() releases the call promptly", async (t) => {
+    const collector = await start(t);
+    const pubsub = officialClient(t, collector);
+    collector.setPublishFault('hang');
+    const publishing = publishRecord(pubsub, makeRecord(), NO_RETRY);
+    publishing.catch(() => {}); // asserted below
+    await until(() => collector.stats().publishRequests === 1);
+    assert.equal(await isPending(publishing, 200), true);
+
+    const started = performance.now();
+    await collector.close();
+    assert.ok(performance.now() - started < 2_000, 'close() did not wait for the hung call');
+    await assert.rejects(publishing, { code: 14 });
+    assert.equal(collector.records().length, 0);
+  });
+
+  test("'hang' ends at the client's deadline", async (t) => {
+    const collector = await start(t);
+    const pubsub = officialClient(t, collector);
+    collector.setPublishFault('hang');
+    await assert.rejects(publishRecord(pubsub, makeRecord(), { gaxOpts: { retry: null, timeout: 200 } }), { code: 4 });
+  });
+
+  test('rejects a value that is not a status code, hang or null', async (t) => {
+    const collector = await start(t);
+    for (const bad of [0, 17, 1.5, 'slow']) {
+      assert.throws(() => collector.setPublishFault(bad as never), TypeError);
+    }
+  });
+});
+
+describe('other Publisher methods', () => {
+  test('CreateTopic answers ALREADY_EXISTS the second time and for the configured topic', async (t) => {
+    const collector = await start(t);
+    const pubsub = officialClient(t, collector);
+    const [topic] = await pubsub.createTopic('made-here');
+    assert.equal(topic.name, 'projects/apitoolkit-local/topics/made-here');
+    await assert.rejects(pubsub.createTopic('made-here'), { code: 6 });
+    await assert.rejects(pubsub.createTopic(TOPIC), { code: 6 });
+  });
+
+  test('GetTopic returns any well-formed topic', async (t) => {
+    const collector = await start(t);
+    const pubsub = officialClient(t, collector);
+    const [metadata] = await pubsub.topic('never-created').getMetadata();
+    assert.equal(metadata.name, 'projects/apitoolkit-local/topics/never-created');
+  });
+
+  test('the rest of Publisher, and Subscriber, are UNIMPLEMENTED', async (t) => {
+    const collector = await start(t);
+    const pubsub = officialClient(t, collector);
+    await assert.rejects(pubsub.getTopics(), { code: 12 });
+    await assert.rejects(pubsub.topic(TOPIC).delete(), { code: 12 });
+    await assert.rejects(pubsub.getSubscriptions(), { code: 12 });
+  });
+
+  test('Publish to a malformed topic name is INVALID_ARGUMENT, as Google answers', async (t) => {
+    const collector = await start(t);
+    const pubsub = officialClient(t, collector);
+    await assert.rejects(pubsub.topic('a/b').publishMessage({ json: makeRecord() }), { code: 3 });
+    assert.equal(collector.messages().length, 0);
+  });
+});
+
+describe('messages that are not records', () => {
+  test('are kept raw, left out of records(), and printed as invalid', async (t) => {
+    const out = new PassThrough();
+    let printed = '';
+    out.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    const collector = await start(t, { print: out });
+    const pubsub = officialClient(t, collector);
+    await pubsub.topic(TOPIC).publishMessage({ data: Buffer.from('not json {') });
+    await pubsub.topic(TOPIC).publishMessage({ data: Buffer.from('[1,2]') });
+    await pubsub.topic(TOPIC).publishMessage({ data: Buffer.from([0xff, 0xfe, 0x00]) });
+    const record = makeRecord();
+    await publishRecord(pubsub, record);
+
+    assert.deepEqual(collector.records(), [record]);
+    assert.equal(collector.messages().length, 4);
+    assert.deepEqual(collector.messages()[0]?.data, Buffer.from('not json {'));
+    assert.match(printed, /invalid message 1 on projects\/apitoolkit-local\/topics\/apitoolkit-local: data is not JSON/);
+    assert.match(printed, /invalid message 2 .*: data is JSON but not an object \(array\)/);
+    assert.match(printed, /invalid message 3 .*: data is not valid UTF-8/);
+    assert.match(printed, /POST \/users\/:id → 201 Created/);
+  });
+});
+
+describe('client metadata endpoint', () => {
+  test('answers 200 with the topic and a syntactically valid fake service account', async (t) => {
+    const collector = await start(t, { projectId: '11111111-2222-4333-8444-555555555555', topicId: 't1', pubsubProjectId: 'p1' });
+    const response = await fetch(`${collector.rootURL}/api/client_metadata`, { headers: { authorization: 'Bearer any-key' } });
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+    const body = (await response.json()) as Record<string, unknown>;
+    assert.equal(body.project_id, '11111111-2222-4333-8444-555555555555');
+    assert.equal(body.pubsub_project_id, 'p1');
+    assert.equal(body.topic_id, 't1');
+    const account = body.pubsub_push_service_account as Record<string, string>;
+    assert.equal(account.type, 'service_account');
+    assert.equal(account.project_id, 'p1');
+    assert.match(account.private_key_id ?? '', /^[0-9a-f]{40}$/);
+    assert.match(account.private_key ?? '', /^-----BEGIN PRIVATE KEY-----\n([A-Za-z0-9+/=]{1,64}\n)+-----END PRIVATE KEY-----\n$/);
+    assert.match(account.client_email ?? '', /^[^@]+@p1\.iam\.gserviceaccount\.com$/);
+    assert.match(account.client_id ?? '', /^\d{21}$/);
+    assert.equal(account.token_uri, 'https://oauth2.googleapis.com/token');
+    assert.equal(collector.stats().metadataRequests, 1);
+  });
+
+  test('answers 401 JSON without a bearer key and for a key in rejectKeys', async (t) => {
+    const collector = await start(t, { rejectKeys: ['revoked'] });
+    const url = `${collector.rootURL}/api/client_metadata`;
+    const attempts: Record<string, string>[] = [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer ' }, { authorization: 'Bearer revoked' }];
+    for (const headers of attempts) {
+      const response = await fetch(url, { headers });
+      assert.equal(response.status, 401, JSON.stringify(headers));
+      assert.equal(typeof ((await response.json()) as { error?: unknown }).error, 'string');
+    }
+    assert.equal((await fetch(url, { headers: { authorization: 'bearer fine' } })).status, 200);
+    assert.equal(collector.stats().metadataRequests, 5);
+  });
+
+  test('answers 404 elsewhere and 405 for other methods', async (t) => {
+    const collector = await start(t);
+    const auth = { authorization: 'Bearer k' };
+    assert.equal((await fetch(`${collector.rootURL}/`, { headers: auth })).status, 404);
+    assert.equal((await fetch(`${collector.rootURL}/api/client_metadata/x`, { headers: auth })).status, 404);
+    const post = await fetch(`${collector.rootURL}/api/client_metadata`, { method: 'POST', headers: auth });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get('allow'), 'GET, HEAD');
+    assert.equal(collector.stats().metadataRequests, 0);
+  });
+});
+
+describe('JSONL file', () => {
+  test('gets one line per record, appended across runs', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'apitoolkit-collector-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, 'records.jsonl');
+    const first = [makeRecord(), makeRecord({ status_code: 204, response_body: '' })];
+
+    const collector = await start(t, { jsonlPath: path });
+    assert.equal(collector.jsonlPath, path);
+    const pubsub = officialClient(t, collector);
+    for (const record of first) await publishRecord(pubsub, record);
+    await pubsub.topic(TOPIC).publishMessage({ data: Buffer.from('not a record') });
+    await collector.close();
+
+    const second = makeRecord({ method: 'DELETE' });
+    const again = await start(t, { jsonlPath: path });
+    await publishRecord(officialClient(t, again), second);
+    await again.close();
+
+    const lines = (await readFile(path, 'utf8')).split('\n');
+    assert.equal(lines.pop(), '', 'ends with a newline');
+    assert.deepEqual(lines.map((line) => JSON.parse(line)), [...first, second]);
+  });
+
+  test('an unwritable path makes startCollector reject', async () => {
+    await assert.rejects(startCollector({ jsonlPath: join(tmpdir(), randomUUID(), 'nope', 'records.jsonl') }), { code: 'ENOENT' });
+  });
+});
+
+describe('startCollector options and lifecycle', () => {
+  test('rejects bad options naming the option', async () => {
+    await assert.rejects(startCollector({ httpPort: -1 }), { code: 'APITOOLKIT_ERR_OPTIONS_INVALID', message: /httpPort/ });
+    await assert.rejects(startCollector({ grpcPort: 70_000 }), { code: 'APITOOLKIT_ERR_OPTIONS_INVALID', message: /grpcPort/ });
+    await assert.rejects(startCollector({ topicId: '' }), { code: 'APITOOLKIT_ERR_OPTIONS_INVALID', message: /topicId/ });
+  });
+
+  test('binds loopback by default and reports both addresses', async (t) => {
+    const collector = await start(t);
+    assert.match(collector.rootURL, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(collector.pubsubEndpoint, /^127\.0\.0\.1:\d+$/);
+    assert.equal(collector.jsonlPath, null);
+  });
+
+  test('a taken port makes startCollector reject', async (t) => {
+    const collector = await start(t);
+    const port = Number(new URL(collector.rootURL).port);
+    await assert.rejects(startCollector({ httpPort: port }), { code: 'EADDRINUSE' });
+  });
+
+  test('clear() forgets records, messages and stats', async (t) => {
+    const collector = await start(t);
+    await publishRecord(officialClient(t, collector), makeRecord());
+    assert.equal(collector.records().length, 1);
+    collector.clear();
+    assert.deepEqual(collector.records(), []);
+    assert.deepEqual(collector.messages(), []);
+    assert.deepEqual(collector.stats(), { publishRequests: 0, messages: 0, metadataRequests: 0 });
+  });
+
+  test('close() is idempotent, stops both servers and fails pending waits', async (t) => {
+    const collector = await start(t);
+    const waiting = collector.waitForRecords(1, 10_000);
+    await Promise.all([collector.close(), collector.close()]);
+    await collector.close();
+    await assert.rejects(waiting, /closed while waiting for 1 records/);
+    await assert.rejects(collector.waitForRecords(1), /closed/);
+    await assert.rejects(fetch(`${collector.rootURL}/api/client_metadata`));
+  });
+
+  test('widens the HTTP/2 flow-control windows to 16 MiB for publishers', async (t) => {
+    const collector = await start(t);
+    const session = http2Connect(`http://${collector.pubsubEndpoint}`);
+    t.after(() => session.destroy());
+    await once(session, 'remoteSettings');
+    // A ping round trip: every frame the server sent before the PING ACK (its second SETTINGS and
+    // WINDOW_UPDATE) has been processed.
+    await new Promise<void>((resolve, reject) => session.ping((error) => (error ? reject(error) : resolve())));
+    assert.equal(session.remoteSettings.initialWindowSize, 16 * 1024 * 1024);
+    assert.equal(session.state.remoteWindowSize, 16 * 1024 * 1024);
+  });
+});
+
+describe('formatRecord', () => {
+  test('shows the request line, ids, headers and decoded bodies', () => {
+    const record = makeRecord({
+      parent_id: '6f1c7a3e-1d2b-4c5d-8e9f-0a1b2c3d4e5f',
+      response_headers: { 'content-type': ['application/octet-stream'] },
+      response_body: b64(Buffer.from([0, 1, 2, 3, 250])),
+    });
+    const text = formatRecord(record);
+    assert.match(text, /━━ POST \/users\/:id → 201 Created {2}12\.35 ms {2}2024-05-01T12:00:00\.123Z/);
+    assert.match(text, /raw_url +\/users\/42\?tag=a&tag=b/);
+    assert.match(text, new RegExp(`msg_id +${record.msg_id}`));
+    assert.match(text, /parent_id +6f1c7a3e-1d2b-4c5d-8e9f-0a1b2c3d4e5f/);
+    assert.match(text, /authorization: \[CLIENT_REDACTED\]/);
+    assert.match(text, /request body\n {6}\{\n {8}"name": "Ann",\n {8}"password": "\[CLIENT_REDACTED\]"\n {6}\}/);
+    assert.match(text, /response body\n {6}<5 bytes binary>/);
+    assert.doesNotMatch(text, /\x1b/);
+    assert.doesNotMatch(text, /wire format/);
+  });
+
+  test('shows text bodies as text and cuts long ones', () => {
+    const text = formatRecord(makeRecord({ request_body: b64('line one\nline two'), response_body: b64('x'.repeat(10_000)) }));
+    assert.match(text, /request body\n {6}line one\n {6}line two/);
+    assert.match(text, /… \(10000 bytes, cut at 2048 characters\)/);
+    assert.ok(!text.includes('x'.repeat(2049)));
+  });
+
+  test('lists errors with their root cause', () => {
+    const text = formatRecord(makeRecord({
+      errors: [{ when: '2024-05-01T12:00:00Z', error_type: 'TypeError', message: 'boom', root_error_type: 'RangeError', root_error_message: 'deep', stack_trace: 'TypeError: boom\n    at handler (app.js:3:9)' }],
+    }));
+    assert.match(text, /errors \(1\)\n {6}TypeError: boom\n {8}caused by RangeError: deep\n {8}at handler \(app\.js:3:9\)/);
+  });
+
+  test('with color, highlights every redaction marker', () => {
+    const text = formatRecord(makeRecord(), { color: true });
+    const highlighted = text.match(/\x1b\[1;30;43m\[CLIENT_REDACTED\]\x1b\[0m/g) ?? [];
+    assert.equal(highlighted.length, 2); // the authorization header and the password
+    assert.equal(text.split(REDACTED).length - 1, 2);
+  });
+
+  test('escapes control characters from captured traffic', () => {
+    const text = formatRecord(makeRecord({ response_headers: { 'x-evil': ['\x1b[2J\nFAKE: line'] } }));
+    assert.match(text, /x-evil: \\x1b\[2J\\x0aFAKE: line/);
+    assert.doesNotMatch(text, /\x1b/);
+  });
+
+  test('flags wire-format problems instead of crashing', () => {
+    const bad = { ...makeRecord(), duration: 1.5, request_body: 'not base64!' } as ApiRecord;
+    const text = formatRecord(bad);
+    assert.match(text, /⚠ wire format: duration: expected integer, got 1\.5/);
+    assert.match(text, /request body\n {6}<not base64>/);
+    assert.match(formatRecord({} as ApiRecord), /⚠ wire format: missing fields: timestamp, duration/);
+  });
+});
+
+describe('checkRecord and shouldColor', () => {
+  test('checkRecord accepts a conforming record and names each departure', () => {
+    assert.deepEqual(checkRecord(makeRecord()), []);
+    assert.deepEqual(checkRecord({ ...makeRecord(), query_params: { a: 'x' } }), ['query_params: expected string-list-map, got {"a":"x"}']);
+    assert.deepEqual(checkRecord({ ...makeRecord(), msg_id: 'abc', method: 'get' }), ['msg_id: not a UUID: "abc"', 'method: not upper case: "get"']);
+    assert.deepEqual(checkRecord(42), ['expected a JSON object, got number']);
+  });
+
+  test('shouldColor honours NO_COLOR and FORCE_COLOR over the TTY check', () => {
+    const tty = Object.assign(new PassThrough(), { isTTY: true });
+    const pipe = new PassThrough();
+    assert.equal(shouldColor(tty, {}), true);
+    assert.equal(shouldColor(pipe, {}), false);
+    assert.equal(shouldColor(tty, { NO_COLOR: '1' }), false);
+    assert.equal(shouldColor(tty, { NO_COLOR: '' }), true);
+    assert.equal(shouldColor(pipe, { FORCE_COLOR: '1' }), true);
+    assert.equal(shouldColor(tty, { FORCE_COLOR: '0' }), false);
+  });
+});
+
+describe('apitoolkit-node CLI', () => {
+  function runCli(args: string[]) {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    return { child, exited, stdout: () => stdout, stderr: () => stderr };
+  }
+
+  test('--help prints usage and exits 0', async () => {
+    const cli = runCli(['--help']);
+    assert.deepEqual(await cli.exited, [0, null]);
+    assert.match(cli.stdout(), /^Usage: apitoolkit-node <command>/);
+    assert.match(cli.stdout(), /--http-port PORT/);
+  });
+
+  test('an unknown command prints usage to stderr and exits 2', async () => {
+    const cli = runCli(['serve']);
+    assert.deepEqual(await cli.exited, [2, null]);
+    assert.match(cli.stderr(), /unknown command: serve[\s\S]*Usage: apitoolkit-node/);
+    assert.equal(cli.stdout(), '');
+  });
+
+  test('a bad port is a usage error', async () => {
+    const cli = runCli(['collector', '--http-port', 'eighty']);
+    assert.deepEqual(await cli.exited, [2, null]);
+    assert.match(cli.stderr(), /--http-port expects a port number/);
+  });
+
+  test('collector prints a banner with real ports, serves, prints records, and exits 0 on SIGTERM', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'apitoolkit-cli-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const jsonl = join(dir, 'out.jsonl');
+    const cli = runCli(['collector', '--http-port', '0', '--grpc-port', '0', '--jsonl', jsonl]);
+    t.after(() => cli.child.kill('SIGKILL'));
+
+    await until(() => cli.stdout().includes('Press Ctrl-C to stop'), 15_000);
+    const rootURL = /rootURL: +'(http:\/\/127\.0\.0\.1:(\d+))'/.exec(cli.stdout())?.[1];
+    const endpoint = /pubsubEndpoint: +'(127\.0\.0\.1:\d+)' +\(or PUBSUB_EMULATOR_HOST=\1\)/.exec(cli.stdout())?.[1];
+    assert.ok(rootURL && !rootURL.endsWith(':0'), cli.stdout());
+    assert.ok(endpoint && !endpoint.endsWith(':0'), cli.stdout());
+    assert.ok(cli.stdout().includes(`appended to ${jsonl}`));
+
+    const response = await fetch(`${rootURL}/api/client_metadata`, { headers: { authorization: 'Bearer dev' } });
+    assert.equal(response.status, 200);
+    assert.equal(((await response.json()) as { topic_id: string }).topic_id, 'apitoolkit-local');
+
+    const pubsub = new PubSub({ projectId: 'apitoolkit-local', apiEndpoint: endpoint, emulatorMode: true, universeDomain: 'googleapis.com' });
+    t.after(() => pubsub.close());
+    const record = makeRecord({ url_path: '/cli/:check' });
+    await publishRecord(pubsub, record);
+    await until(() => cli.stdout().includes('POST /cli/:check → 201 Created'));
+
+    cli.child.kill('SIGTERM');
+    assert.deepEqual(await cli.exited, [0, null]);
+    assert.match(cli.stdout(), /SIGTERM: stopping; received 1 records in 1 messages/);
+    assert.deepEqual(JSON.parse(await readFile(jsonl, 'utf8')), record);
+  });
+});
