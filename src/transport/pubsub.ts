@@ -1,0 +1,335 @@
+/**
+ * The Google Cloud Pub/Sub transport: the only file that imports `@google-cloud/pubsub`.
+ *
+ * The SDK's batcher owns queueing, batching and retries; this file turns one `send()` into one Publish
+ * RPC with no retries of its own, and reports how it went.
+ */
+
+import type { PubSub, PublishOptions, Topic } from '@google-cloud/pubsub';
+import { ApiKeyRefusedError, MetadataError, TransportError } from '../core/errors.js';
+import { DEFAULT_METADATA_TIMEOUT_MS, fetchClientMetadata, type ClientMetadata } from './metadata.js';
+import type { SendResult, Transport, TransportInfo } from './types.js';
+
+/** First wait before retrying the metadata fetch; doubles up to `METADATA_RETRY_MAX_DELAY_MS`. */
+const METADATA_RETRY_START_DELAY_MS = 500; // 0.5 s
+const METADATA_RETRY_MAX_DELAY_MS = 30_000; // 30 s
+/** Publish deadline until the first send() sets its own. */
+const DEFAULT_PUBLISH_TIMEOUT_MS = 10_000; // 10 s
+/** `shutdown()` waits at most this long for the client to close its channels. */
+const SHUTDOWN_TIMEOUT_MS = 5_000; // 5 s
+/**
+ * Pub/Sub accepts at most 1000 messages and 10 MB per Publish request. The client clamps its batching
+ * settings to `BATCH_LIMITS = { maxBytes: 9 MiB, maxMessages: 1000 }` (publisher/index.js), so these are
+ * the largest values that take effect.
+ */
+const MAX_MESSAGES_PER_RPC = 1000;
+const MAX_BYTES_PER_RPC = 9 * 1024 * 1024; // 9 MiB
+
+/** gRPC status codes (grpc/doc/statuscodes.md), as named in error messages. */
+const GRPC_STATUS_NAMES: Readonly<Record<number, string>> = {
+  0: 'OK', 1: 'CANCELLED', 2: 'UNKNOWN', 3: 'INVALID_ARGUMENT', 4: 'DEADLINE_EXCEEDED', 5: 'NOT_FOUND',
+  6: 'ALREADY_EXISTS', 7: 'PERMISSION_DENIED', 8: 'RESOURCE_EXHAUSTED', 9: 'FAILED_PRECONDITION', 10: 'ABORTED',
+  11: 'OUT_OF_RANGE', 12: 'UNIMPLEMENTED', 13: 'INTERNAL', 14: 'UNAVAILABLE', 15: 'DATA_LOSS', 16: 'UNAUTHENTICATED',
+};
+/**
+ * Transient codes: the ones the client itself would have retried for Publish (retry_codes
+ * `cancelled_unknown_deadline_exceeded_resource_exhausted_aborted_internal_unavailable` in
+ * @google-cloud/pubsub-api publisher_client_config.json). Everything else (PERMISSION_DENIED,
+ * NOT_FOUND, UNAUTHENTICATED, INVALID_ARGUMENT …) will fail the same way again.
+ */
+const RETRYABLE_CODES: ReadonlySet<number> = new Set([1, 2, 4, 8, 10, 13, 14]);
+
+/** Options of {@link makePubSubTransport}. */
+export interface PubSubTransportOptions {
+  /** The APIToolkit API key (sent as `Authorization: Bearer …`; never logged). */
+  apiKey: string;
+  /** Where client metadata is fetched from, e.g. `https://app.apitoolkit.io`. */
+  rootURL: string;
+  /**
+   * `host:port` of a Pub/Sub emulator (or any plaintext Pub/Sub endpoint): connect without TLS and
+   * without credentials. Default: `process.env.PUBSUB_EMULATOR_HOST`; unset means Google with the
+   * service account from the metadata.
+   */
+  pubsubEndpoint?: string;
+  /** Timeout of one metadata request. Default 10 000 ms. */
+  metadataTimeoutMs?: number;
+  /** Receives one line per notable event. Never receives the API key or the private key. */
+  onDebug?: (msg: string) => void;
+}
+
+/**
+ * Creates a {@link Transport} that publishes each encoded record as one Pub/Sub message to the topic
+ * named by the client metadata. `@google-cloud/pubsub` is loaded on `start()`, not on import.
+ *
+ * @example
+ * const transport = makePubSubTransport({ apiKey: process.env.APITOOLKIT_KEY!, rootURL: 'https://app.apitoolkit.io' });
+ * const { projectId } = await transport.start(AbortSignal.timeout(60_000));
+ * await transport.send([Buffer.from('{"project_id":"…"}')], 10_000);
+ * await transport.shutdown();
+ */
+export function makePubSubTransport(options: PubSubTransportOptions): Transport {
+  const { apiKey, rootURL, onDebug } = options;
+  const endpoint = options.pubsubEndpoint || process.env.PUBSUB_EMULATOR_HOST || undefined;
+  const metadataTimeoutMs = options.metadataTimeoutMs ?? DEFAULT_METADATA_TIMEOUT_MS;
+
+  let started = false;
+  let closed = false;
+  let client: PubSub | undefined;
+  let topic: Topic | undefined;
+  let topicName = '';
+  let shutdownPromise: Promise<void> | undefined;
+
+  const debug = (msg: string): void => {
+    if (!onDebug) return;
+    try {
+      onDebug(`apitoolkit-node pubsub: ${msg}`);
+    } catch {
+      // A throwing debug hook must not break delivery.
+    }
+  };
+
+  async function connect(metadata: ClientMetadata): Promise<void> {
+    const projectId = metadata.pubsub_project_id;
+    // Both go into a resource name ('projects/P/topics/T'): a '/' or blank would address something else.
+    for (const [field, value] of [['pubsub_project_id', projectId], ['topic_id', metadata.topic_id]] as const) {
+      if (/[\s/]/.test(value)) throw new MetadataError(`\`${field}\` is not a valid Pub/Sub id: ${JSON.stringify(value)}`);
+    }
+    const { PubSub } = await loadPubSub();
+    let pubsub: PubSub;
+    if (endpoint) {
+      // Emulator mode as the client does it (pubsub.js determineBaseUrl_): `apiEndpoint` 'host:port' is
+      // split into servicePath/port, and emulatorMode sets `sslCreds = grpc.credentials.createInsecure()`,
+      // which google-gax grpc.js `_getCredentials` returns as is: no TLS, no Google auth at all.
+      // `emulatorMode: true` forces that even for a host name the heuristic would take for Google's.
+      // `universeDomain`: google-gax grpc.js createStub() calls auth.getUniverseDomain(), which without
+      // it runs the whole ADC search (key files, then the GCE metadata server over the network, which
+      // prints a MetadataLookupWarning off GCP). Stating the default skips that search.
+      pubsub = new PubSub({ projectId, apiEndpoint: endpoint, emulatorMode: true, universeDomain: 'googleapis.com' });
+    } else {
+      const { client_email, private_key } = metadata.pubsub_push_service_account;
+      if (typeof client_email !== 'string' || typeof private_key !== 'string' || !client_email || !private_key) {
+        throw new MetadataError('`pubsub_push_service_account` lacks `client_email` or `private_key`');
+      }
+      // Explicit credentials: GoogleAuth never looks at GOOGLE_APPLICATION_CREDENTIALS or the metadata server.
+      pubsub = new PubSub({ projectId, credentials: { client_email, private_key } });
+    }
+    if (closed) {
+      // shutdown() ran while we were fetching metadata: don't leave a client behind.
+      await closeQuietly(pubsub);
+      throw new TransportError('the transport was shut down during start()', false);
+    }
+    topicName = `projects/${projectId}/topics/${metadata.topic_id}`;
+    client = pubsub;
+    topic = pubsub.topic(topicName, publishOptions(DEFAULT_PUBLISH_TIMEOUT_MS));
+  }
+
+  async function start(signal: AbortSignal): Promise<TransportInfo> {
+    if (started) throw new TransportError('start() was called twice', false);
+    started = true;
+    let delay = METADATA_RETRY_START_DELAY_MS;
+    for (let attempt = 1; ; attempt++) {
+      signal.throwIfAborted();
+      if (closed) throw new TransportError('the transport was shut down during start()', false);
+      try {
+        const metadata = await fetchClientMetadata(rootURL, apiKey, { signal, timeoutMs: metadataTimeoutMs });
+        await connect(metadata);
+        debug(
+          `client metadata fetched: APIToolkit project ${metadata.project_id}; publishing to ${topicName}` +
+            (endpoint ? ` via plaintext endpoint ${endpoint} (emulator mode, no credentials)` : ' with the service-account credentials'),
+        );
+        return { projectId: metadata.project_id };
+      } catch (err) {
+        // A refused key won't become valid by asking again; a TransportError here is a local dead end
+        // (the client library can't load, or shutdown() ran).
+        if (err instanceof ApiKeyRefusedError || err instanceof TransportError) {
+          debug(errorMessage(err));
+          throw err;
+        }
+        signal.throwIfAborted();
+        // Jitter (50-100 % of the delay) so a fleet restarted together doesn't retry in step.
+        const wait = Math.round(delay * (0.5 + Math.random() * 0.5));
+        debug(`client metadata attempt ${attempt} failed (${errorMessage(err)}); retrying in ${wait} ms`);
+        await sleep(wait, signal);
+        delay = Math.min(delay * 2, METADATA_RETRY_MAX_DELAY_MS);
+      }
+    }
+  }
+
+  function send(messages: Buffer[], timeoutMs: number): Promise<SendResult> {
+    if (closed) return Promise.resolve(failure(new TransportError('send() after shutdown()', false)));
+    if (!topic) return Promise.resolve(failure(new TransportError('send() before start() resolved', true)));
+    if (messages.length === 0) return Promise.resolve({ ok: true });
+    // Validate up front: publishMessage() throws on a non-Buffer, and by then earlier messages of the
+    // batch would already be queued, i.e. half a batch would go out.
+    for (let i = 0; i < messages.length; i++) {
+      if (!(messages[i] instanceof Uint8Array)) {
+        return Promise.resolve(failure(new TransportError(`message ${i} is not a Buffer`, false)));
+      }
+    }
+    const deadlineMs = Number.isFinite(timeoutMs) && timeoutMs >= 1 ? Math.ceil(timeoutMs) : 1;
+    const current = topic;
+    const count = messages.length;
+    const controller = new AbortController();
+    current.setPublishOptions(publishOptions(deadlineMs, controller.signal));
+
+    return new Promise<SendResult>((resolve) => {
+      let pending = count;
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (result: SendResult): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (!result.ok) {
+          // Cancels the RPC if it is still running (or not started): google-gax createApiCall.js listens
+          // to `signal` and calls `ongoingCall.cancel()`.
+          controller.abort();
+          debug(`${result.retryable ? 'retryable' : 'permanent'} failure: ${errorMessage(result.error)}`);
+        }
+        resolve(result);
+      };
+      // Our own deadline too: the gRPC deadline only starts once the stub exists (auth, channel set-up),
+      // and a hung server or a stuck credentials plugin must not hang send().
+      timer = setTimeout(() => {
+        finish(failure(new TransportError(`publish of ${count} message(s) to ${topicName} timed out after ${deadlineMs} ms`, true)));
+      }, deadlineMs);
+      timer.unref();
+
+      const onPublished = (err: Error | null | undefined): void => {
+        if (err) {
+          finish(failure(toTransportError(err, count, topicName)));
+        } else if (--pending === 0) {
+          finish({ ok: true });
+        }
+      };
+      try {
+        // All in the same tick: the client's queue collects them into one batch and, with
+        // maxMilliseconds 0, publishes it as one RPC on the next timer tick (or at once when full).
+        for (const data of messages) current.publishMessage({ data }, onPublished);
+      } catch (err) {
+        finish(failure(new TransportError(`publish to ${topicName} threw: ${errorMessage(err)}`, false, { cause: err })));
+      }
+    });
+  }
+
+  function shutdown(): Promise<void> {
+    shutdownPromise ??= (async () => {
+      closed = true;
+      const pubsub = client;
+      client = undefined;
+      topic = undefined;
+      if (!pubsub) return;
+      const outcome = await closeQuietly(pubsub);
+      debug(outcome === 'closed' ? 'client closed' : `client close: ${outcome}`);
+    })();
+    return shutdownPromise;
+  }
+
+  return { start, send, shutdown };
+}
+
+/**
+ * The publisher settings that make the official client a thin pipe. It would otherwise batch on its
+ * own (100 messages / 1 MB / 10 ms, default-options.js) and retry each Publish on seven codes for up to
+ * 600 s total with 60 s per attempt (publisher_client_config.json, retry_params
+ * `693222d3…`), all while our batcher believes the send is still one attempt.
+ */
+function publishOptions(timeoutMs: number, signal?: AbortSignal): PublishOptions {
+  return {
+    batching: {
+      // >= any batch we hand over, so a whole send() fits in one client batch = one Publish RPC.
+      // (A batch above 1000 messages or 9 MiB is split by the client into several RPCs.)
+      maxMessages: MAX_MESSAGES_PER_RPC,
+      maxBytes: MAX_BYTES_PER_RPC,
+      // Our batcher already waited; don't add the default 10 ms. message-queues.js Queue.add arms
+      // `setTimeout(publish, maxMilliseconds)` on the first message, which fires after the loop in
+      // send() has added the rest: same effect as topic.flush(), without flush()'s 'drain' listeners
+      // that pile up (and warn past 10) while publishes keep failing.
+      maxMilliseconds: 0,
+    },
+    gaxOpts: {
+      // No client-side retry: gax.js CallSettings.merge takes `retry` from the call options, and
+      // mergeRetryOptions(retry, null) returns null, so createApiCall.js skips `retryable()` and makes a
+      // single attempt via addTimeoutArg(). The batcher decides about retrying.
+      retry: null,
+      // The gRPC deadline of that single attempt (addTimeoutArg sets options.deadline = now + timeout).
+      timeout: timeoutMs,
+      // Cancels the call when send() gives up first (createApiCall.js `signal` handling).
+      ...(signal ? { signal } : {}),
+      // The client's default already; stated so a future default can't turn gax bundling back on.
+      isBundling: false,
+    },
+    // Message ordering would serialise batches per key and stop publishing after one failure
+    // (OrderedQueue.handlePublishFailure). We send no ordering key, so it stays off.
+    messageOrdering: false,
+    // flowControlOptions only apply to topic.flowControlled() (flow-publisher.js), which we don't use;
+    // the queue we publish through holds at most the one batch in flight.
+  };
+}
+
+function toTransportError(err: Error, count: number, topicName: string): TransportError {
+  const code = (err as { code?: unknown }).code;
+  let retryable: boolean;
+  let status: string;
+  if (typeof code === 'number') {
+    // Code 0 with an error is the client's own "Cannot use a closed PubSub object" (pubsub.js request()).
+    retryable = RETRYABLE_CODES.has(code);
+    status = `${GRPC_STATUS_NAMES[code] ?? 'code'} (${code})`;
+  } else {
+    // No gRPC status: a failure before the RPC (credentials, channel); assume it is transient.
+    retryable = true;
+    status = 'no gRPC status';
+  }
+  return new TransportError(`publish of ${count} message(s) to ${topicName} failed: ${status}: ${err.message}`, retryable, { cause: err });
+}
+
+function failure(error: TransportError): SendResult {
+  return { ok: false, retryable: error.retryable, error };
+}
+
+/** The message without our 'apitoolkit-node: ' prefix (debug lines carry their own). */
+function errorMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/^apitoolkit-node: /, '');
+}
+
+type PubSubModule = typeof import('@google-cloud/pubsub');
+
+async function loadPubSub(): Promise<PubSubModule> {
+  try {
+    const mod = (await import('@google-cloud/pubsub')) as PubSubModule & { default?: PubSubModule };
+    // Node's CJS interop exposes named exports; some bundlers only give `default`.
+    return typeof mod.PubSub === 'function' ? mod : (mod.default as PubSubModule);
+  } catch (err) {
+    throw new TransportError(`cannot load @google-cloud/pubsub: ${errorMessage(err)}`, false, { cause: err });
+  }
+}
+
+/** Closes the client, waiting at most SHUTDOWN_TIMEOUT_MS; never rejects. */
+async function closeQuietly(pubsub: PubSub): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`gave up waiting after ${SHUTDOWN_TIMEOUT_MS} ms`), SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([pubsub.close().then(() => 'closed', (err: unknown) => `failed: ${errorMessage(err)}`), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** An unref'd wait that rejects with `signal.reason` when the signal aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    timer.unref();
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
