@@ -23,6 +23,7 @@ const SHUTDOWN_TIMEOUT_MS = 5_000; // 5 s
  * the largest values that take effect.
  */
 const MAX_MESSAGES_PER_RPC = 1000;
+const PUBSUB_SCOPE = 'https://www.googleapis.com/auth/pubsub';
 const MAX_BYTES_PER_RPC = 9 * 1024 * 1024; // 9 MiB
 
 /** gRPC status codes (grpc/doc/statuscodes.md), as named in error messages. */
@@ -110,8 +111,11 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
       if (typeof client_email !== 'string' || typeof private_key !== 'string' || !client_email || !private_key) {
         throw new MetadataError('`pubsub_push_service_account` lacks `client_email` or `private_key`');
       }
-      // Explicit credentials: GoogleAuth never looks at GOOGLE_APPLICATION_CREDENTIALS or the metadata server.
-      pubsub = new PubSub({ projectId, credentials: { client_email, private_key } });
+      // An explicit JWT client: GoogleAuth never looks at GOOGLE_APPLICATION_CREDENTIALS or the metadata
+      // server, and, unlike the deprecated `credentials` option, prints no warning into the host app's log.
+      const { JWT } = await import('google-auth-library');
+      const authClient = new JWT({ email: client_email, key: private_key, scopes: [PUBSUB_SCOPE] });
+      pubsub = new PubSub({ projectId, authClient, universeDomain: 'googleapis.com' });
     }
     if (closed) {
       // shutdown() ran while we were fetching metadata: don't leave a client behind.

@@ -12,6 +12,7 @@ import { PubSub, v1 } from '@google-cloud/pubsub';
 import { TransportError } from '../../src/core/errors.js';
 import { makePubSubTransport } from '../../src/transport/pubsub.js';
 import type { Transport } from '../../src/transport/types.js';
+import { assertReadmeRecord, runReadmeExample } from '../helpers/readme-example.js';
 import { emulatorAvailable, serveMetadata, startEmulator, type MetadataServer, type RunningEmulator } from '../helpers/emulator.js';
 
 const PROJECT = 'apitoolkit-emulator';
@@ -188,5 +189,13 @@ describe('Pub/Sub transport against the emulator', () => {
     const result = await other.send([Buffer.from('x')], 1_000);
     assert.ok(!result.ok && !result.retryable);
     await pull(1);
+  });
+
+  it("the README's example request, through the SDK and Express, arrives as exactly the wire-format record", async (t) => {
+    const { apitoolkit, url } = await runReadmeExample(t, { apiKey: API_KEY, rootURL: backend.rootURL, pubsubEndpoint: emulator.host });
+    assert.equal(await apitoolkit.flush(10_000), true);
+    const [message] = await pull(1);
+    assertReadmeRecord(message!.data, url, '00000000-0000-4000-8000-0000000000aa');
+    assert.deepEqual(message!.attributes, {});
   });
 });

@@ -210,8 +210,17 @@ describe('makePubSubTransport start()', () => {
     try {
       await withBackend([{ status: 200, body: METADATA }], async (backend) => {
         const lines: string[] = [];
+        const warnings: string[] = [];
+        const warn = console.warn;
+        // google-auth-library warns through console.warn when given the deprecated `credentials` option.
+        console.warn = (...args: unknown[]) => { warnings.push(args.join(' ')); };
         const transport = makePubSubTransport({ apiKey: API_KEY, rootURL: backend.rootURL, onDebug: (l) => lines.push(l) });
-        assert.deepEqual(await transport.start(AbortSignal.timeout(5_000)), { projectId: METADATA.project_id });
+        try {
+          assert.deepEqual(await transport.start(AbortSignal.timeout(5_000)), { projectId: METADATA.project_id });
+        } finally {
+          console.warn = warn;
+        }
+        assert.deepEqual(warnings, [], 'nothing printed into the host app');
         assert.match(lines.join('\n'), /service-account credentials/);
         assertNoSecrets(lines.join('\n'));
         await transport.shutdown();
