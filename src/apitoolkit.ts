@@ -334,7 +334,7 @@ export class APIToolkit {
     if (o.ignorePaths.length > 0 && this.#ignored(q === -1 ? exchange.rawUrl : exchange.rawUrl.slice(0, q), route.template)) return undefined;
 
     const redactor = this.#redactor;
-    const reqHeaders = redactor.headers(req.headersDistinct ? { ...req.headersDistinct } as Record<string, string[]> : headerArrays(req.headers));
+    const reqHeaders = redactor.headers((req.headersDistinct as Record<string, string[]> | undefined) ?? headerArrays(req.headers));
     const resHeaders = redactor.headers(headerArrays(res.getHeaders()));
     let redactions = reqHeaders.redactions + resHeaders.redactions;
 

@@ -1,0 +1,113 @@
+/**
+ * Pipeline figures for the foundation: how many records per second the queue + Pub/Sub transport
+ * deliver to a collector running in another process, and how much memory a queued record costs.
+ *
+ *   npm run bench:pipeline            # RECORDS=50000 by default
+ *
+ * Not a test: numbers only, printed as a markdown table.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { createBatcher } from '../src/core/batcher.js';
+import { encodeRecord } from '../src/core/encode.js';
+import type { ApiRecord } from '../src/core/record.js';
+import { makePubSubTransport } from '../src/transport/pubsub.js';
+
+const RECORDS = Number(process.env.RECORDS ?? 50_000);
+
+function sampleRecord(i: number): ApiRecord {
+  const body = Buffer.from(JSON.stringify({ id: i, name: 'Ada Lovelace', email: 'ada@example.com', roles: ['admin', 'dev'], bio: 'x'.repeat(300) }));
+  return {
+    timestamp: new Date().toISOString(), duration: 1_234_567, project_id: '00000000-0000-4000-8000-000000000000',
+    sdk_type: 'JsExpress', method: 'POST', host: '127.0.0.1:3000', url_path: '/users/:id', raw_url: `/users/${i}?x=1`,
+    path_params: { id: String(i) }, query_params: { x: ['1'] },
+    request_headers: { host: ['127.0.0.1:3000'], 'content-type': ['application/json'], 'user-agent': ['bench'], authorization: ['[CLIENT_REDACTED]'] },
+    response_headers: { 'content-type': ['application/json; charset=utf-8'], 'content-length': [String(body.length)] },
+    request_body: body.toString('base64'), response_body: body.toString('base64'), status_code: 200, proto_major: 1, proto_minor: 1,
+    referer: '', errors: [], service_version: '1.0.0', tags: ['bench'], msg_id: crypto.randomUUID(), parent_id: null,
+  };
+}
+
+async function startCollectorProcess(): Promise<{ rootURL: string; endpoint: string; stop(): void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'collector', '--http-port', '0', '--grpc-port', '0', '--no-print', '--no-jsonl'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  let rootURL = '';
+  let endpoint = '';
+  for await (const line of lines) {
+    rootURL ||= /(http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1] ?? '';
+    endpoint ||= /(?:PUBSUB_EMULATOR_HOST=|pubsubEndpoint[^0-9]*)(127\.0\.0\.1:\d+)/.exec(line)?.[1] ?? '';
+    if (rootURL && endpoint) break;
+  }
+  if (!rootURL || !endpoint) throw new Error('could not read the collector banner');
+  return { rootURL, endpoint, stop: () => child.kill('SIGTERM') };
+}
+
+async function delivery(): Promise<{ recordsPerSecond: number; bytesPerRecord: number; seconds: number }> {
+  const collector = await startCollectorProcess();
+  const transport = makePubSubTransport({ apiKey: 'bench', rootURL: collector.rootURL, pubsubEndpoint: collector.endpoint });
+  await transport.start(AbortSignal.timeout(10_000));
+  let published = 0;
+  const done = new Promise<void>((resolve) => {
+    const batcher = createBatcher({
+      maxQueueSize: RECORDS, maxQueueBytes: 2 ** 31, maxBatchSize: 500, maxBatchBytes: 5 * 1024 * 1024,
+      flushIntervalMs: 500, exportTimeoutMs: 10_000,
+      send: (m, t) => transport.send(m, t),
+      onPublished: (n) => { published += n; if (published >= RECORDS) resolve(); },
+      onDropped: (reason) => { throw new Error(`dropped: ${reason}`); },
+      onRetry: (e) => console.error('retry', e.message),
+    });
+    (globalThis as { batcher?: unknown }).batcher = batcher;
+  });
+  const batcher = (globalThis as unknown as { batcher: ReturnType<typeof createBatcher> }).batcher;
+  const messages = Array.from({ length: RECORDS }, (_, i) => {
+    const e = encodeRecord(sampleRecord(i));
+    if (!e.ok) throw e.error;
+    return e.message;
+  });
+  const bytes = messages.reduce((a, m) => a + m.length, 0);
+  const started = process.hrtime.bigint();
+  for (const m of messages) batcher.add(m);
+  await done;
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await transport.shutdown();
+  collector.stop();
+  return { recordsPerSecond: RECORDS / seconds, bytesPerRecord: bytes / RECORDS, seconds };
+}
+
+async function queueMemory(): Promise<{ perRecord: number; encoded: number }> {
+  const n = 10_000;
+  const batcher = createBatcher({
+    maxQueueSize: n, maxQueueBytes: 2 ** 31, maxBatchSize: 500, maxBatchBytes: 5 * 1024 * 1024,
+    flushIntervalMs: 3_600_000, exportTimeoutMs: 3_600_000,
+    send: () => new Promise(() => {}), // the endpoint hangs: everything stays queued
+    onPublished() {}, onDropped() {}, onRetry() {},
+  });
+  global.gc?.();
+  const before = process.memoryUsage();
+  let encoded = 0;
+  for (let i = 0; i < n; i++) {
+    const e = encodeRecord(sampleRecord(i));
+    if (!e.ok) throw e.error;
+    encoded += e.message.length;
+    batcher.add(e.message);
+  }
+  global.gc?.();
+  const after = process.memoryUsage();
+  const delta = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
+  if (batcher.size !== n) throw new Error('queue did not hold every record');
+  return { perRecord: delta / n, encoded: encoded / n };
+}
+
+const memory = await queueMemory();
+const d = await delivery();
+console.log(`
+| measure | value |
+|---|---|
+| Node | ${process.version} |
+| records delivered to a collector in another process (gRPC, official client) | ${RECORDS} in ${d.seconds.toFixed(2)} s |
+| **delivery throughput** | **${Math.round(d.recordsPerSecond).toLocaleString('en')} records/s** |
+| encoded record size | ${Math.round(d.bytesPerRecord)} B |
+| **memory per queued record** (heap + buffers, ${memory.encoded.toFixed(0)} B encoded) | **${Math.round(memory.perRecord)} B** |
+`);
+process.exit(0);
