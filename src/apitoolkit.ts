@@ -20,8 +20,11 @@ import type { Transport, TransportInfo } from './transport/types.js';
 
 /** Counters returned by `stats()`. All counts are records unless the name says otherwise. */
 export interface APIToolkitStats {
-  /** `starting` until client metadata arrived; `refused` after a 401; `shut_down` after shutdown(). */
-  state: 'disabled' | 'starting' | 'ready' | 'refused' | 'shut_down';
+  /**
+   * `starting` until client metadata arrived; `refused` after a 401; `failed` when a custom
+   * transport's start() rejected; `shut_down` after shutdown(); `disabled` with `enabled: false`.
+   */
+  state: 'disabled' | 'starting' | 'ready' | 'refused' | 'failed' | 'shut_down';
   /** Requests observed to the end (ignored ones excluded). */
   captured: number;
   /** Records the endpoint acknowledged. */
@@ -57,7 +60,7 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000; // 5 s
 function emptyDrops(): Record<DropReason, number> {
   return {
     queue_overflow: 0, pending_overflow: 0, api_key_refused: 0, send_failed: 0,
-    encode_error: 0, before_send: 0, hook_error: 0, shutdown: 0,
+    encode_error: 0, before_send: 0, hook_error: 0, shutdown: 0, start_failed: 0,
   };
 }
 
@@ -145,9 +148,10 @@ export class APIToolkit {
       info = await transport.start(this.#abort.signal);
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
-      if (err instanceof ApiKeyRefusedError) {
-        this.#state = 'refused';
-        this.#drop('api_key_refused', this.#pending.length, err);
+      // The Pub/Sub transport retries everything but a refused key itself; any rejection is final.
+      if (this.#state === 'starting') {
+        this.#state = err instanceof ApiKeyRefusedError ? 'refused' : 'failed';
+        this.#drop(err instanceof ApiKeyRefusedError ? 'api_key_refused' : 'start_failed', this.#pending.length, err);
         this.#pending = [];
       }
       this.#fault(err, 'start');
@@ -214,7 +218,11 @@ export class APIToolkit {
    */
   async flush(timeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS): Promise<boolean> {
     if (this.#batcher === undefined) return true;
-    return this.#batcher.flush(timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    // Records captured during start-up can only go once it is over.
+    if (this.#state === 'starting') await raceTimeout(this.#started.catch(() => undefined), timeoutMs);
+    if (this.#pending.length > 0) return false;
+    return this.#batcher.flush(Math.max(0, deadline - Date.now()));
   }
 
   /**
@@ -289,7 +297,7 @@ export class APIToolkit {
 
   #shouldObserve(req: IncomingMessage): boolean {
     const state = this.#state;
-    if (state === 'disabled' || state === 'refused' || state === 'shut_down') return false;
+    if (state !== 'starting' && state !== 'ready') return false;
     if (this.#options.ignoreMethods.has(req.method ?? '')) return false;
     if (this.#options.ignorePaths.length === 0) return true;
     const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '';
@@ -313,7 +321,7 @@ export class APIToolkit {
       else if (this.#state === 'starting') {
         if (this.#pending.length >= this.#options.maxQueueSize) this.#drop('pending_overflow', 1);
         else this.#pending.push(record);
-      } else this.#drop(this.#state === 'refused' ? 'api_key_refused' : 'shutdown', 1);
+      } else this.#drop(this.#state === 'refused' ? 'api_key_refused' : this.#state === 'failed' ? 'start_failed' : 'shutdown', 1);
     } catch (error) {
       this.#fault(toError(error), 'capture');
     }

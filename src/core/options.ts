@@ -11,6 +11,7 @@ export type DropReason =
   | 'queue_overflow'      // the queue was full (maxQueueSize / maxQueueBytes)
   | 'pending_overflow'    // captured before start-up finished and the start-up buffer was full
   | 'api_key_refused'     // the API key was refused (401): nothing can be sent
+  | 'start_failed'        // a custom transport's start() rejected: nothing can be sent
   | 'send_failed'         // the endpoint answered with a non-retryable error
   | 'encode_error'        // the record could not be encoded (or was larger than a message may be)
   | 'before_send'         // the user's beforeSend hook returned null

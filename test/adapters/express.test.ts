@@ -312,6 +312,39 @@ describe('start-up and shutdown', () => {
     assert.ok(records.every((r) => r.project_id === '00000000-0000-4000-8000-000000000000'));
   });
 
+  test('flush() during start-up waits for it, then sends what was captured meanwhile', async (t) => {
+    const memory = new MemoryTransport();
+    const slow: Transport = {
+      start: async () => { await sleep(200); return memory.start(); },
+      send: (m) => memory.send(m),
+      shutdown: () => memory.shutdown(),
+    };
+    const apitoolkit = new APIToolkit({ transport: slow, flushIntervalMs: 60_000 });
+    t.after(() => apitoolkit.shutdown(500));
+    const url = await serve(t, buildApp(expressVersions[0]!.express, apitoolkit));
+    await fetch(`${url}/users/1`);
+    assert.equal(apitoolkit.stats().pending, 1);
+    assert.equal(await apitoolkit.flush(5_000), true);
+    assert.equal(memory.records().length, 1);
+  });
+
+  test('a custom transport whose start() rejects: state failed, records dropped and counted, the app serves', async (t) => {
+    const broken: Transport = {
+      start: async () => { throw new Error('no route to collector'); },
+      send: async () => ({ ok: true }),
+      shutdown: async () => {},
+    };
+    const errors: string[] = [];
+    const apitoolkit = new APIToolkit({ transport: broken, onError: (e, { reason }) => errors.push(`${reason}: ${e.message}`) });
+    t.after(() => apitoolkit.shutdown(500));
+    await assert.rejects(apitoolkit.ready(), /no route to collector/);
+    const url = await serve(t, buildApp(expressVersions[1]!.express, apitoolkit));
+    assert.equal((await fetch(`${url}/users/1`)).status, 200);
+    assert.equal(apitoolkit.stats().state, 'failed');
+    assert.equal(apitoolkit.stats().captured, 0, 'capture stops once delivery is impossible');
+    assert.ok(errors.some((e) => e.startsWith('start: no route to collector')), errors.join('\n'));
+  });
+
   test('shutdown flushes several hundred queued records and is safe to call twice', async (t) => {
     const transport = new MemoryTransport();
     const apitoolkit = new APIToolkit({ transport, flushIntervalMs: 60_000, maxBatchSize: 1_000 });
