@@ -25,6 +25,23 @@ for (const sub of ['express', 'collector']) {
 assert.equal(typeof (await import(`${self}/express`)).expressMiddleware, 'function');
 assert.equal(typeof require(`${self}/collector`).startCollector, 'function');
 
+// Dual-package hazard: the client from `import`, the adapter from `require`, one request.
+{
+  const { expressMiddleware } = require(`${self}/express`);
+  const transport = new esm.MemoryTransport();
+  const client = new esm.APIToolkit({ transport, flushIntervalMs: 0 });
+  const app = require('express')();
+  app.use(expressMiddleware(client));
+  app.get('/mixed/:id', (_req, res) => res.send('ok'));
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  assert.equal(await (await fetch(`http://127.0.0.1:${server.address().port}/mixed/1`)).text(), 'ok');
+  const [record] = await transport.waitForRecords(1);
+  assert.equal(record.url_path, '/mixed/:id');
+  server.close();
+  await client.shutdown();
+}
+
 // The CommonJS build must find the Pub/Sub .proto files as the ESM one does.
 const collector = await require(`${self}/collector`).startCollector();
 await collector.close();

@@ -287,6 +287,15 @@ for (const { name, version, express } of expressVersions) {
   });
 }
 
+describe('adapter set-up', () => {
+  test('something other than an APIToolkit fails at set-up, naming the call', () => {
+    for (const bad of [undefined, {}, { apiKey: 'k' }]) {
+      assert.throws(() => expressMiddleware(bad as never), /expressMiddleware\(client\).*APIToolkit instance/);
+      assert.throws(() => expressErrorHandler(bad as never), /expressErrorHandler\(client\)/);
+    }
+  });
+});
+
 describe('start-up and shutdown', () => {
   test('records captured before metadata arrives are kept and sent once it does', async (t) => {
     const memory = new MemoryTransport();

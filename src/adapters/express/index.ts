@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIToolkit } from '../../apitoolkit.js';
 import type { CaptureAdapter } from '../../core/capture.js';
+import { OptionsInvalidError } from '../../core/errors.js';
 import { kObserve, kRecordError } from '../../core/symbols.js';
 import { expressRoute } from './route.js';
 
@@ -29,6 +30,7 @@ const adapter: CaptureAdapter = {
  * app.use(expressErrorHandler(apitoolkit));
  */
 export function expressMiddleware(client: APIToolkit) {
+  assertClient(client, 'expressMiddleware');
   return function apitoolkitExpress(req: IncomingMessage, res: ServerResponse, next: Next): void {
     client[kObserve](req, res, adapter, next);
   };
@@ -44,8 +46,16 @@ export function expressMiddleware(client: APIToolkit) {
  * app.use((err, req, res, next) => res.status(500).json({ error: err.message }));
  */
 export function expressErrorHandler(client: APIToolkit) {
+  assertClient(client, 'expressErrorHandler');
   return function apitoolkitExpressError(error: unknown, req: IncomingMessage, _res: ServerResponse, next: Next): void {
     client[kRecordError](req, error);
     next(error);
   };
+}
+
+// Fail at start-up, not on every request, when handed something other than an APIToolkit.
+function assertClient(client: unknown, name: string): void {
+  if (typeof (client as Partial<APIToolkit> | null)?.[kObserve] !== 'function') {
+    throw new OptionsInvalidError(`${name}(client)`, 'expected an APIToolkit instance (new APIToolkit({...}))');
+  }
 }
