@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import compression from 'compression';
 import { Readable } from 'node:stream';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -268,6 +273,49 @@ for (const { name, version, express } of expressVersions) {
         assert.deepEqual(strip(ra.headers), strip(rb.headers), path);
         assert.deepEqual(Buffer.from(await ra.arrayBuffer()), Buffer.from(await rb.arrayBuffer()), path);
       }
+    });
+
+    for (const compressionFirst of [true, false]) {
+      test(`gzip responses (compression ${compressionFirst ? 'before' : 'after'} the SDK): the record holds the plain body, the client the gzip bytes`, async (t) => {
+        const { transport, apitoolkit } = client(t, { redactResponseBody: ['$.token'] });
+        const app = express();
+        if (compressionFirst) app.use(compression({ threshold: 0 }));
+        app.use(expressMiddleware(apitoolkit));
+        if (!compressionFirst) app.use(compression({ threshold: 0 }));
+        const payload = { token: 'zipped-secret', items: Array.from({ length: 50 }, (_, i) => ({ i })) };
+        app.get('/z', (_req, res) => res.json(payload));
+        const url = await serve(t, app);
+        const raw = await new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+          httpRequest(`${url}/z`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+          }).on('error', reject).end();
+        });
+        assert.equal(raw.headers['content-encoding'], 'gzip');
+        assert.deepEqual(JSON.parse(gunzipSync(raw.body).toString()), payload);
+        const [r] = await transport.waitForRecords(1);
+        assert.deepEqual(unb64json(r!.response_body), { ...payload, token: '[CLIENT_REDACTED]' });
+        assert.deepEqual(r!.response_headers['content-encoding'], ['gzip']);
+      });
+    }
+
+    test('res.sendFile: every byte reaches the client, the record keeps maxBodyBytes of it', async (t) => {
+      const { transport, apitoolkit } = client(t, { maxBodyBytes: 4096 });
+      const dir = mkdtempSync(join(tmpdir(), 'apitoolkit-'));
+      const file = join(dir, 'blob.bin');
+      const bytes = Buffer.alloc(2 * 1024 * 1024, 7);
+      writeFileSync(file, bytes);
+      const app = express();
+      app.use(expressMiddleware(apitoolkit));
+      app.get('/file', (_req, res) => res.sendFile(file));
+      const url = await serve(t, app);
+      const got = Buffer.from(await (await fetch(`${url}/file`)).arrayBuffer());
+      assert.ok(got.equals(bytes));
+      const [r] = await transport.waitForRecords(1);
+      assert.ok(Buffer.from(r!.response_body, 'base64').equals(bytes.subarray(0, 4096)));
+      assert.equal(r!.url_path, '/file');
+      assert.equal(apitoolkit.stats().truncatedBodies, 1);
     });
 
     test('ignorePaths and ignoreMethods skip requests; enabled: false is a pass-through', async (t) => {
