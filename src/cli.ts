@@ -10,6 +10,7 @@ import { COLLECTOR_DEFAULTS, startCollector, type Collector } from './collector/
 const DEFAULT_HTTP_PORT = 8788;
 const DEFAULT_GRPC_PORT = 8789;
 const DEFAULT_JSONL = './apitoolkit-records.jsonl';
+const CLI_KEPT_RECORDS = 1_000;
 /** If something still holds the event loop after close(), exit anyway after this long. */
 const EXIT_GRACE_MS = 3_000; // 3 s
 
@@ -77,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
       jsonlPath: values['no-jsonl'] === true ? null : (values.jsonl ?? DEFAULT_JSONL),
       print: values['no-print'] !== true,
       rejectKeys: values['reject-key'] ?? [],
+      // Records are printed and written to the file; memory only needs the recent ones.
+      maxKeptRecords: CLI_KEPT_RECORDS,
     });
   } catch (error) {
     if (error instanceof UsageError) return usageError(error.message);
@@ -84,6 +87,13 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
+  // `collector | head` closes stdout early: stop quietly instead of dying on EPIPE.
+  let stdoutClosed = false;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' || stdoutClosed) return;
+    stdoutClosed = true;
+    process.kill(process.pid, 'SIGTERM');
+  });
   process.stdout.write(banner(collector));
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
@@ -91,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
   });
   // The handlers above were `once`: a second Ctrl-C while closing kills the process the default way.
   const { messages } = collector.stats();
-  process.stdout.write(`\n${signal}: stopping; received ${collector.records().length} records in ${messages} messages.\n`);
+  if (!stdoutClosed) process.stdout.write(`\n${signal}: stopping; received ${collector.records().length} records in ${messages} messages.\n`);
   await collector.close();
   return 0;
 }

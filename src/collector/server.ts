@@ -38,6 +38,11 @@ export interface CollectorOptions {
   print?: boolean | NodeJS.WritableStream;
   /** API keys the metadata endpoint refuses with 401, to test a refused key. Default `[]`. */
   rejectKeys?: string[];
+  /**
+   * Messages (and records) kept in memory for `records()`/`messages()`; the oldest are forgotten
+   * beyond it, so a long-running collector stays bounded. Default unlimited (tests want them all).
+   */
+  maxKeptRecords?: number;
 }
 
 /** One Pub/Sub message as received, whether or not its data is a valid record. */
@@ -165,6 +170,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   const pubsubProjectId = stringOption(options, 'pubsubProjectId');
   const jsonlPath = jsonlOption(options.jsonlPath);
   const rejectKeys = new Set(options.rejectKeys ?? []);
+  const maxKept = options.maxKeptRecords ?? Number.POSITIVE_INFINITY;
   const printTo = options.print === true ? process.stdout : options.print === false || options.print === undefined ? null : options.print;
   const color = printTo !== null && shouldColor(printTo);
   const service = loadPublisherService();
@@ -213,8 +219,10 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     messages.push(collected);
     stats.messages++;
     const decoded = decodeRecord(message.data);
+    if (messages.length > maxKept) messages.splice(0, messages.length - maxKept);
     if ('record' in decoded) {
       records.push(decoded.record);
+      if (records.length > maxKept) records.splice(0, records.length - maxKept);
       jsonl?.write(`${JSON.stringify(decoded.record)}\n`);
       printTo?.write(`${formatRecord(decoded.record, { color })}\n\n`);
     } else {

@@ -150,7 +150,8 @@ function teeResponse(res: ServerResponse, tee: BodyTee): void {
   const end = res.end;
   res.write = function teeWrite(this: ServerResponse, chunk: unknown, encoding?: unknown): boolean {
     try {
-      tee.add(chunk, encoding);
+      // A write after end() fails and sends nothing: it is not part of the body.
+      if (!this.writableEnded) tee.add(chunk, encoding);
     } catch {
       // Never let capture break the response.
     }

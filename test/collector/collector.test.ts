@@ -170,6 +170,15 @@ describe('Publish through the official @google-cloud/pubsub client', () => {
     assert.ok(collector.stats().publishRequests < 1000, 'the client batches several messages per Publish');
     assert.ok(elapsedMs < 10_000, `took ${elapsedMs} ms`);
   });
+
+  test('maxKeptRecords keeps only the newest records in memory, counting them all', async (t) => {
+    const collector = await start(t, { maxKeptRecords: 3 });
+    const pubsub = officialClient(t, collector);
+    for (let i = 0; i < 5; i++) await publishRecord(pubsub, makeRecord({ raw_url: `/n/${i}` }), NO_RETRY);
+    assert.deepEqual(collector.records().map((r) => r.raw_url), ['/n/2', '/n/3', '/n/4']);
+    assert.equal(collector.messages().length, 3);
+    assert.equal(collector.stats().messages, 5);
+  });
 });
 
 describe('setPublishFault', () => {
