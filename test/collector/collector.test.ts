@@ -161,14 +161,11 @@ describe('Publish through the official @google-cloud/pubsub client', () => {
     const pubsub = officialClient(t, collector);
     const topic = pubsub.topic(TOPIC);
     const sent = Array.from({ length: 1000 }, (_, i) => makeRecord({ raw_url: `/users/${i}` }));
-    const started = performance.now();
     const ids = await Promise.all(sent.map((r) => topic.publishMessage({ data: Buffer.from(JSON.stringify(r)) })));
     const got = await collector.waitForRecords(1000, 10_000);
-    const elapsedMs = performance.now() - started;
     assert.equal(new Set(ids).size, 1000);
     assert.deepEqual(new Set(got.map((r) => r.msg_id)), new Set(sent.map((r) => r.msg_id)));
     assert.ok(collector.stats().publishRequests < 1000, 'the client batches several messages per Publish');
-    assert.ok(elapsedMs < 10_000, `took ${elapsedMs} ms`);
   });
 
   test('maxKeptRecords keeps only the newest records in memory, counting them all', async (t) => {

@@ -160,7 +160,7 @@ describe('flush and close', () => {
     for (let i = 0; i < 12; i++) h.batcher.add(msg(i));
     const started = Date.now();
     const dropped = await h.batcher.close(200);
-    assert.ok(Date.now() - started < 2_000);
+    assert.ok(Date.now() - started < 10_000);
     // The batch in flight settles later and reports itself; everything else is dropped now.
     assert.ok(dropped === 12 || dropped === 7, `dropped ${dropped}`);
     await sleep(50);
