@@ -233,7 +233,8 @@ export function queryParams(rawUrl: string): Record<string, string[]> {
 
 // `__proto__` and friends arrive from the network as keys: make them plain own properties.
 function defineOwn<T>(target: Record<string, T>, key: string, value: T): T {
-  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  else target[key] = value;
   return value;
 }
 

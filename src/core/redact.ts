@@ -63,6 +63,14 @@ export const ALWAYS_REDACTED_HEADERS: readonly string[] = Object.freeze([
 const MAX_RECURSION_DEPTH = 1024;
 
 type Query = jsonpath.JSONPathQuery;
+/**
+ * A compiled rule and, when it has one, the bytes any body it can match must contain: the JSON form
+ * of the member names of one of its name-only segments. A body without them skips the rule unread.
+ */
+interface Rule {
+  readonly query: Query;
+  readonly needles: readonly Buffer[] | null;
+}
 type Environment = jsonpath.JSONPathEnvironment;
 type BodyKind = 'json' | 'form' | 'unknown' | 'other';
 type BodyOption = 'redactRequestBody' | 'redactResponseBody';
@@ -237,17 +245,43 @@ function headerNames(value: unknown): ReadonlySet<string> {
   return names;
 }
 
-function compileRules(option: BodyOption, value: unknown, environment: Environment): readonly Query[] {
-  const queries = new Map<string, Query>();
+function compileRules(option: BodyOption, value: unknown, environment: Environment): readonly Rule[] {
+  const rules = new Map<string, Rule>();
   stringList(option, value).forEach((path, i) => {
     const name = `${option}[${i}]`;
     if (path.trim() === '') throw new RedactPathInvalidError(name, path, 'the path is empty');
     const normalized = normalizeJsonPath(path);
     // Identical rules would only re-walk the same body.
-    if (!queries.has(normalized)) queries.set(normalized, compilePath(environment, name, path, normalized));
+    if (rules.has(normalized)) return;
+    const query = compilePath(environment, name, path, normalized);
+    rules.set(normalized, Object.freeze({ query, needles: needlesOf(query) }));
   });
-  return Object.freeze([...queries.values()]);
+  return Object.freeze([...rules.values()]);
 }
+
+/**
+ * A rule can only select something under a member whose name one of its name-only segments lists
+ * (`$.user.password` needs a "password" key, `$..token` a "token" key). Such a key appears in the
+ * body's bytes as its JSON string, unless it was written with `\u` escapes (checked per body) or
+ * holds characters JSON may write in more than one way (then: no needles, always evaluate).
+ */
+function needlesOf(query: Query): readonly Buffer[] | null {
+  for (let i = query.segments.length - 1; i >= 0; i -= 1) {
+    const selectors = query.segments[i]!.selectors as readonly { name?: unknown }[];
+    const names = selectors.map((selector) => (selector.constructor.name === 'NameSelector' ? selector.name : undefined));
+    if (names.length === 0 || !names.every((n): n is string => typeof n === 'string')) continue;
+    if (!names.every(hasOneJsonSpelling)) return null;
+    return Object.freeze(names.map((n) => Buffer.from(JSON.stringify(n), 'utf8')));
+  }
+  return null;
+}
+
+function hasOneJsonSpelling(name: string): boolean {
+  // `"`, `\`, `/` and control characters have several escaped spellings; lone surrogates none in UTF-8.
+  return !/["\\/\u0000-\u001f\ud800-\udfff]/.test(name);
+}
+
+const UNICODE_ESCAPE = Buffer.from('\\u');
 
 function compilePath(environment: Environment, name: string, path: string, normalized: string): Query {
   try {
@@ -280,10 +314,10 @@ class CompiledRedactor implements Redactor {
   readonly hasRequestBodyRules: boolean;
   readonly hasResponseBodyRules: boolean;
   readonly #headerNames: ReadonlySet<string>;
-  readonly #requestRules: readonly Query[];
-  readonly #responseRules: readonly Query[];
+  readonly #requestRules: readonly Rule[];
+  readonly #responseRules: readonly Rule[];
 
-  constructor(headerNames: ReadonlySet<string>, requestRules: readonly Query[], responseRules: readonly Query[]) {
+  constructor(headerNames: ReadonlySet<string>, requestRules: readonly Rule[], responseRules: readonly Rule[]) {
     this.#headerNames = headerNames;
     this.#requestRules = requestRules;
     this.#responseRules = responseRules;
@@ -315,17 +349,42 @@ class CompiledRedactor implements Redactor {
   }
 }
 
-function redactBody(body: Buffer, contentType: string | undefined, rules: readonly Query[]): BodyRedaction {
+function redactBody(body: Buffer, contentType: string | undefined, rules: readonly Rule[]): BodyRedaction {
   // An empty body has nothing to hide and is recorded as "" rather than as `{}` or a marker.
   if (body.length === 0) return unchanged(body);
   const kind = bodyKind(contentType);
-  if (kind === 'form') return redactValue(formFields(body), rules);
+  if (kind === 'form') {
+    const fields = formFields(body);
+    return serialise(redactValue(fields, rules.map((rule) => rule.query)));
+  }
   if (rules.length === 0 || kind === 'other') return unchanged(body);
   if (kind === 'unknown' && !startsLikeJson(body)) return unchanged(body);
+  // Parsed even when no rule can match: a body that claims JSON and is not gets withheld.
   const parsed = parseJson(body);
-  if (parsed !== NOT_JSON) return redactValue(parsed, rules);
   // Only a body that claimed to be JSON is withheld; a sniffed one was never JSON to begin with.
-  return kind === 'json' ? withheld() : unchanged(body);
+  if (parsed === NOT_JSON) return kind === 'json' ? withheld() : unchanged(body);
+  const escaped = body.includes(UNICODE_ESCAPE);
+  const active: Query[] = [];
+  for (const rule of rules) {
+    if (rule.needles === null || escaped || rule.needles.some((needle) => body.includes(needle))) active.push(rule.query);
+  }
+  if (active.length === 0) return unchanged(body);
+  const result = redactValue(parsed, active);
+  // Nothing matched: the original bytes, exactly as sent (no re-serialisation, no lost precision).
+  return result.redactions === 0 && result.value !== WITHHELD ? unchanged(body) : serialise(result);
+}
+
+// Sentinel for "the rules could not be evaluated": the body must be withheld.
+const WITHHELD: unique symbol = Symbol('withheld');
+
+function serialise(result: { value: JSONValue | typeof WITHHELD; redactions: number }): BodyRedaction {
+  if (result.value === WITHHELD) return withheld();
+  try {
+    return { body: Buffer.from(JSON.stringify(result.value), 'utf8'), redactions: result.redactions, unparsable: false };
+  } catch {
+    // Too deep for JSON.stringify: fail closed rather than leak.
+    return withheld();
+  }
 }
 
 function bodyKind(contentType: string | undefined): BodyKind {
@@ -368,8 +427,8 @@ function formFields(body: Buffer): FormFields {
   return fields;
 }
 
-/** Applies every rule in turn to `root`, then serialises what is left. */
-function redactValue(root: JSONValue, rules: readonly Query[]): BodyRedaction {
+/** Applies every rule in turn to `root` (in place) and counts the replacements. */
+function redactValue(root: JSONValue, rules: readonly Query[]): { value: JSONValue | typeof WITHHELD; redactions: number } {
   let current = root;
   let redactions = 0;
   try {
@@ -384,10 +443,10 @@ function redactValue(root: JSONValue, rules: readonly Query[]): BodyRedaction {
         }
       }
     }
-    return { body: Buffer.from(JSON.stringify(current), 'utf8'), redactions, unparsable: false };
+    return { value: current, redactions };
   } catch {
-    // Too deep for the evaluator (or for JSON.stringify): fail closed rather than leak.
-    return withheld();
+    // Too deep for the evaluator: fail closed rather than leak.
+    return { value: WITHHELD, redactions: 0 };
   }
 }
 
@@ -420,9 +479,11 @@ function memberOf(container: JSONValue, key: string | number): JSONValue | undef
   return typeof key === 'string' && Object.hasOwn(container, key) ? container[key] : undefined;
 }
 
-// Plain assignment of `__proto__` would call the prototype setter instead of creating a member.
+// Plain assignment of `__proto__` would call the prototype setter instead of creating a member;
+// every other key takes the fast path.
 function defineMember(target: object, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  else (target as Record<string, unknown>)[key] = value;
 }
 
 function unchanged(body: Buffer): BodyRedaction {

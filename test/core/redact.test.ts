@@ -326,8 +326,41 @@ describe('unparsable and truncated JSON', () => {
 
   it('a body too deep to evaluate is withheld rather than leaked', () => {
     const depth = 20_000;
-    const raw = Buffer.from(`${'{"a":'.repeat(depth)}"secret-value"${'}'.repeat(depth)}`);
+    const raw = Buffer.from(`${'{"a":'.repeat(depth)}{"password":"secret-value"}${'}'.repeat(depth)}`);
     const result = compileRedactor({ redactRequestBody: ['$..password'] }).requestBody(raw, JSON_TYPE);
+    assert.equal(result.body.toString(), MARKER_BODY);
+    assert.equal(result.unparsable, true);
+  });
+
+  it('a body that cannot contain a rule\'s member name is left byte for byte as it was, unread', () => {
+    const raw = Buffer.from('{ "user" : { "name": "ada" },\n  "big": 12345678901234567890 }');
+    const result = compileRedactor({ redactRequestBody: ['$..password', '$.user.token'] }).requestBody(raw, JSON_TYPE);
+    assert.equal(result.body, raw, 'the same bytes: formatting and big integers kept');
+    assert.equal(result.redactions, 0);
+  });
+
+  it('a member name written with \\u escapes is still found and redacted', () => {
+    const raw = Buffer.from('{"pass\\u0077ord":"hunter2","other":1}');
+    const result = compileRedactor({ redactRequestBody: ['$.password'] }).requestBody(raw, JSON_TYPE);
+    assert.equal(result.body.toString(), `{"password":"${REDACTED}","other":1}`);
+    assert.ok(!result.body.toString().includes('hunter2'));
+  });
+
+  it('a body that matches no rule keeps its bytes; one that matches is re-serialised', () => {
+    const r = compileRedactor({ redactResponseBody: ['$.token'] });
+    const untouched = Buffer.from('{"token_type": "bearer",  "n": 1.50}');
+    assert.equal(r.responseBody(untouched, JSON_TYPE).body, untouched);
+    assert.equal(r.responseBody(Buffer.from('{"token": "t",  "n": 1.50}'), JSON_TYPE).body.toString(), `{"token":"${REDACTED}","n":1.5}`);
+  });
+
+  it('a member name with several JSON spellings (here `/`, written `\\/`) is always evaluated', () => {
+    const raw = Buffer.from('{"a\\/b":"secret-slash"}');
+    const result = compileRedactor({ redactRequestBody: ["$['a/b']"] }).requestBody(raw, JSON_TYPE);
+    assert.equal(result.body.toString(), `{"a/b":"${REDACTED}"}`);
+  });
+
+  it('a malformed JSON body is withheld even when no rule\'s member name appears in it', () => {
+    const result = compileRedactor({ redactRequestBody: ['$.password'] }).requestBody(Buffer.from('{"user": "ada"'), JSON_TYPE);
     assert.equal(result.body.toString(), MARKER_BODY);
     assert.equal(result.unparsable, true);
   });
