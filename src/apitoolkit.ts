@@ -56,6 +56,8 @@ export interface ShutdownResult {
 }
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000; // 5 s
+// Headers, URLs and the fixed fields of a record held before start-up: a generous estimate.
+const PENDING_RECORD_OVERHEAD_BYTES = 2_048;
 
 function emptyDrops(): Record<DropReason, number> {
   return {
@@ -91,6 +93,7 @@ export class APIToolkit {
   readonly #started: Promise<TransportInfo>;
   #info: TransportInfo | undefined;
   #pending: ApiRecord[] = [];
+  #pendingBytes = 0; // estimated: the bodies dominate a record's size
   #state: APIToolkitStats['state'];
   #shutdown: Promise<ShutdownResult> | undefined;
   readonly #warned = new Set<string>();
@@ -151,8 +154,7 @@ export class APIToolkit {
       // The Pub/Sub transport retries everything but a refused key itself; any rejection is final.
       if (this.#state === 'starting') {
         this.#state = err instanceof ApiKeyRefusedError ? 'refused' : 'failed';
-        this.#drop(err instanceof ApiKeyRefusedError ? 'api_key_refused' : 'start_failed', this.#pending.length, err);
-        this.#pending = [];
+        this.#drop(err instanceof ApiKeyRefusedError ? 'api_key_refused' : 'start_failed', this.#takePending().length, err);
       }
       this.#fault(err, 'start');
       throw err;
@@ -161,9 +163,7 @@ export class APIToolkit {
     this.#info = info;
     this.#state = 'ready';
     this.#debug(`ready: project ${info.projectId}; ${this.#pending.length} record(s) captured during start-up`);
-    const pending = this.#pending;
-    this.#pending = [];
-    for (const record of pending) this.#enqueue(record);
+    for (const record of this.#takePending()) this.#enqueue(record);
     return info;
   }
 
@@ -248,8 +248,7 @@ export class APIToolkit {
       await raceTimeout(this.#started.catch(() => undefined), timeoutMs);
       if (this.#state === 'starting') {
         this.#abort.abort();
-        this.#drop('shutdown', this.#pending.length);
-        this.#pending = [];
+        this.#drop('shutdown', this.#takePending().length);
       }
     }
     const previous = this.#state;
@@ -261,6 +260,13 @@ export class APIToolkit {
     const dropped = this.#totalDropped() - before;
     this.#debug(`shut down: ${dropped} record(s) dropped`);
     return { flushed: dropped === 0 && this.#batcher.size === 0, dropped };
+  }
+
+  #takePending(): ApiRecord[] {
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return pending;
   }
 
   #totalDropped(): number {
@@ -319,8 +325,14 @@ export class APIToolkit {
       this.#stats.captured += 1;
       if (this.#state === 'ready') this.#enqueue(record);
       else if (this.#state === 'starting') {
-        if (this.#pending.length >= this.#options.maxQueueSize) this.#drop('pending_overflow', 1);
-        else this.#pending.push(record);
+        // The same bounds as the queue these records will join once start-up is over.
+        const bytes = PENDING_RECORD_OVERHEAD_BYTES + record.request_body.length + record.response_body.length;
+        if (this.#pending.length >= this.#options.maxQueueSize || this.#pendingBytes + bytes > this.#options.maxQueueBytes) {
+          this.#drop('pending_overflow', 1);
+        } else {
+          this.#pending.push(record);
+          this.#pendingBytes += bytes;
+        }
       } else this.#drop(this.#state === 'refused' ? 'api_key_refused' : this.#state === 'failed' ? 'start_failed' : 'shutdown', 1);
     } catch (error) {
       this.#fault(toError(error), 'capture');

@@ -369,6 +369,19 @@ describe('start-up and shutdown', () => {
     assert.ok(records.every((r) => r.project_id === '00000000-0000-4000-8000-000000000000'));
   });
 
+  test('records held during start-up are bounded by maxQueueBytes as well as maxQueueSize', async (t) => {
+    const never: Transport = { start: () => new Promise(() => {}), send: async () => ({ ok: true }), shutdown: async () => {} };
+    const apitoolkit = new APIToolkit({ transport: never, maxQueueBytes: 64 * 1024 });
+    t.after(() => apitoolkit.shutdown(100));
+    const url = await serve(t, buildApp(expressVersions[1]!.express, apitoolkit));
+    for (let i = 0; i < 10; i++) await (await fetch(`${url}/big`)).arrayBuffer(); // ~400 KB of base64 each
+    const stats = apitoolkit.stats();
+    assert.equal(stats.pending, 0);
+    assert.equal(stats.dropped.pending_overflow, 10);
+    for (let i = 0; i < 5; i++) await fetch(`${url}/users/${i}`);
+    assert.equal(apitoolkit.stats().pending, 5, 'small records still fit');
+  });
+
   test('flush() during start-up waits for it, then sends what was captured meanwhile', async (t) => {
     const memory = new MemoryTransport();
     const slow: Transport = {
