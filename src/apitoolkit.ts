@@ -14,7 +14,7 @@ import { ApiKeyRefusedError, QueueFullError, RecordDroppedError } from './core/e
 import { resolveOptions, type APIToolkitOptions, type DropReason, type ResolvedOptions } from './core/options.js';
 import type { ApiRecord } from './core/record.js';
 import { compileRedactor, type Redactor } from './core/redact.js';
-import { kExchange, kObserve, kRecordError } from './core/symbols.js';
+import { kObserve, kRecordError } from './core/symbols.js';
 import { makePubSubTransport } from './transport/pubsub.js';
 import type { Transport, TransportInfo } from './transport/types.js';
 
@@ -87,6 +87,9 @@ export class APIToolkit {
   readonly #options: ResolvedOptions;
   readonly #redactor: Redactor;
   readonly #context = new AsyncLocalStorage<Exchange>();
+  // Requests map to their exchange here rather than through a property on the request object.
+  readonly #exchanges = new WeakMap<IncomingMessage, Exchange>();
+  readonly #onDone = (exchange: Exchange, aborted: boolean): void => this.#complete(exchange, aborted);
   readonly #abort = new AbortController();
   readonly #transport: Transport | undefined;
   readonly #batcher: Batcher | undefined;
@@ -278,8 +281,8 @@ export class APIToolkit {
     let exchange: Exchange | undefined;
     try {
       if (this.#shouldObserve(req)) {
-        exchange = startExchange(req, res, adapter, this.#options, (ex, aborted) => this.#complete(ex, aborted));
-        Object.defineProperty(req, kExchange, { value: exchange, configurable: true });
+        exchange = startExchange(req, res, adapter, this.#options, this.#onDone);
+        this.#exchanges.set(req, exchange);
       }
     } catch (error) {
       this.#fault(toError(error), 'capture');
@@ -294,7 +297,7 @@ export class APIToolkit {
   /** Adapters only: attach an error to the record of `req`. */
   [kRecordError](req: IncomingMessage, error: unknown): void {
     try {
-      const exchange = (req as unknown as Record<symbol, Exchange | undefined>)[kExchange];
+      const exchange = this.#exchanges.get(req);
       if (exchange !== undefined && !exchange.done) exchange.errors.push(errorRecord(error));
     } catch (err) {
       this.#fault(toError(err), 'capture');
