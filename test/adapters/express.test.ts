@@ -12,6 +12,7 @@ import { APIToolkit, MemoryTransport, type APIToolkitOptions, type ApiRecord, ty
 import { expressErrorHandler, expressMiddleware } from '../../src/adapters/express/index.js';
 import { expressVersions } from '../helpers/express.js';
 import { serve, unb64, unb64json } from '../helpers/http.js';
+import { until } from '../helpers/wait.js';
 
 type Express = (typeof expressVersions)[number]['express'];
 
@@ -421,7 +422,7 @@ describe('start-up and shutdown', () => {
     const { express } = expressVersions[0]!;
     const url = await serve(t, buildApp(express, apitoolkit));
     await Promise.all(Array.from({ length: 400 }, (_, i) => fetch(`${url}/users/${i}`).then((r) => r.arrayBuffer())));
-    await sleep(20);
+    await until(() => apitoolkit.stats().captured === 400, '400 captured records');
     assert.equal(apitoolkit.stats().queued, 400);
     const [first, second] = await Promise.all([apitoolkit.shutdown(), apitoolkit.shutdown()]);
     assert.deepEqual(first, { flushed: true, dropped: 0 });

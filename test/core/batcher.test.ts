@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createBatcher, type BatcherOptions } from '../../src/core/batcher.js';
 import type { DropReason } from '../../src/core/options.js';
 import type { SendResult } from '../../src/transport/types.js';
+import { until } from '../helpers/wait.js';
 
 /** A scripted sink: answers each send with the next scripted result (default ok). */
 function harness(overrides: Partial<BatcherOptions> = {}, script: (SendResult | 'hang')[] = []) {
@@ -46,11 +47,12 @@ const msg = (i: number) => Buffer.from(`m${i}`);
 
 describe('batching', () => {
   test('a full batch goes out at once, the rest after flushIntervalMs', async () => {
-    const h = harness({ flushIntervalMs: 50 });
+    const h = harness({ flushIntervalMs: 1_000 });
     for (let i = 0; i < 13; i++) h.batcher.add(msg(i));
-    await sleep(20);
+    await until(() => h.batches.length === 1, 'the full batch');
     assert.deepEqual(h.batches, [['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9']]);
-    await sleep(80);
+    assert.equal(h.batcher.size, 3, 'the rest waits for the timer');
+    await until(() => h.batches.length === 2, 'the timed batch');
     assert.deepEqual(h.batches[1], ['m10', 'm11', 'm12']);
     assert.equal(h.published, 13);
     assert.equal(h.batcher.size, 0);
@@ -163,8 +165,7 @@ describe('flush and close', () => {
     assert.ok(Date.now() - started < 10_000);
     // The batch in flight settles later and reports itself; everything else is dropped now.
     assert.ok(dropped === 12 || dropped === 7, `dropped ${dropped}`);
-    await sleep(50);
-    assert.equal(h.drops.shutdown, 12);
+    await until(() => h.drops.shutdown === 12, 'the in-flight batch to report itself');
     assert.equal(h.batcher.size, 0);
     assert.equal(await h.batcher.close(10), dropped, 'close is idempotent');
   });

@@ -12,6 +12,7 @@ import { expressMiddleware } from '../../src/adapters/express/index.js';
 import { startCollector, type CollectorOptions } from '../../src/collector/index.js';
 import { serve } from '../helpers/http.js';
 import { assertReadmeRecord, runReadmeExample } from '../helpers/readme-example.js';
+import { until } from '../helpers/wait.js';
 
 async function collector(t: TestContext, options: CollectorOptions = {}) {
   const c = await startCollector(options);
@@ -125,7 +126,7 @@ describe('delivery to the local collector through the official Pub/Sub client', 
     await apitoolkit.ready();
     const url = await app(t, apitoolkit);
     await Promise.all(Array.from({ length: 600 }, (_, i) => fetch(`${url}/items/${i}`).then((r) => r.arrayBuffer())));
-    await sleep(20);
+    await until(() => apitoolkit.stats().captured === 600, '600 captured records');
     assert.equal(apitoolkit.stats().queued, 600);
     assert.equal(c.stats().messages, 0);
     assert.deepEqual(await apitoolkit.shutdown(10_000), { flushed: true, dropped: 0 });
@@ -142,8 +143,9 @@ describe('delivery to the local collector through the official Pub/Sub client', 
     for (let i = 0; i < 5; i++) await fetch(`${url}/items/${i}`);
     const result = await apitoolkit.shutdown(500);
     assert.equal(result.flushed, false);
-    await sleep(400); // a batch that was in flight reports itself when its timeout fires
-    assert.equal(apitoolkit.stats().dropped.shutdown, 5);
+    // A batch that was in flight reports itself when its own timeout fires.
+    await until(() => apitoolkit.stats().dropped.shutdown === 5, 'five records dropped at shutdown');
+    assert.equal(apitoolkit.stats().published, 0);
   });
 
   test('debug mode shows what is sent, after redaction, and never the API key', async (t) => {
