@@ -48,18 +48,19 @@ async function delivery(): Promise<{ recordsPerSecond: number; bytesPerRecord: n
   const transport = makePubSubTransport({ apiKey: 'bench', rootURL: collector.rootURL, pubsubEndpoint: collector.endpoint });
   await transport.start(AbortSignal.timeout(10_000));
   let published = 0;
-  const done = new Promise<void>((resolve) => {
-    const batcher = createBatcher({
-      maxQueueSize: RECORDS, maxQueueBytes: 2 ** 31, maxBatchSize: 500, maxBatchBytes: 5 * 1024 * 1024,
-      flushIntervalMs: 500, exportTimeoutMs: 10_000,
-      send: (m, t) => transport.send(m, t),
-      onPublished: (n) => { published += n; if (published >= RECORDS) resolve(); },
-      onDropped: (reason) => { throw new Error(`dropped: ${reason}`); },
-      onRetry: (e) => console.error('retry', e.message),
-    });
-    (globalThis as { batcher?: unknown }).batcher = batcher;
+  let allPublished!: () => void;
+  const done = new Promise<void>((resolve) => { allPublished = resolve; });
+  const batcher = createBatcher({
+    maxQueueSize: RECORDS, maxQueueBytes: 2 ** 31, maxBatchSize: 500, maxBatchBytes: 5 * 1024 * 1024,
+    flushIntervalMs: 500, exportTimeoutMs: 10_000,
+    send: (m, t) => transport.send(m, t),
+    onPublished: (n) => {
+      published += n;
+      if (published >= RECORDS) allPublished();
+    },
+    onDropped: (reason) => { throw new Error(`dropped: ${reason}`); },
+    onRetry: (e) => console.error('retry', e.message),
   });
-  const batcher = (globalThis as unknown as { batcher: ReturnType<typeof createBatcher> }).batcher;
   const messages = Array.from({ length: RECORDS }, (_, i) => {
     const e = encodeRecord(sampleRecord(i));
     if (!e.ok) throw e.error;
