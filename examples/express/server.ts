@@ -61,7 +61,7 @@ app.use((err: Error, _req: express.Request, res: express.Response, _next: expres
 });
 
 const server = app.listen(port, '127.0.0.1', () => {
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   console.log(`
 Example API listening on ${base} (records print below and go to ${collector.jsonlPath ?? 'memory'})
 Try:
