@@ -13,7 +13,7 @@ import { encodeRecord } from './core/encode.js';
 import { ApiKeyRefusedError, QueueFullError, RecordDroppedError } from './core/errors.js';
 import { resolveOptions, type APIToolkitOptions, type DropReason, type ResolvedOptions } from './core/options.js';
 import type { ApiRecord } from './core/record.js';
-import { compileRedactor, type Redactor } from './core/redact.js';
+import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/redact.js';
 import { kObserve, kRecordError } from './core/symbols.js';
 import { makePubSubTransport } from './transport/pubsub.js';
 import type { Transport, TransportInfo } from './transport/types.js';
@@ -115,6 +115,12 @@ export class APIToolkit {
       return;
     }
     this.#state = 'starting';
+    this.#debug(
+      `starting: ${o.transport ? 'custom transport' : `metadata from ${o.rootURL}, publishing to ${o.pubsubEndpoint ?? 'Google Pub/Sub'}`}; ` +
+        `redacting headers [${[...ALWAYS_REDACTED_HEADERS, ...o.redactHeaders.map((h) => h.toLowerCase())].join(', ')}], ` +
+        `request body [${o.redactRequestBody.join(', ')}], response body [${o.redactResponseBody.join(', ')}]; ` +
+        `maxBodyBytes ${o.maxBodyBytes}, queue ${o.maxQueueSize} records / ${o.maxQueueBytes} bytes`,
+    );
     this.#transport = o.transport ?? makePubSubTransport({
       apiKey: o.apiKey!,
       rootURL: o.rootURL,
