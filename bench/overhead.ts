@@ -44,6 +44,7 @@ async function startApp(mode: string, env: NodeJS.ProcessEnv): Promise<{ url: st
         const { value, done } = await iterator.next();
         if (done) break;
         if (value.startsWith('stats ')) stats = value.slice(6);
+        if (value.startsWith('cpu ')) console.log(`${mode}: ${value}`);
       }
       return stats;
     },

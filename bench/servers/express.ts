@@ -9,6 +9,16 @@ import { expressMiddleware } from '../../src/adapters/express/index.js';
 
 const mode = process.argv[2];
 const app = express();
+// Counted in every mode, so CPU time per request compares like with like; the first requests (JIT
+// warm-up, module loading) are left out.
+const WARMUP_REQUESTS = 5_000;
+let served = 0;
+let cpuAtWarm = process.cpuUsage();
+app.use((_req, _res, next) => {
+  served += 1;
+  if (served === WARMUP_REQUESTS) cpuAtWarm = process.cpuUsage();
+  next();
+});
 app.use(express.json());
 let apitoolkit: APIToolkit | undefined;
 if (mode === 'sdk' || mode === 'sdk-noop') {
@@ -34,6 +44,9 @@ const server = app.listen(0, '127.0.0.1', () => {
 });
 process.on('SIGTERM', async () => {
   server.close();
+  const cpu = process.cpuUsage(cpuAtWarm);
+  const measured = served - WARMUP_REQUESTS;
+  console.log(`cpu ${((cpu.user + cpu.system) / measured).toFixed(1)} us/request over ${measured} requests after warm-up`);
   if (apitoolkit) {
     await apitoolkit.shutdown(10_000);
     console.log(`stats ${JSON.stringify(apitoolkit.stats())}`);
