@@ -6,7 +6,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createBatcher, type Batcher } from './core/batcher.js';
 import {
-  errorRecord, headerArrays, queryParams, requestBody, responseBody, startExchange,
+  errorRecord, queryParams, requestBody, responseBody, startExchange,
   type CaptureAdapter, type Exchange,
 } from './core/capture.js';
 import { encodeRecord } from './core/encode.js';
@@ -159,7 +159,7 @@ export class APIToolkit {
     try {
       info = await transport.start(this.#abort.signal);
     } catch (error) {
-      const err = error instanceof Error ? error : new Error(String(error));
+      const err = toError(error);
       // The Pub/Sub transport retries everything but a refused key itself; any rejection is final.
       if (this.#state === 'starting') {
         this.#state = err instanceof ApiKeyRefusedError ? 'refused' : 'failed';
@@ -363,8 +363,9 @@ export class APIToolkit {
     if (o.ignorePaths.length > 0 && this.#ignored(q === -1 ? exchange.rawUrl : exchange.rawUrl.slice(0, q), route.template)) return undefined;
 
     const redactor = this.#redactor;
-    const reqHeaders = redactor.headers((req.headersDistinct as Record<string, string[]> | undefined) ?? headerArrays(req.headers));
-    const resHeaders = redactor.headers(headerArrays(res.getHeaders()));
+    // headersDistinct keeps repeated request headers apart, as the wire format wants.
+    const reqHeaders = redactor.headers(req.headersDistinct ?? req.headers);
+    const resHeaders = redactor.headers(res.getHeaders());
     let redactions = reqHeaders.redactions + resHeaders.redactions;
 
     let requestBodyB64 = '';
@@ -374,7 +375,7 @@ export class APIToolkit {
         const result = redactor.requestBody(raw.bytes, raw.contentType);
         redactions += result.redactions;
         if (result.unparsable) this.#stats.unparsableBodies += 1;
-        requestBodyB64 = this.#cap(result.body, exchange.requestTee?.truncated === true).toString('base64');
+        requestBodyB64 = this.#cap(result.body, raw.truncated).toString('base64');
       }
     }
     let responseBodyB64 = '';
@@ -384,7 +385,7 @@ export class APIToolkit {
         const result = redactor.responseBody(raw.bytes, raw.contentType);
         redactions += result.redactions;
         if (result.unparsable) this.#stats.unparsableBodies += 1;
-        responseBodyB64 = this.#cap(result.body, exchange.responseTee?.truncated === true).toString('base64');
+        responseBodyB64 = this.#cap(result.body, raw.truncated).toString('base64');
       }
     }
     this.#stats.redactions += redactions;

@@ -172,38 +172,48 @@ function teeResponse(res: ServerResponse, tee: BodyTee): void {
   } as typeof res.end;
 }
 
+/** A body to record: its bytes, the content type to read them as, and whether they were cut. */
+export interface CapturedBody {
+  bytes: Buffer;
+  contentType: string | undefined;
+  truncated: boolean;
+}
+
+const NO_BODY = (contentType: string | undefined): CapturedBody => ({ bytes: Buffer.alloc(0), contentType, truncated: false });
+
 /** The request body to record: the bytes seen, or what the parser produced when we came too late. */
-export function requestBody(exchange: Exchange): { bytes: Buffer; contentType: string | undefined } {
+export function requestBody(exchange: Exchange): CapturedBody {
   const contentType = exchange.req.headers['content-type'];
   const tee = exchange.requestTee;
   if (tee !== undefined && tee.seen > 0 && !tee.truncated && exchange.req.headers['content-encoding'] === undefined) {
-    return { bytes: tee.bytes(), contentType };
+    return { bytes: tee.bytes(), contentType, truncated: false };
   }
+  // Whole and already decoded: better than cut or still-compressed bytes.
   const parsed = exchange.adapter.parsedBody?.(exchange.req);
-  if (Buffer.isBuffer(parsed)) return { bytes: parsed, contentType };
-  if (typeof parsed === 'string') return { bytes: Buffer.from(parsed), contentType };
+  if (Buffer.isBuffer(parsed)) return { bytes: parsed, contentType, truncated: false };
+  if (typeof parsed === 'string') return { bytes: Buffer.from(parsed), contentType, truncated: false };
   if (parsed !== null && typeof parsed === 'object' && (Object.keys(parsed).length > 0 || mayHaveBody(exchange.req))) {
     try {
       // Parsed form and JSON bodies alike are objects now: they go on as JSON.
-      return { bytes: Buffer.from(JSON.stringify(parsed)), contentType: 'application/json' };
+      return { bytes: Buffer.from(JSON.stringify(parsed)), contentType: 'application/json', truncated: false };
     } catch {
       // Cyclic or BigInt: fall through to what the tee saw.
     }
   }
-  if (tee !== undefined && tee.seen > 0) return { bytes: tee.bytes(), contentType };
-  return { bytes: Buffer.alloc(0), contentType };
+  if (tee !== undefined && tee.seen > 0) return { bytes: tee.bytes(), contentType, truncated: tee.truncated };
+  return NO_BODY(contentType);
 }
 
 /** The response body to record, decompressed when the app (or a middleware inside ours) compressed it. */
-export function responseBody(exchange: Exchange, maxBodyBytes: number): { bytes: Buffer; contentType: string | undefined } {
+export function responseBody(exchange: Exchange, maxBodyBytes: number): CapturedBody {
   const header = exchange.res.getHeader('content-type');
   const contentType = typeof header === 'string' ? header : undefined;
   const tee = exchange.responseTee;
-  if (tee === undefined || tee.seen === 0) return { bytes: Buffer.alloc(0), contentType };
+  if (tee === undefined || tee.seen === 0) return NO_BODY(contentType);
   let bytes = tee.bytes();
   const encoding = exchange.res.getHeader('content-encoding');
   if (typeof encoding === 'string' && !tee.truncated) bytes = decompress(bytes, encoding.toLowerCase(), maxBodyBytes);
-  return { bytes, contentType };
+  return { bytes, contentType, truncated: tee.truncated };
 }
 
 function decompress(bytes: Buffer, encoding: string, maxBytes: number): Buffer {
@@ -236,17 +246,6 @@ function defineOwn<T>(target: Record<string, T>, key: string, value: T): T {
   if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
   else target[key] = value;
   return value;
-}
-
-/** Header values normalised to arrays of strings, keys lower-cased. */
-export function headerArrays(headers: Record<string, string | string[] | number | undefined>): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const key of Object.keys(headers)) {
-    const value = headers[key];
-    if (value === undefined) continue;
-    defineOwn(out, key.toLowerCase(), Array.isArray(value) ? value.map(String) : [String(value)]);
-  }
-  return out;
 }
 
 const MAX_CAUSE_DEPTH = 32;

@@ -17,6 +17,9 @@ export interface RedactOptions {
   redactResponseBody?: readonly string[];
 }
 
+/** Headers as node gives them: `req.headersDistinct`, `req.headers`, `res.getHeaders()`. */
+export type HeaderInput = Record<string, string | readonly string[] | number | undefined>;
+
 /** The outcome of redacting one body. */
 export interface BodyRedaction {
   /** The bytes to record: the input itself when nothing had to change. */
@@ -35,10 +38,11 @@ export interface Redactor {
   readonly hasRequestBodyRules: boolean;
   readonly hasResponseBodyRules: boolean;
   /**
-   * Returns a NEW object with the same keys; each matched header's values become one marker.
+   * Returns a NEW object with the wire format's shape (lower-case names, every value an array of
+   * strings) from node's header shapes; each matched header's values become one marker.
    * `redactions` counts the header values that were replaced.
    */
-  headers(headers: Record<string, string[]>): { headers: Record<string, string[]>; redactions: number };
+  headers(headers: HeaderInput): { headers: Record<string, string[]>; redactions: number };
   /** Applies the `redactRequestBody` rules (never the response rules). */
   requestBody(body: Buffer, contentType: string | undefined): BodyRedaction;
   /** Applies the `redactResponseBody` rules (never the request rules). */
@@ -326,16 +330,18 @@ class CompiledRedactor implements Redactor {
     Object.freeze(this);
   }
 
-  headers(headers: Record<string, string[]>): { headers: Record<string, string[]>; redactions: number } {
+  headers(headers: HeaderInput): { headers: Record<string, string[]>; redactions: number } {
     const out: Record<string, string[]> = {};
     let redactions = 0;
-    for (const name of Object.keys(headers)) {
-      const values = headers[name] as string[];
-      const count = Array.isArray(values) ? values.length : 1;
-      const hide = count > 0 && this.#headerNames.has(name.toLowerCase());
-      if (hide) redactions += count;
-      // A copy, so later changes to the caller's arrays cannot reach a queued record.
-      defineMember(out, name, hide ? [REDACTED] : Array.isArray(values) ? values.slice() : values);
+    for (const key of Object.keys(headers)) {
+      const value = headers[key];
+      if (value === undefined) continue;
+      const name = key.toLowerCase();
+      // Always a fresh array: later changes to the caller's arrays cannot reach a queued record.
+      const values = Array.isArray(value) ? value.map(String) : [String(value)];
+      const hide = values.length > 0 && this.#headerNames.has(name);
+      if (hide) redactions += values.length;
+      defineMember(out, name, hide ? [REDACTED] : values);
     }
     return { headers: out, redactions };
   }

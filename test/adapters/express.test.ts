@@ -230,6 +230,16 @@ for (const { name, version, express } of expressVersions) {
       assert.equal(apitoolkit.stats().truncatedBodies, 1);
     });
 
+    test('a request body cut by the tee but whole from the parser is recorded whole, not counted as cut', async (t) => {
+      const { transport, apitoolkit } = client(t, { maxBodyBytes: 64 });
+      const url = await serve(t, buildApp(express, apitoolkit, false));
+      const padded = `{"name":"ada",${' '.repeat(200)}"n":1}`;
+      await fetch(`${url}/users/1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: padded });
+      const [r] = await transport.waitForRecords(1);
+      assert.equal(unb64(r!.request_body), '{"name":"ada","n":1}');
+      assert.equal(apitoolkit.stats().truncatedBodies, 0);
+    });
+
     test('a JSON body cut by maxBodyBytes while rules apply is replaced, never sent raw', async (t) => {
       const { transport, apitoolkit } = client(t, { maxBodyBytes: 64, redactResponseBody: ['$.token'] });
       const app = express();

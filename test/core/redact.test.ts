@@ -443,7 +443,7 @@ describe('headers', () => {
     };
     const { headers, redactions } = compileRedactor({}).headers(input);
     assert.deepEqual(headers, {
-      Authorization: [REDACTED], COOKIE: [REDACTED], 'set-cookie': [REDACTED], 'Proxy-Authorization': [REDACTED],
+      authorization: [REDACTED], cookie: [REDACTED], 'set-cookie': [REDACTED], 'proxy-authorization': [REDACTED],
       'content-type': ['application/json'],
     });
     assert.equal(redactions, 5);
@@ -454,7 +454,7 @@ describe('headers', () => {
     const redactor = compileRedactor({ redactHeaders: ['X-API-Key', 'x-secret'] });
     for (const name of ['x-api-key', 'X-API-KEY', 'X-Api-Key', 'x-API-kEy']) {
       const { headers, redactions } = redactor.headers({ [name]: ['k1', 'k2', 'k3'], 'X-SECRET': ['s'], authorization: ['a'] });
-      assert.deepEqual(headers, { [name]: [REDACTED], 'X-SECRET': [REDACTED], authorization: [REDACTED] });
+      assert.deepEqual(headers, { 'x-api-key': [REDACTED], 'x-secret': [REDACTED], authorization: [REDACTED] });
       assert.equal(redactions, 5);
     }
   });
@@ -467,6 +467,11 @@ describe('headers', () => {
     assert.notEqual(headers.accept, input.accept);
     input.accept.push('late');
     assert.deepEqual(headers.accept, ['a', 'b']);
+  });
+
+  it('takes node\'s header shapes (strings, numbers, arrays, undefined) to the wire format\'s arrays', () => {
+    const { headers } = compileRedactor({}).headers({ 'Content-Length': 42, etag: 'W/"x"', vary: ['a', 'b'], gone: undefined });
+    assert.deepEqual(headers, { 'content-length': ['42'], etag: ['W/"x"'], vary: ['a', 'b'] });
   });
 
   it('a matched header with no values stays empty and is not counted', () => {
