@@ -29,11 +29,14 @@ function client(t: TestContext, options: APIToolkitOptions = {}) {
   return { transport, apitoolkit };
 }
 
-/** The app most tests use: parser before or after the SDK, nested routers, errors, streams. */
-function buildApp(express: Express, apitoolkit: APIToolkit, parserFirst = true) {
+/**
+ * The app most tests use: parser before or after the SDK, nested routers, errors, streams.
+ * Without a client it is the same app with no SDK at all, the baseline for "unchanged".
+ */
+function buildApp(express: Express, apitoolkit: APIToolkit | undefined, parserFirst = true) {
   const app = express();
   if (parserFirst) app.use(express.json(), express.urlencoded({ extended: false }));
-  app.use(expressMiddleware(apitoolkit));
+  if (apitoolkit) app.use(expressMiddleware(apitoolkit));
   if (!parserFirst) app.use(express.json(), express.urlencoded({ extended: false }));
   app.get('/users/:id', (req, res) => {
     res.setHeader('Set-Cookie', 'session=abc');
@@ -50,7 +53,7 @@ function buildApp(express: Express, apitoolkit: APIToolkit, parserFirst = true) 
   });
   app.get('/report', async (_req, res) => {
     await sleep(5);
-    apitoolkit.reportError(new RangeError('handled but worth knowing'));
+    apitoolkit?.reportError(new RangeError('handled but worth knowing'));
     res.status(202).send('accepted');
   });
   app.get('/stream', (_req, res) => {
@@ -70,7 +73,7 @@ function buildApp(express: Express, apitoolkit: APIToolkit, parserFirst = true) 
     /* never answers: the client gives up */
   });
   app.get('/empty', (_req, res) => res.status(204).end());
-  app.use(expressErrorHandler(apitoolkit));
+  if (apitoolkit) app.use(expressErrorHandler(apitoolkit));
   app.use((err: Error, _req: unknown, res: { status(n: number): { json(v: unknown): void } }, _next: unknown) => {
     res.status(500).json({ error: err.message });
   });
@@ -272,10 +275,8 @@ for (const { name, version, express } of expressVersions) {
 
     test('the response is byte-for-byte the same with and without the SDK', async (t) => {
       const { apitoolkit } = client(t, { redactResponseBody: ['$.token'], redactHeaders: ['set-cookie'] });
-      const bare = express();
-      bare.use(express.json());
       const instrumented = buildApp(express, apitoolkit);
-      const plain = buildApp(express, new APIToolkit({ enabled: false }));
+      const plain = buildApp(express, undefined);
       const [a, b] = [await serve(t, instrumented), await serve(t, plain)];
       for (const path of ['/users/42', '/stream', '/piped', '/big', '/orgs/a/projects/b', '/boom', '/missing']) {
         const [ra, rb] = await Promise.all([fetch(a + path), fetch(b + path)]);
@@ -342,6 +343,10 @@ for (const { name, version, express } of expressVersions) {
       assert.equal(records.length, 1);
       const off = new APIToolkit({ enabled: false });
       assert.equal(off.stats().state, 'disabled');
+      const offUrl = await serve(t, buildApp(express, off));
+      assert.equal(await (await fetch(`${offUrl}/stream`)).text(), 'part one, part two, end');
+      assert.equal((await fetch(`${offUrl}/boom`)).status, 500);
+      assert.equal(off.stats().captured, 0);
     });
   });
 }
