@@ -129,7 +129,6 @@ export function createBatcher(options: BatcherOptions): Batcher {
             exportOnce();
           }, delay);
           retryTimer.unref();
-          notifyIfEmpty();
         }
       });
   }
