@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { setOwn } from './own.js';
 import type { ErrorRecord, SdkType } from './record.js';
 
 /** What an adapter tells capture about the framework. */
@@ -235,18 +236,12 @@ export function queryParams(rawUrl: string): Record<string, string[]> {
   const q = rawUrl.indexOf('?');
   if (q === -1) return out;
   for (const [key, value] of new URLSearchParams(rawUrl.slice(q + 1))) {
-    const list = Object.hasOwn(out, key) ? out[key]! : defineOwn(out, key, []);
+    const list = Object.hasOwn(out, key) ? out[key]! : setOwn(out, key, [] as string[]);
     list.push(value);
   }
   return out;
 }
 
-// `__proto__` and friends arrive from the network as keys: make them plain own properties.
-function defineOwn<T>(target: Record<string, T>, key: string, value: T): T {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
-  else target[key] = value;
-  return value;
-}
 
 const MAX_CAUSE_DEPTH = 32;
 

@@ -124,13 +124,14 @@ export interface ResolvedOptions {
   readonly onError: APIToolkitOptions['onError'];
 }
 
-const KNOWN_OPTIONS = new Set<string>([
-  'apiKey', 'rootURL', 'pubsubEndpoint', 'transport', 'enabled', 'debug', 'logger', 'redactHeaders',
-  'redactRequestBody', 'redactResponseBody', 'serviceVersion', 'tags', 'ignorePaths', 'ignoreMethods',
-  'captureRequestBody', 'captureResponseBody', 'maxBodyBytes', 'maxQueueSize', 'maxQueueBytes',
-  'maxBatchSize', 'maxBatchBytes', 'flushIntervalMs', 'exportTimeoutMs', 'metadataTimeoutMs',
-  'beforeSend', 'onError',
-]);
+// `satisfies` makes the compiler fail when an option is added to the interface but not here.
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(Object.keys({
+  apiKey: true, rootURL: true, pubsubEndpoint: true, transport: true, enabled: true, debug: true, logger: true,
+  redactHeaders: true, redactRequestBody: true, redactResponseBody: true, serviceVersion: true, tags: true,
+  ignorePaths: true, ignoreMethods: true, captureRequestBody: true, captureResponseBody: true, maxBodyBytes: true,
+  maxQueueSize: true, maxQueueBytes: true, maxBatchSize: true, maxBatchBytes: true, flushIntervalMs: true,
+  exportTimeoutMs: true, metadataTimeoutMs: true, beforeSend: true, onError: true,
+} satisfies Record<keyof APIToolkitOptions, true>));
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);

@@ -5,6 +5,7 @@
  */
 import { jsonpath, type JSONValue } from 'json-p3';
 import { OptionsInvalidError, RedactPathInvalidError } from './errors.js';
+import { setOwn } from './own.js';
 import { REDACTED } from './record.js';
 
 /** The redaction lists of `new APIToolkit()`; every list is optional. */
@@ -341,7 +342,7 @@ class CompiledRedactor implements Redactor {
       const values = Array.isArray(value) ? value.map(String) : [String(value)];
       const hide = values.length > 0 && this.#headerNames.has(name);
       if (hide) redactions += values.length;
-      defineMember(out, name, hide ? [REDACTED] : values);
+      setOwn(out, name, hide ? [REDACTED] : values);
     }
     return { headers: out, redactions };
   }
@@ -426,9 +427,9 @@ function formFields(body: Buffer): FormFields {
   const fields: FormFields = {};
   for (const [key, value] of new URLSearchParams(body.toString('utf8'))) {
     const previous = Object.hasOwn(fields, key) ? fields[key] : undefined;
-    if (previous === undefined) defineMember(fields, key, value);
+    if (previous === undefined) setOwn(fields, key, value);
     else if (Array.isArray(previous)) previous.push(value);
-    else defineMember(fields, key, [previous, value]);
+    else setOwn(fields, key, [previous, value]);
   }
   return fields;
 }
@@ -472,7 +473,7 @@ function replaceAt(root: JSONValue, location: readonly (string | number)[]): boo
   const value = memberOf(parent, key);
   if (value === undefined || value === REDACTED) return false;
   if (Array.isArray(parent)) parent[key as number] = REDACTED;
-  else defineMember(parent as object, key as string, REDACTED);
+  else setOwn(parent as object, key as string, REDACTED);
   return true;
 }
 
@@ -485,12 +486,6 @@ function memberOf(container: JSONValue, key: string | number): JSONValue | undef
   return typeof key === 'string' && Object.hasOwn(container, key) ? container[key] : undefined;
 }
 
-// Plain assignment of `__proto__` would call the prototype setter instead of creating a member;
-// every other key takes the fast path.
-function defineMember(target: object, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
-  else (target as Record<string, unknown>)[key] = value;
-}
 
 function unchanged(body: Buffer): BodyRedaction {
   return { body, redactions: 0, unparsable: false };
