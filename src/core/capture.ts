@@ -85,7 +85,8 @@ export interface Exchange {
 }
 
 /**
- * Starts observing. `onDone` runs once, after the response finished or the connection closed.
+ * Starts observing. `onDone` runs once, after the response finished (`aborted` false) or the
+ * connection closed before it did (`aborted` true).
  * Must be called before the app writes anything.
  */
 export function startExchange(
@@ -111,17 +112,12 @@ export function startExchange(
   if (exchange.requestTee) teeRequest(req, exchange.requestTee);
   if (exchange.responseTee) teeResponse(res, exchange.responseTee);
 
-  const finish = (aborted: boolean) => {
-    res.removeListener('finish', onFinish);
-    res.removeListener('close', onClose);
-    if (exchange.done) return;
+  // A ServerResponse emits 'close' once, on the tick after 'finish' or when the connection drops
+  // first (node's resOnFinish / abortIncoming): one listener tells both apart.
+  res.once('close', () => {
     exchange.done = true;
-    onDone(exchange, aborted);
-  };
-  const onFinish = () => finish(false);
-  const onClose = () => finish(!res.writableFinished);
-  res.once('finish', onFinish);
-  res.once('close', onClose);
+    onDone(exchange, !res.writableFinished);
+  });
   return exchange;
 }
 
