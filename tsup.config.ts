@@ -5,6 +5,12 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'express/index': 'src/adapters/express/index.ts',
+    'fastify/index': 'src/adapters/fastify/index.ts',
+    'koa/index': 'src/adapters/koa/index.ts',
+    'hono/index': 'src/adapters/hono/index.ts',
+    'nest/index': 'src/adapters/nest/index.ts',
+    'next/index': 'src/adapters/next/index.ts',
+    'http/index': 'src/adapters/http/index.ts',
     'collector/index': 'src/collector/index.ts',
     cli: 'src/cli.ts',
   },

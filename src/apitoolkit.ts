@@ -6,15 +6,16 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createBatcher, type Batcher } from './core/batcher.js';
 import {
-  errorRecord, queryParams, requestBody, responseBody, startExchange,
-  type CaptureAdapter, type Exchange,
+  errorRecord, nodeRecordInput, queryParams, startExchange,
+  type CaptureAdapter, type Exchange, type RecordInput, type RequestContext, type RouteMatch,
 } from './core/capture.js';
+import { observeWeb, type WebCaptureAdapter } from './core/capture-web.js';
 import { encodeRecord } from './core/encode.js';
 import { ApiKeyRefusedError, QueueFullError, RecordDroppedError } from './core/errors.js';
 import { resolveOptions, type APIToolkitOptions, type DropReason, type ResolvedOptions } from './core/options.js';
 import type { ApiRecord } from './core/record.js';
 import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/redact.js';
-import { kObserve, kRecordError } from './core/symbols.js';
+import { kCurrentRequest, kObserve, kObserveWeb, kRecordError, kSubmit } from './core/symbols.js';
 import { makePubSubTransport } from './transport/pubsub.js';
 import type { Transport, TransportInfo } from './transport/types.js';
 
@@ -86,10 +87,11 @@ function emptyDrops(): Record<DropReason, number> {
 export class APIToolkit {
   readonly #options: ResolvedOptions;
   readonly #redactor: Redactor;
-  readonly #context = new AsyncLocalStorage<Exchange>();
+  readonly #context = new AsyncLocalStorage<RequestContext>();
   // Requests map to their exchange here rather than through a property on the request object.
   readonly #exchanges = new WeakMap<IncomingMessage, Exchange>();
-  readonly #onDone = (exchange: Exchange, aborted: boolean): void => this.#complete(exchange, aborted);
+  readonly #onDone = (exchange: Exchange, aborted: boolean): void => this.#completeNode(exchange, aborted);
+  readonly #onWebDone = (input: RecordInput): void => this.#complete(input);
   readonly #abort = new AbortController();
   readonly #transport: Transport | undefined;
   readonly #batcher: Batcher | undefined;
@@ -282,22 +284,51 @@ export class APIToolkit {
     return Object.values(this.#stats.dropped).reduce((a, b) => a + b, 0);
   }
 
-  /** Adapters only: begin observing a request, then run `next` inside its async context. */
-  [kObserve](req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter, next: () => void): void {
+  /**
+   * Adapters only: begin observing a node:http request, then run `next` inside its async context
+   * and return what it returns. `state` is handed back to the adapter's `route`/`parsedBody`.
+   */
+  [kObserve]<T>(req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter<any>, next: () => T, state?: unknown): T {
     let exchange: Exchange | undefined;
     try {
-      if (this.#shouldObserve(req)) {
-        exchange = startExchange(req, res, adapter, this.#options, this.#onDone);
+      if (this.#shouldObserve(req.method, (req as { originalUrl?: string }).originalUrl ?? req.url)) {
+        exchange = startExchange(req, res, adapter, state, this.#options, this.#onDone);
         this.#exchanges.set(req, exchange);
       }
     } catch (error) {
       this.#fault(toError(error), 'capture');
     }
-    if (exchange === undefined) {
-      next();
-      return;
+    if (exchange === undefined) return next();
+    return this.#context.run(exchange, next);
+  }
+
+  /**
+   * Adapters only: observe a Web `Request` served by `handler` (Next.js App Router and the like).
+   * Returns the handler's response with its body teed; errors the handler throws are recorded
+   * and rethrown unchanged.
+   */
+  [kObserveWeb](request: Request, adapter: WebCaptureAdapter, handler: () => Response | Promise<Response>): Promise<Response> {
+    let url: URL | undefined;
+    try {
+      url = new URL(request.url);
+    } catch {
+      // Not observable: serve it anyway.
     }
-    this.#context.run(exchange, next);
+    if (url === undefined || !this.#shouldObserve(request.method, url.pathname + url.search)) {
+      return Promise.resolve().then(handler);
+    }
+    return observeWeb(request, url, adapter, this.#options, this.#context, handler, this.#onWebDone, (error) => this.#fault(toError(error), 'capture'));
+  }
+
+  /** Outgoing capture only: the request being served in this async context, if any. */
+  [kCurrentRequest](): RequestContext | undefined {
+    const context = this.#context.getStore();
+    return context === undefined || context.done ? undefined : context;
+  }
+
+  /** Outgoing capture only: redact, encode and queue a finished exchange. Never throws. */
+  [kSubmit](input: RecordInput): void {
+    this.#complete(input);
   }
 
   /** Adapters only: attach an error to the record of `req`. */
@@ -310,12 +341,11 @@ export class APIToolkit {
     }
   }
 
-  #shouldObserve(req: IncomingMessage): boolean {
+  #shouldObserve(method: string | undefined, url = ''): boolean {
     const state = this.#state;
     if (state !== 'starting' && state !== 'ready') return false;
-    if (this.#options.ignoreMethods.has(req.method ?? '')) return false;
+    if (this.#options.ignoreMethods.has(method ?? '')) return false;
     if (this.#options.ignorePaths.length === 0) return true;
-    const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '';
     const q = url.indexOf('?');
     return !this.#ignored(q === -1 ? url : url.slice(0, q));
   }
@@ -327,9 +357,27 @@ export class APIToolkit {
     return false;
   }
 
-  #complete(exchange: Exchange, aborted: boolean): void {
+  #completeNode(exchange: Exchange, aborted: boolean): void {
+    let route: RouteMatch;
     try {
-      const record = this.#buildRecord(exchange, aborted);
+      route = exchange.adapter.route(exchange.req, exchange.state);
+    } catch (error) {
+      this.#fault(toError(error), 'route');
+      route = { template: '', params: {} };
+    }
+    let input: RecordInput;
+    try {
+      input = nodeRecordInput(exchange, aborted, route, this.#options);
+    } catch (error) {
+      this.#fault(toError(error), 'capture');
+      return;
+    }
+    this.#complete(input);
+  }
+
+  #complete(input: RecordInput): void {
+    try {
+      const record = this.#buildRecord(input);
       if (record === undefined) return;
       this.#stats.captured += 1;
       if (this.#state === 'ready') this.#enqueue(record);
@@ -348,82 +396,68 @@ export class APIToolkit {
     }
   }
 
-  #buildRecord(exchange: Exchange, aborted: boolean): ApiRecord | undefined {
-    const { req, res, adapter } = exchange;
+  #buildRecord(input: RecordInput): ApiRecord | undefined {
     const o = this.#options;
-    const duration = Number(process.hrtime.bigint() - exchange.startNs);
-    let route: { template: string; params: Record<string, string> };
-    try {
-      route = adapter.route(req);
-    } catch (error) {
-      this.#fault(toError(error), 'route');
-      route = { template: '', params: {} };
-    }
-    const q = exchange.rawUrl.indexOf('?');
-    if (o.ignorePaths.length > 0 && this.#ignored(q === -1 ? exchange.rawUrl : exchange.rawUrl.slice(0, q), route.template)) return undefined;
+    const route = input.route;
+    const q = input.rawUrl.indexOf('?');
+    if (o.ignorePaths.length > 0 && !input.outgoing && this.#ignored(q === -1 ? input.rawUrl : input.rawUrl.slice(0, q), route.template)) return undefined;
 
     const redactor = this.#redactor;
-    // headersDistinct keeps repeated request headers apart, as the wire format wants.
-    const reqHeaders = redactor.headers(req.headersDistinct ?? req.headers);
-    const resHeaders = redactor.headers(res.getHeaders());
+    const reqHeaders = redactor.headers(input.requestHeaders);
+    const resHeaders = redactor.headers(input.responseHeaders);
     let redactions = reqHeaders.redactions + resHeaders.redactions;
 
     let requestBodyB64 = '';
-    if (o.captureRequestBody) {
-      const raw = requestBody(exchange);
-      if (raw.bytes.length > 0) {
-        const result = redactor.requestBody(raw.bytes, raw.contentType);
-        redactions += result.redactions;
-        if (result.unparsable) this.#stats.unparsableBodies += 1;
-        requestBodyB64 = this.#cap(result.body, raw.truncated).toString('base64');
-      }
+    const rawRequest = input.requestBody;
+    if (rawRequest !== undefined && rawRequest.bytes.length > 0) {
+      const result = redactor.requestBody(rawRequest.bytes, rawRequest.contentType);
+      redactions += result.redactions;
+      if (result.unparsable) this.#stats.unparsableBodies += 1;
+      requestBodyB64 = this.#cap(result.body, rawRequest.truncated).toString('base64');
     }
     let responseBodyB64 = '';
-    if (o.captureResponseBody) {
-      const raw = responseBody(exchange, o.maxBodyBytes);
-      if (raw.bytes.length > 0) {
-        const result = redactor.responseBody(raw.bytes, raw.contentType);
-        redactions += result.redactions;
-        if (result.unparsable) this.#stats.unparsableBodies += 1;
-        responseBodyB64 = this.#cap(result.body, raw.truncated).toString('base64');
-      }
+    const rawResponse = input.responseBody;
+    if (rawResponse !== undefined && rawResponse.bytes.length > 0) {
+      const result = redactor.responseBody(rawResponse.bytes, rawResponse.contentType);
+      redactions += result.redactions;
+      if (result.unparsable) this.#stats.unparsableBodies += 1;
+      responseBodyB64 = this.#cap(result.body, rawResponse.truncated).toString('base64');
     }
     this.#stats.redactions += redactions;
 
-    const errors = exchange.errors;
-    if (aborted) {
+    const errors = input.errors;
+    if (input.aborted) {
       errors.push({
         ...errorRecord(new Error('the client closed the connection before the response was complete')),
         error_type: 'RequestAborted',
         root_error_type: 'RequestAborted',
       });
     }
-    const referer = req.headers.referer;
+    const referer = input.requestHeaders.referer;
     let record: ApiRecord | null | undefined = {
-      timestamp: exchange.timestamp,
-      duration,
+      timestamp: input.timestamp,
+      duration: input.durationNs,
       project_id: this.#info?.projectId ?? '',
-      sdk_type: adapter.sdkType,
-      method: (req.method ?? 'GET').toUpperCase(),
-      host: req.headers.host ?? '',
+      sdk_type: input.sdkType,
+      method: input.method,
+      host: input.host,
       url_path: route.template,
-      raw_url: exchange.rawUrl,
+      raw_url: input.rawUrl,
       path_params: route.params,
-      query_params: queryParams(exchange.rawUrl),
+      query_params: queryParams(input.rawUrl),
       request_headers: reqHeaders.headers,
       response_headers: resHeaders.headers,
       request_body: requestBodyB64,
       response_body: responseBodyB64,
-      // 499 (nginx's "client closed request") when the client left before any status was sent.
-      status_code: aborted && !res.headersSent ? 499 : res.statusCode,
-      proto_major: req.httpVersionMajor ?? 1,
-      proto_minor: req.httpVersionMinor ?? 1,
-      referer: typeof referer === 'string' ? referer : '',
+      status_code: input.statusCode,
+      proto_major: input.protoMajor,
+      proto_minor: input.protoMinor,
+      referer: typeof referer === 'string' ? referer : Array.isArray(referer) && typeof referer[0] === 'string' ? referer[0] : '',
       errors,
       service_version: o.serviceVersion,
       tags: [...o.tags],
-      msg_id: exchange.msgId,
-      parent_id: null,
+      msg_id: input.msgId,
+      parent_id: input.parentId,
     };
     if (o.beforeSend !== undefined) {
       try {

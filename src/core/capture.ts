@@ -7,15 +7,61 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { setOwn } from './own.js';
+import type { HeaderInput } from './redact.js';
 import type { ErrorRecord, SdkType } from './record.js';
 
-/** What an adapter tells capture about the framework. */
-export interface CaptureAdapter {
+/** A route template (`""` when nothing matched) and its path params. */
+export interface RouteMatch {
+  template: string;
+  params: Record<string, string>;
+}
+
+/**
+ * What an adapter tells capture about the framework. `state` is whatever the adapter handed to
+ * `observe` for this request (Koa's `ctx`, Fastify's `request`...), so no per-request lookup is needed.
+ */
+export interface CaptureAdapter<State = unknown> {
   readonly sdkType: SdkType;
-  /** Route template (`""` when nothing matched) and path params, read once the response is done. */
-  route(req: IncomingMessage): { template: string; params: Record<string, string> };
+  /** Route template and path params, read once the response is done. */
+  route(req: IncomingMessage, state: State): RouteMatch;
   /** What the app's body parser produced, for when the raw bytes went by before we were mounted. */
-  parsedBody?(req: IncomingMessage): unknown;
+  parsedBody?(req: IncomingMessage, state: State): unknown;
+}
+
+/**
+ * A finished exchange, whatever produced it (a node:http pair, a Web Request/Response, an
+ * outgoing call): everything a record is built from, before redaction.
+ */
+export interface RecordInput {
+  readonly sdkType: SdkType;
+  readonly msgId: string;
+  readonly parentId: string | null;
+  readonly timestamp: string;
+  readonly durationNs: number;
+  readonly method: string;
+  readonly host: string;
+  readonly rawUrl: string;
+  readonly route: RouteMatch;
+  readonly requestHeaders: HeaderInput;
+  readonly responseHeaders: HeaderInput;
+  /** Undefined when body capture is off. */
+  readonly requestBody: CapturedBody | undefined;
+  readonly responseBody: CapturedBody | undefined;
+  readonly statusCode: number;
+  readonly protoMajor: number;
+  readonly protoMinor: number;
+  readonly errors: ErrorRecord[];
+  /** The connection closed before the response was complete. */
+  readonly aborted: boolean;
+  /** An outgoing call: redacted with the outgoing rules. */
+  readonly outgoing?: boolean;
+}
+
+/** The per-request state the SDK keeps in async context: what reportError and outgoing calls see. */
+export interface RequestContext {
+  readonly msgId: string;
+  readonly errors: ErrorRecord[];
+  done: boolean;
 }
 
 export interface CaptureLimits {
@@ -68,20 +114,18 @@ export class BodyTee {
   }
 }
 
-/** One request being observed. */
-export interface Exchange {
-  readonly msgId: string;
+/** One node:http request being observed. */
+export interface Exchange extends RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly adapter: CaptureAdapter;
+  readonly state: unknown;
   readonly startNs: bigint;
   readonly timestamp: string;
   /** The URL as received, before any router rewrote `req.url`. */
   readonly rawUrl: string;
-  readonly errors: ErrorRecord[];
   readonly requestTee: BodyTee | undefined;
   readonly responseTee: BodyTee | undefined;
-  done: boolean;
 }
 
 /**
@@ -93,6 +137,7 @@ export function startExchange(
   req: IncomingMessage,
   res: ServerResponse,
   adapter: CaptureAdapter,
+  state: unknown,
   limits: CaptureLimits,
   onDone: (exchange: Exchange, aborted: boolean) => void,
 ): Exchange {
@@ -101,6 +146,7 @@ export function startExchange(
     req,
     res,
     adapter,
+    state,
     startNs: process.hrtime.bigint(),
     timestamp: new Date().toISOString(),
     rawUrl: (req as { originalUrl?: string }).originalUrl ?? req.url ?? '',
@@ -186,7 +232,7 @@ export function requestBody(exchange: Exchange): CapturedBody {
     return { bytes: tee.bytes(), contentType, truncated: false };
   }
   // Whole and already decoded: better than cut or still-compressed bytes.
-  const parsed = exchange.adapter.parsedBody?.(exchange.req);
+  const parsed = exchange.adapter.parsedBody?.(exchange.req, exchange.state);
   if (Buffer.isBuffer(parsed)) return { bytes: parsed, contentType, truncated: false };
   if (typeof parsed === 'string') return { bytes: Buffer.from(parsed), contentType, truncated: false };
   if (parsed !== null && typeof parsed === 'object' && (Object.keys(parsed).length > 0 || mayHaveBody(exchange.req))) {
@@ -213,7 +259,35 @@ export function responseBody(exchange: Exchange, maxBodyBytes: number): Captured
   return { bytes, contentType, truncated: tee.truncated };
 }
 
-function decompress(bytes: Buffer, encoding: string, maxBytes: number): Buffer {
+/** The record input of a finished node:http exchange. */
+export function nodeRecordInput(exchange: Exchange, aborted: boolean, route: RouteMatch, limits: CaptureLimits): RecordInput {
+  const { req, res } = exchange;
+  return {
+    sdkType: exchange.adapter.sdkType,
+    msgId: exchange.msgId,
+    parentId: null,
+    timestamp: exchange.timestamp,
+    durationNs: Number(process.hrtime.bigint() - exchange.startNs),
+    method: (req.method ?? 'GET').toUpperCase(),
+    host: req.headers.host ?? '',
+    rawUrl: exchange.rawUrl,
+    route,
+    // headersDistinct keeps repeated request headers apart, as the wire format wants.
+    requestHeaders: req.headersDistinct ?? req.headers,
+    responseHeaders: res.getHeaders(),
+    requestBody: limits.captureRequestBody ? requestBody(exchange) : undefined,
+    responseBody: limits.captureResponseBody ? responseBody(exchange, limits.maxBodyBytes) : undefined,
+    // 499 (nginx's "client closed request") when the client left before any status was sent.
+    statusCode: aborted && !res.headersSent ? 499 : res.statusCode,
+    protoMajor: req.httpVersionMajor ?? 1,
+    protoMinor: req.httpVersionMinor ?? 1,
+    errors: exchange.errors,
+    aborted,
+  };
+}
+
+/** Decompresses a whole body by its Content-Encoding; the bytes unchanged when that fails or is unknown. */
+export function decompress(bytes: Buffer, encoding: string, maxBytes: number): Buffer {
   const options = { maxOutputLength: Math.max(maxBytes, 1) };
   try {
     // A compression middleware mounted before ours hands us the plain bytes: check the gzip magic.

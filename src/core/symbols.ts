@@ -8,3 +8,9 @@
 export const kObserve = Symbol.for('apitoolkit-node.observe');
 /** `APIToolkit` internal: attach an error to the exchange of a request (used by adapters only). */
 export const kRecordError = Symbol.for('apitoolkit-node.recordError');
+/** `APIToolkit` internal: observe a Web Request/Response exchange (fetch-style adapters only). */
+export const kObserveWeb = Symbol.for('apitoolkit-node.observeWeb');
+/** `APIToolkit` internal: the request being served in the current async context (outgoing capture). */
+export const kCurrentRequest = Symbol.for('apitoolkit-node.currentRequest');
+/** `APIToolkit` internal: queue a finished exchange built outside the node:http path (outgoing capture). */
+export const kSubmit = Symbol.for('apitoolkit-node.submit');

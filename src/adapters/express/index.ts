@@ -5,8 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIToolkit } from '../../apitoolkit.js';
 import type { CaptureAdapter } from '../../core/capture.js';
-import { OptionsInvalidError } from '../../core/errors.js';
 import { kObserve, kRecordError } from '../../core/symbols.js';
+import { assertClient } from '../assert-client.js';
 import { expressRoute } from './route.js';
 
 type Next = (error?: unknown) => void;
@@ -51,11 +51,4 @@ export function expressErrorHandler(client: APIToolkit) {
     client[kRecordError](req, error);
     next(error);
   };
-}
-
-// Fail at start-up, not on every request, when handed something other than an APIToolkit.
-function assertClient(client: unknown, name: string): void {
-  if (typeof (client as Partial<APIToolkit> | null)?.[kObserve] !== 'function') {
-    throw new OptionsInvalidError(`${name}(client)`, 'expected an APIToolkit instance (new APIToolkit({...}))');
-  }
 }

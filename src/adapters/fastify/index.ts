@@ -1,0 +1,2 @@
+/** fastify adapter: being written (issue 3). */
+export {};

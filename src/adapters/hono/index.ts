@@ -1,0 +1,2 @@
+/** hono adapter: being written (issue 3). */
+export {};

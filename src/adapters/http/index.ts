@@ -1,0 +1,2 @@
+/** http adapter: being written (issue 3). */
+export {};

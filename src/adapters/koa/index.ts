@@ -1,0 +1,2 @@
+/** koa adapter: being written (issue 3). */
+export {};

@@ -1,0 +1,2 @@
+/** nest adapter: being written (issue 3). */
+export {};

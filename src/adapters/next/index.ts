@@ -1,0 +1,2 @@
+/** next adapter: being written (issue 3). */
+export {};
