@@ -126,6 +126,8 @@ export interface Exchange extends RequestContext {
   readonly rawUrl: string;
   readonly requestTee: BodyTee | undefined;
   readonly responseTee: BodyTee | undefined;
+  /** Headers handed to `writeHead()` that node sent without keeping them in `getHeaders()`. */
+  sentHeaders?: HeaderInput;
 }
 
 /**
@@ -157,6 +159,7 @@ export function startExchange(
   };
   if (exchange.requestTee) teeRequest(req, exchange.requestTee);
   if (exchange.responseTee) teeResponse(res, exchange.responseTee);
+  watchWriteHead(res, exchange);
 
   // A ServerResponse emits 'close' once, on the tick after 'finish' or when the connection drops
   // first (node's resOnFinish / abortIncoming): one listener tells both apart.
@@ -215,6 +218,42 @@ function teeResponse(res: ServerResponse, tee: BodyTee): void {
   } as typeof res.end;
 }
 
+// writeHead(status, headers) with no setHeader() before it (Fastify, @hono/node-server) takes
+// node's fast path: the headers go out but getHeaders() stays empty. Keep a copy of them.
+function watchWriteHead(res: ServerResponse, exchange: Exchange): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function teeWriteHead(this: ServerResponse, ...args: unknown[]): ServerResponse {
+    const result = writeHead.apply(this, args as Parameters<typeof writeHead>);
+    try {
+      const headers = typeof args[1] === 'string' ? args[2] : args[1];
+      if (headers !== null && typeof headers === 'object' && this.getHeaderNames().length === 0) exchange.sentHeaders = headerRecord(headers);
+    } catch {
+      // Never let capture break the response.
+    }
+    return result;
+  } as typeof res.writeHead;
+}
+
+/** writeHead's headers (an object, `[name, value]` pairs or a flat `[name, value, ...]` list) -> one object. */
+function headerRecord(headers: object): HeaderInput {
+  const out: Record<string, string | string[]> = Object.create(null);
+  const add = (name: unknown, value: unknown): void => {
+    if (value === undefined || value === null) return;
+    const key = String(name).toLowerCase();
+    const values = Array.isArray(value) ? value.map(String) : [String(value)];
+    const prev = out[key];
+    out[key] = prev === undefined ? (values.length === 1 ? values[0]! : values) : [...(Array.isArray(prev) ? prev : [prev]), ...values];
+  };
+  if (!Array.isArray(headers)) {
+    for (const [name, value] of Object.entries(headers)) add(name, value);
+  } else if (Array.isArray(headers[0])) {
+    for (const pair of headers as unknown[][]) add(pair[0], pair[1]);
+  } else {
+    for (let i = 0; i + 1 < headers.length; i += 2) add(headers[i], headers[i + 1]);
+  }
+  return out;
+}
+
 /** A body to record: its bytes, the content type to read them as, and whether they were cut. */
 export interface CapturedBody {
   bytes: Buffer;
@@ -249,14 +288,19 @@ export function requestBody(exchange: Exchange): CapturedBody {
 
 /** The response body to record, decompressed when the app (or a middleware inside ours) compressed it. */
 export function responseBody(exchange: Exchange, maxBodyBytes: number): CapturedBody {
-  const header = exchange.res.getHeader('content-type');
+  const header = responseHeader(exchange, 'content-type');
   const contentType = typeof header === 'string' ? header : undefined;
   const tee = exchange.responseTee;
   if (tee === undefined || tee.seen === 0) return NO_BODY(contentType);
   let bytes = tee.bytes();
-  const encoding = exchange.res.getHeader('content-encoding');
+  const encoding = responseHeader(exchange, 'content-encoding');
   if (typeof encoding === 'string' && !tee.truncated) bytes = decompress(bytes, encoding.toLowerCase(), maxBodyBytes);
   return { bytes, contentType, truncated: tee.truncated };
+}
+
+/** A response header, also when it was handed to writeHead() directly. */
+function responseHeader(exchange: Exchange, name: string): unknown {
+  return exchange.sentHeaders !== undefined ? exchange.sentHeaders[name] : exchange.res.getHeader(name);
 }
 
 /** The record input of a finished node:http exchange. */
@@ -274,7 +318,7 @@ export function nodeRecordInput(exchange: Exchange, aborted: boolean, route: Rou
     route,
     // headersDistinct keeps repeated request headers apart, as the wire format wants.
     requestHeaders: req.headersDistinct ?? req.headers,
-    responseHeaders: res.getHeaders(),
+    responseHeaders: exchange.sentHeaders ?? res.getHeaders(),
     requestBody: limits.captureRequestBody ? requestBody(exchange) : undefined,
     responseBody: limits.captureResponseBody ? responseBody(exchange, limits.maxBodyBytes) : undefined,
     // 499 (nginx's "client closed request") when the client left before any status was sent.

@@ -7,13 +7,14 @@ import { createServer } from 'node:http';
 import { test, type TestContext } from 'node:test';
 import { getRequestListener } from '@hono/node-server';
 import { APIToolkit, MemoryTransport, type APIToolkitOptions } from '../../src/index.js';
+import type { RouteMatch } from '../../src/core/capture.js';
 import type { WebCaptureAdapter } from '../../src/core/capture-web.js';
 import { kObserveWeb } from '../../src/core/symbols.js';
 import { unb64, unb64json } from '../helpers/http.js';
 
 const adapter: WebCaptureAdapter = {
   sdkType: 'JsNext',
-  route: (_request, url) => (url.pathname.startsWith('/users/') ? { template: '/users/[id]', params: { id: url.pathname.slice(7) } } : { template: '', params: {} }),
+  route: (_request, url): RouteMatch => (url.pathname.startsWith('/users/') ? { template: '/users/[id]', params: { id: url.pathname.slice(7) } } : { template: '', params: {} }),
 };
 
 async function serveWeb(t: TestContext, options: APIToolkitOptions, handler: (request: Request) => Response | Promise<Response>) {
