@@ -1,14 +1,20 @@
 #!/usr/bin/env node
 /**
  * The `apitoolkit-node` command. `apitoolkit-node collector` runs the local collector (a stand-in
- * for APIToolkit) in the foreground, printing every record the SDK sends.
+ * for APIToolkit) and its web inspector in the foreground, printing every record the SDK sends;
+ * `apitoolkit-node doctor` checks a real set-up (key, project, topic, publish permission, redaction
+ * rules, versions) and exits 0 or 1.
  */
 
 import { parseArgs } from 'node:util';
-import { COLLECTOR_DEFAULTS, startCollector, type Collector } from './collector/index.js';
+import { COLLECTOR_DEFAULTS, startCollector, type Collector, type CollectorOptions } from './collector/index.js';
+import { formatDoctorReport, runDoctor } from './collector/doctor.js';
+import { shouldColor } from './collector/print.js';
+import { DEFAULT_ROOT_URL } from './core/options.js';
 
 const DEFAULT_HTTP_PORT = 8788;
 const DEFAULT_GRPC_PORT = 8789;
+const DEFAULT_INSPECTOR_PORT = 8790;
 const DEFAULT_JSONL = './apitoolkit-records.jsonl';
 const CLI_KEPT_RECORDS = 1_000;
 /** If something still holds the event loop after close(), exit anyway after this long. */
@@ -18,20 +24,45 @@ const USAGE = `Usage: apitoolkit-node <command> [options]
 
 Commands:
   collector    Run a local stand-in for APIToolkit: serves client metadata over HTTP and the
-               Pub/Sub Publish API over gRPC, and prints every record the SDK sends.
+               Pub/Sub Publish API over gRPC, prints every record the SDK sends, and shows them
+               live in a web inspector.
+  doctor       Check a real set-up: the API key, the project and topic it maps to, whether a
+               publish would be authorised (no record is sent), the redaction rules, and the
+               package, Node and framework versions. Exits 0 when every check passes, else 1.
 
 Options for collector:
   --host HOST             interface to bind (default ${COLLECTOR_DEFAULTS.host})
   --http-port PORT        client-metadata HTTP port, 0 = any free port (default ${DEFAULT_HTTP_PORT})
   --grpc-port PORT        Pub/Sub gRPC port, 0 = any free port (default ${DEFAULT_GRPC_PORT})
-  --jsonl FILE            append each record as a JSON line to FILE (default ${DEFAULT_JSONL})
+  --inspector-port PORT   web inspector port, 0 = any free port (default ${DEFAULT_INSPECTOR_PORT},
+                          or any free port when that one is taken)
+  --inspector-host HOST   interface the inspector binds (default 127.0.0.1)
+  --no-inspector          do not serve the web inspector
+  --jsonl FILE            append each record as a JSON line to FILE and reload it on start
+                          (default ${DEFAULT_JSONL})
   --no-jsonl              write no JSONL file
+  --max-stored N          records kept for the inspector and in the JSONL file (default 10000)
   --no-print              do not print records
   --project-id ID         project_id to hand out (default ${COLLECTOR_DEFAULTS.projectId})
   --reject-key KEY        answer this API key with 401 (repeatable)
 
+Options for doctor:
+  --api-key KEY           the API key (default: $APITOOLKIT_KEY)
+  --root-url URL          APIToolkit's URL (default ${DEFAULT_ROOT_URL})
+  --pubsub-endpoint H:P   a plaintext Pub/Sub endpoint, e.g. the local collector's
+                          (default: $PUBSUB_EMULATOR_HOST; unset means Google)
+  --redact-header NAME    a header your app redacts (repeatable)
+  --redact-request-body PATH    a JSONPath your app redacts in request bodies (repeatable)
+  --redact-response-body PATH   a JSONPath your app redacts in response bodies (repeatable)
+  --timeout MS            time allowed for each network check (default 10000)
+
   -h, --help              show this help
 `;
+
+const COMMAND_OPTIONS: Readonly<Record<string, ReadonlySet<string>>> = {
+  collector: new Set(['host', 'http-port', 'grpc-port', 'inspector-port', 'inspector-host', 'no-inspector', 'jsonl', 'no-jsonl', 'max-stored', 'no-print', 'project-id', 'reject-key']),
+  doctor: new Set(['api-key', 'root-url', 'pubsub-endpoint', 'redact-header', 'redact-request-body', 'redact-response-body', 'timeout']),
+};
 
 class UsageError extends Error {}
 
@@ -47,11 +78,22 @@ async function main(argv: string[]): Promise<number> {
         host: { type: 'string' },
         'http-port': { type: 'string' },
         'grpc-port': { type: 'string' },
+        'inspector-port': { type: 'string' },
+        'inspector-host': { type: 'string' },
+        'no-inspector': { type: 'boolean' },
         jsonl: { type: 'string' },
         'no-jsonl': { type: 'boolean' },
+        'max-stored': { type: 'string' },
         'no-print': { type: 'boolean' },
         'project-id': { type: 'string' },
         'reject-key': { type: 'string', multiple: true },
+        'api-key': { type: 'string' },
+        'root-url': { type: 'string' },
+        'pubsub-endpoint': { type: 'string' },
+        'redact-header': { type: 'string', multiple: true },
+        'redact-request-body': { type: 'string', multiple: true },
+        'redact-response-body': { type: 'string', multiple: true },
+        timeout: { type: 'string' },
       },
     });
   } catch (error) {
@@ -64,23 +106,68 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === undefined) return usageError('missing command');
-  if (command !== 'collector') return usageError(`unknown command: ${command}`);
+  const allowed = COMMAND_OPTIONS[command];
+  if (allowed === undefined) return usageError(`unknown command: ${command}`);
   if (extra.length > 0) return usageError(`unexpected argument: ${extra[0]}`);
+  const foreign = Object.keys(values).find((name) => name !== 'help' && !allowed.has(name));
+  if (foreign !== undefined) return usageError(`--${foreign} is not an option of ${command}`);
+  return command === 'doctor' ? doctor(values) : collector(values);
+}
 
-  let collector: Collector;
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+async function doctor(values: Values): Promise<number> {
+  let timeoutMs: number | undefined;
+  try {
+    timeoutMs = values.timeout === undefined ? undefined : positiveInt(values.timeout as string, '--timeout');
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+  const report = await runDoctor({
+    apiKey: values['api-key'] as string | undefined,
+    rootURL: values['root-url'] as string | undefined,
+    pubsubEndpoint: values['pubsub-endpoint'] as string | undefined,
+    redactHeaders: values['redact-header'] as string[] | undefined,
+    redactRequestBody: values['redact-request-body'] as string[] | undefined,
+    redactResponseBody: values['redact-response-body'] as string[] | undefined,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  });
+  process.stdout.write(formatDoctorReport(report, { color: shouldColor(process.stdout) }));
+  return report.ok ? 0 : 1;
+}
+
+async function collector(values: Values): Promise<number> {
+  let running: Collector;
   try {
     if (values['no-jsonl'] === true && values.jsonl !== undefined) throw new UsageError('--jsonl and --no-jsonl conflict');
-    collector = await startCollector({
-      host: values.host ?? COLLECTOR_DEFAULTS.host,
-      httpPort: port(values['http-port'], '--http-port', DEFAULT_HTTP_PORT),
-      grpcPort: port(values['grpc-port'], '--grpc-port', DEFAULT_GRPC_PORT),
-      projectId: values['project-id'] ?? COLLECTOR_DEFAULTS.projectId,
-      jsonlPath: values['no-jsonl'] === true ? null : (values.jsonl ?? DEFAULT_JSONL),
+    if (values['no-inspector'] === true && (values['inspector-port'] !== undefined || values['inspector-host'] !== undefined)) {
+      throw new UsageError('--no-inspector conflicts with --inspector-port / --inspector-host');
+    }
+    const inspectorPort = port(values['inspector-port'] as string | undefined, '--inspector-port', DEFAULT_INSPECTOR_PORT);
+    const options: CollectorOptions = {
+      host: (values.host as string | undefined) ?? COLLECTOR_DEFAULTS.host,
+      httpPort: port(values['http-port'] as string | undefined, '--http-port', DEFAULT_HTTP_PORT),
+      grpcPort: port(values['grpc-port'] as string | undefined, '--grpc-port', DEFAULT_GRPC_PORT),
+      projectId: (values['project-id'] as string | undefined) ?? COLLECTOR_DEFAULTS.projectId,
+      jsonlPath: values['no-jsonl'] === true ? null : ((values.jsonl as string | undefined) ?? DEFAULT_JSONL),
       print: values['no-print'] !== true,
-      rejectKeys: values['reject-key'] ?? [],
+      rejectKeys: (values['reject-key'] as string[] | undefined) ?? [],
       // Records are printed and written to the file; memory only needs the recent ones.
       maxKeptRecords: CLI_KEPT_RECORDS,
-    });
+      ...(values['max-stored'] === undefined ? {} : { maxStoredRecords: positiveInt(values['max-stored'] as string, '--max-stored') }),
+      inspector: values['no-inspector'] === true
+        ? false
+        : { port: inspectorPort, host: (values['inspector-host'] as string | undefined) ?? '127.0.0.1', announce: false },
+    };
+    try {
+      running = await startCollector(options);
+    } catch (error) {
+      // The default inspector port is a convenience, not a requirement: a second collector (or
+      // anything else on 8790) must not stop this one from starting.
+      const taken = (error as NodeJS.ErrnoException & { port?: number }).code === 'EADDRINUSE' && (error as { port?: number }).port === DEFAULT_INSPECTOR_PORT;
+      if (!taken || values['inspector-port'] !== undefined || options.inspector === false) throw error;
+      running = await startCollector({ ...options, inspector: { ...(options.inspector as object), port: 0 } });
+    }
   } catch (error) {
     if (error instanceof UsageError) return usageError(error.message);
     process.stderr.write(`apitoolkit-node: cannot start the collector: ${(error as Error).message}\n`);
@@ -94,25 +181,30 @@ async function main(argv: string[]): Promise<number> {
     stdoutClosed = true;
     process.kill(process.pid, 'SIGTERM');
   });
-  process.stdout.write(banner(collector));
+  process.stdout.write(banner(running));
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   // The handlers above were `once`: a second Ctrl-C while closing kills the process the default way.
-  const { messages } = collector.stats();
-  if (!stdoutClosed) process.stdout.write(`\n${signal}: stopping; received ${collector.records().length} records in ${messages} messages.\n`);
-  await collector.close();
+  const { messages } = running.stats();
+  if (!stdoutClosed) process.stdout.write(`\n${signal}: stopping; received ${running.records().length} records in ${messages} messages.\n`);
+  await running.close();
   return 0;
 }
 
 function banner(collector: Collector): string {
   const endpoint = collector.pubsubEndpoint;
+  const stored = collector.storedRecords().length;
+  const records = collector.jsonlPath === null
+    ? 'not written to a file'
+    : `appended to ${collector.jsonlPath}${stored > 0 ? ` (${stored} reloaded)` : ''}`;
   return `apitoolkit-node collector: a local stand-in for APIToolkit
 
   client metadata  ${collector.rootURL}/api/client_metadata
   Pub/Sub (gRPC)   ${endpoint}  (plaintext)
-  records          ${collector.jsonlPath === null ? 'not written to a file' : `appended to ${collector.jsonlPath}`}
+  records          ${records}
+  inspector        ${collector.inspectorURL === null ? 'off' : `${collector.inspectorURL}  (open it in a browser)`}
 
 Point the SDK at it (any API key works):
   rootURL:        '${collector.rootURL}'
@@ -127,6 +219,12 @@ function port(value: string | undefined, flag: string, fallback: number): number
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65_535) throw new UsageError(`${flag} expects a port number 0-65535, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || !Number.isSafeInteger(n)) throw new UsageError(`${flag} expects a positive whole number, got ${JSON.stringify(value)}`);
   return n;
 }
 

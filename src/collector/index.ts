@@ -1,6 +1,7 @@
 /**
  * `apitoolkit-node/collector`: a local stand-in for APIToolkit (client metadata over HTTP plus a
- * Pub/Sub Publisher over gRPC) for development and tests, and the printer it uses.
+ * Pub/Sub Publisher over gRPC) for development and tests, the printer and web inspector it uses,
+ * and the `doctor` checks.
  *
  * @example
  * import { startCollector } from 'apitoolkit-node/collector';
@@ -17,5 +18,10 @@ export {
   type CollectorStats,
   type PublishFault,
 } from './server.js';
+export type { InspectorOptions } from './inspector/server.js';
+export { toCurl } from './inspector/curl.js';
+export { toHar, type Har, type HarEntry } from './inspector/har.js';
+export { inferShape, type BodyShape, type ShapeField, type JsonType } from './inspector/shape.js';
+export { runDoctor, formatDoctorReport, type DoctorOptions, type DoctorReport, type DoctorCheck, type CheckStatus } from './doctor.js';
 export { formatRecord, formatInvalidMessage, shouldColor, MAX_BODY_DISPLAY_CHARS, type FormatOptions } from './print.js';
 export { checkRecord } from './check.js';

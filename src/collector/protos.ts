@@ -34,3 +34,48 @@ export function loadPublisherService(): ServiceDefinition {
   }
   return service as ServiceDefinition;
 }
+
+/**
+ * The one `google.iam.v1.IAMPolicy` method a publisher needs: `TestIamPermissions`, which the
+ * official client calls for `topic.iam.testPermissions()` on the same endpoint as Publish. Written
+ * out here (field numbers from google/iam/v1/iam_policy.proto) because the Pub/Sub protos do not
+ * include it and google-gax's copy is hidden behind its `exports` map.
+ */
+const IAM_POLICY_JSON = {
+  nested: {
+    google: {
+      nested: {
+        iam: {
+          nested: {
+            v1: {
+              nested: {
+                IAMPolicy: {
+                  methods: {
+                    TestIamPermissions: { requestType: 'TestIamPermissionsRequest', responseType: 'TestIamPermissionsResponse' },
+                  },
+                },
+                TestIamPermissionsRequest: {
+                  fields: { resource: { type: 'string', id: 1 }, permissions: { rule: 'repeated', type: 'string', id: 2 } },
+                },
+                TestIamPermissionsResponse: {
+                  fields: { permissions: { rule: 'repeated', type: 'string', id: 1 } },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+/**
+ * Loads the `google.iam.v1.IAMPolicy` service (TestIamPermissions only).
+ *
+ * @example
+ * grpcServer.addService(loadIamPolicyService(), { TestIamPermissions(call, callback) { callback(null, { permissions: call.request.permissions }); } });
+ */
+export function loadIamPolicyService(): ServiceDefinition {
+  const definition = protoLoader.fromJSON(IAM_POLICY_JSON as unknown as Parameters<typeof protoLoader.fromJSON>[0], LOADER_OPTIONS);
+  return definition['google.iam.v1.IAMPolicy'] as ServiceDefinition;
+}

@@ -2,12 +2,13 @@
  * A local stand-in for APIToolkit: the client-metadata HTTP endpoint plus a Pub/Sub `Publisher`
  * gRPC service, so the SDK (or the official `@google-cloud/pubsub` client) can run end to end on a
  * laptop or in a test without Google or APIToolkit. Everything published is decoded, kept in
- * memory, and optionally printed and appended to a JSONL file.
+ * memory, optionally printed and appended to a JSONL file, and shown live by the web inspector.
  */
 
 import { randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { stat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
@@ -15,8 +16,11 @@ import { resolve as resolvePath } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { OptionsInvalidError } from '../core/errors.js';
 import type { ApiRecord } from '../core/record.js';
+import { startInspector, type InspectorOptions, type InspectorServer } from './inspector/server.js';
 import { formatInvalidMessage, formatRecord, shouldColor } from './print.js';
-import { loadPublisherService } from './protos.js';
+import { loadIamPolicyService, loadPublisherService } from './protos.js';
+import { DEFAULT_MAX_STORED_BYTES, DEFAULT_MAX_STORED_RECORDS, openRecordStore, type RecordStore } from './store.js';
+import { packageVersion } from './version.js';
 
 /** Options of `startCollector()`. Every field is optional. */
 export interface CollectorOptions {
@@ -32,7 +36,11 @@ export interface CollectorOptions {
   topicId?: string;
   /** `pubsub_project_id` answered by the metadata endpoint. Default `'apitoolkit-local'`. */
   pubsubProjectId?: string;
-  /** Append each decoded record as one JSON line to this file; `null` writes no file. Default `null`. */
+  /**
+   * Append each decoded record as one JSON line to this file; `null` writes no file. Default `null`.
+   * The file is also the inspector's history: read back on start, and rewritten with only the
+   * newest records once it holds half again as many as `maxStoredRecords` / `maxStoredBytes`.
+   */
   jsonlPath?: string | null;
   /** Pretty-print each record: `true` prints to `process.stdout`, or give a stream. Default `false`. */
   print?: boolean | NodeJS.WritableStream;
@@ -43,6 +51,12 @@ export interface CollectorOptions {
    * beyond it, so a long-running collector stays bounded. Default unlimited (tests want them all).
    */
   maxKeptRecords?: number;
+  /** The web inspector (see `inspectorURL`): `false` turns it off. Default on, on `127.0.0.1`, any free port. */
+  inspector?: boolean | InspectorOptions;
+  /** Records kept for the inspector and in the JSONL file, reloaded ones included. Default 10 000. */
+  maxStoredRecords?: number;
+  /** Bytes of record JSON kept for the inspector and in the JSONL file. Default 64 MiB. */
+  maxStoredBytes?: number;
 }
 
 /** One Pub/Sub message as received, whether or not its data is a valid record. */
@@ -78,6 +92,14 @@ export interface Collector {
   readonly pubsubEndpoint: string;
   /** Absolute path of the JSONL file records are appended to, or `null` when there is none. */
   readonly jsonlPath: string | null;
+  /** URL of the web inspector, e.g. `'http://127.0.0.1:8790/'`, or `null` when it is off. */
+  readonly inspectorURL: string | null;
+  /**
+   * What the inspector shows: the newest records including those reloaded from the JSONL file,
+   * oldest first, bounded by `maxStoredRecords` / `maxStoredBytes` (a new array each call).
+   * Unlike `records()`, `clear()` does not empty it.
+   */
+  storedRecords(): ApiRecord[];
   /** Decoded records in arrival order (a new array each call). */
   records(): ApiRecord[];
   /** Every message received, raw, including ones that are not valid records (a new array each call). */
@@ -97,7 +119,7 @@ export interface Collector {
   setPublishFault(fault: PublishFault): void;
   /** Counters since start or the last `clear()`. */
   stats(): CollectorStats;
-  /** Stops both servers, answers hung calls, closes the JSONL file. Idempotent. */
+  /** Stops the servers, answers hung calls, closes the JSONL file. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -148,8 +170,9 @@ interface Waiter {
 
 /**
  * Starts a local collector that impersonates APIToolkit: `GET {rootURL}/api/client_metadata` and
- * the Pub/Sub `Publisher` gRPC service (CreateTopic, GetTopic, Publish; the rest UNIMPLEMENTED).
- * Both bind to `127.0.0.1` on ephemeral ports unless told otherwise.
+ * the Pub/Sub `Publisher` gRPC service (CreateTopic, GetTopic, Publish, and IAMPolicy's
+ * TestIamPermissions; the rest UNIMPLEMENTED), plus the web inspector on its own port.
+ * All bind to `127.0.0.1` on ephemeral ports unless told otherwise.
  *
  * @example
  * const collector = await startCollector();
@@ -169,11 +192,15 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   const topicId = stringOption(options, 'topicId');
   const pubsubProjectId = stringOption(options, 'pubsubProjectId');
   const jsonlPath = jsonlOption(options.jsonlPath);
+  const inspectorOptions = inspectorOption(options.inspector);
+  const maxStoredRecords = countOption(options, 'maxStoredRecords', DEFAULT_MAX_STORED_RECORDS);
+  const maxStoredBytes = countOption(options, 'maxStoredBytes', DEFAULT_MAX_STORED_BYTES);
   const rejectKeys = new Set(options.rejectKeys ?? []);
   const maxKept = options.maxKeptRecords ?? Number.POSITIVE_INFINITY;
   const printTo = options.print === true ? process.stdout : options.print === false || options.print === undefined ? null : options.print;
   const color = printTo !== null && shouldColor(printTo);
   const service = loadPublisherService();
+  const iamService = loadIamPolicyService();
   const metadataBody = JSON.stringify({
     project_id: projectId,
     pubsub_project_id: pubsubProjectId,
@@ -191,7 +218,9 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   const waiters = new Set<Waiter>();
   const hungCalls = new Set<() => void>();
 
-  let jsonl: WriteStream | null = null;
+  let store: RecordStore | null = null;
+  let createdFile = false;
+  let inspector: InspectorServer | null = null;
   let httpServer: HttpServer | null = null;
   let grpcServer: grpc.Server | null = null;
 
@@ -223,7 +252,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     if ('record' in decoded) {
       records.push(decoded.record);
       if (records.length > maxKept) records.splice(0, records.length - maxKept);
-      jsonl?.write(`${JSON.stringify(decoded.record)}\n`);
+      store?.add(decoded.record, message.data.length);
       printTo?.write(`${formatRecord(decoded.record, { color })}\n\n`);
     } else {
       printTo?.write(`${formatInvalidMessage(collected, decoded.error, { color })}\n\n`);
@@ -277,6 +306,25 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     },
   };
 
+  // What `topic.iam.testPermissions()` asks. The collector grants every permission, except under an
+  // injected fault: PERMISSION_DENIED is answered as Google answers a caller without the
+  // permission (an empty list, not an error); other faults fail the call as they fail Publish.
+  const iamPolicy: grpc.UntypedServiceImplementation = {
+    TestIamPermissions(call: grpc.ServerUnaryCall<{ resource: string; permissions: string[] }, unknown>, callback: grpc.sendUnaryData<unknown>) {
+      const { resource, permissions } = call.request;
+      if (!TOPIC_NAME.test(resource)) return callback(invalidTopic(resource));
+      if (fault === 'hang') {
+        const release = (): void => callback({ code: grpc.status.UNAVAILABLE, details: 'apitoolkit-node collector closed' });
+        hungCalls.add(release);
+        call.once('cancelled', () => hungCalls.delete(release));
+        return;
+      }
+      if (fault === grpc.status.PERMISSION_DENIED) return callback(null, { permissions: [] });
+      if (fault !== null) return callback({ code: fault, details: `apitoolkit-node collector: injected fault ${grpc.status[fault] ?? fault}` });
+      callback(null, { permissions });
+    },
+  };
+
   async function close(): Promise<void> {
     closing ??= (async () => {
       for (const release of hungCalls) release();
@@ -286,7 +334,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
         waiter.reject(new Error(`apitoolkit-node collector: closed while waiting for ${waiter.count} records (got ${records.length})`));
       }
       waiters.clear();
-      await Promise.all([closeHttp(httpServer), closeGrpc(grpcServer), closeStream(jsonl)]);
+      await Promise.all([closeHttp(httpServer), closeGrpc(grpcServer), inspector?.close(), store?.close()]);
     })();
     return closing;
   }
@@ -301,18 +349,35 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       // refuses new streams on a session past that limit.
     });
     grpcServer.addService(service, publisher);
+    grpcServer.addService(iamService, iamPolicy);
     const grpcAddress = await bindGrpc(grpcServer, host, grpcPort);
-    // Opened last, so a port that is taken leaves no empty file behind.
-    if (jsonlPath !== null) jsonl = await openAppendStream(jsonlPath);
+    const rootURL = `http://${hostPort(advertisedHost(host), httpAddress.port)}`;
+    const pubsubEndpoint = hostPort(advertisedHost(host), grpcAddress);
+    // Opened after the ports, so a port that is taken leaves no empty file behind (see the catch).
+    createdFile = jsonlPath !== null && !existsSync(jsonlPath);
+    store = await openRecordStore({ path: jsonlPath, maxRecords: maxStoredRecords, maxBytes: maxStoredBytes });
+    if (inspectorOptions !== null) {
+      inspector = await startInspector(store, inspectorOptions, () => ({
+        version: packageVersion(),
+        rootURL,
+        pubsubEndpoint,
+        jsonlPath,
+        projectId,
+      }));
+      if (inspectorOptions.announce !== false) printTo?.write(`apitoolkit-node inspector: ${inspector.url}\n\n`);
+    }
     if (!widenFlowControl(grpcServer)) {
       process.emitWarning('apitoolkit-node collector: could not widen HTTP/2 flow-control windows (grpc-js internals changed); large publishes will be slower', {
         code: 'APITOOLKIT_WARN_COLLECTOR_FLOW_CONTROL',
       });
     }
+    const kept = store;
     return {
-      rootURL: `http://${hostPort(advertisedHost(host), httpAddress.port)}`,
-      pubsubEndpoint: hostPort(advertisedHost(host), grpcAddress),
+      rootURL,
+      pubsubEndpoint,
       jsonlPath,
+      inspectorURL: inspector?.url ?? null,
+      storedRecords: () => kept.list().map((entry) => entry.record),
       records: () => records.slice(),
       messages: () => messages.slice(),
       waitForRecords(count: number, timeoutMs: number = DEFAULT_WAIT_MS): Promise<ApiRecord[]> {
@@ -351,7 +416,16 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     };
   } catch (error) {
     await close();
+    if (createdFile && jsonlPath !== null) await removeIfEmpty(jsonlPath);
     throw error;
+  }
+}
+
+async function removeIfEmpty(path: string): Promise<void> {
+  try {
+    if ((await stat(path)).size === 0) await unlink(path);
+  } catch {
+    // already gone, or not ours to remove
   }
 }
 
@@ -366,6 +440,31 @@ function portOption(options: CollectorOptions, name: 'httpPort' | 'grpcPort'): n
   const value = options[name] ?? COLLECTOR_DEFAULTS[name];
   if (!Number.isInteger(value) || value < 0 || value > 65_535) throw new OptionsInvalidError(name, `expected an integer port 0-65535, got ${String(value)}`);
   return value;
+}
+
+function countOption(options: CollectorOptions, name: 'maxStoredRecords' | 'maxStoredBytes', fallback: number): number {
+  const value = options[name] ?? fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new OptionsInvalidError(name, `expected a positive integer, got ${String(value)}`);
+  return value;
+}
+
+function inspectorOption(value: unknown): InspectorOptions | null {
+  if (value === false) return null;
+  if (value === undefined || value === true) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new OptionsInvalidError('inspector', `expected a boolean or an object, got ${JSON.stringify(value)}`);
+  }
+  const options = value as InspectorOptions;
+  if (options.host !== undefined && (typeof options.host !== 'string' || options.host === '')) {
+    throw new OptionsInvalidError('inspector.host', `expected a non-empty string, got ${JSON.stringify(options.host)}`);
+  }
+  if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535)) {
+    throw new OptionsInvalidError('inspector.port', `expected an integer port 0-65535, got ${String(options.port)}`);
+  }
+  if (options.allowedHosts !== undefined && (!Array.isArray(options.allowedHosts) || !options.allowedHosts.every((h) => typeof h === 'string' && h !== ''))) {
+    throw new OptionsInvalidError('inspector.allowedHosts', 'expected an array of host names');
+  }
+  return options;
 }
 
 function jsonlOption(value: unknown): string | null {
@@ -471,26 +570,6 @@ function widenFlowControl(server: grpc.Server): boolean {
     });
   }
   return true;
-}
-
-async function openAppendStream(path: string): Promise<WriteStream> {
-  const stream = createWriteStream(path, { flags: 'a' });
-  await once(stream, 'open'); // rejects with the 'error' (ENOENT, EACCES) instead
-  let warned = false;
-  stream.on('error', (error) => {
-    if (warned) return;
-    warned = true;
-    process.emitWarning(`apitoolkit-node collector: writing ${path} failed: ${error.message}`, { code: 'APITOOLKIT_WARN_COLLECTOR_JSONL' });
-  });
-  return stream;
-}
-
-function closeStream(stream: WriteStream | null): Promise<void> {
-  if (stream === null || stream.closed) return Promise.resolve();
-  return new Promise((resolve) => {
-    stream.once('close', resolve);
-    stream.end();
-  });
 }
 
 async function listenHttp(server: HttpServer, host: string, port: number): Promise<AddressInfo> {
