@@ -6,13 +6,11 @@
  *
  * Not a test: numbers only, printed as a markdown table.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { createBatcher } from '../src/core/batcher.js';
 import { encodeRecord } from '../src/core/encode.js';
 import type { ApiRecord } from '../src/core/record.js';
 import { makePubSubTransport } from '../src/transport/pubsub.js';
+import { spawnNode } from './proc.js';
 
 const RECORDS = Number(process.env.RECORDS ?? 50_000);
 
@@ -29,23 +27,11 @@ function sampleRecord(i: number): ApiRecord {
   };
 }
 
-async function startCollectorProcess(): Promise<{ rootURL: string; endpoint: string; stop(): void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'collector', '--http-port', '0', '--grpc-port', '0', '--no-print', '--no-jsonl'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  let rootURL = '';
-  let endpoint = '';
-  for await (const line of lines) {
-    rootURL ||= /(http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1] ?? '';
-    endpoint ||= /(?:PUBSUB_EMULATOR_HOST=|pubsubEndpoint[^0-9]*)(127\.0\.0\.1:\d+)/.exec(line)?.[1] ?? '';
-    if (rootURL && endpoint) break;
-  }
-  if (!rootURL || !endpoint) throw new Error('could not read the collector banner');
-  return { rootURL, endpoint, stop: () => child.kill('SIGTERM') };
-}
-
 async function delivery(): Promise<{ recordsPerSecond: number; bytesPerRecord: number; seconds: number }> {
-  const collector = await startCollectorProcess();
-  const transport = makePubSubTransport({ apiKey: 'bench', rootURL: collector.rootURL, pubsubEndpoint: collector.endpoint });
+  // The collector in a process of its own (killed with this one, whatever happens).
+  const collector = await spawnNode('collector', 'collector.ts', []);
+  const { rootURL, pubsubEndpoint } = collector.ready as { rootURL: string; pubsubEndpoint: string };
+  const transport = makePubSubTransport({ apiKey: 'bench', rootURL, pubsubEndpoint });
   await transport.start(AbortSignal.timeout(10_000));
   let published = 0;
   let allPublished!: () => void;
@@ -72,7 +58,7 @@ async function delivery(): Promise<{ recordsPerSecond: number; bytesPerRecord: n
   await done;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await transport.shutdown();
-  collector.stop();
+  await collector.stop();
   return { recordsPerSecond: RECORDS / seconds, bytesPerRecord: bytes / RECORDS, seconds };
 }
 

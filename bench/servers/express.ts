@@ -1,55 +1,113 @@
 /**
- * The Express app the overhead benchmark drives: `bare` or `sdk` (full capture, 3 request and 2
- * response JSONPath rules, delivery over gRPC to the collector named by COLLECTOR_ROOT_URL and
- * COLLECTOR_ENDPOINT). Prints `listening PORT` when ready; prints stats on SIGTERM.
+ * The Express app of the benchmark, in four modes (the same app and route in each):
+ *
+ * - `bare`: Express 5 alone;
+ * - `sdk`: + this SDK (full capture, 3 request and 2 response JSONPath rules, delivery over gRPC to
+ *   the collector named by COLLECTOR_ROOT_URL / COLLECTOR_ENDPOINT);
+ * - `sdk-noop`: + this SDK delivering nowhere (capture, redaction and encoding only);
+ * - `legacy`: + the published Pub/Sub-era SDK `apitoolkit-express@2.4.6`, its client metadata from
+ *   the collector (`rootURL`) and its Pub/Sub client pointed at the collector's gRPC port through
+ *   `PUBSUB_EMULATOR_HOST`, which its @google-cloud/pubsub 4.x honours.
+ *
+ *   node --import tsx bench/servers/express.ts bare      # prints `listening PORT`; on SIGTERM, CPU per request
  */
-import express from 'express';
-import { APIToolkit } from '../../src/index.js';
+import { createRequire } from 'node:module';
+import express, { type RequestHandler } from 'express';
 import { expressMiddleware } from '../../src/adapters/express/index.js';
+import {
+  REDACT_REQUEST_BODY, REDACT_RESPONSE_BODY, ROUTE_PATH, benchClient, closing, responseBody, sdkControl, serveHarness, standaloneCounter,
+  startApp, usage, type AppEnv, type Control,
+} from './common.js';
 
-const mode = process.argv[2];
-const app = express();
-// Counted in every mode, so CPU time per request compares like with like; the first requests (JIT
-// warm-up, module loading) are left out.
-const WARMUP_REQUESTS = 5_000;
-let served = 0;
-let cpuAtWarm = process.cpuUsage();
-app.use((_req, _res, next) => {
-  served += 1;
-  if (served === WARMUP_REQUESTS) cpuAtWarm = process.cpuUsage();
-  next();
-});
-app.use(express.json());
-let apitoolkit: APIToolkit | undefined;
-if (mode === 'sdk' || mode === 'sdk-noop') {
-  apitoolkit = new APIToolkit({
-    // sdk-noop: the same capture, redaction and encoding, delivered nowhere: isolates the Pub/Sub client's cost.
-    ...(mode === 'sdk-noop'
-      ? { transport: { start: async () => ({ projectId: 'p' }), send: async () => ({ ok: true as const }), shutdown: async () => {} } }
-      : { apiKey: 'bench', rootURL: process.env.COLLECTOR_ROOT_URL, pubsubEndpoint: process.env.COLLECTOR_ENDPOINT }),
-    redactRequestBody: ['$.password', '$.card.cvv', '$..secret'],
-    redactResponseBody: ['$.token', '$.user.email'],
-    // e.g. SDK_OPTIONS='{"captureResponseBody":false}' to see what one feature costs.
-    ...(JSON.parse(process.env.SDK_OPTIONS ?? '{}') as object),
-  });
-  app.use(expressMiddleware(apitoolkit));
-} else if (mode !== 'bare') {
-  throw new Error(`usage: express.ts bare|sdk|sdk-noop, got ${mode}`);
-}
-app.post('/users/:id', (req, res) => {
-  res.json({ id: req.params.id, token: 'tok', user: { email: 'a@b.c', name: req.body?.name }, padding: 'p'.repeat(900) });
-});
-const server = app.listen(0, '127.0.0.1', () => {
-  console.log(`listening ${(server.address() as { port: number }).port}`);
-});
-process.on('SIGTERM', async () => {
-  server.close();
-  const cpu = process.cpuUsage(cpuAtWarm);
-  const measured = served - WARMUP_REQUESTS;
-  console.log(`cpu ${((cpu.user + cpu.system) / measured).toFixed(1)} us/request over ${measured} requests after warm-up`);
-  if (apitoolkit) {
-    await apitoolkit.shutdown(10_000);
-    console.log(`stats ${JSON.stringify(apitoolkit.stats())}`);
+const MODES = ['bare', 'sdk', 'sdk-noop', 'legacy'] as const;
+
+startApp(async (mode, env) => {
+  if (!(MODES as readonly string[]).includes(mode)) throw usage('express.ts', MODES, mode);
+  const app = express();
+  const count = standaloneCounter();
+  if (count !== undefined) {
+    app.use((_req, _res, next) => {
+      count();
+      next();
+    });
   }
-  process.exit(0);
+  app.use(express.json());
+  let control: Control = {};
+  if (mode === 'sdk' || mode === 'sdk-noop') {
+    const client = await benchClient(env, { noop: mode === 'sdk-noop' });
+    app.use(expressMiddleware(client));
+    control = sdkControl(client);
+  } else if (mode === 'legacy') {
+    const legacy = legacyClient(env);
+    app.use(legacy.middleware);
+    control = legacy.control;
+  }
+  app.post(ROUTE_PATH, (req, res) => {
+    res.json(responseBody(req.params.id as string, (req.body as { name?: unknown } | undefined)?.name));
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  serveHarness((server.address() as { port: number }).port, closing(control, () => server.close()));
 });
+
+interface LegacyTopic {
+  publishMessage(message: unknown, callback?: (error: Error | null, id?: string) => void): unknown;
+  flush(): Promise<void>;
+}
+
+/**
+ * apitoolkit-express@2.4.6 set up as its README says (`APIToolkit.NewClient`, then its
+ * `expressMiddleware` after the body parser). Its client publishes fire-and-forget and offers no
+ * flush short of `close()`, so the harness watches its Pub/Sub client from outside: the Topic's
+ * `publishMessage` is wrapped to count messages handed over and acknowledged (or failed), and
+ * `flush` flushes every topic used and waits for the acknowledgements. The wrapper costs one
+ * closure per request and changes nothing the SDK does.
+ */
+function legacyClient(env: AppEnv): { middleware: RequestHandler; control: Control } {
+  if (env.rootURL === undefined || env.pubsubEndpoint === undefined) {
+    throw new Error('COLLECTOR_ROOT_URL and COLLECTOR_ENDPOINT must name the collector (bench/run.ts sets them)');
+  }
+  // Its own copy of the official client (4.x): the one the SDK requires.
+  const requireFromLegacy = createRequire(createRequire(import.meta.url).resolve('apitoolkit-express'));
+  process.env.PUBSUB_EMULATOR_HOST = env.pubsubEndpoint;
+  const pubsub = requireFromLegacy('@google-cloud/pubsub') as { Topic: { prototype: LegacyTopic } };
+  const topics = new Set<LegacyTopic>();
+  const counts = { handed: 0, acked: 0, failed: 0, firstError: '' };
+  const publishMessage = pubsub.Topic.prototype.publishMessage;
+  pubsub.Topic.prototype.publishMessage = function countedPublish(this: LegacyTopic, message, callback) {
+    topics.add(this);
+    counts.handed += 1;
+    return publishMessage.call(this, message, (error, id) => {
+      if (error) {
+        counts.failed += 1;
+        counts.firstError ||= error.message;
+      } else counts.acked += 1;
+      callback?.(error, id);
+    });
+  };
+
+  const { APIToolkit } = requireFromLegacy('apitoolkit-express') as typeof import('apitoolkit-express');
+  const client = APIToolkit.NewClient({
+    apiKey: 'bench',
+    rootURL: env.rootURL,
+    redactRequestBody: REDACT_REQUEST_BODY,
+    redactResponseBody: REDACT_RESPONSE_BODY,
+    serviceVersion: env.appId,
+  });
+  if (client.getConfig().project_id === undefined) throw new Error('apitoolkit-express did not get its client metadata from the collector');
+  return {
+    middleware: client.expressMiddleware as unknown as RequestHandler,
+    control: {
+      async flush(timeoutMs) {
+        const deadline = Date.now() + timeoutMs;
+        await Promise.all([...topics].map((topic) => topic.flush()));
+        while (counts.acked + counts.failed < counts.handed && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        return counts.acked + counts.failed === counts.handed && counts.failed === 0;
+      },
+      stats: () => ({ ...counts }),
+      close: () => client.close(),
+    },
+  };
+}

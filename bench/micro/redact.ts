@@ -1,0 +1,46 @@
+/**
+ * Redaction of one record's bodies (and headers) with the macro benchmark's rules (3 request, 2
+ * response JSONPath rules), for 1 KB and 64 KB bodies; then the same bodies with 20 rules that
+ * match nothing, to show that rules which cannot match cost (almost) nothing whatever the body.
+ */
+import { compileRedactor } from '../../src/core/redact.js';
+import {
+  JSON_TYPE, NON_MATCHING_RULES, REDACT_REQUEST_BODY, REDACT_RESPONSE_BODY, REQUEST_1K, REQUEST_64K, RESPONSE_1K, RESPONSE_64K,
+  kb, newBench, rowOf, type MicroOptions, type MicroRow,
+} from './fixtures.js';
+
+const HEADERS = {
+  host: ['127.0.0.1:3000'], 'content-type': ['application/json'], 'content-length': ['1024'], 'user-agent': ['autocannon'],
+  authorization: ['Bearer secret'], cookie: ['a=1'], accept: ['*/*'], connection: ['keep-alive'],
+};
+
+export async function redactBench(options: MicroOptions): Promise<MicroRow[]> {
+  const rules = compileRedactor({ redactRequestBody: REDACT_REQUEST_BODY, redactResponseBody: REDACT_RESPONSE_BODY });
+  const nonMatching = compileRedactor({ redactRequestBody: NON_MATCHING_RULES, redactResponseBody: NON_MATCHING_RULES });
+  const none = compileRedactor({});
+  // The rules must really apply, or the figures mean nothing.
+  for (const [body, redact, method, expected] of [
+    [REQUEST_1K, rules, 'requestBody', 3], [REQUEST_64K, rules, 'requestBody', 3],
+    [RESPONSE_1K, rules, 'responseBody', 2], [RESPONSE_64K, rules, 'responseBody', 2],
+    [REQUEST_64K, nonMatching, 'requestBody', 0], [RESPONSE_64K, nonMatching, 'responseBody', 0],
+  ] as const) {
+    const got = redact[method](body, JSON_TYPE).redactions;
+    if (got !== expected) throw new Error(`redact harness: expected ${expected} redactions in a ${kb(body)} body, got ${got}`);
+  }
+  const cases: [string, () => unknown][] = [
+    ['headers (8 request headers, 2 always-redacted)', () => rules.headers(HEADERS)],
+    [`request body ${kb(REQUEST_1K)}, 3 rules`, () => rules.requestBody(REQUEST_1K, JSON_TYPE)],
+    [`response body ${kb(RESPONSE_1K)}, 2 rules`, () => rules.responseBody(RESPONSE_1K, JSON_TYPE)],
+    [`request body ${kb(REQUEST_64K)}, 3 rules`, () => rules.requestBody(REQUEST_64K, JSON_TYPE)],
+    [`response body ${kb(RESPONSE_64K)}, 2 rules`, () => rules.responseBody(RESPONSE_64K, JSON_TYPE)],
+    [`request body ${kb(REQUEST_1K)}, 20 non-matching rules`, () => nonMatching.requestBody(REQUEST_1K, JSON_TYPE)],
+    [`response body ${kb(RESPONSE_1K)}, 20 non-matching rules`, () => nonMatching.responseBody(RESPONSE_1K, JSON_TYPE)],
+    [`request body ${kb(REQUEST_64K)}, 20 non-matching rules`, () => nonMatching.requestBody(REQUEST_64K, JSON_TYPE)],
+    [`response body ${kb(RESPONSE_64K)}, 20 non-matching rules`, () => nonMatching.responseBody(RESPONSE_64K, JSON_TYPE)],
+    [`request body ${kb(REQUEST_64K)}, no rules`, () => none.requestBody(REQUEST_64K, JSON_TYPE)],
+  ];
+  const bench = newBench(options);
+  for (const [name, fn] of cases) bench.add(name, fn);
+  await bench.run();
+  return bench.tasks.map((t) => rowOf(t, 'redact', t.name));
+}

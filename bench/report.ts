@@ -1,0 +1,198 @@
+/**
+ * The benchmark report: what `bench/run.ts` measured (`BenchSummary`, also written as JSON) and
+ * its markdown rendering (printed, and written to `bench/results/LATEST.md`).
+ */
+import type { AppRun, GroupRun, RoundSample } from './macro.js';
+import type { MicroRow } from './micro/fixtures.js';
+import { microTable } from './micro/table.js';
+
+export interface RunReport {
+  /** `pinned`: apps on one core, load generator and collector on the other. */
+  kind: 'pinned' | 'unpinned';
+  groups: GroupRun[];
+}
+
+export interface Skipped {
+  framework: string;
+  label: string;
+  reason: string;
+}
+
+export interface BenchSummary {
+  date: string;
+  node: string;
+  cpu: string;
+  cores: number;
+  platform: string;
+  settings: {
+    connections: number;
+    warmupS: number;
+    durationS: number;
+    rounds: number;
+    adapterRounds: number;
+    unpinnedRounds: number;
+    pinning: string;
+    microTimeMs: number | null;
+    quick: boolean;
+    apps: string[];
+    requestBytes: number;
+    responseBytes: number;
+    versions: Record<string, string>;
+  };
+  runs: RunReport[];
+  skipped: Skipped[];
+  micro: MicroRow[] | null;
+  notes: string[];
+  elapsedS: number;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Per round, the app's req/s over the bare app's in the same round. */
+export function sameRoundRatios(app: AppRun, bare: AppRun): number[] {
+  const ratios: number[] = [];
+  for (const s of app.samples) {
+    const b = bare.samples.find((x) => x.round === s.round);
+    if (b !== undefined && b.rps > 0) ratios.push(s.rps / b.rps);
+  }
+  return ratios;
+}
+
+/** Delivered records against completed requests: everything completed must have arrived. */
+export function deliveryVerdict(app: AppRun): { ok: boolean; text: string } | null {
+  const d = app.delivery;
+  if (d === null) return null;
+  const n = (x: number) => x.toLocaleString('en').replace(/,/g, ' ');
+  if (d.completed === 0) return { ok: false, text: 'no requests completed' };
+  if (d.delivered < d.completed) return { ok: false, text: `✗ ${n(d.delivered)} / ${n(d.completed)}: ${n(d.completed - d.delivered)} missing` };
+  if (d.delivered > d.sent) return { ok: false, text: `? ${n(d.delivered)} / ${n(d.completed)}: more records than requests sent (${n(d.sent)})` };
+  return { ok: true, text: `✓ ${n(d.delivered)} / ${n(d.completed)} (${n(d.sent)} sent)` };
+}
+
+const fmt = {
+  int: (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en').replace(/,/g, ' ') : '-'),
+  ms: (x: number) => (Number.isFinite(x) ? (x >= 10 ? x.toFixed(0) : x.toFixed(1)) : '-'),
+  ratio: (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '-'),
+  mb: (x: number) => (Number.isFinite(x) ? (x / 2 ** 20).toFixed(0) : '-'),
+};
+
+function values(samples: readonly RoundSample[], pick: (s: RoundSample) => number | null): number[] {
+  return samples.map(pick).filter((v): v is number => v !== null && Number.isFinite(v));
+}
+
+function shortLabel(app: AppRun): string {
+  switch (app.app.sdk) {
+    case 'none': return 'bare';
+    case 'this': return '+ this SDK (collector over gRPC)';
+    case 'noop': return '+ this SDK, no-op transport';
+    case 'legacy': return '+ apitoolkit-express@2.4.6 (collector over gRPC)';
+  }
+}
+
+/** The main table of one run: one row per app, skipped frameworks included with their reason. */
+export function runTable(run: RunReport, skipped: readonly Skipped[]): string {
+  const lines = [
+    '| framework | app | req/s | vs bare, same round: median (range) | p50 ms | p99 ms | app CPU µs/req | app RSS peak MB | records at the collector / requests completed |',
+    '|---|---|---:|---|---:|---:|---:|---:|---|',
+  ];
+  for (const group of run.groups) {
+    const bare = group.apps.find((a) => a.app.sdk === 'none');
+    if (group.error !== undefined && (bare === undefined || bare.samples.length === 0)) {
+      lines.push(`| ${group.framework.label} | — | not measured: ${oneLine(group.error)} | | | | | | |`);
+      continue;
+    }
+    for (const app of group.apps) {
+      if (app.samples.length === 0) {
+        lines.push(`| ${group.framework.label} | ${shortLabel(app)} | failed: ${oneLine(app.error ?? 'no samples')} | | | | | | |`);
+        continue;
+      }
+      const ratios = bare === undefined || app === bare ? [] : sameRoundRatios(app, bare);
+      const ratio = app === bare ? '1×' : ratios.length === 0 ? '-' : `**${fmt.ratio(median(ratios))}** (${fmt.ratio(Math.min(...ratios))}–${fmt.ratio(Math.max(...ratios))})`;
+      const verdict = deliveryVerdict(app);
+      lines.push([
+        '', group.framework.label, shortLabel(app),
+        fmt.int(median(values(app.samples, (s) => s.rps))),
+        ratio,
+        fmt.ms(median(values(app.samples, (s) => s.p50))),
+        fmt.ms(median(values(app.samples, (s) => s.p99))),
+        fmt.int(median(values(app.samples, (s) => s.cpuUsPerReq))),
+        fmt.mb(Math.max(...values(app.samples, (s) => s.rssPeakBytes))),
+        verdict === null ? '—' : verdict.text,
+        '',
+      ].join(' | ').trim());
+    }
+  }
+  for (const s of skipped) lines.push(`| ${s.label} | — | **skipped**: ${oneLine(s.reason)} | | | | | | |`);
+  return lines.join('\n');
+}
+
+/** req/s of every app in every round, and the same-round ratios: where the medians come from. */
+export function roundsTable(group: GroupRun): string {
+  const bare = group.apps.find((a) => a.app.sdk === 'none');
+  const apps = group.apps.filter((a) => a.samples.length > 0);
+  const others = apps.filter((a) => a !== bare);
+  const head = ['round', ...apps.map((a) => `${a.app.id} req/s`), ...others.map((a) => `${a.app.id} / bare`)];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---:').join('|')}|`];
+  for (let round = 1; round <= group.rounds; round++) {
+    const cell = (a: AppRun) => {
+      const s = a.samples.find((x) => x.round === round);
+      return s === undefined ? '-' : `${fmt.int(s.rps)}${s.errors + s.non2xx + s.timeouts > 0 ? ` (${s.errors + s.non2xx + s.timeouts} errors)` : ''}`;
+    };
+    const ratio = (a: AppRun) => {
+      const s = a.samples.find((x) => x.round === round);
+      const b = bare?.samples.find((x) => x.round === round);
+      return s === undefined || b === undefined ? '-' : fmt.ratio(s.rps / b.rps);
+    };
+    lines.push(`| ${[String(round), ...apps.map(cell), ...others.map(ratio)].join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+function oneLine(text: string): string {
+  return text.split('\n')[0]!.replace(/\|/g, '\\|').slice(0, 300);
+}
+
+export function renderMarkdown(summary: BenchSummary): string {
+  const s = summary.settings;
+  const out: string[] = [];
+  out.push('# apitoolkit-node benchmark (`npm run bench`)', '');
+  out.push(
+    `- **Date** ${summary.date}; **machine** ${summary.cpu}, ${summary.cores} cores, ${summary.platform}; **Node** ${summary.node}`,
+    `- **Load** autocannon ${s.versions.autocannon ?? ''}, \`-c ${s.connections}\`, \`POST /users/42\`, ${s.requestBytes} B JSON body, ${s.responseBytes} B JSON response; ` +
+      `${s.warmupS} s warm-up per app, then ${s.durationS} s per app per round, apps in turn (order rotating each round); ` +
+      `rounds: ${s.rounds} for Express, ${s.adapterRounds} for other frameworks, ${s.unpinnedRounds} unpinned` +
+      (s.quick ? ' — **quick mode: figures are a smoke test, not a measurement**' : ''),
+    `- **Pinning** ${s.pinning}`,
+    `- **SDK** full capture, 3 request + 2 response JSONPath rules, delivery over gRPC to the local collector (another process); ` +
+      `each app flushed after its turn, records counted by the collector. Versions: ${Object.entries(s.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `- **Took** ${Math.round(summary.elapsedS)} s`,
+    '',
+  );
+  for (const run of summary.runs) {
+    out.push(run.kind === 'pinned' ? '## Pinned (each app on one core; autocannon and the collector on the other)' : '## Unpinned (the OS schedules everything)', '');
+    out.push(runTable(run, run.kind === 'pinned' || summary.runs.length === 1 ? summary.skipped : []), '');
+  }
+  out.push(
+    'req/s, p50, p99 and CPU are medians over the rounds; the ratio is taken within each round (the apps alternate, so drift cancels) and its median and range are shown. ' +
+      'App CPU is the app process\' user+system time per completed request, including the flush after its turn. ' +
+      'Records at the collector (counted after flushing the app at the end of each of its turns, warm-up included) must be at least the requests autocannon completed, and at most those it sent: ' +
+      'a request cut off when autocannon stops is recorded by the app but not counted as completed.',
+    '',
+  );
+  for (const run of summary.runs) {
+    for (const group of run.groups) {
+      if (group.apps.every((a) => a.samples.length === 0)) continue;
+      out.push(`### Rounds: ${group.framework.label}, ${run.kind}`, '', roundsTable(group), '');
+    }
+  }
+  if (summary.micro !== null) {
+    out.push('## Per-record cost of each pipeline stage (tinybench, one process pinned to the app core)', '', microTable(summary.micro), '');
+  }
+  if (summary.notes.length > 0) out.push('## Notes', '', ...summary.notes.map((n) => `- ${n}`), '');
+  return out.join('\n');
+}

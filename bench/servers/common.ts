@@ -1,0 +1,202 @@
+/**
+ * What every benchmark app shares, so that the frameworks are compared like with like: the request
+ * and response bodies, the redaction rules, the SDK configuration, how an adapter is loaded, and
+ * the harness protocol (`listening PORT` on stdout, plus IPC when started by `bench/run.ts`).
+ *
+ * An app file is `bench/servers/<name>.ts`, started as `node --import tsx bench/servers/<name>.ts
+ * bare|sdk`; the harness learns about it from `bench/apps.ts`.
+ */
+import { APIToolkit } from '../../src/index.js';
+import type { Transport } from '../../src/transport/types.js';
+import { announce, fatal, serveIpc } from '../ipc-child.js';
+
+/** The route every app serves. */
+export const ROUTE_PATH = '/users/:id';
+export const REQUEST_PATH = '/users/42';
+
+/** The 1 KB (1 024 B) JSON request body (three of its fields are redacted by the request rules). */
+export const REQUEST_BODY = JSON.stringify({
+  name: 'Ada', password: 'hunter2', card: { number: '4111111111111111', cvv: '123' },
+  prefs: { theme: 'dark', secret: 's3' }, bio: 'b'.repeat(892),
+});
+
+/** The 1 KB JSON response body (1 024 B with id "42" and name "Ada") (two of its fields are redacted by the response rules). */
+export function responseBody(id: string, name: unknown): object {
+  return { id, token: 'tok', user: { email: 'a@b.c', name }, padding: 'p'.repeat(948) };
+}
+
+/** 3 request and 2 response JSONPath rules, as the issue asks. */
+export const REDACT_REQUEST_BODY = ['$.password', '$.card.cvv', '$..secret'];
+export const REDACT_RESPONSE_BODY = ['$.token', '$.user.email'];
+
+/** What the harness passes to an app: collector addresses and the id stamped on its records. */
+export interface AppEnv {
+  appId: string;
+  rootURL: string | undefined;
+  pubsubEndpoint: string | undefined;
+}
+
+export function appEnv(): AppEnv {
+  return {
+    appId: process.env.BENCH_APP_ID ?? 'bench',
+    rootURL: process.env.COLLECTOR_ROOT_URL,
+    pubsubEndpoint: process.env.COLLECTOR_ENDPOINT,
+  };
+}
+
+/** Delivers nothing: capture, redaction and encoding only. */
+const noopTransport: Transport = {
+  start: async () => ({ projectId: '00000000-0000-4000-8000-000000000000' }),
+  send: async () => ({ ok: true as const }),
+  shutdown: async () => {},
+};
+
+/**
+ * This SDK as the benchmark runs it: full capture, the redaction rules above, delivery over gRPC
+ * to the collector (or to nowhere with `noop`), `service_version` = the app id so the records of
+ * each app can be told apart. Resolves once client metadata has arrived, so the first requests
+ * measured are not held in the start-up buffer.
+ */
+export async function benchClient(env: AppEnv, options: { noop?: boolean } = {}): Promise<APIToolkit> {
+  if (options.noop !== true && (env.rootURL === undefined || env.pubsubEndpoint === undefined)) {
+    throw new Error('COLLECTOR_ROOT_URL and COLLECTOR_ENDPOINT must name the collector (bench/run.ts sets them)');
+  }
+  const client = new APIToolkit({
+    ...(options.noop === true ? { transport: noopTransport } : { apiKey: 'bench', rootURL: env.rootURL, pubsubEndpoint: env.pubsubEndpoint }),
+    redactRequestBody: REDACT_REQUEST_BODY,
+    redactResponseBody: REDACT_RESPONSE_BODY,
+    serviceVersion: env.appId,
+    // e.g. SDK_OPTIONS='{"captureResponseBody":false}' to see what one feature costs.
+    ...(JSON.parse(process.env.SDK_OPTIONS ?? '{}') as object),
+  });
+  await client.ready();
+  return client;
+}
+
+/** How the harness flushes this SDK and reads its counters. */
+export function sdkControl(client: APIToolkit): Control {
+  return {
+    flush: (timeoutMs) => client.flush(timeoutMs),
+    stats: () => client.stats(),
+    close: async () => void (await client.shutdown(5_000)),
+  };
+}
+
+/** Adds closing `server` to a control's `close`. */
+export function closing(control: Control, closeServer: () => unknown): Control {
+  return {
+    ...control,
+    close: async () => {
+      await closeServer();
+      await control.close?.();
+    },
+  };
+}
+
+/** The adapter module of framework `name`, as the package exports it (`apitoolkit-node/<name>`). */
+export function adapterModulePath(name: string): string {
+  return `src/adapters/${name}/index.ts`;
+}
+
+/**
+ * Why the adapter for `name` cannot be benchmarked yet (its module is missing or does not export
+ * `exportName`), or null when it can. Never throws.
+ */
+export async function adapterMissing(name: string, exportName: string): Promise<string | null> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(`../../src/adapters/${name}/index.js`)) as Record<string, unknown>;
+  } catch (error) {
+    return `${adapterModulePath(name)} cannot be loaded (${(error as Error).message.split('\n')[0]})`;
+  }
+  if (typeof mod[exportName] === 'function') return null;
+  const exported = Object.keys(mod).filter((k) => k !== 'default');
+  return exported.length === 0
+    ? `adapter not written yet: ${adapterModulePath(name)} is a placeholder that exports nothing`
+    : `${adapterModulePath(name)} exports ${exported.join(', ')} but no function ${exportName}: update bench/servers/${name}.ts and bench/apps.ts`;
+}
+
+/** Loads export `exportName` of the adapter for `name`; throws with the reason when it is missing. */
+export async function loadAdapter<T>(name: string, exportName: string): Promise<T> {
+  const missing = await adapterMissing(name, exportName);
+  if (missing !== null) throw new Error(missing);
+  const mod = (await import(`../../src/adapters/${name}/index.js`)) as Record<string, unknown>;
+  return mod[exportName] as T;
+}
+
+/** How the harness flushes an app and reads its counters. */
+export interface Control {
+  /** Sends everything captured so far; resolves true when it all went out. */
+  flush?(timeoutMs: number): Promise<boolean>;
+  /** SDK counters (shown in the report). */
+  stats?(): object;
+  /** Stops accepting connections and releases what the app holds. */
+  close?(): Promise<void>;
+}
+
+const FLUSH_TIMEOUT_MS = 60_000;
+
+/**
+ * Announces `port` (stdout line `listening PORT`, and over IPC) and answers the harness:
+ * `flush` → `{ flushed, ms }`, `stats` → `{ stats }`. SIGTERM closes and exits.
+ */
+export function serveHarness(port: number, control: Control = {}): void {
+  serveIpc({
+    async flush() {
+      const started = performance.now();
+      // Requests cut off when the load stopped end on this tick or the next: let them be captured first.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const flushed = control.flush === undefined ? true : await control.flush(FLUSH_TIMEOUT_MS);
+      return { flushed, ms: performance.now() - started };
+    },
+    stats: () => ({ stats: control.stats?.() ?? null }),
+  });
+  process.once('SIGTERM', () => {
+    const done = () => {
+      // Started by hand (no harness): what bench:overhead used to print, for scripts that read it.
+      if (process.send === undefined) {
+        const line = standaloneCpu?.();
+        if (line !== undefined) process.stdout.write(`${line}\n`);
+        if (control.stats !== undefined) process.stdout.write(`stats ${JSON.stringify(control.stats())}\n`);
+      }
+      process.exit(0);
+    };
+    setTimeout(done, 5_000).unref();
+    void (control.close?.() ?? Promise.resolve()).then(done, done);
+  });
+  process.stdout.write(`listening ${port}\n`);
+  announce({ port });
+}
+
+const STANDALONE_WARMUP_REQUESTS = 5_000;
+let standaloneCpu: (() => string) | undefined;
+
+/**
+ * When the app is started by hand (no harness measuring it from outside), a counter for its
+ * requests: on SIGTERM it prints `cpu X us/request over N requests after warm-up` (the first 5 000
+ * requests, JIT warm-up, left out). Returns undefined under the harness, which reads /proc instead.
+ */
+export function standaloneCounter(): (() => void) | undefined {
+  if (process.send !== undefined) return undefined;
+  let served = 0;
+  let cpuAtWarm = process.cpuUsage();
+  standaloneCpu = () => {
+    const cpu = process.cpuUsage(cpuAtWarm);
+    const measured = served - STANDALONE_WARMUP_REQUESTS;
+    return `cpu ${((cpu.user + cpu.system) / measured).toFixed(1)} us/request over ${measured} requests after warm-up`;
+  };
+  return () => {
+    served += 1;
+    if (served === STANDALONE_WARMUP_REQUESTS) cpuAtWarm = process.cpuUsage();
+  };
+}
+
+/** Runs an app's `main`, reporting a start-up failure to the harness. */
+export function startApp(main: (mode: string, env: AppEnv) => Promise<void>): void {
+  const mode = process.argv[2] ?? '';
+  main(mode, appEnv()).catch(fatal);
+}
+
+export function usage(file: string, modes: readonly string[], got: string): Error {
+  return new Error(`usage: node --import tsx bench/servers/${file} ${modes.join('|')} (got ${JSON.stringify(got)})`);
+}
