@@ -17,6 +17,11 @@ export interface WebCaptureAdapter {
   readonly sdkType: SdkType;
   /** Route template and path params, read once the handler returned (it may await the framework). */
   route(request: Request, url: URL): RouteMatch | Promise<RouteMatch>;
+  /**
+   * A thrown value the framework answers as an ordinary response (Next's `redirect()`,
+   * `notFound()`): the status it answers with, recorded without an error. Undefined: a failure (500).
+   */
+  thrown?(error: unknown): number | undefined;
 }
 
 /** Web headers -> node's shape, `set-cookie` kept apart as the wire format wants. */
@@ -121,9 +126,16 @@ export async function observeWeb(
   try {
     response = await context.run(ctx, handler);
   } catch (error) {
-    // The framework answers a thrown error with a 500; the error itself goes on unchanged.
-    ctx.errors.push(errorRecord(error));
-    void finish(500, undefined, undefined, false);
+    // The framework answers a thrown error with a 500 (control flow such as a redirect with its own
+    // status); the error itself goes on unchanged.
+    let status: number | undefined;
+    try {
+      status = adapter.thrown?.(error);
+    } catch (fault) {
+      onFault(fault);
+    }
+    if (status === undefined) ctx.errors.push(errorRecord(error));
+    void finish(status ?? 500, undefined, undefined, false);
     throw error;
   }
   try {

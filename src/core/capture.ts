@@ -162,10 +162,16 @@ export function startExchange(
   watchWriteHead(res, exchange);
 
   // A ServerResponse emits 'close' once, on the tick after 'finish' or when the connection drops
-  // first (node's resOnFinish / abortIncoming): one listener tells both apart.
+  // first (node's resOnFinish / abortIncoming): one listener tells both apart. Responses without
+  // a real socket (light-my-request: Fastify's inject()) emit 'finish' themselves and never become
+  // writableFinished, hence the second listener.
+  let finished = false;
+  res.once('finish', () => {
+    finished = true;
+  });
   res.once('close', () => {
     exchange.done = true;
-    onDone(exchange, !res.writableFinished);
+    onDone(exchange, !finished && !res.writableFinished);
   });
   return exchange;
 }
@@ -194,10 +200,13 @@ function teeRequest(req: IncomingMessage, tee: BodyTee): void {
 function teeResponse(res: ServerResponse, tee: BodyTee): void {
   const write = res.write;
   const end = res.end;
+  // A response class whose end() calls this.write() (light-my-request, i.e. Fastify's inject())
+  // must not have end()'s chunk counted twice.
+  let ending = false;
   res.write = function teeWrite(this: ServerResponse, chunk: unknown, encoding?: unknown): boolean {
     try {
       // A write after end() fails and sends nothing: it is not part of the body.
-      if (!this.writableEnded) tee.add(chunk, encoding);
+      if (!this.writableEnded && !ending && sendsBody(this)) tee.add(chunk, encoding);
     } catch {
       // Never let capture break the response.
     }
@@ -206,16 +215,29 @@ function teeResponse(res: ServerResponse, tee: BodyTee): void {
   } as typeof res.write;
   res.end = function teeEnd(this: ServerResponse, chunk?: unknown, encoding?: unknown): ServerResponse {
     // end() after end() writes nothing; counting it would duplicate the tail.
-    if (!this.writableEnded && chunk !== undefined && typeof chunk !== 'function') {
+    if (!this.writableEnded && chunk !== undefined && typeof chunk !== 'function' && sendsBody(this)) {
       try {
         tee.add(chunk, encoding);
       } catch {
         // Never let capture break the response.
       }
     }
-    // eslint-disable-next-line prefer-rest-params
-    return end.apply(this, arguments as unknown as Parameters<typeof end>);
+    ending = true;
+    try {
+      // eslint-disable-next-line prefer-rest-params
+      return end.apply(this, arguments as unknown as Parameters<typeof end>);
+    } finally {
+      ending = false;
+    }
   } as typeof res.end;
+}
+
+/**
+ * Node silently drops what is written to the response of a HEAD request or with status 204/304
+ * (`_hasBody`): a plain node:http app may write it, but it is not part of what was sent.
+ */
+function sendsBody(res: ServerResponse): boolean {
+  return (res as { _hasBody?: boolean })._hasBody !== false && res.statusCode !== 204 && res.statusCode !== 304;
 }
 
 // writeHead(status, headers) with no setHeader() before it (Fastify, @hono/node-server) takes

@@ -35,14 +35,27 @@ export interface Target {
   template(pattern: string): string;
   /**
    * Serves the standard app on 127.0.0.1 (any free port): with the SDK when a client is given,
-   * without any SDK code otherwise. Resolves to its base URL and a close function.
+   * without any SDK code otherwise. Resolves to its base URL and a close function, plus `records`
+   * when the app's records do not reach the given client's transport (an app in another process).
    */
-  start(apitoolkit: APIToolkit | undefined): Promise<{ url: string; close(): Promise<void> }>;
+  start(apitoolkit: APIToolkit | undefined): Promise<{ url: string; close(): Promise<void>; records?: RecordSource }>;
   /**
    * Scenario name -> what this target records instead, and why (a limit of the framework, listed
    * in the README). Replaces the scenario's expectations field by field.
    */
   readonly exceptions?: Readonly<Record<string, Partial<Expectation> & { why: string }>>;
+}
+
+/**
+ * Where a target's records arrive when they are not the suite's client's: an app that runs in a
+ * process of its own (Next) has its own client, with CONFORMANCE_OPTIONS, sending elsewhere.
+ */
+export interface RecordSource {
+  clear(): void;
+  records(): ApiRecord[];
+  waitForRecords(count: number): Promise<ApiRecord[]>;
+  /** Resolves true once everything the app captured so far has arrived. */
+  flush(timeoutMs: number): Promise<boolean>;
 }
 
 /** The SDK options every target runs with. */
@@ -78,6 +91,8 @@ export interface Expectation {
   responseBytes: Uint8Array | string;
   /** Checks on the record not covered above. */
   check: (record: ApiRecord, t: Target) => void;
+  /** False: the exchange must leave no record at all (default true). */
+  recorded: boolean;
 }
 
 export interface Scenario {

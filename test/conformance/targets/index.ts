@@ -3,9 +3,17 @@ import type { Target } from '../spec.js';
 import { expressTargets } from './express.js';
 import { koaTargets } from './koa.js';
 import { honoTargets } from './hono.js';
+import { fastifyTargets } from './fastify.js';
+import { httpTargets } from './http.js';
+import { nestTargets } from './nest.js';
+import { nextTargets } from './next.js';
 
 export const targets: Target[] = [
   ...expressTargets,
   ...koaTargets,
   ...honoTargets,
+  ...fastifyTargets,
+  ...httpTargets,
+  ...nestTargets,
+  ...nextTargets,
 ];
