@@ -16,6 +16,7 @@ import { resolveOptions, type APIToolkitOptions, type DropReason, type ResolvedO
 import type { ApiRecord } from './core/record.js';
 import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/redact.js';
 import { kCurrentRequest, kObserve, kObserveWeb, kRecordError, kSubmit } from './core/symbols.js';
+import { compileOutgoingRules, installOutgoing, type OutgoingCapture } from './outgoing/index.js';
 import { makePubSubTransport } from './transport/pubsub.js';
 import type { Transport, TransportInfo } from './transport/types.js';
 
@@ -46,6 +47,11 @@ export interface APIToolkitStats {
   unparsableBodies: number;
   /** Bodies cut at `maxBodyBytes`. */
   truncatedBodies: number;
+  /**
+   * Each redaction rule you gave (`redactHeaders`, `redactRequestBody`, `redactResponseBody`) and
+   * how many values it has matched. A rule stuck at 0 is usually a typo, and redacts nothing.
+   */
+  redactionRules: { option: string; rule: string; matches: number }[];
 }
 
 /** What `shutdown()` reports. */
@@ -57,6 +63,8 @@ export interface ShutdownResult {
 }
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000; // 5 s
+// Debug mode checks the redaction rules after this many records, and again after each as many more.
+const RULE_CHECK_EVERY = 100;
 // Headers, URLs and the fixed fields of a record held before start-up: a generous estimate.
 const PENDING_RECORD_OVERHEAD_BYTES = 2_048;
 
@@ -87,6 +95,9 @@ function emptyDrops(): Record<DropReason, number> {
 export class APIToolkit {
   readonly #options: ResolvedOptions;
   readonly #redactor: Redactor;
+  // Outgoing calls are redacted by their own lists (credential headers always).
+  readonly #outgoingRedactor: Redactor;
+  readonly #outgoing: OutgoingCapture | undefined;
   readonly #context = new AsyncLocalStorage<RequestContext>();
   // Requests map to their exchange here rather than through a property on the request object.
   readonly #exchanges = new WeakMap<IncomingMessage, Exchange>();
@@ -111,6 +122,8 @@ export class APIToolkit {
     this.#options = resolveOptions(options);
     const o = this.#options;
     this.#redactor = compileRedactor(o);
+    const outgoingRules = compileOutgoingRules(o);
+    this.#outgoingRedactor = outgoingRules.redactor;
     if (!o.enabled) {
       this.#state = 'disabled';
       this.#started = Promise.resolve({ projectId: '' });
@@ -123,6 +136,12 @@ export class APIToolkit {
         `request body [${o.redactRequestBody.join(', ')}], response body [${o.redactResponseBody.join(', ')}]; ` +
         `maxBodyBytes ${o.maxBodyBytes}, queue ${o.maxQueueSize} records / ${o.maxQueueBytes} bytes`,
     );
+    // First: it may throw (axios: true without axios), and must then leave nothing behind.
+    this.#outgoing = installOutgoing(this, o, outgoingRules, (error) => this.#fault(toError(error), 'outgoing'));
+    if (this.#outgoing !== undefined) {
+      const c = o.captureOutgoing!;
+      this.#debug(`capturing outgoing calls: ${[c.fetch && 'fetch', c.http && 'node:http', c.axios !== false && 'axios'].filter(Boolean).join(', ')}`);
+    }
     this.#transport = o.transport ?? makePubSubTransport({
       apiKey: o.apiKey!,
       rootURL: o.rootURL,
@@ -138,7 +157,7 @@ export class APIToolkit {
       maxBatchBytes: o.maxBatchBytes,
       flushIntervalMs: o.flushIntervalMs,
       exportTimeoutMs: o.exportTimeoutMs,
-      send: (messages, timeoutMs) => transport.send(messages, timeoutMs),
+      send: (messages, timeoutMs, signal) => this.#ownIo(() => transport.send(messages, timeoutMs, signal)),
       onPublished: (count) => {
         this.#stats.published += count;
         this.#debug(`published ${count} record(s)`);
@@ -159,7 +178,7 @@ export class APIToolkit {
     await Promise.resolve();
     let info: TransportInfo;
     try {
-      info = await transport.start(this.#abort.signal);
+      info = await this.#ownIo(() => transport.start(this.#abort.signal));
     } catch (error) {
       const err = toError(error);
       // The Pub/Sub transport retries everything but a refused key itself; any rejection is final.
@@ -220,6 +239,7 @@ export class APIToolkit {
       redactions: s.redactions,
       unparsableBodies: s.unparsableBodies,
       truncatedBodies: s.truncatedBodies,
+      redactionRules: this.#redactor.ruleMatches(),
     };
   }
 
@@ -248,6 +268,7 @@ export class APIToolkit {
   }
 
   async #close(timeoutMs: number): Promise<ShutdownResult> {
+    this.#outgoing?.uninstall();
     const deadline = Date.now() + timeoutMs;
     const before = this.#totalDropped();
     if (this.#transport === undefined || this.#batcher === undefined) {
@@ -267,10 +288,15 @@ export class APIToolkit {
     if (previous === 'ready') await this.#batcher.close(Math.max(0, deadline - Date.now()));
     else await this.#batcher.close(0);
     this.#abort.abort();
-    await raceTimeout(this.#transport.shutdown().catch((error: unknown) => this.#fault(toError(error), 'shutdown')), 2_000);
+    await raceTimeout(this.#ownIo(() => this.#transport!.shutdown()).catch((error: unknown) => this.#fault(toError(error), 'shutdown')), 2_000);
     const dropped = this.#totalDropped() - before;
     this.#debug(`shut down: ${dropped} record(s) dropped`);
     return { flushed: dropped === 0 && this.#batcher.size === 0, dropped };
+  }
+
+  /** The SDK's own I/O: with outgoing capture on, marked so that none of it is recorded. */
+  #ownIo<T>(fn: () => T): T {
+    return this.#outgoing === undefined ? fn() : this.#outgoing.ownIo(fn);
   }
 
   #takePending(): ApiRecord[] {
@@ -289,7 +315,11 @@ export class APIToolkit {
    * and return what it returns. `state` is handed back to the adapter's `route`/`parsedBody`.
    */
   [kObserve]<T>(req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter<any>, next: () => T, state?: unknown): T {
-    let exchange: Exchange | undefined;
+    let exchange = this.#exchanges.get(req);
+    // Observed already (the same middleware mounted twice, or Nest's app.use() plus its module):
+    // one record, the first observer's, and its context.
+    if (exchange !== undefined && !exchange.done) return this.#context.run(exchange, next);
+    exchange = undefined;
     try {
       if (this.#shouldObserve(req.method, (req as { originalUrl?: string }).originalUrl ?? req.url)) {
         exchange = startExchange(req, res, adapter, state, this.#options, this.#onDone);
@@ -380,6 +410,7 @@ export class APIToolkit {
       const record = this.#buildRecord(input);
       if (record === undefined) return;
       this.#stats.captured += 1;
+      if (this.#options.debug && this.#stats.captured % RULE_CHECK_EVERY === 0) this.#checkRules();
       if (this.#state === 'ready') this.#enqueue(record);
       else if (this.#state === 'starting') {
         // The same bounds as the queue these records will join once start-up is over.
@@ -402,7 +433,7 @@ export class APIToolkit {
     const q = input.rawUrl.indexOf('?');
     if (o.ignorePaths.length > 0 && !input.outgoing && this.#ignored(q === -1 ? input.rawUrl : input.rawUrl.slice(0, q), route.template)) return undefined;
 
-    const redactor = this.#redactor;
+    const redactor = input.outgoing ? this.#outgoingRedactor : this.#redactor;
     const reqHeaders = redactor.headers(input.requestHeaders);
     const resHeaders = redactor.headers(input.responseHeaders);
     let redactions = reqHeaders.redactions + resHeaders.redactions;
@@ -494,6 +525,18 @@ export class APIToolkit {
     }
     if (this.#options.debug) this.#debug(`sending ${encoded.message.toString('utf8')}`);
     this.#batcher!.add(encoded.message);
+  }
+
+  /** Debug mode: warns once about each redaction rule that has matched nothing so far. */
+  #checkRules(): void {
+    for (const { option, rule, matches } of this.#redactor.ruleMatches()) {
+      if (matches > 0 || this.#warned.has(`rule ${option}`)) continue;
+      this.#warned.add(`rule ${option}`);
+      this.#debug(
+        `warning: redaction rule ${option} ${JSON.stringify(rule)} has matched nothing in ${this.#stats.captured} records; ` +
+          'check it for a typo (a rule that never matches redacts nothing)',
+      );
+    }
   }
 
   #drop(reason: DropReason, count: number, error?: Error): void {

@@ -5,7 +5,7 @@
  */
 export { APIToolkit } from './apitoolkit.js';
 export type { APIToolkitStats, ShutdownResult } from './apitoolkit.js';
-export type { APIToolkitOptions, DropReason } from './core/options.js';
+export type { APIToolkitOptions, AxiosInstanceLike, CaptureOutgoingOptions, DropReason } from './core/options.js';
 export {
   APIToolkitError, ApiKeyRefusedError, MetadataError, OptionsInvalidError, QueueFullError,
   RecordDroppedError, RedactPathInvalidError, TransportError,
@@ -13,4 +13,5 @@ export {
 export { REDACTED } from './core/record.js';
 export type { ApiRecord, ErrorRecord, SdkType } from './core/record.js';
 export { MemoryTransport } from './transport/memory.js';
+export { shutdownOnSignals, type ShutdownOnSignalsOptions } from './signals.js';
 export type { SendResult, Transport, TransportInfo } from './transport/types.js';

@@ -9,6 +9,8 @@ import type { DropReason } from './options.js';
 export const RETRY_INITIAL_DELAY_MS = 100;
 // Short cap: delivery must resume within about a second of the endpoint coming back.
 export const RETRY_MAX_DELAY_MS = 1_000; // 1 s
+// After shutdown's time is up, how long a send that was told to abort may take to settle.
+const ABANDON_GRACE_MS = 100;
 
 export interface BatcherOptions {
   maxQueueSize: number;
@@ -17,8 +19,11 @@ export interface BatcherOptions {
   maxBatchBytes: number;
   flushIntervalMs: number;
   exportTimeoutMs: number;
-  /** Delivers one batch; the batcher never calls it again before it settles. */
-  send(messages: Buffer[], timeoutMs: number): Promise<SendResult>;
+  /**
+   * Delivers one batch; the batcher never calls it again before it settles. `signal` aborts when
+   * shutdown's time is up: the send should then settle at once (it may still have arrived).
+   */
+  send(messages: Buffer[], timeoutMs: number, signal: AbortSignal): Promise<SendResult>;
   onPublished(count: number): void;
   onDropped(reason: DropReason, count: number, error?: Error): void;
   /** A batch failed and will be retried. */
@@ -63,6 +68,10 @@ export function createBatcher(options: BatcherOptions): Batcher {
   let closed: Promise<number> | undefined;
   let accepting = true;
   let finished = false; // close() gave up waiting: no more retries
+  let inFlightAbort: AbortController | undefined;
+  let sends = 0; // numbers the sends, so that close() can disown one that ignores its abort
+  let abandoned = -1;
+  let closeDrops = 0;
   const waiters = new Set<() => void>();
 
   const size = () => queue.length - head;
@@ -106,11 +115,18 @@ export function createBatcher(options: BatcherOptions): Batcher {
     if (inFlight !== undefined || retryTimer !== undefined || size() === 0) return;
     const batch = takeBatch();
     inFlightCount = batch.length;
-    inFlight = withTimeout(options.send(batch, options.exportTimeoutMs), options.exportTimeoutMs + 100)
+    const startedAt = Date.now();
+    const send = ++sends;
+    const controller = new AbortController();
+    inFlightAbort = controller;
+    inFlight = withTimeout(options.send(batch, options.exportTimeoutMs, controller.signal), options.exportTimeoutMs + 100)
       .catch((error: unknown): SendResult => ({ ok: false, retryable: true, error: error instanceof Error ? error : new Error(String(error)) }))
       .then((result) => {
+        // close() already counted this batch as dropped and took it off the queue.
+        if (send === abandoned) return;
         inFlight = undefined;
         inFlightCount = 0;
+        inFlightAbort = undefined;
         if (result.ok || !result.retryable || finished) {
           // The batch left the queue for good: delivered, or refused for a reason a retry cannot fix.
           head += batch.length;
@@ -118,11 +134,16 @@ export function createBatcher(options: BatcherOptions): Batcher {
           compact();
           attempt = 0;
           if (result.ok) options.onPublished(batch.length);
-          else options.onDropped(result.retryable ? 'shutdown' : 'send_failed', batch.length, result.error);
+          else if (result.retryable) drop('shutdown', batch.length, result.error);
+          else options.onDropped('send_failed', batch.length, result.error);
           afterExport();
         } else {
           attempt += 1;
-          const delay = Math.min(RETRY_INITIAL_DELAY_MS * 2 ** (attempt - 1), RETRY_MAX_DELAY_MS);
+          // Attempts START at most this often: a send that already waited (a hung endpoint, or a
+          // transport waiting for its connection to come back) is retried at once, so that there is
+          // always one waiting when the endpoint returns.
+          const backoff = Math.min(RETRY_INITIAL_DELAY_MS * 2 ** (attempt - 1), RETRY_MAX_DELAY_MS);
+          const delay = Math.max(0, backoff - (Date.now() - startedAt));
           options.onRetry(result.error, attempt, delay);
           retryTimer = setTimeout(() => {
             retryTimer = undefined;
@@ -179,6 +200,11 @@ export function createBatcher(options: BatcherOptions): Batcher {
     });
   }
 
+  function drop(reason: 'shutdown', count: number, error?: Error): void {
+    closeDrops += count;
+    options.onDropped(reason, count, error);
+  }
+
   function close(timeoutMs: number): Promise<number> {
     closed ??= (async () => {
       accepting = false;
@@ -187,13 +213,31 @@ export function createBatcher(options: BatcherOptions): Batcher {
       clearTimeout(timer);
       clearTimeout(retryTimer);
       timer = retryTimer = undefined;
-      // A batch still in flight settles later and reports itself; drop only what never left.
-      const left = size() - inFlightCount;
-      if (left > 0) {
-        options.onDropped('shutdown', left);
-        for (const m of queue.splice(head + inFlightCount)) queuedBytes -= m.length;
+      if (inFlight !== undefined) {
+        // Time is up: the batch in flight is given up (it may still arrive: at least once, not
+        // exactly once), so that what shutdown() reports is final.
+        const settling = inFlight;
+        inFlightAbort?.abort(new Error('shutdown: time is up'));
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([settling, new Promise<void>((resolve) => { grace = setTimeout(resolve, ABANDON_GRACE_MS); })]);
+        clearTimeout(grace);
       }
-      return left;
+      if (inFlight !== undefined) {
+        // A transport that ignores the abort: disown the send, whatever it does later.
+        abandoned = sends;
+        const count = inFlightCount;
+        for (const m of queue.slice(head, head + count)) queuedBytes -= m.length;
+        head += count;
+        inFlight = undefined;
+        inFlightCount = 0;
+        drop('shutdown', count);
+      }
+      const left = size();
+      if (left > 0) {
+        for (const m of queue.splice(head)) queuedBytes -= m.length;
+        drop('shutdown', left);
+      }
+      return closeDrops;
     })();
     return closed;
   }

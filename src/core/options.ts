@@ -18,12 +18,54 @@ export type DropReason =
   | 'hook_error'          // the user's beforeSend hook threw
   | 'shutdown';           // still queued when shutdown(timeoutMs) ran out of time
 
+/**
+ * What `captureOutgoing.axios` accepts besides `true`: an axios instance (`axios`, `axios.create()`),
+ * described by the little the SDK uses so that core never imports axios.
+ */
+export interface AxiosInstanceLike {
+  interceptors: {
+    request: { use(onFulfilled?: any, onRejected?: any, options?: any): number; eject(id: number): void };
+    response: { use(onFulfilled?: any, onRejected?: any, options?: any): number; eject(id: number): void };
+  };
+  getUri?(config?: any): string;
+}
+
+/**
+ * Which outgoing calls to record (each one becomes its own record, linked to the request being
+ * served by `parent_id`). Nothing is subscribed or wrapped unless one of them is on.
+ */
+export interface CaptureOutgoingOptions {
+  /** Node's global `fetch` (undici), through diagnostics_channel. Default `false`. */
+  fetch?: boolean;
+  /** `node:http` / `node:https` client requests, through diagnostics_channel. Default `false`. */
+  http?: boolean;
+  /**
+   * axios: `true` for the default instance (`import axios from 'axios'`), or the instance(s) to
+   * watch (`axios.create()` instances do not share the default one's interceptors). Default `false`.
+   */
+  axios?: boolean | AxiosInstanceLike | AxiosInstanceLike[];
+}
+
+/** `captureOutgoing` after validation; `undefined` in `ResolvedOptions` when nothing is on. */
+export interface ResolvedCaptureOutgoing {
+  readonly fetch: boolean;
+  readonly http: boolean;
+  /** `true` (the default instance) or the instances to watch; `false` when off. */
+  readonly axios: boolean | readonly AxiosInstanceLike[];
+}
+
 /** Options of `new APIToolkit()`. Every field is optional except `apiKey` (unless `transport` is given). */
 export interface APIToolkitOptions {
   /** Your APIToolkit API key. Required unless `transport` is given. */
   apiKey?: string;
   /** Base URL of APIToolkit; `{rootURL}/api/client_metadata` is asked for the topic. Default `https://app.apitoolkit.io`. */
   rootURL?: string;
+  /**
+   * Accept a plain `http:` `rootURL` that is not on this machine. The API key travels to `rootURL`
+   * and the publisher's credentials come back from it, so by default only `https:` is accepted,
+   * except for loopback (127.0.0.0/8, ::1, localhost). Default `false`.
+   */
+  allowInsecureRootURL?: boolean;
   /**
    * `host:port` of a Pub/Sub emulator or of the local collector: publish there in plaintext without
    * credentials. Default: `process.env.PUBSUB_EMULATOR_HOST`, as the official client does.
@@ -78,6 +120,22 @@ export interface APIToolkitOptions {
   beforeSend?: (record: ApiRecord) => ApiRecord | null | undefined;
   /** Called with every runtime fault (never thrown into your app). Default: a debug log line. */
   onError?: (error: Error, context: { reason: string }) => void;
+  /**
+   * Record outgoing calls made while serving a request, e.g. `{ fetch: true, http: true, axios: true }`.
+   * Default: none.
+   */
+  captureOutgoing?: CaptureOutgoingOptions;
+  /** Header names redacted in outgoing calls, ADDED to Authorization, Cookie, Set-Cookie, Proxy-Authorization. */
+  redactOutgoingHeaders?: string[];
+  /** JSONPath expressions redacted in the bodies your app sends in outgoing calls. */
+  redactOutgoingRequestBody?: string[];
+  /** JSONPath expressions redacted in the bodies outgoing calls receive. */
+  redactOutgoingResponseBody?: string[];
+  /**
+   * URL templates for outgoing calls, tried in order before the default id rule:
+   * `'/v1/customers/:customer'`, or with a host `'api.github.com/repos/:owner/:repo'`.
+   */
+  outgoingUrlPatterns?: string[];
 }
 
 export const DEFAULT_ROOT_URL = 'https://app.apitoolkit.io';
@@ -98,6 +156,7 @@ export const DEFAULT_METADATA_TIMEOUT_MS = 10_000; // 10 s
 export interface ResolvedOptions {
   readonly apiKey: string | undefined;
   readonly rootURL: string;
+  readonly allowInsecureRootURL: boolean;
   readonly pubsubEndpoint: string | undefined;
   readonly transport: Transport | undefined;
   readonly enabled: boolean;
@@ -122,15 +181,23 @@ export interface ResolvedOptions {
   readonly metadataTimeoutMs: number;
   readonly beforeSend: APIToolkitOptions['beforeSend'];
   readonly onError: APIToolkitOptions['onError'];
+  readonly captureOutgoing: ResolvedCaptureOutgoing | undefined;
+  readonly redactOutgoingHeaders: readonly string[];
+  readonly redactOutgoingRequestBody: readonly string[];
+  readonly redactOutgoingResponseBody: readonly string[];
+  readonly outgoingUrlPatterns: readonly string[];
 }
 
 // `satisfies` makes the compiler fail when an option is added to the interface but not here.
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set(Object.keys({
-  apiKey: true, rootURL: true, pubsubEndpoint: true, transport: true, enabled: true, debug: true, logger: true,
+// Exported for the test that checks every option's validation (test/security/options.test.ts).
+export const KNOWN_OPTIONS: ReadonlySet<string> = new Set(Object.keys({
+  apiKey: true, rootURL: true, allowInsecureRootURL: true, pubsubEndpoint: true, transport: true, enabled: true, debug: true, logger: true,
   redactHeaders: true, redactRequestBody: true, redactResponseBody: true, serviceVersion: true, tags: true,
   ignorePaths: true, ignoreMethods: true, captureRequestBody: true, captureResponseBody: true, maxBodyBytes: true,
   maxQueueSize: true, maxQueueBytes: true, maxBatchSize: true, maxBatchBytes: true, flushIntervalMs: true,
   exportTimeoutMs: true, metadataTimeoutMs: true, beforeSend: true, onError: true,
+  captureOutgoing: true, redactOutgoingHeaders: true, redactOutgoingRequestBody: true, redactOutgoingResponseBody: true,
+  outgoingUrlPatterns: true,
 } satisfies Record<keyof APIToolkitOptions, true>));
 
 function describe(value: unknown): string {
@@ -177,7 +244,13 @@ function fn<T>(options: APIToolkitOptions, name: keyof APIToolkitOptions): T | u
   return value as T;
 }
 
-function rootURL(value: unknown): string {
+/** 127.0.0.0/8, ::1 and localhost: traffic that never leaves the machine. */
+function isLoopback(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, '');
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function rootURL(value: unknown, allowInsecure: boolean): string {
   if (value === undefined) return DEFAULT_ROOT_URL;
   if (typeof value !== 'string') throw new OptionsInvalidError('rootURL', `expected a URL string, got ${describe(value)}`);
   let url: URL;
@@ -188,6 +261,13 @@ function rootURL(value: unknown): string {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new OptionsInvalidError('rootURL', `expected an http or https URL, got ${describe(value)}`);
+  }
+  if (url.protocol === 'http:' && !allowInsecure && !isLoopback(url.hostname)) {
+    throw new OptionsInvalidError(
+      'rootURL',
+      `expected an https URL (the API key is sent to it), got ${describe(value)}; plain http is accepted for loopback ` +
+        '(127.0.0.0/8, ::1, localhost) only, unless you set allowInsecureRootURL: true',
+    );
   }
   return value.replace(/\/+$/, '');
 }
@@ -222,6 +302,43 @@ function ignorePaths(value: unknown): (string | RegExp)[] {
   return list!.map((item) => (item instanceof RegExp && (item.global || item.sticky) ? new RegExp(item.source, item.flags.replace(/[gy]/g, '')) : item));
 }
 
+function isAxiosLike(value: unknown): value is AxiosInstanceLike {
+  if ((typeof value !== 'function' && typeof value !== 'object') || value === null) return false;
+  const interceptors = (value as { interceptors?: { request?: { use?: unknown }; response?: { use?: unknown } } }).interceptors;
+  return typeof interceptors?.request?.use === 'function' && typeof interceptors.response?.use === 'function';
+}
+
+const OUTGOING_CLIENTS: ReadonlySet<string> = new Set(['fetch', 'http', 'axios']);
+
+function captureOutgoing(value: unknown): ResolvedCaptureOutgoing | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new OptionsInvalidError('captureOutgoing', `expected an object such as { fetch: true, http: true, axios: true }, got ${describe(value)}`);
+  }
+  const input = value as Record<string, unknown>;
+  for (const key of Object.keys(input)) {
+    if (!OUTGOING_CLIENTS.has(key)) throw new OptionsInvalidError(`captureOutgoing.${key}`, 'unknown client (expected fetch, http or axios)');
+  }
+  for (const key of ['fetch', 'http'] as const) {
+    if (input[key] !== undefined && typeof input[key] !== 'boolean') {
+      throw new OptionsInvalidError(`captureOutgoing.${key}`, `expected a boolean, got ${describe(input[key])}`);
+    }
+  }
+  let axios: ResolvedCaptureOutgoing['axios'] = false;
+  const a = input.axios;
+  if (typeof a === 'boolean') axios = a;
+  else if (isAxiosLike(a)) axios = Object.freeze([a]);
+  else if (Array.isArray(a) && a.length > 0 && a.every(isAxiosLike)) axios = Object.freeze([...new Set(a)]);
+  else if (a !== undefined) {
+    throw new OptionsInvalidError('captureOutgoing.axios', `expected true, false, an axios instance or an array of them, got ${describe(a)}`);
+  }
+  const fetch = input.fetch === true;
+  const http = input.http === true;
+  // All off is the same as not asking: nothing gets subscribed.
+  if (!fetch && !http && axios === false) return undefined;
+  return Object.freeze({ fetch, http, axios });
+}
+
 function defaultLogger(line: string): void {
   process.stderr.write(`${line}\n`);
 }
@@ -245,6 +362,7 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
     throw new OptionsInvalidError('apiKey', `expected a non-empty string, got ${apiKey === '' ? 'an empty string' : typeof apiKey}`);
   }
   const enabled = bool(options, 'enabled', true);
+  const allowInsecureRootURL = bool(options, 'allowInsecureRootURL', false);
   if (apiKey === undefined && t === undefined && enabled) {
     throw new OptionsInvalidError('apiKey', 'required (got undefined): pass your APIToolkit API key, or a `transport` such as MemoryTransport');
   }
@@ -265,7 +383,8 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
   const ignoreMethods = strings(options, 'ignoreMethods').map((m) => m.toUpperCase());
   return Object.freeze({
     apiKey,
-    rootURL: rootURL(options.rootURL),
+    rootURL: rootURL(options.rootURL, allowInsecureRootURL),
+    allowInsecureRootURL,
     pubsubEndpoint: endpoint(options.pubsubEndpoint, 'pubsubEndpoint') ?? endpoint(process.env.PUBSUB_EMULATOR_HOST, 'PUBSUB_EMULATOR_HOST (environment)'),
     transport: t,
     enabled,
@@ -290,5 +409,10 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
     metadataTimeoutMs: int(options, 'metadataTimeoutMs', DEFAULT_METADATA_TIMEOUT_MS, 1, 3_600_000, 'milliseconds'),
     beforeSend: fn<APIToolkitOptions['beforeSend']>(options, 'beforeSend'),
     onError: fn<APIToolkitOptions['onError']>(options, 'onError'),
+    captureOutgoing: captureOutgoing(options.captureOutgoing),
+    redactOutgoingHeaders: Object.freeze(strings(options, 'redactOutgoingHeaders')),
+    redactOutgoingRequestBody: Object.freeze(strings(options, 'redactOutgoingRequestBody')),
+    redactOutgoingResponseBody: Object.freeze(strings(options, 'redactOutgoingResponseBody')),
+    outgoingUrlPatterns: Object.freeze(strings(options, 'outgoingUrlPatterns')),
   });
 }

@@ -48,6 +48,21 @@ export interface Redactor {
   requestBody(body: Buffer, contentType: string | undefined): BodyRedaction;
   /** Applies the `redactResponseBody` rules (never the request rules). */
   responseBody(body: Buffer, contentType: string | undefined): BodyRedaction;
+  /**
+   * How often each rule the user gave has matched so far, in option order (a repeated rule is
+   * listed once). A rule that never matches is most often a typo: see the debug-mode self-check.
+   */
+  ruleMatches(): RuleMatches[];
+}
+
+/** One user-given redaction rule and how many values it has matched so far. */
+export interface RuleMatches {
+  /** Where the rule was given, e.g. `redactRequestBody[1]` or `redactHeaders[0]`. */
+  readonly option: string;
+  /** The rule as written: a JSONPath or a header name. */
+  readonly rule: string;
+  /** Values (body nodes, header occurrences) it has matched. */
+  readonly matches: number;
 }
 
 /**
@@ -75,9 +90,16 @@ type Query = jsonpath.JSONPathQuery;
 interface Rule {
   readonly query: Query;
   readonly needles: readonly Buffer[] | null;
+  /** Mutable inside the frozen rule: counts what the rule matched, for {@link Redactor.ruleMatches}. */
+  readonly stat: MatchStat;
+}
+interface MatchStat {
+  readonly option: string;
+  readonly rule: string;
+  matches: number;
 }
 type Environment = jsonpath.JSONPathEnvironment;
-type BodyKind = 'json' | 'form' | 'unknown' | 'other';
+type BodyKind = 'json' | 'form' | 'multipart' | 'unknown' | 'other';
 type BodyOption = 'redactRequestBody' | 'redactResponseBody';
 type FormFields = Record<string, string | string[]>;
 
@@ -240,12 +262,13 @@ export function compileRedactor(options: RedactOptions): Redactor {
   );
 }
 
-function headerNames(value: unknown): ReadonlySet<string> {
-  const names = new Set(ALWAYS_REDACTED_HEADERS);
+/** Lower-cased names to redact, each with the match counter of the user's rule (null for a default). */
+function headerNames(value: unknown): ReadonlyMap<string, MatchStat | null> {
+  const names = new Map<string, MatchStat | null>(ALWAYS_REDACTED_HEADERS.map((name) => [name, null]));
   stringList('redactHeaders', value).forEach((name, i) => {
     const lower = name.trim().toLowerCase();
     if (lower === '') throw new OptionsInvalidError(`redactHeaders[${i}]`, 'expected a header name, got ""');
-    names.add(lower);
+    if (!names.has(lower)) names.set(lower, { option: `redactHeaders[${i}]`, rule: name, matches: 0 });
   });
   return names;
 }
@@ -259,7 +282,7 @@ function compileRules(option: BodyOption, value: unknown, environment: Environme
     // Identical rules would only re-walk the same body.
     if (rules.has(normalized)) return;
     const query = compilePath(environment, name, path, normalized);
-    rules.set(normalized, Object.freeze({ query, needles: needlesOf(query) }));
+    rules.set(normalized, Object.freeze({ query, needles: needlesOf(query), stat: { option: name, rule: path, matches: 0 } }));
   });
   return Object.freeze([...rules.values()]);
 }
@@ -318,11 +341,11 @@ function describe(value: unknown): string {
 class CompiledRedactor implements Redactor {
   readonly hasRequestBodyRules: boolean;
   readonly hasResponseBodyRules: boolean;
-  readonly #headerNames: ReadonlySet<string>;
+  readonly #headerNames: ReadonlyMap<string, MatchStat | null>;
   readonly #requestRules: readonly Rule[];
   readonly #responseRules: readonly Rule[];
 
-  constructor(headerNames: ReadonlySet<string>, requestRules: readonly Rule[], responseRules: readonly Rule[]) {
+  constructor(headerNames: ReadonlyMap<string, MatchStat | null>, requestRules: readonly Rule[], responseRules: readonly Rule[]) {
     this.#headerNames = headerNames;
     this.#requestRules = requestRules;
     this.#responseRules = responseRules;
@@ -341,7 +364,11 @@ class CompiledRedactor implements Redactor {
       // Always a fresh array: later changes to the caller's arrays cannot reach a queued record.
       const values = Array.isArray(value) ? value.map(String) : [String(value)];
       const hide = values.length > 0 && this.#headerNames.has(name);
-      if (hide) redactions += values.length;
+      if (hide) {
+        redactions += values.length;
+        const stat = this.#headerNames.get(name);
+        if (stat) stat.matches += values.length;
+      }
       setOwn(out, name, hide ? [REDACTED] : values);
     }
     return { headers: out, redactions };
@@ -354,6 +381,13 @@ class CompiledRedactor implements Redactor {
   responseBody(body: Buffer, contentType: string | undefined): BodyRedaction {
     return redactBody(body, contentType, this.#responseRules);
   }
+
+  ruleMatches(): RuleMatches[] {
+    const stats: MatchStat[] = [];
+    for (const stat of this.#headerNames.values()) if (stat !== null) stats.push(stat);
+    for (const rule of [...this.#requestRules, ...this.#responseRules]) stats.push(rule.stat);
+    return stats.map(({ option, rule, matches }) => ({ option, rule, matches }));
+  }
 }
 
 function redactBody(body: Buffer, contentType: string | undefined, rules: readonly Rule[]): BodyRedaction {
@@ -362,8 +396,9 @@ function redactBody(body: Buffer, contentType: string | undefined, rules: readon
   const kind = bodyKind(contentType);
   if (kind === 'form') {
     const fields = formFields(body);
-    return serialise(redactValue(fields, rules.map((rule) => rule.query)));
+    return serialise(redactValue(fields, rules));
   }
+  if (kind === 'multipart') return redactMultipart(body, contentType!, rules);
   if (rules.length === 0 || kind === 'other') return unchanged(body);
   if (kind === 'unknown' && !startsLikeJson(body)) return unchanged(body);
   // Parsed even when no rule can match: a body that claims JSON and is not gets withheld.
@@ -371,9 +406,9 @@ function redactBody(body: Buffer, contentType: string | undefined, rules: readon
   // Only a body that claimed to be JSON is withheld; a sniffed one was never JSON to begin with.
   if (parsed === NOT_JSON) return kind === 'json' ? withheld() : unchanged(body);
   const escaped = body.includes(UNICODE_ESCAPE);
-  const active: Query[] = [];
+  const active: Rule[] = [];
   for (const rule of rules) {
-    if (rule.needles === null || escaped || rule.needles.some((needle) => body.includes(needle))) active.push(rule.query);
+    if (rule.needles === null || escaped || rule.needles.some((needle) => body.includes(needle))) active.push(rule);
   }
   if (active.length === 0) return unchanged(body);
   const result = redactValue(parsed, active);
@@ -401,6 +436,7 @@ function bodyKind(contentType: string | undefined): BodyKind {
   if (type === '') return 'unknown';
   if (type === 'application/json' || type.endsWith('+json')) return 'json';
   if (type === 'application/x-www-form-urlencoded') return 'form';
+  if (type === 'multipart/form-data') return 'multipart';
   return 'other';
 }
 
@@ -434,14 +470,169 @@ function formFields(body: Buffer): FormFields {
   return fields;
 }
 
+const CRLF = Buffer.from('\r\n');
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+/** One part of a multipart body, as found in the bytes. */
+interface Part {
+  /** The raw header block (without the blank line that ends it). */
+  readonly head: Buffer;
+  readonly content: Buffer;
+  /** The body ended before this part did (cut at maxBodyBytes). */
+  readonly incomplete: boolean;
+  readonly name: string | undefined;
+  /** Set for a file: what the placeholder says it was. */
+  readonly fileType: string | undefined;
+}
+
+/**
+ * `multipart/form-data`: text fields are kept (and redacted by the same JSONPath rules as a form,
+ * as a JSON object of their values), while each file part's bytes become a placeholder naming its
+ * content type and size, `[FILE image/png 12345 bytes]`. The body is written back as multipart with
+ * the same boundary and part headers (preamble and epilogue dropped). A part cut at maxBodyBytes is
+ * kept as far as it goes (a file's placeholder then says `(cut)`); a part without a name or whose
+ * headers were cut is replaced whole.
+ */
+function redactMultipart(body: Buffer, contentType: string, rules: readonly Rule[]): BodyRedaction {
+  const boundary = boundaryOf(contentType);
+  const parts = boundary === undefined ? undefined : multipartParts(body, boundary);
+  // Not multipart at all (no boundary, or not one delimiter in the bytes): no form parser would
+  // read fields or files from it either, so it is left as it is, like any other non-JSON body.
+  if (boundary === undefined || parts === undefined) return unchanged(body);
+
+  // Text values by field name, in order; a repeated name becomes an array, as in a form.
+  const fields: FormFields = {};
+  const texts: string[] = [];
+  for (const part of parts) {
+    if (part.fileType !== undefined || part.name === undefined) continue;
+    const text = part.content.toString('utf8');
+    texts.push(text);
+    const previous = Object.hasOwn(fields, part.name) ? fields[part.name] : undefined;
+    if (previous === undefined) setOwn(fields, part.name, text);
+    else if (Array.isArray(previous)) previous.push(text);
+    else setOwn(fields, part.name, [previous, text]);
+  }
+  let redacted: JSONValue = fields;
+  let redactions = 0;
+  if (rules.length > 0 && texts.length > 0) {
+    const result = redactValue(fields, rules);
+    if (result.value === WITHHELD) return withheld();
+    redacted = result.value;
+    redactions = result.redactions;
+  }
+
+  const seen = new Map<string, number>();
+  const delimiter = Buffer.from(`--${boundary}`, 'latin1');
+  const out: Buffer[] = [];
+  for (const part of parts) {
+    let content: Buffer;
+    if (part.fileType !== undefined) {
+      const size = `${part.content.length} bytes${part.incomplete ? ' (cut)' : ''}`;
+      content = Buffer.from(`[FILE ${part.fileType} ${size}]`, 'utf8');
+    } else if (part.name === undefined) {
+      // A part that is not a form field (no name): nothing says what it holds, so keep nothing.
+      content = Buffer.from(REDACTED, 'utf8');
+    } else {
+      const index = seen.get(part.name) ?? 0;
+      seen.set(part.name, index + 1);
+      content = Buffer.from(fieldValue(redacted, part.name, index) ?? REDACTED, 'utf8');
+    }
+    out.push(delimiter, CRLF);
+    if (part.head.length > 0) out.push(part.head, CRLF);
+    out.push(CRLF, content, CRLF);
+  }
+  out.push(delimiter, Buffer.from('--\r\n'));
+  return { body: Buffer.concat(out), redactions, unparsable: false };
+}
+
+/** The text the rules left for the `index`-th field called `name`, or undefined when it was redacted away. */
+function fieldValue(redacted: JSONValue, name: string, index: number): string | undefined {
+  if (typeof redacted !== 'object' || redacted === null || Array.isArray(redacted) || !Object.hasOwn(redacted, name)) return undefined;
+  const value = redacted[name];
+  const item = Array.isArray(value) ? value[index] : index === 0 ? value : undefined;
+  // A whole list replaced by the marker redacts every part of that name.
+  if (!Array.isArray(value) && value === REDACTED) return REDACTED;
+  return typeof item === 'string' ? item : undefined;
+}
+
+/** The `boundary` parameter of a multipart content type (RFC 2046: 1-70 characters). */
+function boundaryOf(contentType: string): string | undefined {
+  const match = /;\s*boundary\s*=\s*(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(contentType);
+  return match === null ? undefined : (match[1] ?? match[2]);
+}
+
+/**
+ * Splits a multipart body into its parts (RFC 2046 §5.1.1; preamble and epilogue are dropped).
+ * Returns undefined when not even the first delimiter is there. A body cut short yields its last
+ * part as `incomplete`.
+ */
+function multipartParts(body: Buffer, boundary: string): Part[] | undefined {
+  const first = Buffer.from(`--${boundary}`, 'latin1');
+  const next = Buffer.from(`\r\n--${boundary}`, 'latin1');
+  let at = body.subarray(0, first.length).equals(first) ? 0 : body.indexOf(next);
+  if (at === -1) return undefined;
+  if (at > 0) at += 2; // past the CRLF that belongs to the delimiter
+  const parts: Part[] = [];
+  for (;;) {
+    let cursor = at + first.length;
+    if (body[cursor] === 0x2d && body[cursor + 1] === 0x2d) break; // "--": the close delimiter
+    // The rest of the delimiter line (transport padding) up to its CRLF.
+    const lineEnd = body.indexOf(CRLF, cursor);
+    if (lineEnd === -1) break; // cut inside a delimiter line: no part follows
+    cursor = lineEnd + 2;
+    const headEnd = body.indexOf(HEADER_END, cursor - 2);
+    const end = body.indexOf(next, cursor);
+    if (headEnd === -1 || (end !== -1 && headEnd > end)) {
+      // Cut inside the headers (or a part with none): what there is says nothing safe to keep.
+      const head = body.subarray(cursor, end === -1 ? body.length : end);
+      parts.push({ head: Buffer.alloc(0), content: head, incomplete: end === -1, name: undefined, fileType: 'application/octet-stream' });
+      if (end === -1) break;
+      at = end + 2;
+      continue;
+    }
+    const head = headEnd < cursor ? Buffer.alloc(0) : body.subarray(cursor, headEnd);
+    const contentStart = headEnd + 4;
+    const content = body.subarray(contentStart, end === -1 ? body.length : end);
+    parts.push({ head, content, incomplete: end === -1, ...describePart(head.toString('utf8')) });
+    if (end === -1) break;
+    at = end + 2;
+  }
+  return parts;
+}
+
+/** The field name of a part and, when it is a file, its type. */
+function describePart(head: string): { name: string | undefined; fileType: string | undefined } {
+  let disposition = '';
+  let type: string | undefined;
+  for (const line of head.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon === -1) continue;
+    const key = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (key === 'content-disposition') disposition = value;
+    else if (key === 'content-type') type = value;
+  }
+  const params = new Map<string, string>();
+  for (const m of disposition.matchAll(/;\s*([^\s=;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g)) {
+    params.set(m[1]!.toLowerCase(), m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!.trim());
+  }
+  const mediaType = type?.split(';')[0]!.trim().toLowerCase();
+  // A file: it says so (filename), or it carries something other than text (RFC 7578 §4.4: text/plain is the default).
+  const isFile = params.has('filename') || params.has('filename*') || (mediaType !== undefined && mediaType !== '' && mediaType !== 'text/plain');
+  const fileType = isFile ? (type === undefined || type === '' ? 'application/octet-stream' : type.replace(/[\s\]]+/g, ' ').trim()) : undefined;
+  return { name: params.get('name'), fileType };
+}
+
 /** Applies every rule in turn to `root` (in place) and counts the replacements. */
-function redactValue(root: JSONValue, rules: readonly Query[]): { value: JSONValue | typeof WITHHELD; redactions: number } {
+function redactValue(root: JSONValue, rules: readonly Rule[]): { value: JSONValue | typeof WITHHELD; redactions: number } {
   let current = root;
   let redactions = 0;
   try {
     for (const rule of rules) {
       // query() collects every node before we mutate; a lazy iterator would see our changes mid-walk.
-      for (const node of rule.query(current)) {
+      const nodes = rule.query.query(current);
+      rule.stat.matches += nodes.length;
+      for (const node of nodes) {
         if (node.location.length === 0) {
           if (current !== REDACTED) redactions += 1;
           current = REDACTED;

@@ -6,6 +6,7 @@
  */
 
 import type { PubSub, PublishOptions, Topic } from '@google-cloud/pubsub';
+import type { Interceptor } from '@grpc/grpc-js';
 import { ApiKeyRefusedError, MetadataError, TransportError } from '../core/errors.js';
 import { DEFAULT_METADATA_TIMEOUT_MS, fetchClientMetadata, type ClientMetadata } from './metadata.js';
 import type { SendResult, Transport, TransportInfo } from './types.js';
@@ -15,6 +16,8 @@ const METADATA_RETRY_START_DELAY_MS = 500; // 0.5 s
 const METADATA_RETRY_MAX_DELAY_MS = 30_000; // 30 s
 /** Publish deadline until the first send() sets its own. */
 const DEFAULT_PUBLISH_TIMEOUT_MS = 10_000; // 10 s
+/** send() gives up this long after the gRPC deadline (the batcher allows 100 ms). */
+const STATUS_GRACE_MS = 50;
 /** `shutdown()` waits at most this long for the client to close its channels. */
 const SHUTDOWN_TIMEOUT_MS = 5_000; // 5 s
 /**
@@ -23,6 +26,20 @@ const SHUTDOWN_TIMEOUT_MS = 5_000; // 5 s
  * the largest values that take effect.
  */
 const MAX_MESSAGES_PER_RPC = 1000;
+/**
+ * gRPC channel settings (google-gax grpc.js createStub() passes every `grpc.*` client option to the
+ * channel). After a connection fails, grpc-js waits before it dials again, starting at 1 s (gax's
+ * default) and growing x1.6 up to 120 s: after a one-minute outage the channel sat in that backoff
+ * for ~20 s after the endpoint was back (test/soak/outage.soak.ts), failing every publish at once.
+ * Capped low, the channel redials within RECONNECT_MAX_BACKOFF_MS of the endpoint's return. A
+ * refused or reset dial costs next to nothing, and only happens while the endpoint is unreachable.
+ */
+const RECONNECT_INITIAL_BACKOFF_MS = 100;
+const RECONNECT_MAX_BACKOFF_MS = 500;
+const CHANNEL_OPTIONS = {
+  'grpc.initial_reconnect_backoff_ms': RECONNECT_INITIAL_BACKOFF_MS,
+  'grpc.max_reconnect_backoff_ms': RECONNECT_MAX_BACKOFF_MS,
+} as const;
 const PUBSUB_SCOPE = 'https://www.googleapis.com/auth/pubsub';
 const MAX_BYTES_PER_RPC = 9 * 1024 * 1024; // 9 MiB
 
@@ -79,6 +96,7 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
   let topic: Topic | undefined;
   let topicName = '';
   let shutdownPromise: Promise<void> | undefined;
+  let makeInterceptor: ((onStart: () => void) => Interceptor) | undefined;
 
   const debug = (msg: string): void => {
     if (!onDebug) return;
@@ -96,6 +114,7 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
       if (/[\s/]/.test(value)) throw new MetadataError(`\`${field}\` is not a valid Pub/Sub id: ${JSON.stringify(value)}`);
     }
     const { PubSub } = await loadPubSub();
+    makeInterceptor = await loadWaitForReady();
     let pubsub: PubSub;
     if (endpoint) {
       // Emulator mode as the client does it (pubsub.js determineBaseUrl_): `apiEndpoint` 'host:port' is
@@ -105,7 +124,7 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
       // `universeDomain`: google-gax grpc.js createStub() calls auth.getUniverseDomain(), which without
       // it runs the whole ADC search (key files, then the GCE metadata server over the network, which
       // prints a MetadataLookupWarning off GCP). Stating the default skips that search.
-      pubsub = new PubSub({ projectId, apiEndpoint: endpoint, emulatorMode: true, universeDomain: 'googleapis.com' });
+      pubsub = new PubSub({ projectId, apiEndpoint: endpoint, emulatorMode: true, universeDomain: 'googleapis.com', ...CHANNEL_OPTIONS });
     } else {
       const { client_email, private_key } = metadata.pubsub_push_service_account;
       if (typeof client_email !== 'string' || typeof private_key !== 'string' || !client_email || !private_key) {
@@ -115,7 +134,7 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
       // server, and, unlike the deprecated `credentials` option, prints no warning into the host app's log.
       const { JWT } = await import('google-auth-library');
       const authClient = new JWT({ email: client_email, key: private_key, scopes: [PUBSUB_SCOPE] });
-      pubsub = new PubSub({ projectId, authClient, universeDomain: 'googleapis.com' });
+      pubsub = new PubSub({ projectId, authClient, universeDomain: 'googleapis.com', ...CHANNEL_OPTIONS });
     }
     if (closed) {
       // shutdown() ran while we were fetching metadata: don't leave a client behind.
@@ -124,7 +143,7 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
     }
     topicName = `projects/${projectId}/topics/${metadata.topic_id}`;
     client = pubsub;
-    topic = pubsub.topic(topicName, publishOptions(DEFAULT_PUBLISH_TIMEOUT_MS));
+    topic = pubsub.topic(topicName, publishOptions(DEFAULT_PUBLISH_TIMEOUT_MS, []));
   }
 
   async function start(signal: AbortSignal): Promise<TransportInfo> {
@@ -159,7 +178,7 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
     }
   }
 
-  function send(messages: Buffer[], timeoutMs: number): Promise<SendResult> {
+  function send(messages: Buffer[], timeoutMs: number, signal?: AbortSignal): Promise<SendResult> {
     if (closed) return Promise.resolve(failure(new TransportError('send() after shutdown()', false)));
     if (!topic) return Promise.resolve(failure(new TransportError('send() before start() resolved', true)));
     if (messages.length === 0) return Promise.resolve({ ok: true });
@@ -174,16 +193,26 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
     const current = topic;
     const count = messages.length;
     const controller = new AbortController();
-    current.setPublishOptions(publishOptions(deadlineMs, controller.signal));
 
     return new Promise<SendResult>((resolve) => {
       let pending = count;
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
+      const arm = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          finish(failure(new TransportError(`publish of ${count} message(s) to ${topicName} timed out after ${deadlineMs} ms`, true)));
+        }, deadlineMs + STATUS_GRACE_MS);
+        timer.unref();
+      };
+      const onAbort = (): void => {
+        finish(failure(new TransportError(`publish of ${count} message(s) to ${topicName} abandoned: ${errorMessage(signal?.reason)}`, true)));
+      };
       const finish = (result: SendResult): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         if (!result.ok) {
           // Cancels the RPC if it is still running (or not started): google-gax createApiCall.js listens
           // to `signal` and calls `ongoingCall.cancel()`.
@@ -193,11 +222,14 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
         resolve(result);
       };
       // Our own deadline too: the gRPC deadline only starts once the stub exists (auth, channel set-up),
-      // and a hung server or a stuck credentials plugin must not hang send().
-      timer = setTimeout(() => {
-        finish(failure(new TransportError(`publish of ${count} message(s) to ${topicName} timed out after ${deadlineMs} ms`, true)));
-      }, deadlineMs);
-      timer.unref();
+      // and a hung server or a stuck credentials plugin must not hang send(). Re-armed when the call
+      // starts, so that it ends a little after the gRPC deadline and the call's own status (which
+      // says why) wins the race; the batcher's own timeout still bounds the whole.
+      arm();
+      // The batcher gives the batch up (shutdown's time is up): settle now, cancelling the RPC.
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      current.setPublishOptions(publishOptions(deadlineMs, makeInterceptor ? [makeInterceptor(() => { if (!settled) arm(); })] : [], controller.signal));
 
       const onPublished = (err: Error | null | undefined): void => {
         if (err) {
@@ -238,7 +270,7 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
  * 600 s total with 60 s per attempt (publisher_client_config.json, retry_params
  * `693222d3…`), all while our batcher believes the send is still one attempt.
  */
-function publishOptions(timeoutMs: number, signal?: AbortSignal): PublishOptions {
+function publishOptions(timeoutMs: number, interceptors: Interceptor[], signal?: AbortSignal): PublishOptions {
   return {
     batching: {
       // >= any batch we hand over, so a whole send() fits in one client batch = one Publish RPC.
@@ -262,6 +294,8 @@ function publishOptions(timeoutMs: number, signal?: AbortSignal): PublishOptions
       ...(signal ? { signal } : {}),
       // The client's default already; stated so a future default can't turn gax bundling back on.
       isBundling: false,
+      // gRPC call options (normalCalls/timeout.js addTimeoutArg passes `otherArgs.options` to the stub).
+      otherArgs: { options: { interceptors } },
     },
     // Message ordering would serialise batches per key and stop publishing after one failure
     // (OrderedQueue.handlePublishFailure). We send no ordering key, so it stays off.
@@ -294,6 +328,33 @@ function failure(error: TransportError): SendResult {
 /** The message without our 'apitoolkit-node: ' prefix (debug lines carry their own). */
 function errorMessage(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/^apitoolkit-node: /, '');
+}
+
+/**
+ * Makes each Publish call wait for the channel to connect (gRPC "wait for ready") instead of failing
+ * at once while it is down. During an outage a send then waits, up to its deadline, for the channel's
+ * next successful dial, and goes out the moment the endpoint is back (RECONNECT_MAX_BACKOFF_MS later
+ * at most) rather than at the batcher's next retry, a second later. A call that reached the server
+ * still fails as fast as the server answers. `onStart` runs when the call actually starts.
+ */
+async function loadWaitForReady(): Promise<(onStart: () => void) => Interceptor> {
+  // The interceptor only calls methods of the objects google-gax's copy of grpc-js hands it, so a
+  // second copy of the package would do as well.
+  const { InterceptingCall } = await import('@grpc/grpc-js');
+  return (onStart) => (options, nextCall) => new InterceptingCall(nextCall(options), {
+    start(metadata, _listener, next) {
+      onStart();
+      metadata.setOptions({ ...metadata.getOptions(), waitForReady: true });
+      next(metadata, {
+        onReceiveStatus(status, nextStatus) {
+          // A deadline reached before any connection was ready (grpc-js load-balancing-call.js
+          // getDeadlineInfo: "Waiting for LB pick") is the endpoint being unreachable: say so.
+          const unreachable = status.code === 4 && typeof status.details === 'string' && status.details.includes('Waiting for LB pick');
+          nextStatus(unreachable ? { ...status, code: 14, details: `no connection to the endpoint before the deadline (${status.details})` } : status);
+        },
+      });
+    },
+  });
 }
 
 type PubSubModule = typeof import('@google-cloud/pubsub');

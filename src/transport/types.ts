@@ -22,8 +22,11 @@ export interface Transport {
    * A transport may retry internally for as long as it likes; the SDK keeps records meanwhile.
    */
   start(signal: AbortSignal): Promise<TransportInfo>;
-  /** Sends one batch. Must settle within `timeoutMs` (the batcher also enforces it). */
-  send(messages: Buffer[], timeoutMs: number): Promise<SendResult>;
+  /**
+   * Sends one batch. Must settle within `timeoutMs` (the batcher also enforces it). When `signal`
+   * aborts (shutdown's time is up) it should settle at once; the batch then counts as dropped.
+   */
+  send(messages: Buffer[], timeoutMs: number, signal?: AbortSignal): Promise<SendResult>;
   /** Releases connections. Called once, after the last `send()` settled. */
   shutdown(): Promise<void>;
 }
