@@ -7,25 +7,20 @@
 import express from 'express';
 import { APIToolkit } from '../../src/index.js';
 import { expressErrorHandler, expressMiddleware } from '../../src/adapters/express/index.js';
-import { startCollector } from '../../src/collector/index.js';
-
-const port = Number(process.env.PORT ?? 3000);
+import { collectorSettings, port, printBanner, startLocalCollector, stopOnSignals } from '../local.js';
 
 // 1. The local collector stands in for APIToolkit: it serves client metadata and a Pub/Sub endpoint.
-const collector = await startCollector({ print: true, jsonlPath: process.env.APITOOLKIT_JSONL ?? 'apitoolkit-records.jsonl' });
+const collector = await startLocalCollector();
 
-// 2. The SDK, configured as a user would, plus the two settings that point it at the collector.
+// 2. The SDK, configured as a user would, plus the settings that point it at the collector.
 const apitoolkit = new APIToolkit({
   apiKey: process.env.APITOOLKIT_KEY ?? 'local-development-key',
-  rootURL: collector.rootURL,
-  pubsubEndpoint: collector.pubsubEndpoint,
   redactHeaders: ['X-Api-Key'],
   redactRequestBody: ['$.password', '$.credit-card.cvv'],
   redactResponseBody: ['$.token'],
   serviceVersion: '1.4.0',
   tags: ['example'],
-  flushIntervalMs: 100,
-  debug: process.env.APITOOLKIT_DEBUG === '1',
+  ...collectorSettings(collector),
 });
 
 // 3. An ordinary Express app.
@@ -61,27 +56,7 @@ app.use((err: Error, _req: express.Request, res: express.Response, _next: expres
 });
 
 const server = app.listen(port, '127.0.0.1', () => {
-  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  console.log(`
-Example API listening on ${base} (records print below and go to ${collector.jsonlPath ?? 'memory'})
-Try:
-  curl ${base}/users/42?expand=teams
-  curl -X POST ${base}/login -H 'content-type: application/json' -H 'X-Api-Key: abc123' \\
-       -d '{"username":"ada","password":"hunter2"}'
-  curl -X POST ${base}/payments -H 'content-type: application/json' \\
-       -d '{"amount":42,"credit-card":{"number":"4111111111111111","cvv":"123"}}'
-  curl ${base}/orgs/acme/projects/apollo
-  curl ${base}/fail
-Press Ctrl+C to stop.
-`);
+  printBanner(collector, server.address());
 });
 
-async function stop(): Promise<void> {
-  server.close();
-  const result = await apitoolkit.shutdown(3_000);
-  await collector.close();
-  console.log(`\nstopped: ${apitoolkit.stats().published} record(s) delivered, ${result.dropped} dropped`);
-  process.exit(0);
-}
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+stopOnSignals({ collector, client: apitoolkit, close: () => server.close() });

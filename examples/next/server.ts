@@ -12,14 +12,13 @@ import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCollector } from '../../src/collector/index.js';
+import { port as wanted, printBanner, startLocalCollector, stopOnSignals } from '../local.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const nextBin = createRequire(import.meta.url).resolve('next/dist/bin/next');
 
 /** PORT, or any free port when it is 0 (`next dev` needs a number). */
 async function choosePort(): Promise<number> {
-  const wanted = Number(process.env.PORT ?? 3000);
   if (wanted !== 0) return wanted;
   const probe = createServer().listen(0, '127.0.0.1');
   await once(probe, 'listening');
@@ -29,7 +28,7 @@ async function choosePort(): Promise<number> {
 }
 
 // 1. The local collector stands in for APIToolkit: it serves client metadata and a Pub/Sub endpoint.
-const collector = await startCollector({ print: true, jsonlPath: process.env.APITOOLKIT_JSONL ?? 'apitoolkit-records.jsonl' });
+const collector = await startLocalCollector();
 
 // 2. The Next app, as `next dev` runs it, with the two settings that point its client at the collector.
 const port = await choosePort();
@@ -52,21 +51,11 @@ next.stdout!.on('data', (chunk: Buffer) => {
   if (ready) process.stdout.write(text);
   else if (/Ready in/.test(text)) {
     ready = true;
-    const base = `http://127.0.0.1:${port}`;
-    console.log(`
-Example API (Next.js, next dev) listening on ${base} (records print below and go to ${collector.jsonlPath ?? 'memory'})
-The first request to each route waits for next dev to compile it.
-Try:
-  curl ${base}/users/42?expand=teams
-  curl -X POST ${base}/login -H 'content-type: application/json' -H 'X-Api-Key: abc123' \\
-       -d '{"username":"ada","password":"hunter2"}'
-  curl -X POST ${base}/payments -H 'content-type: application/json' \\
-       -d '{"amount":42,"credit-card":{"number":"4111111111111111","cvv":"123"}}'
-  curl ${base}/orgs/acme/projects/apollo
-  curl ${base}/fail
-  curl ${base}/api/hello?name=ada
-Press Ctrl+C to stop.
-`);
+    printBanner(collector, port, {
+      framework: 'Next.js, next dev',
+      notes: ['The first request to each route waits for next dev to compile it.'],
+      moreCommands: (base) => [`curl ${base}/api/hello?name=ada`],
+    });
   }
 });
 void exited.then(async ([code]) => {
@@ -76,16 +65,14 @@ void exited.then(async ([code]) => {
   process.exit(1);
 });
 
+// The app's client lives in the Next process: the summary counts what the collector received.
 let stopping = false;
-async function stop(): Promise<void> {
-  stopping = true;
-  // SIGTERM: the app's client flushes its queue (shutdownOnSignals in lib/apitoolkit.js), then Next exits.
-  if (next.exitCode === null && next.signalCode === null) process.kill(-next.pid!, 'SIGTERM');
-  await exited;
-  const received = collector.stats().messages;
-  await collector.close();
-  console.log(`\nstopped: ${received} record(s) received`);
-  process.exit(0);
-}
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+stopOnSignals({
+  collector,
+  close: async () => {
+    stopping = true;
+    // SIGTERM: the app's client flushes its queue (shutdownOnSignals in lib/apitoolkit.js), then Next exits.
+    if (next.exitCode === null && next.signalCode === null) process.kill(-next.pid!, 'SIGTERM');
+    await exited;
+  },
+});
