@@ -518,7 +518,8 @@ export class APIToolkit {
 
   #enqueue(record: ApiRecord): void {
     record.project_id = this.#info!.projectId;
-    const encoded = encodeRecord(record);
+    // Without a beforeSend hook the bodies are still the base64 strings #buildRecord made.
+    const encoded = encodeRecord(record, { bodiesAreBase64: this.#options.beforeSend === undefined });
     if (!encoded.ok) {
       this.#drop('encode_error', 1, encoded.error);
       return;
