@@ -1,7 +1,8 @@
 /**
  * Redaction of one record's bodies (and headers) with the macro benchmark's rules (3 request, 2
  * response JSONPath rules), for 1 KB and 64 KB bodies; then the same bodies with 20 rules that
- * match nothing, to show that rules which cannot match cost (almost) nothing whatever the body.
+ * match nothing (`$.absentN.field` member chains, and `$..absentN`), to show that rules which
+ * cannot match cost (almost) nothing whatever their number.
  */
 import { compileRedactor } from '../../src/core/redact.js';
 import {
@@ -17,12 +18,15 @@ const HEADERS = {
 export async function redactBench(options: MicroOptions): Promise<MicroRow[]> {
   const rules = compileRedactor({ redactRequestBody: REDACT_REQUEST_BODY, redactResponseBody: REDACT_RESPONSE_BODY });
   const nonMatching = compileRedactor({ redactRequestBody: NON_MATCHING_RULES, redactResponseBody: NON_MATCHING_RULES });
+  const descendants = NON_MATCHING_RULES.map((_, i) => `$..absent${i}`);
+  const nonMatchingDescendants = compileRedactor({ redactRequestBody: descendants });
   const none = compileRedactor({});
   // The rules must really apply, or the figures mean nothing.
   for (const [body, redact, method, expected] of [
     [REQUEST_1K, rules, 'requestBody', 3], [REQUEST_64K, rules, 'requestBody', 3],
     [RESPONSE_1K, rules, 'responseBody', 2], [RESPONSE_64K, rules, 'responseBody', 2],
     [REQUEST_64K, nonMatching, 'requestBody', 0], [RESPONSE_64K, nonMatching, 'responseBody', 0],
+    [REQUEST_64K, nonMatchingDescendants, 'requestBody', 0],
   ] as const) {
     const got = redact[method](body, JSON_TYPE).redactions;
     if (got !== expected) throw new Error(`redact harness: expected ${expected} redactions in a ${kb(body)} body, got ${got}`);
@@ -37,6 +41,8 @@ export async function redactBench(options: MicroOptions): Promise<MicroRow[]> {
     [`response body ${kb(RESPONSE_1K)}, 20 non-matching rules`, () => nonMatching.responseBody(RESPONSE_1K, JSON_TYPE)],
     [`request body ${kb(REQUEST_64K)}, 20 non-matching rules`, () => nonMatching.requestBody(REQUEST_64K, JSON_TYPE)],
     [`response body ${kb(RESPONSE_64K)}, 20 non-matching rules`, () => nonMatching.responseBody(RESPONSE_64K, JSON_TYPE)],
+    [`request body ${kb(REQUEST_1K)}, 20 non-matching $..name rules`, () => nonMatchingDescendants.requestBody(REQUEST_1K, JSON_TYPE)],
+    [`request body ${kb(REQUEST_64K)}, 20 non-matching $..name rules`, () => nonMatchingDescendants.requestBody(REQUEST_64K, JSON_TYPE)],
     [`request body ${kb(REQUEST_64K)}, no rules`, () => none.requestBody(REQUEST_64K, JSON_TYPE)],
   ];
   const bench = newBench(options);

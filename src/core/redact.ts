@@ -84,15 +84,34 @@ const MAX_RECURSION_DEPTH = 1024;
 
 type Query = jsonpath.JSONPathQuery;
 /**
- * A compiled rule and, when it has one, the bytes any body it can match must contain: the JSON form
- * of the member names of one of its name-only segments. A body without them skips the rule unread.
+ * A compiled rule; how it is applied ({@link Plan}); and, when it has them, its needles: the member
+ * names of one of its name-only segments, one of which any JSON body it can match must contain as
+ * a JSON string. A body without them skips the rule unread.
  */
 interface Rule {
   readonly query: Query;
-  readonly needles: readonly Buffer[] | null;
+  readonly plan: Plan;
+  readonly needles: readonly string[] | null;
   /** Mutable inside the frozen rule: counts what the rule matched, for {@link Redactor.ruleMatches}. */
   readonly stat: MatchStat;
 }
+/** The rules of one option, and one search for the needles of them all (null when none has any). */
+interface RuleSet {
+  readonly rules: readonly Rule[];
+  readonly scan: RegExp | null;
+}
+/**
+ * The two rule shapes users write most are applied by a direct walk of the parsed body, which
+ * selects the same nodes in the same order as json-p3 (checked against it by a property test);
+ * every other rule is evaluated by json-p3.
+ * - `members`: `$.a.b` (names only), at most one node and no recursion;
+ * - `descendant`: `$..a`, every member `a` at any depth, under json-p3's recursion limit;
+ * - `query`: the rest (wildcards, indexes, filters, several selectors, `$` alone).
+ */
+type Plan =
+  | { readonly kind: 'members'; readonly names: readonly string[] }
+  | { readonly kind: 'descendant'; readonly name: string }
+  | { readonly kind: 'query' };
 interface MatchStat {
   readonly option: string;
   readonly rule: string;
@@ -105,6 +124,13 @@ type FormFields = Record<string, string | string[]>;
 
 // Sentinel for "JSON.parse failed": every JSON value, including null, is a valid parse result.
 const NOT_JSON: unique symbol = Symbol('not-json');
+// A parsed body and its text (for the needles), or NOT_JSON.
+type ParsedJson = { readonly value: JSONValue; readonly text: string } | typeof NOT_JSON;
+// The JSON text a value was parsed from, and the needle search of the rules applied to it.
+interface JsonSource {
+  readonly text: string;
+  readonly scan: RegExp | null;
+}
 
 /**
  * Rewrites the JSONPath dialect found in older docs into strict RFC 9535, leaving valid parts as
@@ -248,17 +274,22 @@ function escapeNameChar(ch: string): string {
  * const redactor = compileRedactor({ redactHeaders: ['X-Api-Key'], redactRequestBody: ['$.credit-card.cvv'] });
  * redactor.requestBody(Buffer.from('{"credit-card":{"cvv":"123"}}'), 'application/json').body.toString();
  * // '{"credit-card":{"cvv":"[CLIENT_REDACTED]"}}'
+ *
+ * `internal` is for tests only: `walks: false` evaluates every rule with json-p3 (the reference the
+ * direct walks of `$.a.b` and `$..a` rules are compared against), `needles: false` every rule on
+ * every JSON body.
  */
-export function compileRedactor(options: RedactOptions): Redactor {
+export function compileRedactor(options: RedactOptions, internal: { walks?: boolean; needles?: boolean } = {}): Redactor {
   if (typeof options !== 'object' || options === null) {
     throw new OptionsInvalidError('options', `expected an object, got ${describe(options)}`);
   }
   // One environment per redactor: it carries our recursion limit without touching json-p3's default.
   const environment = new jsonpath.JSONPathEnvironment({ maxRecursionDepth: MAX_RECURSION_DEPTH });
+  const how = { walks: internal.walks ?? true, needles: internal.needles ?? true };
   return new CompiledRedactor(
     headerNames(options.redactHeaders),
-    compileRules('redactRequestBody', options.redactRequestBody, environment),
-    compileRules('redactResponseBody', options.redactResponseBody, environment),
+    compileRules('redactRequestBody', options.redactRequestBody, environment, how),
+    compileRules('redactResponseBody', options.redactResponseBody, environment, how),
   );
 }
 
@@ -273,7 +304,7 @@ function headerNames(value: unknown): ReadonlyMap<string, MatchStat | null> {
   return names;
 }
 
-function compileRules(option: BodyOption, value: unknown, environment: Environment): readonly Rule[] {
+function compileRules(option: BodyOption, value: unknown, environment: Environment, how: { walks: boolean; needles: boolean }): RuleSet {
   const rules = new Map<string, Rule>();
   stringList(option, value).forEach((path, i) => {
     const name = `${option}[${i}]`;
@@ -282,34 +313,77 @@ function compileRules(option: BodyOption, value: unknown, environment: Environme
     // Identical rules would only re-walk the same body.
     if (rules.has(normalized)) return;
     const query = compilePath(environment, name, path, normalized);
-    rules.set(normalized, Object.freeze({ query, needles: needlesOf(query), stat: { option: name, rule: path, matches: 0 } }));
+    const plan = how.walks ? planOf(query) : QUERY_PLAN;
+    // No needles for a member chain: walking it costs less than searching the text.
+    const needles = plan.kind === 'members' || !how.needles ? null : needlesOf(query);
+    rules.set(normalized, Object.freeze({ query, plan, needles, stat: { option: name, rule: path, matches: 0 } }));
   });
-  return Object.freeze([...rules.values()]);
+  const list = Object.freeze([...rules.values()]);
+  return Object.freeze({ rules: list, scan: needleScan(list) });
 }
 
 /**
  * A rule can only select something under a member whose name one of its name-only segments lists
  * (`$.user.password` needs a "password" key, `$..token` a "token" key). Such a key appears in the
- * body's bytes as its JSON string, unless it was written with `\u` escapes (checked per body) or
- * holds characters JSON may write in more than one way (then: no needles, always evaluate).
+ * body's text as its JSON string, unless it was written with `\u` escapes (checked per body) or
+ * holds characters JSON may write in more than one way (then: no needles, always evaluate). The
+ * text is the body decoded: a name that holds U+FFFD also matches bytes that decode to it.
  */
-function needlesOf(query: Query): readonly Buffer[] | null {
+function needlesOf(query: Query): readonly string[] | null {
   for (let i = query.segments.length - 1; i >= 0; i -= 1) {
-    const selectors = query.segments[i]!.selectors as readonly { name?: unknown }[];
-    const names = selectors.map((selector) => (selector.constructor.name === 'NameSelector' ? selector.name : undefined));
-    if (names.length === 0 || !names.every((n): n is string => typeof n === 'string')) continue;
+    const names = query.segments[i]!.selectors.map(nameOf);
+    if (names.length === 0 || !names.every((n): n is string => n !== undefined)) continue;
     if (!names.every(hasOneJsonSpelling)) return null;
-    return Object.freeze(names.map((n) => Buffer.from(JSON.stringify(n), 'utf8')));
+    return Object.freeze(names);
   }
   return null;
+}
+
+/**
+ * One regular expression that finds the needles of all `rules` in a JSON text in one pass, so the
+ * cost does not grow with the number of rules: `"`, one of the names, then `"`. The closing quote
+ * is looked at but not consumed, so it can open the next match (`{"a":"b"}` holds `"a"` and `":"`);
+ * as no needle contains a quote, a match ends at the next quote and no occurrence is skipped.
+ */
+function needleScan(rules: readonly Rule[]): RegExp | null {
+  const names = new Set<string>();
+  for (const rule of rules) for (const name of rule.needles ?? []) names.add(name);
+  if (names.size === 0) return null;
+  const alternatives = [...names].map((name) => name.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&'));
+  return new RegExp(`"(${alternatives.join('|')})(?=")`, 'g');
+}
+
+/** The needles present in `text`. */
+function needlesFound(text: string, scan: RegExp): Set<string> {
+  const found = new Set<string>();
+  scan.lastIndex = 0;
+  for (let match = scan.exec(text); match !== null; match = scan.exec(text)) found.add(match[1]!);
+  return found;
+}
+
+/** The member name a selector selects, when it is a name selector (`.a`, `['a']`). */
+function nameOf(selector: jsonpath.JSONPathSelector): string | undefined {
+  return selector instanceof jsonpath.selectors.NameSelector ? selector.name : undefined;
+}
+
+const QUERY_PLAN: Plan = Object.freeze({ kind: 'query' });
+
+/** How a compiled rule is applied: see {@link Plan}. */
+function planOf(query: Query): Plan {
+  const segments = query.segments;
+  const names = segments.map((segment) => (segment.selectors.length === 1 ? nameOf(segment.selectors[0]!) : undefined));
+  if (names.length === 0 || !names.every((n): n is string => n !== undefined)) return QUERY_PLAN;
+  // One name per segment: child segments only make a singular query; a lone segment that does not
+  // is the descendant segment (RFC 9535 has no third kind).
+  if (query.singularQuery()) return Object.freeze({ kind: 'members', names: Object.freeze(names) });
+  if (segments.length === 1 && segments[0]!.toString().startsWith('..')) return Object.freeze({ kind: 'descendant', name: names[0]! });
+  return QUERY_PLAN;
 }
 
 function hasOneJsonSpelling(name: string): boolean {
   // `"`, `\`, `/` and control characters have several escaped spellings; lone surrogates none in UTF-8.
   return !/["\\/\u0000-\u001f\ud800-\udfff]/.test(name);
 }
-
-const UNICODE_ESCAPE = Buffer.from('\\u');
 
 function compilePath(environment: Environment, name: string, path: string, normalized: string): Query {
   try {
@@ -342,15 +416,15 @@ class CompiledRedactor implements Redactor {
   readonly hasRequestBodyRules: boolean;
   readonly hasResponseBodyRules: boolean;
   readonly #headerNames: ReadonlyMap<string, MatchStat | null>;
-  readonly #requestRules: readonly Rule[];
-  readonly #responseRules: readonly Rule[];
+  readonly #requestRules: RuleSet;
+  readonly #responseRules: RuleSet;
 
-  constructor(headerNames: ReadonlyMap<string, MatchStat | null>, requestRules: readonly Rule[], responseRules: readonly Rule[]) {
+  constructor(headerNames: ReadonlyMap<string, MatchStat | null>, requestRules: RuleSet, responseRules: RuleSet) {
     this.#headerNames = headerNames;
     this.#requestRules = requestRules;
     this.#responseRules = responseRules;
-    this.hasRequestBodyRules = requestRules.length > 0;
-    this.hasResponseBodyRules = responseRules.length > 0;
+    this.hasRequestBodyRules = requestRules.rules.length > 0;
+    this.hasResponseBodyRules = responseRules.rules.length > 0;
     Object.freeze(this);
   }
 
@@ -385,18 +459,18 @@ class CompiledRedactor implements Redactor {
   ruleMatches(): RuleMatches[] {
     const stats: MatchStat[] = [];
     for (const stat of this.#headerNames.values()) if (stat !== null) stats.push(stat);
-    for (const rule of [...this.#requestRules, ...this.#responseRules]) stats.push(rule.stat);
+    for (const rule of [...this.#requestRules.rules, ...this.#responseRules.rules]) stats.push(rule.stat);
     return stats.map(({ option, rule, matches }) => ({ option, rule, matches }));
   }
 }
 
-function redactBody(body: Buffer, contentType: string | undefined, rules: readonly Rule[]): BodyRedaction {
+function redactBody(body: Buffer, contentType: string | undefined, { rules, scan }: RuleSet): BodyRedaction {
   // An empty body has nothing to hide and is recorded as "" rather than as `{}` or a marker.
   if (body.length === 0) return unchanged(body);
   const kind = bodyKind(contentType);
   if (kind === 'form') {
     const fields = formFields(body);
-    return serialise(redactValue(fields, rules));
+    return serialise(redactValue(fields, rules, undefined));
   }
   if (kind === 'multipart') return redactMultipart(body, contentType!, rules);
   if (rules.length === 0 || kind === 'other') return unchanged(body);
@@ -405,13 +479,7 @@ function redactBody(body: Buffer, contentType: string | undefined, rules: readon
   const parsed = parseJson(body);
   // Only a body that claimed to be JSON is withheld; a sniffed one was never JSON to begin with.
   if (parsed === NOT_JSON) return kind === 'json' ? withheld() : unchanged(body);
-  const escaped = body.includes(UNICODE_ESCAPE);
-  const active: Rule[] = [];
-  for (const rule of rules) {
-    if (rule.needles === null || escaped || rule.needles.some((needle) => body.includes(needle))) active.push(rule);
-  }
-  if (active.length === 0) return unchanged(body);
-  const result = redactValue(parsed, active);
+  const result = redactValue(parsed.value, rules, { text: parsed.text, scan });
   // Nothing matched: the original bytes, exactly as sent (no re-serialisation, no lost precision).
   return result.redactions === 0 && result.value !== WITHHELD ? unchanged(body) : serialise(result);
 }
@@ -448,11 +516,11 @@ function startsLikeJson(body: Buffer): boolean {
   return false;
 }
 
-function parseJson(body: Buffer): JSONValue | typeof NOT_JSON {
+function parseJson(body: Buffer): ParsedJson {
   const text = body.toString('utf8');
   try {
     // A UTF-8 byte order mark is legal in the wild but not to JSON.parse.
-    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as JSONValue;
+    return { value: JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as JSONValue, text };
   } catch {
     return NOT_JSON;
   }
@@ -515,7 +583,7 @@ function redactMultipart(body: Buffer, contentType: string, rules: readonly Rule
   let redacted: JSONValue = fields;
   let redactions = 0;
   if (rules.length > 0 && texts.length > 0) {
-    const result = redactValue(fields, rules);
+    const result = redactValue(fields, rules, undefined);
     if (result.value === WITHHELD) return withheld();
     redacted = result.value;
     redactions = result.redactions;
@@ -623,12 +691,31 @@ function describePart(head: string): { name: string | undefined; fileType: strin
   return { name: params.get('name'), fileType };
 }
 
-/** Applies every rule in turn to `root` (in place) and counts the replacements. */
-function redactValue(root: JSONValue, rules: readonly Rule[]): { value: JSONValue | typeof WITHHELD; redactions: number } {
+/**
+ * Applies every rule in turn to `root` (in place) and counts the replacements. `source` is the
+ * JSON body `root` was parsed from: a rule whose needles it lacks cannot match and is skipped unread.
+ */
+function redactValue(root: JSONValue, rules: readonly Rule[], source: JsonSource | undefined): { value: JSONValue | typeof WITHHELD; redactions: number } {
   let current = root;
   let redactions = 0;
+  // The needles in the text, searched once, when a rule first needs them; null when the text spells
+  // some string with `\u` escapes (a name may then be there without its needle).
+  let found: ReadonlySet<string> | null | undefined;
   try {
     for (const rule of rules) {
+      const plan = rule.plan;
+      if (plan.kind === 'members') {
+        redactions += redactMembers(current, plan.names, rule.stat);
+        continue;
+      }
+      if (source !== undefined && source.scan !== null && rule.needles !== null) {
+        found ??= source.text.includes('\\u') ? null : needlesFound(source.text, source.scan);
+        if (found !== null && !rule.needles.some((needle) => found!.has(needle))) continue;
+      }
+      if (plan.kind === 'descendant') {
+        redactions += redactDescendants(current, plan.name, rule.stat);
+        continue;
+      }
       // query() collects every node before we mutate; a lazy iterator would see our changes mid-walk.
       const nodes = rule.query.query(current);
       rule.stat.matches += nodes.length;
@@ -647,6 +734,83 @@ function redactValue(root: JSONValue, rules: readonly Rule[]): { value: JSONValu
     return { value: WITHHELD, redactions: 0 };
   }
 }
+
+/**
+ * `$.a.b`: replaces the one value the member chain leads to, as json-p3 would select it (own
+ * members of objects only, never array elements or inherited members); counts it as a match even
+ * when it already holds the marker. Returns the number of replacements (0 or 1).
+ */
+function redactMembers(root: JSONValue, names: readonly string[], stat: MatchStat): number {
+  let parent = root;
+  const last = names.length - 1;
+  for (let i = 0; i < last; i += 1) {
+    const child = ownMember(parent, names[i]!);
+    if (child === undefined) return 0;
+    parent = child;
+  }
+  const value = ownMember(parent, names[last]!);
+  if (value === undefined) return 0;
+  stat.matches += 1;
+  if (value === REDACTED) return 0;
+  setOwn(parent as object, names[last]!, REDACTED);
+  return 1;
+}
+
+/** The own member `name` of an object (not an array), or undefined. */
+function ownMember(value: JSONValue, name: string): JSONValue | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, name)) return undefined;
+  return value[name];
+}
+
+/** What one `$..name` walk has found so far; added to the rule's stat only if the walk completes. */
+interface DescendantWalk {
+  readonly name: string;
+  matches: number;
+  redactions: number;
+}
+
+/**
+ * `$..name`: replaces every own member `name` at any depth in one walk, with json-p3's results.
+ * json-p3 first lists the matches (a member when its object is visited, before the object's
+ * children; objects and arrays in document order) and then replaces them in that order, so a
+ * match inside a value already replaced is counted but not replaced: here the original value is
+ * walked "detached". json-p3 throws when any node (scalars too) lies {@link MAX_RECURSION_DEPTH}
+ * levels down; so does this walk, before anything is counted. Returns the replacements.
+ */
+function redactDescendants(root: JSONValue, name: string, stat: MatchStat): number {
+  const walk: DescendantWalk = { name, matches: 0, redactions: 0 };
+  visit(root, 1, true, walk);
+  stat.matches += walk.matches;
+  return walk.redactions;
+}
+
+/** One node of {@link redactDescendants} at `depth` (the root is 1); `attached`: reachable from the root. */
+function visit(value: JSONValue, depth: number, attached: boolean, walk: DescendantWalk): void {
+  if (depth >= MAX_RECURSION_DEPTH) throw new RangeError(`redaction: nesting deeper than ${MAX_RECURSION_DEPTH - 1} levels`);
+  if (typeof value !== 'object' || value === null) return;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i += 1) visit(value[i]!, depth + 1, attached, walk);
+    return;
+  }
+  const name = walk.name;
+  let replaced: JSONValue | typeof NOTHING = NOTHING;
+  if (Object.hasOwn(value, name)) {
+    walk.matches += 1;
+    const original = value[name]!;
+    if (attached && original !== REDACTED) {
+      setOwn(value, name, REDACTED);
+      walk.redactions += 1;
+      replaced = original;
+    }
+  }
+  for (const key of Object.keys(value)) {
+    if (replaced !== NOTHING && key === name) visit(replaced, depth + 1, false, walk);
+    else visit(value[key]!, depth + 1, attached, walk);
+  }
+}
+
+// Sentinel for "no member was replaced here" (any JSON value, null included, can be replaced).
+const NOTHING: unique symbol = Symbol('nothing');
 
 /**
  * Replaces the value at `location` by the marker. Returns false when the location no longer
