@@ -5,8 +5,11 @@
  */
 
 import assert from 'node:assert/strict';
-import { createServer, type Socket } from 'node:net';
+import http2 from 'node:http2';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { PubSub } from '@google-cloud/pubsub';
+import { startCollector, type Collector } from '../../src/collector/index.js';
 import { ApiKeyRefusedError, MetadataError, TransportError } from '../../src/core/errors.js';
 import { fetchClientMetadata } from '../../src/transport/metadata.js';
 import { makePubSubTransport } from '../../src/transport/pubsub.js';
@@ -318,5 +321,243 @@ describe('makePubSubTransport send()', () => {
     assert.ok(!result.ok && !result.retryable);
     // Before start() too.
     await makePubSubTransport({ apiKey: API_KEY, rootURL: backend.rootURL }).shutdown();
+  });
+});
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so a failing case can be re-run. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `count` messages of the given sizes, each starting with `case:index:` so it can be told apart. */
+function makeBatch(label: number, sizes: number[]): Buffer[] {
+  return sizes.map((size, i) => {
+    const head = Buffer.from(`${label}:${i}:`);
+    const data = Buffer.alloc(Math.max(size, head.length), 0x61 + (i % 26));
+    head.copy(data);
+    return data;
+  });
+}
+
+const MiB = 1024 * 1024;
+
+/** Batches around the Publish limits (1000 messages, 9 MiB): counts, sizes, and one oversized message. */
+function generatedBatches(): Array<{ name: string; sizes: number[] }> {
+  const rand = random(0x5eed);
+  const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
+  const cases: Array<{ name: string; sizes: number[] }> = [];
+  for (const count of [1, 2, 999, 1000, 1001, 2000, 2001]) {
+    cases.push({ name: `${count} small messages`, sizes: Array.from({ length: count }, () => int(1, 400)) });
+  }
+  for (let i = 0; i < 6; i++) {
+    const count = int(1, 2600);
+    cases.push({ name: `${count} random small messages`, sizes: Array.from({ length: count }, () => int(1, 3000)) });
+  }
+  for (let i = 0; i < 3; i++) {
+    // Large messages: the 9 MiB cut comes before the 1000-message one.
+    const count = int(4, 30);
+    cases.push({ name: `${count} messages of up to 1.5 MiB`, sizes: Array.from({ length: count }, () => int(1, 1.5 * MiB)) });
+  }
+  cases.push({ name: 'exactly 9 MiB', sizes: Array.from({ length: 9 }, () => MiB) });
+  cases.push({ name: 'one byte above 9 MiB', sizes: [...Array.from({ length: 8 }, () => MiB), MiB + 1] });
+  cases.push({ name: 'exactly 9 MiB, then a small message', sizes: [...Array.from({ length: 9 }, () => MiB), 1] });
+  cases.push({ name: 'a message above 9 MiB goes alone', sizes: [10, 3 * MiB, 9 * MiB + 100, 20, 30] });
+  cases.push({ name: '1500 messages, then 8 MiB', sizes: [...Array.from({ length: 1500 }, () => int(1, 100)), 8 * MiB, 2 * MiB] });
+  return cases;
+}
+
+describe('makePubSubTransport send() to the local collector (a gRPC Pub/Sub Publisher)', () => {
+  let collector: Collector;
+  before(async () => {
+    collector = await startCollector({ inspector: false });
+  });
+  after(() => collector.close());
+
+  async function started(lines: string[] = []) {
+    const transport = makePubSubTransport({ apiKey: API_KEY, rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint, onDebug: (l) => lines.push(l) });
+    await transport.start(AbortSignal.timeout(5_000));
+    return transport;
+  }
+
+  /** Checks that the collector received exactly `sent`, each message once and intact. */
+  function assertReceived(sent: Buffer[], name: string): void {
+    const received = collector.messages();
+    assert.equal(received.length, sent.length, `${name}: message count`);
+    const byIndex = new Map<number, Buffer>();
+    for (const message of received) {
+      const index = Number(message.data.subarray(0, 32).toString('latin1').split(':')[1]);
+      assert.ok(!byIndex.has(index), `${name}: message ${index} twice`);
+      byIndex.set(index, message.data);
+      assert.deepEqual(message.attributes, {}, name);
+      assert.equal(message.topic, 'projects/apitoolkit-local/topics/apitoolkit-local', name);
+    }
+    sent.forEach((data, i) => assert.ok(byIndex.get(i)?.equals(data), `${name}: message ${i} differs or is missing`));
+  }
+
+  it('splits like the high-level publisher: same Publish requests, every message delivered intact', async () => {
+    const transport = await started();
+    // The general path: the official client's Topic publisher with the limits it clamps batching to,
+    // and everything published in one tick (what this transport did before it called the GAPIC client).
+    const pubsub = new PubSub({ projectId: 'apitoolkit-local', apiEndpoint: collector.pubsubEndpoint, emulatorMode: true, universeDomain: 'googleapis.com' });
+    const topic = pubsub.topic('projects/apitoolkit-local/topics/apitoolkit-local', {
+      batching: { maxMessages: 1000, maxBytes: 9 * MiB, maxMilliseconds: 0 },
+    });
+    try {
+      for (const [n, { name, sizes }] of generatedBatches().entries()) {
+        const batch = makeBatch(n, sizes);
+        collector.clear();
+        await Promise.all(batch.map((data) => topic.publishMessage({ data })));
+        const expected = collector.stats().publishRequests;
+        assertReceived(batch, `${name} (high-level client)`);
+
+        collector.clear();
+        assert.deepEqual(await transport.send(batch, 20_000), { ok: true }, name);
+        assert.equal(collector.stats().publishRequests, expected, `${name}: Publish requests`);
+        assertReceived(batch, name);
+      }
+    } finally {
+      collector.clear();
+      await transport.shutdown();
+      await pubsub.close();
+    }
+  });
+
+  it('gRPC errors: classified by code, named in the message; a split send fails as a whole', async () => {
+    const lines: string[] = [];
+    const transport = await started(lines);
+    try {
+      const cases: Array<[number, boolean, RegExp]> = [
+        [7, false, /PERMISSION_DENIED \(7\): .*injected fault/],
+        [5, false, /NOT_FOUND \(5\)/],
+        [3, false, /INVALID_ARGUMENT \(3\)/],
+        [14, true, /UNAVAILABLE \(14\)/],
+        [8, true, /RESOURCE_EXHAUSTED \(8\)/],
+        [13, true, /INTERNAL \(13\)/],
+      ];
+      for (const [code, retryable, message] of cases) {
+        collector.setPublishFault(code);
+        for (const batch of [makeBatch(0, [10]), makeBatch(0, Array.from({ length: 2500 }, () => 10))]) {
+          const result = await transport.send(batch, 5_000);
+          assert.ok(!result.ok, `code ${code}`);
+          assert.equal(result.retryable, retryable, `code ${code}`);
+          assert.ok(result.error instanceof TransportError);
+          assert.match(result.error.message, new RegExp(`^apitoolkit-node: publish of ${batch.length} message\\(s\\) to projects/apitoolkit-local/topics/apitoolkit-local failed: `));
+          assert.match(result.error.message, message);
+        }
+      }
+      collector.setPublishFault(null);
+      assert.deepEqual(await transport.send(makeBatch(0, [10]), 5_000), { ok: true });
+      assert.equal(lines.filter((l) => /permanent failure: publish of/.test(l)).length, 6);
+      assert.equal(lines.filter((l) => /retryable failure: publish of/.test(l)).length, 6);
+      assertNoSecrets(lines.join('\n'));
+    } finally {
+      collector.setPublishFault(null);
+      collector.clear();
+      await transport.shutdown();
+    }
+  });
+
+  it('a hung Publish: the gRPC deadline ends it; an abort signal settles it at once', async () => {
+    const transport = await started();
+    collector.setPublishFault('hang');
+    try {
+      const t0 = Date.now();
+      const timedOut = await transport.send(makeBatch(0, [10]), 400);
+      assert.ok(!timedOut.ok && timedOut.retryable, JSON.stringify(timedOut));
+      assert.match(timedOut.error.message, /DEADLINE_EXCEEDED \(4\)/);
+      assert.ok(Date.now() - t0 >= 350, `took ${Date.now() - t0} ms`);
+
+      const controller = new AbortController();
+      const pending = transport.send(makeBatch(0, Array.from({ length: 1500 }, () => 10)), 30_000, controller.signal);
+      setTimeout(() => controller.abort(new Error('shutdown time is up')), 100);
+      const t1 = Date.now();
+      const abandoned = await pending;
+      assert.ok(Date.now() - t1 < 10_000);
+      assert.ok(!abandoned.ok && abandoned.retryable);
+      assert.match(abandoned.error.message, /publish of 1500 message\(s\) to .* abandoned: shutdown time is up/);
+
+      const early = new AbortController();
+      early.abort(new Error('already over'));
+      const before = collector.stats().publishRequests;
+      const never = await transport.send(makeBatch(0, [10]), 30_000, early.signal);
+      assert.ok(!never.ok && /abandoned: already over/.test(never.error.message));
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(collector.stats().publishRequests, before, 'an already aborted send made a call');
+    } finally {
+      collector.setPublishFault(null);
+      collector.clear();
+      await transport.shutdown();
+    }
+  });
+
+  it('a non-Buffer anywhere in the batch fails the send before anything goes out', async () => {
+    const transport = await started();
+    try {
+      collector.clear();
+      const batch = [...makeBatch(0, Array.from({ length: 1200 }, () => 10)), 'late' as unknown as Buffer];
+      const result = await transport.send(batch, 5_000);
+      assert.ok(!result.ok && !result.retryable);
+      assert.match(result.error.message, /message 1200 is not a Buffer/);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(collector.stats().publishRequests, 0);
+      // A Uint8Array that is not a Buffer is fine, as before.
+      assert.deepEqual(await transport.send([new Uint8Array(Buffer.from('0:0:x')) as Buffer], 5_000), { ok: true });
+      assert.equal(collector.stats().messages, 1);
+    } finally {
+      collector.clear();
+      await transport.shutdown();
+    }
+  });
+});
+
+describe('makePubSubTransport send() on the wire', () => {
+  it('sends the Publish request the high-level client sends: same path, headers and body bytes', async () => {
+    // A bare HTTP/2 endpoint that records each gRPC request and refuses it (PERMISSION_DENIED).
+    const seen: Array<{ headers: Record<string, unknown>; body: Buffer }> = [];
+    const server = http2.createServer();
+    server.on('stream', (stream, headers) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        const { 'grpc-timeout': _deadline, ...rest } = headers;
+        seen.push({ headers: rest, body: Buffer.concat(chunks) });
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '7', 'grpc-message': 'recorded' }));
+        stream.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const backend = await serveMetadata([{ status: 200, body: METADATA }]);
+    const batch = [Buffer.from('{"a":1}'), Buffer.from([0, 0xff, 0xe2, 0x9c, 0x93]), Buffer.alloc(70_000, 0x7a)];
+    try {
+      const transport = makePubSubTransport({ apiKey: API_KEY, rootURL: backend.rootURL, pubsubEndpoint: endpoint });
+      await transport.start(AbortSignal.timeout(5_000));
+      const result = await transport.send(batch, 5_000);
+      await transport.shutdown();
+      assert.ok(!result.ok && !result.retryable && /PERMISSION_DENIED \(7\): 7 PERMISSION_DENIED: recorded/.test(result.error.message));
+
+      const pubsub = new PubSub({ projectId: METADATA.pubsub_project_id, apiEndpoint: endpoint, emulatorMode: true, universeDomain: 'googleapis.com' });
+      const topic = pubsub.topic(`projects/${METADATA.pubsub_project_id}/topics/${METADATA.topic_id}`, { batching: { maxMilliseconds: 0 } });
+      await Promise.allSettled(batch.map((data) => topic.publishMessage({ data })));
+      await pubsub.close();
+
+      assert.equal(seen.length, 2);
+      const [ours, reference] = seen;
+      assert.equal(ours!.headers[':path'], '/google.pubsub.v1.Publisher/Publish');
+      assert.match(String(ours!.headers['x-goog-api-client']), /gccl\//);
+      assert.deepEqual(ours!.headers, reference!.headers);
+      assert.ok(ours!.body.equals(reference!.body), 'request bodies differ');
+    } finally {
+      await backend.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
