@@ -6,8 +6,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createBatcher, type Batcher } from './core/batcher.js';
 import {
-  errorRecord, nodeRecordInput, queryParams, startExchange,
-  type CaptureAdapter, type Exchange, type RecordInput, type RequestContext, type RouteMatch,
+  createNodeCapture, errorRecord, nodeRecordInput, queryParams, receivedUrl,
+  type CaptureAdapter, type Exchange, type NodeCapture, type RecordInput, type RequestContext, type RouteMatch,
 } from './core/capture.js';
 import { observeWeb, type WebCaptureAdapter } from './core/capture-web.js';
 import { encodeRecord } from './core/encode.js';
@@ -99,9 +99,7 @@ export class APIToolkit {
   readonly #outgoingRedactor: Redactor;
   readonly #outgoing: OutgoingCapture | undefined;
   readonly #context = new AsyncLocalStorage<RequestContext>();
-  // Requests map to their exchange here rather than through a property on the request object.
-  readonly #exchanges = new WeakMap<IncomingMessage, Exchange>();
-  readonly #onDone = (exchange: Exchange, aborted: boolean): void => this.#completeNode(exchange, aborted);
+  readonly #capture: NodeCapture;
   readonly #onWebDone = (input: RecordInput): void => this.#complete(input);
   readonly #abort = new AbortController();
   readonly #transport: Transport | undefined;
@@ -124,6 +122,7 @@ export class APIToolkit {
     this.#redactor = compileRedactor(o);
     const outgoingRules = compileOutgoingRules(o);
     this.#outgoingRedactor = outgoingRules.redactor;
+    this.#capture = createNodeCapture(o, (exchange, aborted) => this.#completeNode(exchange, aborted));
     if (!o.enabled) {
       this.#state = 'disabled';
       this.#started = Promise.resolve({ projectId: '' });
@@ -315,16 +314,14 @@ export class APIToolkit {
    * and return what it returns. `state` is handed back to the adapter's `route`/`parsedBody`.
    */
   [kObserve]<T>(req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter<any>, next: () => T, state?: unknown): T {
-    let exchange = this.#exchanges.get(req);
+    let exchange = this.#capture.exchangeOf(req);
     // Observed already (the same middleware mounted twice, or Nest's app.use() plus its module):
     // one record, the first observer's, and its context.
     if (exchange !== undefined && !exchange.done) return this.#context.run(exchange, next);
     exchange = undefined;
     try {
-      if (this.#shouldObserve(req.method, (req as { originalUrl?: string }).originalUrl ?? req.url)) {
-        exchange = startExchange(req, res, adapter, state, this.#options, this.#onDone);
-        this.#exchanges.set(req, exchange);
-      }
+      const rawUrl = receivedUrl(req);
+      if (this.#shouldObserve(req.method, rawUrl)) exchange = this.#capture.start(req, res, adapter, state, rawUrl);
     } catch (error) {
       this.#fault(toError(error), 'capture');
     }
@@ -364,7 +361,7 @@ export class APIToolkit {
   /** Adapters only: attach an error to the record of `req`. */
   [kRecordError](req: IncomingMessage, error: unknown): void {
     try {
-      const exchange = this.#exchanges.get(req);
+      const exchange = this.#capture.exchangeOf(req);
       if (exchange !== undefined && !exchange.done) exchange.errors.push(errorRecord(error));
     } catch (err) {
       this.#fault(toError(err), 'capture');

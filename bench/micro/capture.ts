@@ -1,12 +1,12 @@
 /**
- * Capture: `startExchange()` on a real node:http `IncomingMessage` / `ServerResponse` pair (no
+ * Capture: `createNodeCapture().start()` on a real node:http `IncomingMessage` / `ServerResponse` pair (no
  * server, the socket a stream that discards what is written), the 1 KB request body emitted as
  * the parser would, the 1 KB response written with `end()`, and `nodeRecordInput()` once the
  * response closes. The same pair without the SDK is measured too; the difference is capture.
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Duplex } from 'node:stream';
-import { nodeRecordInput, startExchange, type CaptureAdapter, type CaptureLimits, type RecordInput } from '../../src/core/capture.js';
+import { createNodeCapture, nodeRecordInput, type CaptureAdapter, type CaptureLimits, type RecordInput } from '../../src/core/capture.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../../src/core/options.js';
 import { REQUEST_1K, RESPONSE_1K, newBench, rowOf, task, type MicroOptions, type MicroRow } from './fixtures.js';
 
@@ -17,6 +17,10 @@ const RAW_HEADERS = [
   'User-Agent', 'autocannon', 'Accept', '*/*', 'Connection', 'keep-alive',
 ];
 const RESPONSE_TEXT = RESPONSE_1K.toString();
+// One capture, as one client has. The adapter state of each exchange is the promise's resolver.
+const nodeCapture = createNodeCapture(limits, (ex, aborted) => {
+  (ex.state as (input: RecordInput) => void)(nodeRecordInput(ex, aborted, adapter.route(ex.req, undefined), limits));
+});
 
 function pair(): { req: IncomingMessage; res: ServerResponse } {
   const socket = new Duplex({ read() {}, write(_chunk, _encoding, callback) { callback(); } });
@@ -41,7 +45,7 @@ function exchange(capture: boolean): Promise<RecordInput | undefined> {
   return new Promise((resolve) => {
     const { req, res } = pair();
     if (capture) {
-      startExchange(req, res, adapter, undefined, limits, (ex, aborted) => resolve(nodeRecordInput(ex, aborted, adapter.route(req, undefined), limits)));
+      nodeCapture.start(req, res, adapter, resolve);
     } else {
       res.once('close', () => resolve(undefined));
     }
@@ -65,7 +69,7 @@ export async function captureBench(options: MicroOptions): Promise<MicroRow[]> {
   bench.add('pair + capture', () => exchange(true));
   await bench.run();
   const bare = rowOf(task(bench, 'pair only'), 'capture', 'req/res pair, 1 KB in and out, no SDK (harness)');
-  const captured = rowOf(task(bench, 'pair + capture'), 'capture', 'same + startExchange + nodeRecordInput');
+  const captured = rowOf(task(bench, 'pair + capture'), 'capture', 'same + capture start + nodeRecordInput');
   return [
     bare,
     captured,

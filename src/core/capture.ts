@@ -4,7 +4,8 @@
  * request body by a tee on the stream's `data` events, so the app's own parser still reads it.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { setOwn } from './own.js';
 import type { HeaderInput } from './redact.js';
@@ -73,7 +74,9 @@ export interface CaptureLimits {
 /** Keeps the first `limit` bytes that stream past and counts the rest. */
 export class BodyTee {
   readonly #limit: number;
-  readonly #chunks: Buffer[] = [];
+  // Most bodies are one chunk: the array is only made for a second one.
+  #first: Buffer | undefined = undefined;
+  #rest: Buffer[] | undefined = undefined;
   #kept = 0;
   /** Bytes seen in total, kept or not. */
   seen = 0;
@@ -92,132 +95,181 @@ export class BodyTee {
     const room = this.#limit - this.#kept;
     if (typeof chunk === 'string') {
       const enc = typeof encoding === 'string' && Buffer.isEncoding(encoding) ? encoding : 'utf8';
-      length = Buffer.byteLength(chunk, enc);
-      // Encode at most `room` characters: one character is at least one byte, so that is enough.
-      if (room > 0) take = Buffer.from(room >= length ? chunk : chunk.slice(0, room), enc).subarray(0, room);
+      if (chunk.length * 3 <= room && (enc === 'utf8' || enc === 'utf-8')) {
+        // UTF-8 makes at most 3 bytes of one UTF-16 unit: all of it fits, so encode it once (and
+        // its length is exactly what byteLength would count).
+        take = Buffer.from(chunk, enc);
+        length = take.length;
+      } else {
+        length = Buffer.byteLength(chunk, enc);
+        // Encode at most `room` characters: one character is at least one byte, so that is enough.
+        if (room > 0) take = room >= length ? Buffer.from(chunk, enc) : Buffer.from(chunk.slice(0, room), enc).subarray(0, room);
+      }
     } else if (chunk instanceof Uint8Array) {
       length = chunk.byteLength;
       // Copy: the app may reuse its buffer once write() returns.
-      if (room > 0) take = Buffer.from(chunk.subarray(0, room));
+      if (room > 0) take = Buffer.copyBytesFrom(chunk, 0, Math.min(room, length));
     } else {
       return;
     }
     this.seen += length;
     if (take !== undefined && take.length > 0) {
-      this.#chunks.push(take);
+      if (this.#first === undefined) this.#first = take;
+      else (this.#rest ??= [this.#first]).push(take);
       this.#kept += take.length;
     }
   }
 
   bytes(): Buffer {
-    return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#kept);
+    if (this.#rest !== undefined) return Buffer.concat(this.#rest, this.#kept);
+    return this.#first ?? Buffer.alloc(0);
   }
 }
 
-/** One node:http request being observed. */
-export interface Exchange extends RequestContext {
+/**
+ * One node:http request being observed, and its async context (what reportError and outgoing
+ * calls see). A class, so that every exchange has the same shape from the start.
+ */
+export class Exchange implements RequestContext {
+  readonly msgId: string = randomUUID();
+  readonly errors: ErrorRecord[] = [];
+  done = false;
+  readonly startNs: bigint = process.hrtime.bigint();
+  readonly timestamp: string = isoNow();
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly adapter: CaptureAdapter;
   readonly state: unknown;
-  readonly startNs: bigint;
-  readonly timestamp: string;
   /** The URL as received, before any router rewrote `req.url`. */
   readonly rawUrl: string;
-  readonly requestTee: BodyTee | undefined;
-  readonly responseTee: BodyTee | undefined;
+  /** Undefined when request body capture is off or no body is coming. */
+  requestTee: BodyTee | undefined = undefined;
+  /** Made on the first body chunk: undefined when nothing was written (or capture is off). */
+  responseTee: BodyTee | undefined = undefined;
   /** Headers handed to `writeHead()` that node sent without keeping them in `getHeaders()`. */
-  sentHeaders?: HeaderInput;
+  sentHeaders: HeaderInput | undefined = undefined;
+  /** 'finish' was seen; only watched where node's own server does not tell us (see `start`). */
+  finished = false;
+
+  constructor(req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter, state: unknown, rawUrl: string) {
+    this.req = req;
+    this.res = res;
+    this.adapter = adapter;
+    this.state = state;
+    this.rawUrl = rawUrl;
+  }
+}
+
+// The ISO string of the current millisecond, made once per millisecond: under load many requests
+// start within the same one. A pure function of the clock, so sharing it between clients is safe.
+let isoMs = -1;
+let isoString = '';
+
+/** `new Date().toISOString()`, formatted at most once per millisecond. */
+export function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoString = new Date(ms).toISOString();
+    isoMs = ms;
+  }
+  return isoString;
+}
+
+/** Observes node:http exchanges for one client; see {@link createNodeCapture}. */
+export interface NodeCapture {
+  /**
+   * Starts observing. `onDone` runs once, after the response finished (`aborted` false) or the
+   * connection closed before it did (`aborted` true). Must be called before the app writes anything.
+   * `rawUrl` is the URL as received, when the caller has read it already.
+   */
+  start(req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter, state: unknown, rawUrl?: string): Exchange;
+  /** The exchange this capture started for `req`, if any (finished or not). */
+  exchangeOf(req: IncomingMessage): Exchange | undefined;
 }
 
 /**
- * Starts observing. `onDone` runs once, after the response finished (`aborted` false) or the
- * connection closed before it did (`aborted` true).
- * Must be called before the app writes anything.
+ * The capture of one client. What it costs per request is mostly the properties it adds to `res`
+ * (its `write`, `end` and sometimes `writeHead`): Express gives every req/res an object shape of
+ * its own (`setPrototypeOf` per request), so each property added copies that shape, about a
+ * microsecond apiece. Hence no property of ours on req/res and only the hooks a response needs.
  */
-export function startExchange(
-  req: IncomingMessage,
-  res: ServerResponse,
-  adapter: CaptureAdapter,
-  state: unknown,
-  limits: CaptureLimits,
-  onDone: (exchange: Exchange, aborted: boolean) => void,
-): Exchange {
-  const exchange: Exchange = {
-    msgId: randomUUID(),
-    req,
-    res,
-    adapter,
-    state,
-    startNs: process.hrtime.bigint(),
-    timestamp: new Date().toISOString(),
-    rawUrl: (req as { originalUrl?: string }).originalUrl ?? req.url ?? '',
-    errors: [],
-    requestTee: limits.captureRequestBody && mayHaveBody(req) && !req.readableEnded ? new BodyTee(limits.maxBodyBytes) : undefined,
-    responseTee: limits.captureResponseBody ? new BodyTee(limits.maxBodyBytes) : undefined,
-    done: false,
+export function createNodeCapture(limits: CaptureLimits, onDone: (exchange: Exchange, aborted: boolean) => void): NodeCapture {
+  const exchanges = new WeakMap<IncomingMessage, Exchange>();
+  return {
+    exchangeOf: (req) => exchanges.get(req),
+    start(req, res, adapter, state, rawUrl = receivedUrl(req)) {
+      const exchange = new Exchange(req, res, adapter, state, rawUrl);
+      exchanges.set(req, exchange);
+      if (limits.captureRequestBody && !req.readableEnded && mayHaveBody(req.headers)) {
+        teeRequest(req, (exchange.requestTee = new BodyTee(limits.maxBodyBytes)));
+      }
+      if (limits.captureResponseBody) teeResponse(res, exchange, limits.maxBodyBytes);
+      // Once a header is set, writeHead() always keeps its headers in getHeaders(): its fast path
+      // (below) is only taken while none is. Express has set X-Powered-By by now.
+      if (res.getHeaderNames().length === 0) watchWriteHead(res, exchange);
+      // Served by node's own server over a socket, 'finish' always comes first and detaches the
+      // socket, so `writableFinished` is true at 'close' exactly when the response finished.
+      // Anything else (light-my-request, i.e. Fastify's inject(), emits 'finish' itself and never
+      // becomes writableFinished; a response still waiting for its socket) is watched for 'finish'.
+      if (!(res.socket instanceof Socket)) {
+        res.on('finish', () => {
+          exchange.finished = true;
+        });
+      }
+      // A ServerResponse emits 'close' once, on the tick after 'finish' or when the connection
+      // drops first (node's resOnFinish / abortIncoming).
+      res.on('close', () => {
+        if (exchange.done) return;
+        exchange.done = true;
+        onDone(exchange, !exchange.finished && !res.writableFinished);
+      });
+      return exchange;
+    },
   };
-  if (exchange.requestTee) teeRequest(req, exchange.requestTee);
-  if (exchange.responseTee) teeResponse(res, exchange.responseTee);
-  watchWriteHead(res, exchange);
-
-  // A ServerResponse emits 'close' once, on the tick after 'finish' or when the connection drops
-  // first (node's resOnFinish / abortIncoming): one listener tells both apart. Responses without
-  // a real socket (light-my-request: Fastify's inject()) emit 'finish' themselves and never become
-  // writableFinished, hence the second listener.
-  let finished = false;
-  res.once('finish', () => {
-    finished = true;
-  });
-  res.once('close', () => {
-    exchange.done = true;
-    onDone(exchange, !finished && !res.writableFinished);
-  });
-  return exchange;
 }
 
-function mayHaveBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
-}
+// The hooks below are anonymous on purpose: tsx/esbuild's keepNames would wrap a named function
+// expression in a `__name()` call (a defineProperty) for every request.
 
 // Watching `emit` sees every chunk the app's parser reads without switching the stream to flowing
 // mode or competing for its data, as a 'data' listener of our own would.
 function teeRequest(req: IncomingMessage, tee: BodyTee): void {
   const emit = req.emit;
-  req.emit = function teeEmit(this: IncomingMessage, event: string | symbol, ...args: unknown[]): boolean {
+  req.emit = function (this: IncomingMessage, event: string | symbol): boolean {
     if (event === 'data') {
       try {
-        tee.add(args[0]);
+        // eslint-disable-next-line prefer-rest-params
+        tee.add(arguments[1]);
       } catch {
         // Never let capture break the app's read.
       }
     }
-    return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
+    // eslint-disable-next-line prefer-rest-params
+    return emit.apply(this, arguments as unknown as Parameters<typeof emit>);
   } as typeof req.emit;
 }
 
-function teeResponse(res: ServerResponse, tee: BodyTee): void {
+function teeResponse(res: ServerResponse, exchange: Exchange, maxBodyBytes: number): void {
   const write = res.write;
   const end = res.end;
   // A response class whose end() calls this.write() (light-my-request, i.e. Fastify's inject())
   // must not have end()'s chunk counted twice.
   let ending = false;
-  res.write = function teeWrite(this: ServerResponse, chunk: unknown, encoding?: unknown): boolean {
+  res.write = function (this: ServerResponse, chunk: unknown, encoding?: unknown): boolean {
     try {
       // A write after end() fails and sends nothing: it is not part of the body.
-      if (!this.writableEnded && !ending && sendsBody(this)) tee.add(chunk, encoding);
+      if (!this.writableEnded && !ending && sendsBody(this)) (exchange.responseTee ??= new BodyTee(maxBodyBytes)).add(chunk, encoding);
     } catch {
       // Never let capture break the response.
     }
     // eslint-disable-next-line prefer-rest-params
     return write.apply(this, arguments as unknown as Parameters<typeof write>);
   } as typeof res.write;
-  res.end = function teeEnd(this: ServerResponse, chunk?: unknown, encoding?: unknown): ServerResponse {
+  res.end = function (this: ServerResponse, chunk?: unknown, encoding?: unknown): ServerResponse {
     // end() after end() writes nothing; counting it would duplicate the tail.
     if (!this.writableEnded && chunk !== undefined && typeof chunk !== 'function' && sendsBody(this)) {
       try {
-        tee.add(chunk, encoding);
+        (exchange.responseTee ??= new BodyTee(maxBodyBytes)).add(chunk, encoding);
       } catch {
         // Never let capture break the response.
       }
@@ -232,28 +284,39 @@ function teeResponse(res: ServerResponse, tee: BodyTee): void {
   } as typeof res.end;
 }
 
+// writeHead(status, headers) with no setHeader() before it (Fastify, @hono/node-server) takes
+// node's fast path: the headers go out but getHeaders() stays empty. Keep a copy of them.
+function watchWriteHead(res: ServerResponse, exchange: Exchange): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, _status: unknown, reason?: unknown, headers?: unknown): ServerResponse {
+    // eslint-disable-next-line prefer-rest-params
+    const result = writeHead.apply(this, arguments as unknown as Parameters<typeof writeHead>);
+    try {
+      const given = typeof reason === 'string' ? headers : reason;
+      if (given !== null && typeof given === 'object' && this.getHeaderNames().length === 0) exchange.sentHeaders = headerRecord(given);
+    } catch {
+      // Never let capture break the response.
+    }
+    return result;
+  } as typeof res.writeHead;
+}
+
+/** The URL as received: Express keeps it in `originalUrl` when a router rewrites `url`. */
+export function receivedUrl(req: IncomingMessage): string {
+  return (req as { originalUrl?: string }).originalUrl ?? req.url ?? '';
+}
+
+function mayHaveBody(headers: IncomingHttpHeaders): boolean {
+  const length = headers['content-length'];
+  return (length !== undefined && length !== '0') || headers['transfer-encoding'] !== undefined;
+}
+
 /**
  * Node silently drops what is written to the response of a HEAD request or with status 204/304
  * (`_hasBody`): a plain node:http app may write it, but it is not part of what was sent.
  */
 function sendsBody(res: ServerResponse): boolean {
   return (res as { _hasBody?: boolean })._hasBody !== false && res.statusCode !== 204 && res.statusCode !== 304;
-}
-
-// writeHead(status, headers) with no setHeader() before it (Fastify, @hono/node-server) takes
-// node's fast path: the headers go out but getHeaders() stays empty. Keep a copy of them.
-function watchWriteHead(res: ServerResponse, exchange: Exchange): void {
-  const writeHead = res.writeHead;
-  res.writeHead = function teeWriteHead(this: ServerResponse, ...args: unknown[]): ServerResponse {
-    const result = writeHead.apply(this, args as Parameters<typeof writeHead>);
-    try {
-      const headers = typeof args[1] === 'string' ? args[2] : args[1];
-      if (headers !== null && typeof headers === 'object' && this.getHeaderNames().length === 0) exchange.sentHeaders = headerRecord(headers);
-    } catch {
-      // Never let capture break the response.
-    }
-    return result;
-  } as typeof res.writeHead;
 }
 
 /** writeHead's headers (an object, `[name, value]` pairs or a flat `[name, value, ...]` list) -> one object. */
@@ -286,17 +349,17 @@ export interface CapturedBody {
 const NO_BODY = (contentType: string | undefined): CapturedBody => ({ bytes: Buffer.alloc(0), contentType, truncated: false });
 
 /** The request body to record: the bytes seen, or what the parser produced when we came too late. */
-export function requestBody(exchange: Exchange): CapturedBody {
-  const contentType = exchange.req.headers['content-type'];
+export function requestBody(exchange: Exchange, headers: IncomingHttpHeaders = exchange.req.headers): CapturedBody {
+  const contentType = headers['content-type'];
   const tee = exchange.requestTee;
-  if (tee !== undefined && tee.seen > 0 && !tee.truncated && exchange.req.headers['content-encoding'] === undefined) {
+  if (tee !== undefined && tee.seen > 0 && !tee.truncated && headers['content-encoding'] === undefined) {
     return { bytes: tee.bytes(), contentType, truncated: false };
   }
   // Whole and already decoded: better than cut or still-compressed bytes.
   const parsed = exchange.adapter.parsedBody?.(exchange.req, exchange.state);
   if (Buffer.isBuffer(parsed)) return { bytes: parsed, contentType, truncated: false };
   if (typeof parsed === 'string') return { bytes: Buffer.from(parsed), contentType, truncated: false };
-  if (parsed !== null && typeof parsed === 'object' && (Object.keys(parsed).length > 0 || mayHaveBody(exchange.req))) {
+  if (parsed !== null && typeof parsed === 'object' && (hasOwnKeys(parsed) || mayHaveBody(headers))) {
     try {
       // Parsed form and JSON bodies alike are objects now: they go on as JSON.
       return { bytes: Buffer.from(JSON.stringify(parsed)), contentType: 'application/json', truncated: false };
@@ -306,6 +369,12 @@ export function requestBody(exchange: Exchange): CapturedBody {
   }
   if (tee !== undefined && tee.seen > 0) return { bytes: tee.bytes(), contentType, truncated: tee.truncated };
   return NO_BODY(contentType);
+}
+
+/** `Object.keys(value).length > 0` without making the array. */
+function hasOwnKeys(value: object): boolean {
+  for (const key in value) if (Object.hasOwn(value, key)) return true;
+  return false;
 }
 
 /** The response body to record, decompressed when the app (or a middleware inside ours) compressed it. */
@@ -328,6 +397,7 @@ function responseHeader(exchange: Exchange, name: string): unknown {
 /** The record input of a finished node:http exchange. */
 export function nodeRecordInput(exchange: Exchange, aborted: boolean, route: RouteMatch, limits: CaptureLimits): RecordInput {
   const { req, res } = exchange;
+  const headers = req.headers;
   return {
     sdkType: exchange.adapter.sdkType,
     msgId: exchange.msgId,
@@ -335,13 +405,13 @@ export function nodeRecordInput(exchange: Exchange, aborted: boolean, route: Rou
     timestamp: exchange.timestamp,
     durationNs: Number(process.hrtime.bigint() - exchange.startNs),
     method: (req.method ?? 'GET').toUpperCase(),
-    host: req.headers.host ?? '',
+    host: headers.host ?? '',
     rawUrl: exchange.rawUrl,
     route,
     // headersDistinct keeps repeated request headers apart, as the wire format wants.
     requestHeaders: req.headersDistinct ?? req.headers,
     responseHeaders: exchange.sentHeaders ?? res.getHeaders(),
-    requestBody: limits.captureRequestBody ? requestBody(exchange) : undefined,
+    requestBody: limits.captureRequestBody ? requestBody(exchange, headers) : undefined,
     responseBody: limits.captureResponseBody ? responseBody(exchange, limits.maxBodyBytes) : undefined,
     // 499 (nginx's "client closed request") when the client left before any status was sent.
     statusCode: aborted && !res.headersSent ? 499 : res.statusCode,

@@ -1,0 +1,248 @@
+/**
+ * Capture's fast paths against the plain way of doing the same thing: the body tee over generated
+ * chunk sequences (against a straightforward reference), the per-millisecond timestamp, and the
+ * hooks a response gets (writeHead only while no header is set; 'finish' only watched where node's
+ * own server does not settle it: pipelined requests on one connection, Fastify's inject()).
+ */
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { test, type TestContext } from 'node:test';
+import express from 'express';
+import Fastify from 'fastify';
+import { APIToolkit, MemoryTransport, type APIToolkitOptions } from '../../src/index.js';
+import { BodyTee, isoNow } from '../../src/core/capture.js';
+import { expressMiddleware } from '../../src/adapters/express/index.js';
+import { fastifyPlugin } from '../../src/adapters/fastify/index.js';
+import { httpHandler } from '../../src/adapters/http/index.js';
+import { serve, unb64 } from '../helpers/http.js';
+
+/** The tee as first written: every chunk measured with byteLength, then cut and copied. */
+class ReferenceTee {
+  readonly #chunks: Buffer[] = [];
+  #kept = 0;
+  seen = 0;
+  constructor(readonly limit: number) {}
+  get truncated(): boolean {
+    return this.seen > this.#kept;
+  }
+  add(chunk: unknown, encoding?: unknown): void {
+    let length: number;
+    let take: Buffer | undefined;
+    const room = this.limit - this.#kept;
+    if (typeof chunk === 'string') {
+      const enc = typeof encoding === 'string' && Buffer.isEncoding(encoding) ? encoding : 'utf8';
+      length = Buffer.byteLength(chunk, enc);
+      if (room > 0) take = Buffer.from(room >= length ? chunk : chunk.slice(0, room), enc).subarray(0, room);
+    } else if (chunk instanceof Uint8Array) {
+      length = chunk.byteLength;
+      if (room > 0) take = Buffer.from(chunk.subarray(0, room));
+    } else {
+      return;
+    }
+    this.seen += length;
+    if (take !== undefined && take.length > 0) {
+      this.#chunks.push(take);
+      this.#kept += take.length;
+    }
+  }
+  bytes(): Buffer {
+    return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#kept);
+  }
+}
+
+/** A small deterministic PRNG, so a failing case can be replayed. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PIECES = ['a', 'Z', '0', ' ', '{"k":1}', 'é', 'ß', '€', '中', '😀', '\ud800', '\udc00', '\n', 'ff', 'zz', '=='];
+const ENCODINGS = [undefined, 'utf8', 'utf-8', 'UTF8', 'latin1', 'ascii', 'hex', 'base64', 'ucs2', 'utf16le', 'nonsense', 42];
+
+function chunkOf(random: () => number): [unknown, unknown] {
+  const kind = random();
+  if (kind < 0.55) {
+    let s = '';
+    const n = Math.floor(random() * 40);
+    for (let i = 0; i < n; i += 1) s += PIECES[Math.floor(random() * PIECES.length)];
+    return [s, ENCODINGS[Math.floor(random() * ENCODINGS.length)]];
+  }
+  if (kind < 0.9) {
+    const bytes = new Uint8Array(Math.floor(random() * 50));
+    for (let i = 0; i < bytes.length; i += 1) bytes[i] = Math.floor(random() * 256);
+    return [random() < 0.5 ? Buffer.from(bytes) : bytes, undefined];
+  }
+  return [[undefined, null, 7, {}][Math.floor(random() * 4)], undefined];
+}
+
+test('BodyTee keeps, counts and flags exactly what the reference does, over 5 000 generated chunk sequences', () => {
+  const random = prng(6);
+  for (let run = 0; run < 5_000; run += 1) {
+    const limit = Math.floor(random() * 120);
+    const tee = new BodyTee(limit);
+    const reference = new ReferenceTee(limit);
+    const chunks: [unknown, unknown][] = [];
+    const count = 1 + Math.floor(random() * 6);
+    for (let i = 0; i < count; i += 1) {
+      const [chunk, encoding] = chunkOf(random);
+      chunks.push([chunk, encoding]);
+      tee.add(chunk, encoding);
+      reference.add(chunk, encoding);
+    }
+    const context = `run ${run}, limit ${limit}, chunks ${JSON.stringify(chunks.map(([c, e]) => [typeof c === 'string' ? c : c instanceof Uint8Array ? `<${c.length} bytes>` : String(c), e]))}`;
+    assert.equal(tee.seen, reference.seen, context);
+    assert.equal(tee.truncated, reference.truncated, context);
+    assert.deepEqual(tee.bytes(), reference.bytes(), context);
+    assert.ok(tee.bytes().length <= limit, context);
+  }
+});
+
+test('BodyTee copies byte chunks: the app may reuse its buffer after write() returns', () => {
+  const tee = new BodyTee(100);
+  const first = Buffer.from('first');
+  const second = new Uint8Array([1, 2, 3]);
+  tee.add(first);
+  tee.add(second);
+  first.fill(0);
+  second.fill(9);
+  assert.deepEqual(tee.bytes(), Buffer.concat([Buffer.from('first'), Buffer.from([1, 2, 3])]));
+  assert.deepEqual(new BodyTee(10).bytes(), Buffer.alloc(0), 'nothing seen: no bytes');
+});
+
+test('isoNow() is the ISO string of the current millisecond, also when reused within it', () => {
+  for (let i = 0; i < 2_000; i += 1) {
+    const before = new Date().toISOString();
+    const now = isoNow();
+    const after = new Date().toISOString();
+    assert.match(now, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.ok(before <= now && now <= after, `${before} <= ${now} <= ${after}`);
+  }
+});
+
+function client(t: TestContext, options: APIToolkitOptions = {}) {
+  const transport = new MemoryTransport({ projectId: '11111111-2222-4333-8444-555555555555' });
+  const apitoolkit = new APIToolkit({ transport, flushIntervalMs: 0, ...options });
+  t.after(() => apitoolkit.shutdown(1_000));
+  return { transport, apitoolkit };
+}
+
+test('pipelined requests on one connection: each finished response is recorded whole, none as aborted', async (t) => {
+  const { transport, apitoolkit } = client(t);
+  const url = await serve(t, httpHandler(apitoolkit, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      // The first answers last: node queues the others until it finished.
+      setTimeout(() => {
+        res.setHeader('content-type', 'text/plain');
+        res.write('got ');
+        res.end(Buffer.concat(chunks));
+      }, req.url === '/p/0' ? 30 : 0);
+    });
+  }));
+  const port = Number(new URL(url).port);
+  const socket = connect(port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  let received = '';
+  const answered = new Promise<void>((resolve) => {
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      // Chunked: each response ends with an empty chunk.
+      if ((received.match(/\r\n0\r\n\r\n/g) ?? []).length === 3) resolve();
+    });
+  });
+  const requests = [0, 1, 2].map((i) => `POST /p/${i} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nbody${i}`).join('');
+  socket.write(requests);
+  await answered;
+  assert.deepEqual(received.match(/body\d/g), ['body0', 'body1', 'body2'], 'answered in order');
+  const records = await transport.waitForRecords(3);
+  const byUrl = new Map(records.map((r) => [r.raw_url, r]));
+  for (const i of [0, 1, 2]) {
+    const record = byUrl.get(`/p/${i}`);
+    assert.ok(record, `record of /p/${i}`);
+    assert.equal(record.status_code, 200);
+    assert.deepEqual(record.errors, [], 'not aborted');
+    assert.equal(unb64(record.request_body), `body${i}`);
+    assert.equal(unb64(record.response_body), `got body${i}`);
+  }
+});
+
+test('writeHead(status, headers) after setHeader(): both kinds of header are recorded (no writeHead hook needed)', async (t) => {
+  const { transport, apitoolkit } = client(t);
+  const app = express();
+  app.use(expressMiddleware(apitoolkit));
+  app.get('/h', (_req, res) => {
+    res.setHeader('x-set', 'a');
+    res.writeHead(201, { 'x-given': 'b', 'content-type': 'text/plain' });
+    res.end('made');
+  });
+  const url = await serve(t, app);
+  const response = await fetch(`${url}/h`);
+  assert.equal(await response.text(), 'made');
+  const [record] = await transport.waitForRecords(1);
+  assert.equal(record!.status_code, 201);
+  assert.deepEqual(record!.response_headers['x-set'], ['a']);
+  assert.deepEqual(record!.response_headers['x-given'], ['b']);
+  assert.deepEqual(record!.response_headers['x-powered-by'], ['Express']);
+  assert.equal(unb64(record!.response_body), 'made');
+});
+
+test('writeHead(status, headers) with no header set before (node\'s fast path): the headers it sent are recorded', async (t) => {
+  const { transport, apitoolkit } = client(t);
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(expressMiddleware(apitoolkit));
+  app.get('/h', (_req, res) => {
+    res.writeHead(200, [['x-pair', '1'], ['X-Pair', '2'], ['content-type', 'text/plain']]);
+    res.end('fast');
+  });
+  const url = await serve(t, app);
+  assert.equal(await (await fetch(`${url}/h`)).text(), 'fast');
+  const [record] = await transport.waitForRecords(1);
+  assert.deepEqual(record!.response_headers['x-pair'], ['1', '2']);
+  assert.deepEqual(record!.response_headers['content-type'], ['text/plain']);
+});
+
+test('two clients observing one request each record it whole', async (t) => {
+  const one = client(t);
+  const two = client(t);
+  const app = express();
+  app.use(express.json());
+  app.use(expressMiddleware(one.apitoolkit));
+  app.use(expressMiddleware(two.apitoolkit));
+  app.post('/both/:id', (req, res) => {
+    one.apitoolkit.reportError(new Error('for one'));
+    res.json({ id: req.params.id });
+  });
+  const url = await serve(t, app);
+  await (await fetch(`${url}/both/7`, { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } })).text();
+  const [a] = await one.transport.waitForRecords(1);
+  const [b] = await two.transport.waitForRecords(1);
+  for (const record of [a!, b!]) {
+    assert.equal(record.url_path, '/both/:id');
+    assert.equal(unb64(record.request_body), '{"a":1}');
+    assert.equal(unb64(record.response_body), '{"id":"7"}');
+  }
+  assert.deepEqual(a!.errors.map((e) => e.message), ['for one']);
+  assert.deepEqual(b!.errors, []);
+});
+
+test('Fastify inject() responses (no socket of node\'s server): finished, not aborted, body recorded', async (t) => {
+  const { transport, apitoolkit } = client(t);
+  const app = Fastify();
+  await app.register(fastifyPlugin, { client: apitoolkit });
+  app.get('/i', async () => ({ injected: true }));
+  t.after(() => app.close());
+  const response = await app.inject({ method: 'GET', url: '/i' });
+  assert.equal(response.statusCode, 200);
+  const [record] = await transport.waitForRecords(1);
+  assert.equal(record!.status_code, 200);
+  assert.deepEqual(record!.errors, []);
+  assert.equal(unb64(record!.response_body), '{"injected":true}');
+});
