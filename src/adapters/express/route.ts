@@ -65,20 +65,26 @@ export function expressRoute(req: any): ExpressRoute {
     const route = req?.route;
     if (!route || typeof route !== 'object') return EMPTY();
 
-    const apps = appAncestors(req.app);
-    const root = apps[apps.length - 1];
+    // Most apps are not mounted in another: then req.app is the root and the list of apps
+    // (needed only to search the router tree) is not made on every request.
+    const app = req.app;
+    let apps: any[] | undefined = app && !app.parent ? undefined : appAncestors(app);
+    const root = apps === undefined ? app : apps[apps.length - 1];
     const path = (typeof req.baseUrl === 'string' ? req.baseUrl : '') + pathname(req.url);
 
     let entry = chainCache.get(route);
     const fresh = !entry || entry.root !== root;
     if (!entry || fresh) {
+      apps ??= appAncestors(app);
       entry = { root, chains: findChains(root, apps, route), failures: new WeakMap() };
       chainCache.set(route, entry);
     }
     const hit = replayAll(entry.chains, path);
+    if (hit || fresh) return hit ?? EMPTY();
+    apps ??= appAncestors(app);
     const from: object = apps[0] ?? route;
     const failures = entry.failures.get(from) ?? 0;
-    if (hit || fresh || failures >= MAX_FAILED_REFRESHES) return hit ?? EMPTY();
+    if (failures >= MAX_FAILED_REFRESHES) return EMPTY();
 
     // The tree may have grown since the DFS (e.g. the router was mounted at a
     // new path). Keep the old chains if the new DFS doesn't help: after a
@@ -257,7 +263,8 @@ function trimSlash(s: string): string {
 
 function addParams(into: Record<string, string>, params: Record<string, unknown> | undefined): void {
   if (!params) return;
-  for (const [k, v] of Object.entries(params)) {
+  for (const k of Object.keys(params)) {
+    const v = params[k];
     if (v === undefined) continue;
     into[k] = Array.isArray(v) ? v.join('/') : String(v); // Express 5 wildcards are segment arrays
   }
@@ -270,7 +277,9 @@ function decode(value: string): string {
 /** The path part of `req.url`, which may be absolute-form (`http://host/p?q`). */
 function pathname(url: unknown): string {
   if (typeof url !== 'string') return '';
-  const q = url.search(/[?#]/);
+  let q = url.indexOf('?');
+  const hash = url.indexOf('#');
+  if (hash >= 0 && (q < 0 || hash < q)) q = hash;
   let p = q < 0 ? url : url.slice(0, q);
   if (p[0] !== '/') {
     const scheme = p.indexOf('://');
