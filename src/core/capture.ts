@@ -378,41 +378,43 @@ function hasOwnKeys(value: object): boolean {
 }
 
 /** The response body to record, decompressed when the app (or a middleware inside ours) compressed it. */
-export function responseBody(exchange: Exchange, maxBodyBytes: number): CapturedBody {
-  const header = responseHeader(exchange, 'content-type');
+export function responseBody(exchange: Exchange, maxBodyBytes: number, headers = responseHeaders(exchange)): CapturedBody {
+  const header = headers['content-type'];
   const contentType = typeof header === 'string' ? header : undefined;
   const tee = exchange.responseTee;
   if (tee === undefined || tee.seen === 0) return NO_BODY(contentType);
   let bytes = tee.bytes();
-  const encoding = responseHeader(exchange, 'content-encoding');
+  const encoding = headers['content-encoding'];
   if (typeof encoding === 'string' && !tee.truncated) bytes = decompress(bytes, encoding.toLowerCase(), maxBodyBytes);
   return { bytes, contentType, truncated: tee.truncated };
 }
 
-/** A response header, also when it was handed to writeHead() directly. */
-function responseHeader(exchange: Exchange, name: string): unknown {
-  return exchange.sentHeaders !== undefined ? exchange.sentHeaders[name] : exchange.res.getHeader(name);
+/** The response headers (lower-case names), also when they were handed to writeHead() directly. */
+function responseHeaders(exchange: Exchange): HeaderInput {
+  return exchange.sentHeaders ?? exchange.res.getHeaders();
 }
 
 /** The record input of a finished node:http exchange. */
 export function nodeRecordInput(exchange: Exchange, aborted: boolean, route: RouteMatch, limits: CaptureLimits): RecordInput {
+  const durationNs = Number(process.hrtime.bigint() - exchange.startNs);
   const { req, res } = exchange;
   const headers = req.headers;
+  const sent = responseHeaders(exchange);
   return {
     sdkType: exchange.adapter.sdkType,
     msgId: exchange.msgId,
     parentId: null,
     timestamp: exchange.timestamp,
-    durationNs: Number(process.hrtime.bigint() - exchange.startNs),
+    durationNs,
     method: (req.method ?? 'GET').toUpperCase(),
     host: headers.host ?? '',
     rawUrl: exchange.rawUrl,
     route,
     // headersDistinct keeps repeated request headers apart, as the wire format wants.
     requestHeaders: req.headersDistinct ?? req.headers,
-    responseHeaders: exchange.sentHeaders ?? res.getHeaders(),
+    responseHeaders: sent,
     requestBody: limits.captureRequestBody ? requestBody(exchange, headers) : undefined,
-    responseBody: limits.captureResponseBody ? responseBody(exchange, limits.maxBodyBytes) : undefined,
+    responseBody: limits.captureResponseBody ? responseBody(exchange, limits.maxBodyBytes, sent) : undefined,
     // 499 (nginx's "client closed request") when the client left before any status was sent.
     statusCode: aborted && !res.headersSent ? 499 : res.statusCode,
     protoMajor: req.httpVersionMajor ?? 1,
