@@ -108,7 +108,7 @@ export class BodyTee {
     } else if (chunk instanceof Uint8Array) {
       length = chunk.byteLength;
       // Copy: the app may reuse its buffer once write() returns.
-      if (room > 0) take = Buffer.copyBytesFrom(chunk, 0, Math.min(room, length));
+      if (room > 0) take = Buffer.from(room >= length ? chunk : chunk.subarray(0, room));
     } else {
       return;
     }
@@ -160,18 +160,28 @@ export class Exchange implements RequestContext {
   }
 }
 
-// The ISO string of the current millisecond, made once per millisecond: under load many requests
-// start within the same one. A pure function of the clock, so sharing it between clients is safe.
-let isoMs = -1;
+// The ISO string of the current millisecond: under load many requests start within the same one,
+// and all of a second share everything up to the milliseconds, so toISOString() runs once a second.
+// A pure function of the clock, so sharing it between clients is safe.
+let isoMs = Number.NaN;
 let isoString = '';
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+const MILLIS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
-/** `new Date().toISOString()`, formatted at most once per millisecond. */
+/** `new Date().toISOString()`, formatted at most once per second. */
 export function isoNow(): string {
   const ms = Date.now();
-  if (ms !== isoMs) {
-    isoString = new Date(ms).toISOString();
-    isoMs = ms;
+  if (ms === isoMs) return isoString;
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    const iso = new Date(ms).toISOString();
+    // 'YYYY-MM-DDTHH:mm:ss.' (also for the extended years toISOString writes as ±YYYYYY)
+    isoPrefix = iso.slice(0, -4);
+    isoSecond = second;
   }
+  isoString = isoPrefix + MILLIS[ms - second * 1000]! + 'Z';
+  isoMs = ms;
   return isoString;
 }
 

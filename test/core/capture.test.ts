@@ -115,6 +115,23 @@ test('BodyTee copies byte chunks: the app may reuse its buffer after write() ret
   assert.deepEqual(new BodyTee(10).bytes(), Buffer.alloc(0), 'nothing seen: no bytes');
 });
 
+test('isoNow() is what toISOString() writes, over generated instants (second boundaries, before 1970, far years)', (t) => {
+  const random = prng(7);
+  let now = 0;
+  t.mock.method(Date, 'now', () => now);
+  const instants = [0, -1, 999, 1000, 1001, -1000, -1001, 8.64e15, -8.64e15, 253402300799999, 253402300800000, -62167219200001];
+  for (let i = 0; i < 20_000; i += 1) {
+    const base = instants[Math.floor(random() * instants.length)]!;
+    const step = Math.floor(random() * 3_000) - 1_500;
+    instants.push(Math.max(-8.64e15, Math.min(8.64e15, base + step)));
+  }
+  for (const instant of instants) {
+    now = instant;
+    assert.equal(isoNow(), new Date(instant).toISOString(), `at ${instant}`);
+    assert.equal(isoNow(), new Date(instant).toISOString(), `again at ${instant}`);
+  }
+});
+
 test('isoNow() is the ISO string of the current millisecond, also when reused within it', () => {
   for (let i = 0; i < 2_000; i += 1) {
     const before = new Date().toISOString();
