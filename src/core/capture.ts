@@ -4,7 +4,7 @@
  * request body by a tee on the stream's `data` events, so the app's own parser still reads it.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { setOwn } from './own.js';
@@ -404,6 +404,49 @@ function responseHeaders(exchange: Exchange): HeaderInput {
   return exchange.sentHeaders ?? exchange.res.getHeaders();
 }
 
+// node keeps its count of the raw header entries it parsed (maxHeadersCount may cut the list) and
+// the headersDistinct object under symbols of its own; found once, by name, on a blank message.
+let kHeadersCount: symbol | null | undefined;
+let kHeadersDistinct: symbol | null | undefined;
+
+function findHeaderSymbols(): void {
+  kHeadersCount = null;
+  kHeadersDistinct = null;
+  try {
+    const probe = new IncomingMessage(null as never);
+    void probe.headersDistinct;
+    for (const symbol of Object.getOwnPropertySymbols(probe)) {
+      if (symbol.description === 'kHeadersCount') kHeadersCount = symbol;
+      if (symbol.description === 'kHeadersDistinct') kHeadersDistinct = symbol;
+    }
+  } catch {
+    // Another node: req.headersDistinct it is.
+  }
+}
+
+/**
+ * `req.headersDistinct`, built without making node add it to `req`: on an Express request (an object
+ * shape of its own) that one property costs more than building the object. Falls back to node's
+ * getter when its internals are not as expected, or it already built (and the app may have changed) it.
+ */
+export function requestHeaders(req: IncomingMessage): HeaderInput {
+  if (kHeadersCount === undefined) findHeaderSymbols();
+  const internal = req as unknown as Record<symbol, unknown>;
+  const count = kHeadersCount === null ? undefined : internal[kHeadersCount!];
+  const raw = req.rawHeaders;
+  if (typeof count !== 'number' || !Array.isArray(raw) || kHeadersDistinct === null || internal[kHeadersDistinct!]) {
+    return req.headersDistinct ?? req.headers;
+  }
+  // What node's _addHeaderLineDistinct makes: lower-case names, every value in order, in a list.
+  const out: Record<string, string[]> = {};
+  for (let i = 0; i + 1 < count && i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (Object.hasOwn(out, name)) out[name]!.push(raw[i + 1]!);
+    else setOwn(out, name, [raw[i + 1]!]);
+  }
+  return out;
+}
+
 /** The record input of a finished node:http exchange. */
 export function nodeRecordInput(exchange: Exchange, aborted: boolean, route: RouteMatch, limits: CaptureLimits): RecordInput {
   const durationNs = Number(process.hrtime.bigint() - exchange.startNs);
@@ -421,7 +464,7 @@ export function nodeRecordInput(exchange: Exchange, aborted: boolean, route: Rou
     rawUrl: exchange.rawUrl,
     route,
     // headersDistinct keeps repeated request headers apart, as the wire format wants.
-    requestHeaders: req.headersDistinct ?? req.headers,
+    requestHeaders: requestHeaders(req),
     responseHeaders: sent,
     requestBody: limits.captureRequestBody ? requestBody(exchange, headers) : undefined,
     responseBody: limits.captureResponseBody ? responseBody(exchange, limits.maxBodyBytes, sent) : undefined,

@@ -1,20 +1,23 @@
 /**
  * Capture's fast paths against the plain way of doing the same thing: the body tee over generated
- * chunk sequences (against a straightforward reference), the per-millisecond timestamp, and the
- * hooks a response gets (writeHead only while no header is set; 'finish' only watched where node's
+ * chunk sequences (against a straightforward reference), the cached timestamp against toISOString(),
+ * request headers against node's headersDistinct, and the hooks a response gets (writeHead only while no header is set; 'finish' only watched where node's
  * own server does not settle it: pipelined requests on one connection, Fastify's inject()).
  */
 import assert from 'node:assert/strict';
+import { createServer, IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import express from 'express';
 import Fastify from 'fastify';
 import { APIToolkit, MemoryTransport, type APIToolkitOptions } from '../../src/index.js';
-import { BodyTee, isoNow } from '../../src/core/capture.js';
+import { BodyTee, isoNow, requestHeaders } from '../../src/core/capture.js';
 import { expressMiddleware } from '../../src/adapters/express/index.js';
 import { fastifyPlugin } from '../../src/adapters/fastify/index.js';
 import { httpHandler } from '../../src/adapters/http/index.js';
 import { serve, unb64 } from '../helpers/http.js';
+
+type AddHeaderLines = { _addHeaderLines(headers: string[], n: number): void };
 
 /** The tee as first written: every chunk measured with byteLength, then cut and copied. */
 class ReferenceTee {
@@ -140,6 +143,53 @@ test('isoNow() is the ISO string of the current millisecond, also when reused wi
     assert.match(now, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.ok(before <= now && now <= after, `${before} <= ${now} <= ${after}`);
   }
+});
+
+const HEADER_NAMES = ['Host', 'host', 'X-A', 'x-a', 'X-a', 'Set-Cookie', 'Cookie', '__proto__', 'constructor', 'toString', 'hasOwnProperty', '123', '0', 'Content-Type', 'ÿ'];
+
+test('requestHeaders() is what req.headersDistinct gives, over 3 000 generated header lists', () => {
+  const random = prng(8);
+  for (let run = 0; run < 3_000; run += 1) {
+    const raw: string[] = [];
+    const pairs = Math.floor(random() * 12);
+    for (let i = 0; i < pairs; i += 1) raw.push(HEADER_NAMES[Math.floor(random() * HEADER_NAMES.length)]!, `v${Math.floor(random() * 4)}`);
+    // node may keep fewer entries than it read (maxHeadersCount): the count it passes decides.
+    const count = random() < 0.2 ? 2 * Math.floor(random() * (pairs + 1)) : raw.length;
+    const ours = new IncomingMessage(null as never);
+    const nodes = new IncomingMessage(null as never);
+    (ours as unknown as AddHeaderLines)._addHeaderLines(raw, count);
+    (nodes as unknown as AddHeaderLines)._addHeaderLines(raw, count);
+    const built = requestHeaders(ours);
+    assert.notEqual(built, ours.headersDistinct, 'built, not node\'s object');
+    assert.deepEqual(JSON.stringify(built), JSON.stringify(nodes.headersDistinct), `run ${run}: ${JSON.stringify(raw)} (${count})`);
+    assert.deepEqual(Object.keys(built), Object.keys(nodes.headersDistinct), `run ${run}: key order`);
+  }
+});
+
+test('requestHeaders() returns node\'s own object once the app read (and maybe changed) it', () => {
+  const message = new IncomingMessage(null as never);
+  (message as unknown as AddHeaderLines)._addHeaderLines(['X-A', '1', 'X-B', '2'], 4);
+  const distinct = message.headersDistinct;
+  delete distinct['x-b'];
+  assert.equal(requestHeaders(message), distinct);
+  assert.deepEqual({ ...requestHeaders(message) }, { 'x-a': ['1'] });
+});
+
+test('a server with maxHeadersCount: the headers node kept are recorded, as headersDistinct has them', async (t) => {
+  const { transport, apitoolkit } = client(t);
+  const server = createServer(httpHandler(apitoolkit, (_req, res) => res.end('ok')));
+  server.maxHeadersCount = 3;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  const port = (server.address() as { port: number }).port;
+  const socket = connect(port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  socket.write('GET /m HTTP/1.1\r\nHost: x\r\nX-One: 1\r\nX-One: 2\r\nX-Two: 3\r\nX-Three: 4\r\n\r\n');
+  const [record] = await transport.waitForRecords(1);
+  assert.deepEqual(record!.request_headers, { host: ['x'], 'x-one': ['1', '2'] });
 });
 
 function client(t: TestContext, options: APIToolkitOptions = {}) {
