@@ -198,18 +198,19 @@ export interface NodeCapture {
 }
 
 /**
- * The capture of one client. What it costs per request is mostly the properties it adds to `res`
- * (its `write`, `end` and sometimes `writeHead`): Express gives every req/res an object shape of
- * its own (`setPrototypeOf` per request), so each property added copies that shape, about a
- * microsecond apiece. Hence no property of ours on req/res and only the hooks a response needs.
+ * The capture of one client. What it costs per request is mostly the properties it adds to req/res:
+ * Express gives every req/res an object shape of its own (`setPrototypeOf` per request), so each
+ * property added copies that shape, a microsecond or two apiece. So it adds one to `req` (its
+ * exchange: a WeakMap costs far more, in garbage collection) and only the hooks a response needs.
  */
 export function createNodeCapture(limits: CaptureLimits, onDone: (exchange: Exchange, aborted: boolean) => void): NodeCapture {
-  const exchanges = new WeakMap<IncomingMessage, Exchange>();
+  // One per client: two clients observing one request each find their own exchange.
+  const kExchange = Symbol('apitoolkit.exchange');
   return {
-    exchangeOf: (req) => exchanges.get(req),
+    exchangeOf: (req) => (req as unknown as Record<symbol, Exchange | undefined>)[kExchange],
     start(req, res, adapter, state, rawUrl = receivedUrl(req)) {
       const exchange = new Exchange(req, res, adapter, state, rawUrl);
-      exchanges.set(req, exchange);
+      (req as unknown as Record<symbol, Exchange>)[kExchange] = exchange;
       if (limits.captureRequestBody && !req.readableEnded && mayHaveBody(req.headers)) {
         teeRequest(req, (exchange.requestTee = new BodyTee(limits.maxBodyBytes)));
       }
