@@ -207,7 +207,8 @@ export function createNodeCapture(limits: CaptureLimits, onDone: (exchange: Exch
   // One per client: two clients observing one request each find their own exchange.
   const kExchange = Symbol('apitoolkit.exchange');
   return {
-    exchangeOf: (req) => (req as unknown as Record<symbol, Exchange | undefined>)[kExchange],
+    // Never throws, as WeakMap.get() did not: adapters may hand over anything.
+    exchangeOf: (req) => (req as unknown as Record<symbol, Exchange | undefined> | null | undefined)?.[kExchange],
     start(req, res, adapter, state, rawUrl = receivedUrl(req)) {
       const exchange = new Exchange(req, res, adapter, state, rawUrl);
       (req as unknown as Record<symbol, Exchange>)[kExchange] = exchange;
@@ -441,7 +442,10 @@ export function requestHeaders(req: IncomingMessage): HeaderInput {
   // What node's _addHeaderLineDistinct makes: lower-case names, every value in order, in a list.
   const out: Record<string, string[]> = {};
   for (let i = 0; i + 1 < count && i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
+    const field = raw[i];
+    // Only the parser's strings: a list someone rewrote goes to node's own getter.
+    if (typeof field !== 'string') return req.headersDistinct ?? req.headers;
+    const name = field.toLowerCase();
     if (Object.hasOwn(out, name)) out[name]!.push(raw[i + 1]!);
     else setOwn(out, name, [raw[i + 1]!]);
   }
