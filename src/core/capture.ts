@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { setOwn } from './own.js';
 import type { HeaderInput } from './redact.js';
@@ -148,7 +147,7 @@ export class Exchange implements RequestContext {
   responseTee: BodyTee | undefined = undefined;
   /** Headers handed to `writeHead()` that node sent without keeping them in `getHeaders()`. */
   sentHeaders: HeaderInput | undefined = undefined;
-  /** 'finish' was seen; only watched where node's own server does not tell us (see `start`). */
+  /** 'finish' was seen. */
   finished = false;
 
   constructor(req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter, state: unknown, rawUrl: string) {
@@ -219,17 +218,13 @@ export function createNodeCapture(limits: CaptureLimits, onDone: (exchange: Exch
       // Once a header is set, writeHead() always keeps its headers in getHeaders(): its fast path
       // (below) is only taken while none is. Express has set X-Powered-By by now.
       if (res.getHeaderNames().length === 0) watchWriteHead(res, exchange);
-      // Served by node's own server over a socket, 'finish' always comes first and detaches the
-      // socket, so `writableFinished` is true at 'close' exactly when the response finished.
-      // Anything else (light-my-request, i.e. Fastify's inject(), emits 'finish' itself and never
-      // becomes writableFinished; a response still waiting for its socket) is watched for 'finish'.
-      if (!(res.socket instanceof Socket)) {
-        res.on('finish', () => {
-          exchange.finished = true;
-        });
-      }
       // A ServerResponse emits 'close' once, on the tick after 'finish' or when the connection
-      // drops first (node's resOnFinish / abortIncoming).
+      // drops first (node's resOnFinish / abortIncoming). Responses without a real socket
+      // (light-my-request: Fastify's inject()) emit 'finish' themselves and never become
+      // writableFinished, hence the 'finish' listener. (`on`, not `once`: no wrapper per listener.)
+      res.on('finish', () => {
+        exchange.finished = true;
+      });
       res.on('close', () => {
         if (exchange.done) return;
         exchange.done = true;

@@ -1,8 +1,8 @@
 /**
  * Capture's fast paths against the plain way of doing the same thing: the body tee over generated
  * chunk sequences (against a straightforward reference), the cached timestamp against toISOString(),
- * request headers against node's headersDistinct, and the hooks a response gets (writeHead only while no header is set; 'finish' only watched where node's
- * own server does not settle it: pipelined requests on one connection, Fastify's inject()).
+ * request headers against node's headersDistinct, and the hooks a response gets (writeHead only
+ * while no header is set; finished or aborted: pipelined requests on one connection, inject()).
  */
 import assert from 'node:assert/strict';
 import { createServer, IncomingMessage } from 'node:http';
