@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import { ROUTE_PATH, benchClient, closing, loadAdapter, responseBody, sdkControl, serveHarness, startApp, usage, type Control } from './common.js';
 
-const MODES = ['bare', 'sdk'] as const;
+const MODES = ['bare', 'sdk', 'sdk-noop'] as const;
 const USER = /^\/users\/([^/?]+)/;
 
 async function handler(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -27,10 +27,10 @@ startApp(async (mode, env) => {
   if (!(MODES as readonly string[]).includes(mode)) throw usage('http.ts', MODES, mode);
   let listener: RequestListener = (req, res) => void handler(req, res);
   let control: Control = {};
-  if (mode === 'sdk') {
+  if (mode === 'sdk' || mode === 'sdk-noop') {
     type Route = (req: IncomingMessage) => { template: string; params: Record<string, string> } | null;
     const httpHandler = await loadAdapter<(client: unknown, handler: RequestListener, options: { route: Route }) => RequestListener>('http', 'httpHandler');
-    const client = await benchClient(env);
+    const client = await benchClient(env, { noop: mode === 'sdk-noop' });
     // The template every other framework's router gives the SDK; without it url_path is the raw path.
     const route: Route = (req) => {
       const match = USER.exec(req.url ?? '');
