@@ -34,6 +34,8 @@ export interface BenchSummary {
     pinning: string;
     microTimeMs: number | null;
     quick: boolean;
+    /** The SDK build the apps loaded: the built package (`dist`) or the sources through tsx (`src`); absent in older reports. */
+    sdk?: 'dist' | 'src';
     apps: string[];
     requestBytes: number;
     responseBytes: number;
@@ -168,7 +170,7 @@ export function renderMarkdown(summary: BenchSummary): string {
       `rounds: ${s.rounds} for Express, ${s.adapterRounds} for other frameworks, ${s.unpinnedRounds} unpinned` +
       (s.quick ? ' — **quick mode: figures are a smoke test, not a measurement**' : ''),
     `- **Pinning** ${s.pinning}`,
-    `- **SDK** full capture, 3 request + 2 response JSONPath rules, delivery over gRPC to the local collector (another process); ` +
+    `- **SDK** ${s.sdk === 'src' ? 'the TypeScript sources through tsx' : 'the built package (dist/)'}: full capture, 3 request + 2 response JSONPath rules, delivery over gRPC to the local collector (another process); ` +
       `each app flushed after its turn, records counted by the collector. Versions: ${Object.entries(s.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `- **Took** ${Math.round(summary.elapsedS)} s`,
     '',

@@ -23,7 +23,7 @@ import type { MicroRow } from './micro/fixtures.js';
 import { STAGES } from './micro/index.js';
 import { killAll, pinCores, spawnNode, type NodeChild } from './proc.js';
 import { deliveryVerdict, median, renderMarkdown, type BenchSummary, type RunReport, type Skipped } from './report.js';
-import { REQUEST_BODY, adapterMissing, responseBody } from './servers/common.js';
+import { REQUEST_BODY, adapterMissing, responseBody, sdkBuildMissing } from './servers/common.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const DEFAULT_OUT = resolve(BENCH_DIR, 'results/LATEST.md');
@@ -47,6 +47,8 @@ const HELP = `Usage: npm run bench -- [options]      (each option also reads the
   --no-micro              BENCH_MICRO=0        skip the micro-benchmarks
   --micro-time MS         BENCH_MICRO_TIME     tinybench time per case (default 500, quick 100)
   --out FILE              BENCH_OUT            markdown report (default bench/results/LATEST.md; JSON beside it)
+  --sdk dist|src          BENCH_SDK            the SDK build the apps load: dist, the built package as users run it
+                                               (default; \`npm run bench\` builds it first), or src, the sources through tsx
 
 App ids: ${allApps().map((a) => a.id).join(', ')}
 `;
@@ -64,6 +66,7 @@ interface Options {
   micro: boolean;
   microTimeMs: number;
   out: string;
+  sdk: 'dist' | 'src';
 }
 
 function parseOptions(): Options {
@@ -82,6 +85,7 @@ function parseOptions(): Options {
       'no-micro': { type: 'boolean' },
       'micro-time': { type: 'string' },
       out: { type: 'string' },
+      sdk: { type: 'string' },
     },
   });
   if (values.help === true) {
@@ -98,6 +102,8 @@ function parseOptions(): Options {
     return n;
   };
   const appsRaw = values.apps ?? env.BENCH_APPS;
+  const sdk = values.sdk ?? env.BENCH_SDK ?? 'dist';
+  if (sdk !== 'dist' && sdk !== 'src') throw new Error(`BENCH_SDK: expected dist or src, got ${JSON.stringify(sdk)}`);
   return {
     quick,
     apps: appsRaw === undefined || appsRaw === '' ? null : appsRaw.split(',').map((s) => s.trim()).filter(Boolean),
@@ -111,6 +117,7 @@ function parseOptions(): Options {
     micro: values['no-micro'] !== true && env.BENCH_MICRO !== '0',
     microTimeMs: num(values['micro-time'], 'BENCH_MICRO_TIME', 500, 100, 10),
     out: resolve(values.out ?? env.BENCH_OUT ?? DEFAULT_OUT),
+    sdk,
   };
 }
 
@@ -246,6 +253,10 @@ function collectNotes(runs: RunReport[], notes: string[]): void {
 async function main(): Promise<number> {
   const started = performance.now();
   const options = parseOptions();
+  // Read by bench/servers/common.ts, here and in every app process (they inherit the environment).
+  process.env.BENCH_SDK = options.sdk;
+  const missing = sdkBuildMissing();
+  if (missing !== null) throw new Error(missing);
   const notes: string[] = [];
   const { groups, skipped } = await plan(options, notes);
   for (const s of skipped) log(`SKIPPED ${s.label}: ${s.reason}`);
@@ -280,7 +291,7 @@ async function main(): Promise<number> {
     settings: {
       connections: options.connections, warmupS: options.warmupS, durationS: options.durationS, rounds: options.rounds,
       adapterRounds: options.adapterRounds, unpinnedRounds: pin ? options.unpinnedRounds : 0, pinning,
-      microTimeMs: options.micro ? options.microTimeMs : null, quick: options.quick,
+      microTimeMs: options.micro ? options.microTimeMs : null, quick: options.quick, sdk: options.sdk,
       apps: groups.flatMap(([, apps]) => apps.map((a) => a.id)),
       requestBytes: Buffer.byteLength(REQUEST_BODY), responseBytes: Buffer.byteLength(JSON.stringify(responseBody('42', 'Ada'))),
       versions: versions(),

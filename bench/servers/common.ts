@@ -6,7 +6,9 @@
  * An app file is `bench/servers/<name>.ts`, started as `node --import tsx bench/servers/<name>.ts
  * bare|sdk`; the harness learns about it from `bench/apps.ts`.
  */
-import { APIToolkit } from '../../src/index.js';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { APIToolkit } from '../../src/index.js';
 import type { Transport } from '../../src/transport/types.js';
 import { announce, fatal, serveIpc } from '../ipc-child.js';
 
@@ -61,7 +63,8 @@ export async function benchClient(env: AppEnv, options: { noop?: boolean } = {})
   if (options.noop !== true && (env.rootURL === undefined || env.pubsubEndpoint === undefined)) {
     throw new Error('COLLECTOR_ROOT_URL and COLLECTOR_ENDPOINT must name the collector (bench/run.ts sets them)');
   }
-  const client = new APIToolkit({
+  const { APIToolkit: Client } = (await import(sdkModule('index'))) as typeof import('../../src/index.js');
+  const client = new Client({
     ...(options.noop === true ? { transport: noopTransport } : { apiKey: 'bench', rootURL: env.rootURL, pubsubEndpoint: env.pubsubEndpoint }),
     redactRequestBody: REDACT_REQUEST_BODY,
     redactResponseBody: REDACT_RESPONSE_BODY,
@@ -93,9 +96,33 @@ export function closing(control: Control, closeServer: () => unknown): Control {
   };
 }
 
+/**
+ * Which build of the SDK the apps load (`BENCH_SDK`, set by `bench/run.ts --sdk`): `dist`, the
+ * built package as users run it (the default; `npm run bench` builds it first), or `src`, the
+ * TypeScript sources through tsx (no build needed; tsx adds a little per call, e.g. `__name()`
+ * on every function created per request).
+ */
+export function sdkBuild(): 'dist' | 'src' {
+  return process.env.BENCH_SDK === 'src' ? 'src' : 'dist';
+}
+
+/** The URL of SDK module `entry` (`index`, or an adapter's name) in the build the apps load. */
+function sdkModule(entry: string): string {
+  const path = sdkBuild() === 'src'
+    ? (entry === 'index' ? '../../src/index.ts' : `../../src/adapters/${entry}/index.ts`)
+    : (entry === 'index' ? '../../dist/index.js' : `../../dist/${entry}/index.js`);
+  return new URL(path, import.meta.url).href;
+}
+
+/** Why the SDK build the apps would load is not there, or null. */
+export function sdkBuildMissing(): string | null {
+  if (sdkBuild() === 'src' || existsSync(fileURLToPath(sdkModule('index')))) return null;
+  return 'dist/ is not built: run `npm run build` (`npm run bench` builds first), or bench the sources with --sdk src';
+}
+
 /** The adapter module of framework `name`, as the package exports it (`apitoolkit-node/<name>`). */
 export function adapterModulePath(name: string): string {
-  return `src/adapters/${name}/index.ts`;
+  return sdkBuild() === 'src' ? `src/adapters/${name}/index.ts` : `dist/${name}/index.js`;
 }
 
 /**
@@ -105,7 +132,7 @@ export function adapterModulePath(name: string): string {
 export async function adapterMissing(name: string, exportName: string): Promise<string | null> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(`../../src/adapters/${name}/index.js`)) as Record<string, unknown>;
+    mod = (await import(sdkModule(name))) as Record<string, unknown>;
   } catch (error) {
     return `${adapterModulePath(name)} cannot be loaded (${(error as Error).message.split('\n')[0]})`;
   }
@@ -120,7 +147,7 @@ export async function adapterMissing(name: string, exportName: string): Promise<
 export async function loadAdapter<T>(name: string, exportName: string): Promise<T> {
   const missing = await adapterMissing(name, exportName);
   if (missing !== null) throw new Error(missing);
-  const mod = (await import(`../../src/adapters/${name}/index.js`)) as Record<string, unknown>;
+  const mod = (await import(sdkModule(name))) as Record<string, unknown>;
   return mod[exportName] as T;
 }
 

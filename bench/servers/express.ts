@@ -13,9 +13,8 @@
  */
 import { createRequire } from 'node:module';
 import express, { type RequestHandler } from 'express';
-import { expressMiddleware } from '../../src/adapters/express/index.js';
 import {
-  REDACT_REQUEST_BODY, REDACT_RESPONSE_BODY, ROUTE_PATH, benchClient, closing, responseBody, sdkControl, serveHarness, standaloneCounter,
+  REDACT_REQUEST_BODY, REDACT_RESPONSE_BODY, ROUTE_PATH, benchClient, closing, loadAdapter, responseBody, sdkControl, serveHarness, standaloneCounter,
   startApp, usage, type AppEnv, type Control,
 } from './common.js';
 
@@ -34,6 +33,7 @@ startApp(async (mode, env) => {
   app.use(express.json());
   let control: Control = {};
   if (mode === 'sdk' || mode === 'sdk-noop') {
+    const expressMiddleware = await loadAdapter<(client: unknown) => RequestHandler>('express', 'expressMiddleware');
     const client = await benchClient(env, { noop: mode === 'sdk-noop' });
     app.use(expressMiddleware(client));
     control = sdkControl(client);

@@ -23,6 +23,8 @@ test('the bench harness, quickest mode: markdown table written and every SDK rec
   const child = spawn(process.execPath, [
     '--import', 'tsx', 'bench/run.ts', '--quick', '--apps', 'bare-express,express',
     '--rounds', '1', '--duration', '1', '--warmup', '0.5', '--unpinned-rounds', '0', '--micro-time', '10', '--out', out,
+    // The sources, so that the test needs no build (npm run bench measures the built package).
+    '--sdk', 'src',
   ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   // The harness kills its own children on exit; this only covers the harness itself hanging.
   t.after(() => {
