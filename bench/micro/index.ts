@@ -1,6 +1,6 @@
 /**
  * The per-record cost of each pipeline stage, with tinybench: capture, redact, encode, enqueue,
- * publish. `bench/run.ts` runs it in a child process (pinned to the app core) over IPC; run by
+ * publish; and the SDK's start-up (fresh processes, see startup.ts). `bench/run.ts` runs it in a child process (pinned to the app core) over IPC; run by
  * hand it starts its own collector and prints the table:
  *
  *   node --import tsx bench/micro/index.ts [--time MS] [stage ...]
@@ -16,8 +16,9 @@ import type { MicroRow } from './fixtures.js';
 import { publishBench } from './publish.js';
 import { microTable } from './table.js';
 import { redactBench } from './redact.js';
+import { startupBench } from './startup.js';
 
-export const STAGES = ['capture', 'redact', 'encode', 'enqueue', 'publish'] as const;
+export const STAGES = ['capture', 'redact', 'encode', 'enqueue', 'publish', 'startup'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface MicroRunOptions {
@@ -39,6 +40,7 @@ export async function runMicro(options: MicroRunOptions): Promise<MicroRow[]> {
         case 'encode': rows.push(...(await encodeBench(options))); break;
         case 'enqueue': rows.push(...(await enqueueBench(options))); break;
         case 'publish': rows.push(...(await publishBench(options))); break;
+        case 'startup': rows.push(...(await startupBench(options))); break;
       }
     } catch (error) {
       rows.push({ stage, case: `FAILED: ${(error as Error).message}`, medianUs: Number.NaN, meanUs: Number.NaN, p99Us: Number.NaN, samples: 0 });
@@ -64,7 +66,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     try {
       const { values, positionals } = parseArgs({ allowPositionals: true, options: { time: { type: 'string', default: '500' } } });
       const stages = parseStages(positionals);
-      const collector = stages.includes('publish') ? await spawnNode('collector', 'collector.ts', []) : null;
+      const collector = stages.includes('publish') || stages.includes('startup') ? await spawnNode('collector', 'collector.ts', []) : null;
       try {
         const { rootURL = '', pubsubEndpoint = '' } = (collector?.ready ?? {}) as { rootURL?: string; pubsubEndpoint?: string };
         const rows = await runMicro({ timeMs: Number(values.time), stages, rootURL, pubsubEndpoint });
