@@ -5,6 +5,7 @@
  */
 import { jsonpath, type JSONValue } from 'json-p3';
 import { OptionsInvalidError, RedactPathInvalidError } from './errors.js';
+import { compileSplice, spliceJson, type SplicePlan } from './json-splice.js';
 import { setOwn } from './own.js';
 import { REDACTED } from './record.js';
 
@@ -95,10 +96,14 @@ interface Rule {
   /** Mutable inside the frozen rule: counts what the rule matched, for {@link Redactor.ruleMatches}. */
   readonly stat: MatchStat;
 }
-/** The rules of one option, and one search for the needles of them all (null when none has any). */
+/**
+ * The rules of one option, one search for the needles of them all (null when none has any), and,
+ * when every rule is a `members` or `descendant` plan, their byte-splicing form (see json-splice.ts).
+ */
 interface RuleSet {
   readonly rules: readonly Rule[];
   readonly scan: RegExp | null;
+  readonly splice: SplicePlan | null;
 }
 /**
  * The two rule shapes users write most are applied by a direct walk of the parsed body, which
@@ -277,15 +282,15 @@ function escapeNameChar(ch: string): string {
  *
  * `internal` is for tests only: `walks: false` evaluates every rule with json-p3 (the reference the
  * direct walks of `$.a.b` and `$..a` rules are compared against), `needles: false` every rule on
- * every JSON body.
+ * every JSON body, `splice: false` parses every JSON body instead of splicing its bytes.
  */
-export function compileRedactor(options: RedactOptions, internal: { walks?: boolean; needles?: boolean } = {}): Redactor {
+export function compileRedactor(options: RedactOptions, internal: { walks?: boolean; needles?: boolean; splice?: boolean } = {}): Redactor {
   if (typeof options !== 'object' || options === null) {
     throw new OptionsInvalidError('options', `expected an object, got ${describe(options)}`);
   }
   // One environment per redactor: it carries our recursion limit without touching json-p3's default.
   const environment = new jsonpath.JSONPathEnvironment({ maxRecursionDepth: MAX_RECURSION_DEPTH });
-  const how = { walks: internal.walks ?? true, needles: internal.needles ?? true };
+  const how = { walks: internal.walks ?? true, needles: internal.needles ?? true, splice: internal.splice ?? true };
   return new CompiledRedactor(
     headerNames(options.redactHeaders),
     compileRules('redactRequestBody', options.redactRequestBody, environment, how),
@@ -304,7 +309,7 @@ function headerNames(value: unknown): ReadonlyMap<string, MatchStat | null> {
   return names;
 }
 
-function compileRules(option: BodyOption, value: unknown, environment: Environment, how: { walks: boolean; needles: boolean }): RuleSet {
+function compileRules(option: BodyOption, value: unknown, environment: Environment, how: { walks: boolean; needles: boolean; splice: boolean }): RuleSet {
   const rules = new Map<string, Rule>();
   stringList(option, value).forEach((path, i) => {
     const name = `${option}[${i}]`;
@@ -319,7 +324,17 @@ function compileRules(option: BodyOption, value: unknown, environment: Environme
     rules.set(normalized, Object.freeze({ query, plan, needles, stat: { option: name, rule: path, matches: 0 } }));
   });
   const list = Object.freeze([...rules.values()]);
-  return Object.freeze({ rules: list, scan: needleScan(list) });
+  return Object.freeze({ rules: list, scan: needleScan(list), splice: how.splice ? splicePlan(list) : null });
+}
+
+/** The byte-splicing form of `rules` when each one is a member chain or a descendant name, else null. */
+function splicePlan(rules: readonly Rule[]): SplicePlan | null {
+  const plans: ({ kind: 'members'; names: readonly string[] } | { kind: 'descendant'; name: string })[] = [];
+  for (const { plan } of rules) {
+    if (plan.kind === 'query') return null;
+    plans.push(plan);
+  }
+  return compileSplice(plans, REDACTED, MAX_RECURSION_DEPTH);
 }
 
 /**
@@ -464,7 +479,7 @@ class CompiledRedactor implements Redactor {
   }
 }
 
-function redactBody(body: Buffer, contentType: string | undefined, { rules, scan }: RuleSet): BodyRedaction {
+function redactBody(body: Buffer, contentType: string | undefined, { rules, scan, splice }: RuleSet): BodyRedaction {
   // An empty body has nothing to hide and is recorded as "" rather than as `{}` or a marker.
   if (body.length === 0) return unchanged(body);
   const kind = bodyKind(contentType);
@@ -475,6 +490,15 @@ function redactBody(body: Buffer, contentType: string | undefined, { rules, scan
   if (kind === 'multipart') return redactMultipart(body, contentType!, rules);
   if (rules.length === 0 || kind === 'other') return unchanged(body);
   if (kind === 'unknown' && !startsLikeJson(body)) return unchanged(body);
+  if (splice !== null) {
+    // The same selections and counts as below, on the bytes; null when the scanner was not sure
+    // of something (invalid JSON included), and then the general path decides as it always did.
+    const spliced = spliceJson(body, splice);
+    if (spliced !== null) {
+      for (let i = 0; i < rules.length; i += 1) rules[i]!.stat.matches += spliced.matches[i]!;
+      return { body: spliced.body, redactions: spliced.redactions, unparsable: false };
+    }
+  }
   // Parsed even when no rule can match: a body that claims JSON and is not gets withheld.
   const parsed = parseJson(body);
   // Only a body that claimed to be JSON is withheld; a sniffed one was never JSON to begin with.
