@@ -162,6 +162,8 @@ class Scanner {
   readonly markers: boolean[] = [];
   /** Hashes of the member names of the objects being read, innermost last. */
   readonly keys: number[] = [];
+  /** Where the JSON text starts: 3 after a byte order mark. */
+  textStart = 0;
 
   constructor(body: Buffer, plan: SplicePlan) {
     this.b = body;
@@ -172,8 +174,8 @@ class Scanner {
   document(): boolean {
     const b = this.b;
     // The byte order mark the general path strips before JSON.parse.
-    const start = this.n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
-    const end = this.value(this.space(start), 1, this.plan.rootBits);
+    this.textStart = this.n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+    const end = this.value(this.space(this.textStart), 1, this.plan.rootBits);
     return end !== FAIL && this.space(end) === this.n;
   }
 
@@ -464,7 +466,14 @@ function apply(body: Buffer, plan: SplicePlan, scan: Scanner): SpliceResult {
     }
   }
   if (redactions === 0) return { body, redactions, matches };
-  return { body: spliced(body, plan.marker, starts, ends, replacedBy), redactions, matches };
+  // A changed body loses its byte order mark, as a re-serialised one did.
+  const text = scan.textStart === 0 ? body : body.subarray(scan.textStart);
+  const shift = scan.textStart;
+  for (let e = 0; e < count && shift !== 0; e += 1) {
+    starts[e] -= shift;
+    ends[e] -= shift;
+  }
+  return { body: spliced(text, plan.marker, starts, ends, replacedBy), redactions, matches };
 }
 
 /** `body` with each outermost replaced span written as `marker`. */
