@@ -23,7 +23,7 @@ export interface SplicePlan {
   readonly rules: readonly SpliceRule[];
   /** Bit i set: rule i is a descendant rule. */
   readonly descendantBits: number;
-  /** Bits of every member-chain rule: the rules alive at the root object. */
+  /** The member-chain rules alive at the root object: all whose names a plain key can spell. */
   readonly rootBits: number;
   /** The names the rules use that a key may spell as plain ASCII, their bytes and hashes. */
   readonly names: readonly Uint8Array[];

@@ -5,7 +5,7 @@
  */
 import { jsonpath, type JSONValue } from 'json-p3';
 import { OptionsInvalidError, RedactPathInvalidError } from './errors.js';
-import { compileSplice, spliceJson, type SplicePlan } from './json-splice.js';
+import { compileSplice, spliceJson, type SplicePlan, type SpliceRule } from './json-splice.js';
 import { setOwn } from './own.js';
 import { REDACTED } from './record.js';
 
@@ -329,7 +329,7 @@ function compileRules(option: BodyOption, value: unknown, environment: Environme
 
 /** The byte-splicing form of `rules` when each one is a member chain or a descendant name, else null. */
 function splicePlan(rules: readonly Rule[]): SplicePlan | null {
-  const plans: ({ kind: 'members'; names: readonly string[] } | { kind: 'descendant'; name: string })[] = [];
+  const plans: SpliceRule[] = [];
   for (const { plan } of rules) {
     if (plan.kind === 'query') return null;
     plans.push(plan);
