@@ -57,7 +57,8 @@ const MAX_RULES = 30;
 
 /**
  * Compiles `rules` for {@link spliceJson}, or returns null when there are more than 30 of them (the
- * caller then keeps its general path). `marker` is the replacement text (it is written as a JSON
+ * caller then keeps its general path). With no rules, {@link spliceJson} only checks the text (and
+ * gives up, as ever, on anything it is not sure of, a repeated member name included). `marker` is the replacement text (it is written as a JSON
  * string, and must not need escapes); `maxDepth` the nesting at which the scanner gives up.
  *
  * @example
@@ -65,7 +66,7 @@ const MAX_RULES = 30;
  * spliceJson(Buffer.from('{"secret": 1}'), plan)!.body.toString(); // '{"secret": "[CLIENT_REDACTED]"}'
  */
 export function compileSplice(rules: readonly SpliceRule[], marker: string, maxDepth: number): SplicePlan | null {
-  if (rules.length === 0 || rules.length > MAX_RULES) return null;
+  if (rules.length > MAX_RULES) return null;
   const names: string[] = [];
   const indexOf = (name: string): number => {
     let i = names.indexOf(name);

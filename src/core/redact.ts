@@ -504,9 +504,18 @@ function redactBody(body: Buffer, contentType: string | undefined, { rules, scan
   // Only a body that claimed to be JSON is withheld; a sniffed one was never JSON to begin with.
   if (parsed === NOT_JSON) return kind === 'json' ? withheld() : unchanged(body);
   const result = redactValue(parsed.value, rules, { text: parsed.text, scan });
-  // Nothing matched: the original bytes, exactly as sent (no re-serialisation, no lost precision).
-  return result.redactions === 0 && result.value !== WITHHELD ? unchanged(body) : serialise(result);
+  // Nothing matched: the original bytes, exactly as sent (no re-serialisation, no lost precision),
+  // when JSON.parse saw every value they hold. With a member name repeated in an object it kept only
+  // the last one, and an earlier copy, which the rules never saw, could hold what they select
+  // (`{"card":{"cvv":"123"},"card":"x"}` under `$.card.cvv`): the parsed value is recorded then.
+  // The check is the splice scanner with no rule; it also gives up on member names written with
+  // escapes or non-ASCII bytes (`"c\u0061rd"` repeats `"card"`), and those bodies are re-serialised too.
+  if (result.redactions === 0 && result.value !== WITHHELD && spliceJson(body, EVERY_MEMBER_SEEN) !== null) return unchanged(body);
+  return serialise(result);
 }
+
+/** The scanner without rules: null unless the text is valid JSON with plain member names, none repeated in an object. */
+const EVERY_MEMBER_SEEN: SplicePlan = compileSplice([], REDACTED, MAX_RECURSION_DEPTH)!;
 
 // Sentinel for "the rules could not be evaluated": the body must be withheld.
 const WITHHELD: unique symbol = Symbol('withheld');
