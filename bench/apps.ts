@@ -32,7 +32,7 @@ export const FRAMEWORKS: readonly FrameworkSpec[] = [
 export type SdkKind = 'none' | 'this' | 'noop' | 'legacy';
 
 export interface AppSpec {
-  /** `bare-express`, `express`, `express-noop`, `express-2.4.6`. */
+  /** `bare-express`, `express`, `express-noop`, `express-2.4.6`, `http-noop`... */
   id: string;
   label: string;
   framework: FrameworkSpec;
@@ -54,6 +54,9 @@ export function allApps(): AppSpec[] {
     if (framework.name === 'express') {
       apps.push({ id: 'express-2.4.6', label: 'Express 5 + apitoolkit-express@2.4.6', framework, mode: 'legacy', sdk: 'legacy', byDefault: true });
       apps.push({ id: 'express-noop', label: 'Express 5 + this SDK, no-op transport', framework, mode: 'sdk-noop', sdk: 'noop', byDefault: false });
+    }
+    if (framework.name === 'http') {
+      apps.push({ id: 'http-noop', label: 'node:http + this SDK, no-op transport', framework, mode: 'sdk-noop', sdk: 'noop', byDefault: false });
     }
   }
   return apps;
