@@ -490,10 +490,13 @@ function redactBody(body: Buffer, contentType: string | undefined, { rules, scan
   if (kind === 'multipart') return redactMultipart(body, contentType!, rules);
   if (rules.length === 0 || kind === 'other') return unchanged(body);
   if (kind === 'unknown' && !startsLikeJson(body)) return unchanged(body);
+  // Whether the scanner already read this body and gave up: the check below would give up too.
+  let scannerGaveUp = false;
   if (splice !== null) {
     // The same selections and counts as below, on the bytes; null when the scanner was not sure
     // of something (invalid JSON included), and then the general path decides as it always did.
     const spliced = spliceJson(body, splice);
+    scannerGaveUp = spliced === null;
     if (spliced !== null) {
       for (let i = 0; i < rules.length; i += 1) rules[i]!.stat.matches += spliced.matches[i]!;
       return { body: spliced.body, redactions: spliced.redactions, unparsable: false };
@@ -510,7 +513,8 @@ function redactBody(body: Buffer, contentType: string | undefined, { rules, scan
   // (`{"card":{"cvv":"123"},"card":"x"}` under `$.card.cvv`): the parsed value is recorded then.
   // The check is the splice scanner with no rule; it also gives up on member names written with
   // escapes or non-ASCII bytes (`"c\u0061rd"` repeats `"card"`), and those bodies are re-serialised too.
-  if (result.redactions === 0 && result.value !== WITHHELD && spliceJson(body, EVERY_MEMBER_SEEN) !== null) return unchanged(body);
+  // A body the splice scanner gave up on is not read twice.
+  if (result.redactions === 0 && result.value !== WITHHELD && !scannerGaveUp && spliceJson(body, EVERY_MEMBER_SEEN) !== null) return unchanged(body);
   return serialise(result);
 }
 
