@@ -18,6 +18,7 @@ import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/
 import { kCurrentRequest, kObserve, kObserveWeb, kRecordError, kSubmit } from './core/symbols.js';
 import { compileOutgoingRules, installOutgoing, type OutgoingCapture } from './outgoing/index.js';
 import { makePubSubTransport } from './transport/pubsub.js';
+import { makeThreadTransport } from './transport/thread.js';
 import type { Transport, TransportInfo } from './transport/types.js';
 
 /** Counters returned by `stats()`. All counts are records unless the name says otherwise. */
@@ -141,7 +142,7 @@ export class APIToolkit {
       const c = o.captureOutgoing!;
       this.#debug(`capturing outgoing calls: ${[c.fetch && 'fetch', c.http && 'node:http', c.axios !== false && 'axios'].filter(Boolean).join(', ')}`);
     }
-    this.#transport = o.transport ?? makePubSubTransport({
+    this.#transport = o.transport ?? (o.publishThread ? makeThreadTransport : makePubSubTransport)({
       apiKey: o.apiKey!,
       rootURL: o.rootURL,
       pubsubEndpoint: o.pubsubEndpoint,

@@ -21,7 +21,7 @@ const { httpHandler } = await import(process.env.SDK_HTTP_URL);
 let last = performance.now(), longest = 0;
 const timer = setInterval(() => { const now = performance.now(); longest = Math.max(longest, now - last); last = now; }, 1);
 const started = performance.now();
-const client = new APIToolkit({ apiKey: 'bench', rootURL: process.env.ROOT_URL, pubsubEndpoint: process.env.PUBSUB_ENDPOINT });
+const client = new APIToolkit({ apiKey: 'bench', rootURL: process.env.ROOT_URL, pubsubEndpoint: process.env.PUBSUB_ENDPOINT, ...JSON.parse(process.env.SDK_OPTIONS ?? '{}') });
 const constructed = performance.now();
 const server = createServer(httpHandler(client, (req, res) => res.end('ok'))).listen(0, '127.0.0.1');
 await new Promise((resolve) => server.once('listening', resolve));

@@ -73,6 +73,12 @@ export interface APIToolkitOptions {
   pubsubEndpoint?: string;
   /** Deliver records here instead of APIToolkit's Pub/Sub topic, e.g. a `MemoryTransport` in tests. */
   transport?: Transport;
+  /**
+   * Publish from a worker thread: loading the Pub/Sub client and each publish's gRPC work stay off
+   * your event loop. `false` publishes from the app's thread. Default `true` (the app's thread is
+   * used anyway when the worker's file is missing, e.g. in a single-file bundle).
+   */
+  publishThread?: boolean;
   /** Turn capture off entirely (the middleware becomes a pass-through). Default `true`. */
   enabled?: boolean;
   /** Print what the SDK does and each record it sends (after redaction). Default `false`. */
@@ -159,6 +165,7 @@ export interface ResolvedOptions {
   readonly allowInsecureRootURL: boolean;
   readonly pubsubEndpoint: string | undefined;
   readonly transport: Transport | undefined;
+  readonly publishThread: boolean;
   readonly enabled: boolean;
   readonly debug: boolean;
   readonly logger: (line: string) => void;
@@ -191,7 +198,7 @@ export interface ResolvedOptions {
 // `satisfies` makes the compiler fail when an option is added to the interface but not here.
 // Exported for the test that checks every option's validation (test/security/options.test.ts).
 export const KNOWN_OPTIONS: ReadonlySet<string> = new Set(Object.keys({
-  apiKey: true, rootURL: true, allowInsecureRootURL: true, pubsubEndpoint: true, transport: true, enabled: true, debug: true, logger: true,
+  apiKey: true, rootURL: true, allowInsecureRootURL: true, pubsubEndpoint: true, transport: true, publishThread: true, enabled: true, debug: true, logger: true,
   redactHeaders: true, redactRequestBody: true, redactResponseBody: true, serviceVersion: true, tags: true,
   ignorePaths: true, ignoreMethods: true, captureRequestBody: true, captureResponseBody: true, maxBodyBytes: true,
   maxQueueSize: true, maxQueueBytes: true, maxBatchSize: true, maxBatchBytes: true, flushIntervalMs: true,
@@ -387,6 +394,7 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
     allowInsecureRootURL,
     pubsubEndpoint: endpoint(options.pubsubEndpoint, 'pubsubEndpoint') ?? endpoint(process.env.PUBSUB_EMULATOR_HOST, 'PUBSUB_EMULATOR_HOST (environment)'),
     transport: t,
+    publishThread: bool(options, 'publishThread', true),
     enabled,
     debug: bool(options, 'debug', false),
     logger,

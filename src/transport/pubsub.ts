@@ -91,6 +91,11 @@ export interface PubSubTransportOptions {
   metadataTimeoutMs?: number;
   /** Receives one line per notable event. Never receives the API key or the private key. */
   onDebug?: (msg: string) => void;
+  /**
+   * Told when start() begins (`true`) and ends (`false`) a wait between two metadata attempts: the
+   * publishing thread (thread.ts) stops holding the process open meanwhile, as an unref'd timer here would not.
+   */
+  onBackoff?: (waiting: boolean) => void;
 }
 
 /**
@@ -193,7 +198,12 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
         // Jitter (50-100 % of the delay) so a fleet restarted together doesn't retry in step.
         const wait = Math.round(delay * (0.5 + Math.random() * 0.5));
         debug(`client metadata attempt ${attempt} failed (${errorMessage(err)}); retrying in ${wait} ms`);
-        await sleep(wait, signal);
+        options.onBackoff?.(true);
+        try {
+          await sleep(wait, signal);
+        } finally {
+          options.onBackoff?.(false);
+        }
         delay = Math.min(delay * 2, METADATA_RETRY_MAX_DELAY_MS);
       }
     }

@@ -35,6 +35,7 @@ const BAD: Record<string, { value: unknown; option?: string; shows: string | Reg
   ],
   transport: [{ value: { send() {} }, shows: 'an object' }, { value: 'memory', shows: '"memory"', base: { apiKey: 'k' } }],
   enabled: [{ value: 'false', shows: '"false"' }],
+  publishThread: [{ value: 'yes', shows: '"yes"' }],
   debug: [{ value: 'yes', shows: '"yes"' }, { value: 1, shows: 'number 1' }],
   logger: [{ value: 'stderr', shows: '"stderr"' }, { value: {}, shows: 'an object' }],
   redactHeaders: [

@@ -1,0 +1,53 @@
+/** The messages between thread.ts (the app's thread) and pubsub-worker.ts (the publishing thread). */
+import { APIToolkitError, ApiKeyRefusedError, MetadataError, TransportError } from '../core/errors.js';
+import type { TransportInfo } from './types.js';
+
+/** App thread -> publishing thread. */
+export type ToThread =
+  | { t: 'start' }
+  | { t: 'abort-start'; reason: string }
+  /** One batch: `lengths[i]` bytes per message, back to back from `offset` in `buffer` (transferred). */
+  | { t: 'send'; id: number; buffer: ArrayBuffer; offset: number; lengths: number[]; timeoutMs: number }
+  | { t: 'abort-send'; id: number; reason: string }
+  | { t: 'shutdown' };
+
+/** Publishing thread -> app thread. */
+export type FromThread =
+  | { t: 'started'; info: TransportInfo }
+  | { t: 'start-failed'; error: WireError }
+  | { t: 'sent'; id: number; ok: boolean; error?: WireError }
+  | { t: 'debug'; line: string }
+  /** start() waits (`true`) between two metadata attempts, or is back at work (`false`). */
+  | { t: 'backoff'; waiting: boolean }
+  | { t: 'shut-down' };
+
+/** An error as it crosses the thread boundary; rebuilt as the same SDK error class on the other side. */
+export interface WireError {
+  name: string;
+  /** Without the `apitoolkit-node: ` prefix, which the rebuilt error adds again. */
+  message: string;
+  retryable: boolean;
+}
+
+const PREFIX = 'apitoolkit-node: ';
+
+export function toWireError(error: unknown, retryable?: boolean): WireError {
+  const err = error instanceof Error ? error : new Error(String(error));
+  const message = err.message.startsWith(PREFIX) ? err.message.slice(PREFIX.length) : err.message;
+  const ownRetryable = err instanceof TransportError ? err.retryable : undefined;
+  return { name: err instanceof APIToolkitError ? err.name : 'Error', message, retryable: retryable ?? ownRetryable ?? true };
+}
+
+/** The error `toWireError` described: same class, same message (the cause stays behind in the other thread). */
+export function fromWireError(wire: WireError, rootURL: string): Error {
+  switch (wire.name) {
+    case 'ApiKeyRefusedError':
+      return new ApiKeyRefusedError(rootURL);
+    case 'MetadataError':
+      return new MetadataError(wire.message);
+    case 'TransportError':
+      return new TransportError(wire.message, wire.retryable);
+    default:
+      return new TransportError(wire.message, wire.retryable);
+  }
+}
