@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { TransportError } from '../core/errors.js';
 import { makePubSubTransport, type PubSubTransportOptions } from './pubsub.js';
 import { fromWireError, type FromThread, type ToThread } from './thread-protocol.js';
@@ -59,17 +59,39 @@ function workerScript(entry: string): { file: string; argv: string[] } {
 }
 
 /**
- * The app's Node options for the thread, as a worker inherits them, less those a worker refuses to
- * start with: `--input-type` (an app run with `node --input-type=module -e …`).
+ * `execArgv` less `refused` (each with its value when that is the next word) and `--input-type`,
+ * which a worker inherits and then fails on (an app run with `node --input-type=module -e …`).
  */
-function workerExecArgv(): string[] {
+function withoutFlags(execArgv: readonly string[], refused: ReadonlySet<string>): string[] {
   const argv: string[] = [];
-  const from = process.execArgv;
-  for (let i = 0; i < from.length; i++) {
-    if (from[i] === '--input-type') i += 1;
-    else if (!from[i]!.startsWith('--input-type=')) argv.push(from[i]!);
+  for (let i = 0; i < execArgv.length; i++) {
+    const flag = execArgv[i]!;
+    if (flag === '--input-type' || refused.has(flag)) {
+      if (!flag.includes('=') && i + 1 < execArgv.length && !execArgv[i + 1]!.startsWith('-')) i += 1;
+    } else if (!flag.startsWith('--input-type=')) argv.push(flag);
   }
   return argv;
+}
+
+/**
+ * A Worker with the app's Node options where a worker accepts them. A worker refuses V8 and
+ * process-wide options (`--max-old-space-size`, `--expose-gc`, `--stack-size`…) with
+ * ERR_WORKER_INVALID_EXEC_ARGV, naming them; they are left out and the worker made again.
+ */
+function constructWorker(file: string, options: WorkerOptions): Worker {
+  const refused = new Set<string>();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      // Reflect.construct, not `new Worker(…)`: bundlers (Turbopack) take that for a worker to
+      // bundle and pull in whatever the path could name.
+      return Reflect.construct(Worker, [file, { ...options, execArgv: withoutFlags(process.execArgv, refused) }]) as Worker;
+    } catch (error) {
+      const { code, message } = error as { code?: unknown; message?: unknown };
+      const named = typeof message === 'string' ? /flags: (.*)$/.exec(message)?.[1]?.split(', ') ?? [] : [];
+      if (code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || attempt >= 2 || named.length === 0) throw error;
+      for (const flag of named) refused.add(flag);
+    }
+  }
 }
 
 /**
@@ -128,10 +150,8 @@ export function makeThreadTransport(options: PubSubTransportOptions, entry: stri
 
   function spawn(): Worker {
     const { onDebug: _, onBackoff: __, ...rest } = options;
-    // Reflect.construct, not `new Worker(…)`: bundlers (Turbopack) take that for a worker to bundle
-    // and pull in whatever the path could name. A bundled SDK finds no file and never gets here.
     const { file, argv } = workerScript(entry!);
-    const w = Reflect.construct(Worker, [file, { argv, execArgv: workerExecArgv(), workerData: { ...rest, debug: onDebug !== undefined }, stdout: false, stderr: false }]) as Worker;
+    const w = constructWorker(file, { argv, workerData: { ...rest, debug: onDebug !== undefined }, stdout: false, stderr: false });
     // An idle thread must not keep the app's process alive (see `waiting`).
     if (waiting === 0) w.unref();
     w.on('message', (message: FromThread) => {

@@ -52,11 +52,14 @@ describe('makeThreadTransport', () => {
     assert.deepEqual(await transport.send(batch('c', 1), 1_000).then((r) => r.ok), false);
   });
 
-  // Both as a file and as `node --input-type=module -e …`, whose --input-type a worker refuses to inherit.
-  for (const how of ['file', 'eval'] as const) {
+  // As a file; as `node --input-type=module -e …`, whose --input-type a worker fails on; with the V8
+  // and process-wide flags a worker refuses (ERR_WORKER_INVALID_EXEC_ARGV), `--title` with its value apart.
+  for (const how of ['file', 'eval', 'V8 flags'] as const) {
     it(`a script (${how}) that awaits ready() and flush() runs to its end and exits by itself, publishing from the thread`, async () => {
       const script = fixture('ready-then-exit.ts');
-      const args = how === 'file' ? ['--import', 'tsx', script] : ['--import', 'tsx', '--input-type=module', '-e', `await import(${JSON.stringify(pathToFileURL(script).href)})`];
+      const args = how === 'file' ? ['--import', 'tsx', script]
+        : how === 'eval' ? ['--import', 'tsx', '--input-type=module', '-e', `await import(${JSON.stringify(pathToFileURL(script).href)})`]
+        : ['--max-old-space-size=512', '--expose-gc', '--stack-size=2000', '--title', 'thread-test', '--enable-source-maps', '--import', 'tsx', script];
       const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) => {
         execFile(process.execPath, args, {
           env: { ...process.env, ROOT_URL: collector.rootURL, PUBSUB_ENDPOINT: collector.pubsubEndpoint },
