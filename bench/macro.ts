@@ -17,6 +17,8 @@ export interface MacroSettings {
   /** Seconds of load per app before the first round (not reported). */
   warmupS: number;
   connections: number;
+  /** Requests per second in all (autocannon overallRate): a fixed rate below saturation; undefined = as fast as possible. */
+  rate?: number;
 }
 
 /** The harness's helper processes for one run. */
@@ -159,6 +161,7 @@ async function turn(r: Running, seconds: number, ctx: MacroContext, settings: Ma
         method: 'POST',
         connections: settings.connections,
         duration: seconds,
+        rate: settings.rate,
         headers: { 'content-type': 'application/json' },
         body: REQUEST_BODY,
       }, (seconds + 60) * 1_000);

@@ -7,8 +7,12 @@ import type { MicroRow } from './micro/fixtures.js';
 import { microTable } from './micro/table.js';
 
 export interface RunReport {
-  /** `pinned`: apps on one core, load generator and collector on the other. */
-  kind: 'pinned' | 'unpinned';
+  /**
+   * `pinned`: apps on one core, load generator and collector on the other; `fixed-rate`: pinned too,
+   * at `rate` requests per second in all, below every app's saturation, for the latency the SDK adds.
+   */
+  kind: 'pinned' | 'unpinned' | 'fixed-rate';
+  rate?: number;
   groups: GroupRun[];
 }
 
@@ -31,6 +35,9 @@ export interface BenchSummary {
     rounds: number;
     adapterRounds: number;
     unpinnedRounds: number;
+    /** Requests/s of the fixed-rate run, null when there was none. */
+    rate?: number | null;
+    rateRounds?: number;
     pinning: string;
     microTimeMs: number | null;
     quick: boolean;
@@ -168,6 +175,7 @@ export function renderMarkdown(summary: BenchSummary): string {
     `- **Load** autocannon ${s.versions.autocannon ?? ''}, \`-c ${s.connections}\`, \`POST /users/42\`, ${s.requestBytes} B JSON body, ${s.responseBytes} B JSON response; ` +
       `${s.warmupS} s warm-up per app, then ${s.durationS} s per app per round, apps in turn (order rotating each round); ` +
       `rounds: ${s.rounds} for Express, ${s.adapterRounds} for other frameworks, ${s.unpinnedRounds} unpinned` +
+      (s.rate != null ? `, ${s.rateRounds} at a fixed ${s.rate} req/s` : '') +
       (s.quick ? ' — **quick mode: figures are a smoke test, not a measurement**' : ''),
     `- **Pinning** ${s.pinning}`,
     `- **SDK** ${s.sdk === 'src' ? 'the TypeScript sources through tsx' : 'the built package (dist/)'}: full capture, 3 request + 2 response JSONPath rules, delivery over gRPC to the local collector (another process); ` +
@@ -176,7 +184,9 @@ export function renderMarkdown(summary: BenchSummary): string {
     '',
   );
   for (const run of summary.runs) {
-    out.push(run.kind === 'pinned' ? '## Pinned (each app on one core; autocannon and the collector on the other)' : '## Unpinned (the OS schedules everything)', '');
+    out.push(run.kind === 'pinned' ? '## Pinned (each app on one core; autocannon and the collector on the other)'
+      : run.kind === 'unpinned' ? '## Unpinned (the OS schedules everything)'
+        : `## Fixed rate: ${run.rate ?? '?'} req/s in all, pinned (the latency the SDK adds below saturation)`, '');
     out.push(runTable(run, run.kind === 'pinned' || summary.runs.length === 1 ? summary.skipped : []), '');
   }
   out.push(
@@ -189,6 +199,7 @@ export function renderMarkdown(summary: BenchSummary): string {
   for (const run of summary.runs) {
     for (const group of run.groups) {
       if (group.apps.every((a) => a.samples.length === 0)) continue;
+      if (run.kind === 'fixed-rate') continue; // every app at the same rate: the ratios say only that it was held
       out.push(`### Rounds: ${group.framework.label}, ${run.kind}`, '', roundsTable(group), '');
     }
   }

@@ -40,6 +40,9 @@ const HELP = `Usage: npm run bench -- [options]      (each option also reads the
   --rounds N              BENCH_ROUNDS         measured rounds of the ${MAIN_FRAMEWORK} group, pinned (default 5, quick 2)
   --adapter-rounds N      BENCH_ADAPTER_ROUNDS rounds of the other framework groups (default 3, quick 2)
   --unpinned-rounds N     BENCH_UNPINNED_ROUNDS rounds of the unpinned ${MAIN_FRAMEWORK} run, 0 = none (default 3, quick 2)
+  --rate N                BENCH_RATE           requests/s of the fixed-rate (open-loop) ${MAIN_FRAMEWORK} run, pinned: the latency added below
+                                               saturation (default 1000)
+  --rate-rounds N         BENCH_RATE_ROUNDS    rounds of that run, 0 = none (default 2, quick 1)
   --duration S            BENCH_DURATION       seconds of load per app per round (default 5, quick 1.5)
   --warmup S              BENCH_WARMUP         seconds of warm-up load per app (default 3, quick 1)
   --connections N         BENCH_CONNECTIONS    autocannon connections (default 50)
@@ -59,6 +62,8 @@ interface Options {
   rounds: number;
   adapterRounds: number;
   unpinnedRounds: number;
+  rate: number;
+  rateRounds: number;
   durationS: number;
   warmupS: number;
   connections: number;
@@ -78,6 +83,8 @@ function parseOptions(): Options {
       rounds: { type: 'string' },
       'adapter-rounds': { type: 'string' },
       'unpinned-rounds': { type: 'string' },
+      rate: { type: 'string' },
+      'rate-rounds': { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       connections: { type: 'string' },
@@ -110,6 +117,8 @@ function parseOptions(): Options {
     rounds: Math.round(num(values.rounds, 'BENCH_ROUNDS', 5, 2, 1)),
     adapterRounds: Math.round(num(values['adapter-rounds'], 'BENCH_ADAPTER_ROUNDS', 3, 2, 1)),
     unpinnedRounds: Math.round(num(values['unpinned-rounds'], 'BENCH_UNPINNED_ROUNDS', 3, 2, 0)),
+    rate: num(values.rate, 'BENCH_RATE', 1000, 1000, 1),
+    rateRounds: Math.round(num(values['rate-rounds'], 'BENCH_RATE_ROUNDS', 2, 1, 0)),
     durationS: num(values.duration, 'BENCH_DURATION', 5, 1.5, 0.5),
     warmupS: num(values.warmup, 'BENCH_WARMUP', 3, 1, 0.5),
     connections: Math.round(num(values.connections, 'BENCH_CONNECTIONS', 50, 50, 1)),
@@ -178,16 +187,19 @@ function log(line: string): void {
 }
 
 /** One macro run: a collector and a load generator of its own, then each group in turn. */
-async function macroRun(kind: 'pinned' | 'unpinned', groups: [FrameworkSpec, AppSpec[]][], options: Options, roundsOf: (f: FrameworkSpec) => number, micro?: (collector: NodeChild) => Promise<void>): Promise<RunReport> {
-  const pinned = kind === 'pinned';
-  log(`\n== ${kind} run${pinned ? ` (apps on core ${APP_CORE}; autocannon and collector on core ${LOAD_CORE})` : ''}`);
+async function macroRun(
+  kind: RunReport['kind'], groups: [FrameworkSpec, AppSpec[]][], options: Options, roundsOf: (f: FrameworkSpec) => number,
+  micro?: (collector: NodeChild) => Promise<void>, rate?: number,
+): Promise<RunReport> {
+  const pinned = kind !== 'unpinned';
+  log(`\n== ${kind} run${rate === undefined ? '' : ` at ${rate} req/s`}${pinned ? ` (apps on core ${APP_CORE}; autocannon and collector on core ${LOAD_CORE})` : ''}`);
   const collector = await spawnNode('collector', 'collector.ts', [], { core: pinned ? LOAD_CORE : undefined });
   const loader = await spawnNode('autocannon', 'load.ts', [], { core: pinned ? LOAD_CORE : undefined });
-  const report: RunReport = { kind, groups: [] };
+  const report: RunReport = { kind, groups: [], ...(rate === undefined ? {} : { rate }) };
   try {
     const ctx: MacroContext = { collector, loader, appCore: pinned ? APP_CORE : undefined, log };
     for (const [framework, apps] of groups) {
-      const settings: MacroSettings = { rounds: roundsOf(framework), durationS: options.durationS, warmupS: options.warmupS, connections: options.connections };
+      const settings: MacroSettings = { rounds: roundsOf(framework), durationS: options.durationS, warmupS: options.warmupS, connections: options.connections, rate };
       log(`-- ${framework.label}: ${apps.map((a) => a.id).join(', ')} (${settings.rounds} rounds of ${settings.durationS} s)`);
       const started = performance.now();
       report.groups.push(await runGroup(framework, apps, ctx, settings));
@@ -281,6 +293,11 @@ async function main(): Promise<number> {
   if (pin && options.unpinnedRounds > 0 && main.length > 0) {
     runs.push(await macroRun('unpinned', main, options, () => options.unpinnedRounds));
   }
+  if (pin && options.rateRounds > 0 && main.length > 0) {
+    // The latency each SDK adds when the app is not saturated.
+    const latency = main.map(([f, apps]): [FrameworkSpec, AppSpec[]] => [f, apps.filter((a) => a.sdk !== 'noop')]);
+    runs.push(await macroRun('fixed-rate', latency, options, () => options.rateRounds, undefined, options.rate));
+  }
   collectNotes(runs, notes);
   const summary: BenchSummary = {
     date: new Date().toISOString(),
@@ -291,6 +308,7 @@ async function main(): Promise<number> {
     settings: {
       connections: options.connections, warmupS: options.warmupS, durationS: options.durationS, rounds: options.rounds,
       adapterRounds: options.adapterRounds, unpinnedRounds: pin ? options.unpinnedRounds : 0, pinning,
+      rate: pin && options.rateRounds > 0 ? options.rate : null, rateRounds: pin ? options.rateRounds : 0,
       microTimeMs: options.micro ? options.microTimeMs : null, quick: options.quick, sdk: options.sdk,
       apps: groups.flatMap(([, apps]) => apps.map((a) => a.id)),
       requestBytes: Buffer.byteLength(REQUEST_BODY), responseBytes: Buffer.byteLength(JSON.stringify(responseBody('42', 'Ada'))),

@@ -65,6 +65,17 @@ test('the bench harness, quickest mode: markdown table written and every SDK rec
   const stats = sdk.sdkStats as { published: number; dropped: Record<string, number> };
   assert.deepEqual(Object.entries(stats.dropped).filter(([, n]) => n > 0), []);
   assert.equal(stats.published, d.delivered);
+  // Pinned, a fixed-rate run follows (open loop): every request sent completed, all delivered.
+  const fixed = summary.runs.find((r) => r.kind === 'fixed-rate');
+  assert.equal(fixed !== undefined, summary.settings.rate != null);
+  if (fixed !== undefined) {
+    assert.match(markdown, /## Fixed rate: 1000 req\/s in all, pinned/);
+    const atRate = fixed.groups[0]!.apps.find((a) => a.app.id === 'express')!;
+    assert.equal(atRate.samples.length, 1);
+    const [s] = atRate.samples;
+    assert.ok(s!.completed > 0 && s!.completed === s!.sent && s!.errors === 0, JSON.stringify(s));
+    assert.ok(atRate.delivery!.delivered >= atRate.delivery!.completed);
+  }
   // The bare app delivers nothing and is not checked.
   assert.equal(express.apps.find((a) => a.app.id === 'bare-express')!.delivery, null);
 });
