@@ -181,11 +181,14 @@ async function collector(values: Values): Promise<number> {
     stdoutClosed = true;
     process.kill(process.pid, 'SIGTERM');
   });
-  process.stdout.write(banner(running));
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  // Listening before the banner says "Press Ctrl-C": a signal sent as soon as it is read (a test, a
+  // supervisor) would otherwise find no handler and kill the process the default way.
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  process.stdout.write(banner(running));
+  const signal = await stopped;
   // The handlers above were `once`: a second Ctrl-C while closing kills the process the default way.
   const { messages } = running.stats();
   if (!stdoutClosed) process.stdout.write(`\n${signal}: stopping; received ${running.records().length} records in ${messages} messages.\n`);

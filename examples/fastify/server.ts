@@ -55,6 +55,6 @@ app.setErrorHandler((error, _request, reply) => {
 });
 
 await app.listen({ port, host: '127.0.0.1' });
-printBanner(collector, app.server.address(), { framework: 'Fastify' });
-
+// Before the banner: a Ctrl-C sent as soon as it appears must find the handler.
 stopOnSignals({ collector, client: apitoolkit, close: () => app.close() });
+printBanner(collector, app.server.address(), { framework: 'Fastify' });

@@ -78,6 +78,6 @@ class AppModule {}
 // No Nest logger: the record shows the error; no stack trace in the terminal.
 const app = await NestFactory.create(AppModule, { logger: false });
 await app.listen(port, '127.0.0.1');
-printBanner(collector, app.getHttpServer().address(), { framework: 'NestJS' });
-
+// Before the banner: a Ctrl-C sent as soon as it appears must find the handler.
 stopOnSignals({ collector, client: apitoolkit, close: () => app.close() });
+printBanner(collector, app.getHttpServer().address(), { framework: 'NestJS' });
