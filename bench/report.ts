@@ -97,7 +97,7 @@ function values(samples: readonly RoundSample[], pick: (s: RoundSample) => numbe
 function shortLabel(app: AppRun): string {
   switch (app.app.sdk) {
     case 'none': return 'bare';
-    case 'this': return app.app.mode === 'sdk-inline' ? "+ this SDK, publishing from the app's thread (publishThread: false)" : '+ this SDK (collector over gRPC)';
+    case 'this': return app.app.mode === 'sdk-thread' ? '+ this SDK, publishThread: true (collector over gRPC)' : '+ this SDK (collector over gRPC)';
     case 'noop': return '+ this SDK, no-op transport';
     case 'legacy': return '+ apitoolkit-express@2.4.6 (collector over gRPC)';
   }

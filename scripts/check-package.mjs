@@ -47,7 +47,7 @@ const collector = await require(`${self}/collector`).startCollector({ inspector:
 // Both builds find their publishing thread's file (dist/transport/pubsub-worker.{js,cjs}) and deliver through it.
 for (const [format, mod, http] of [['esm', esm, await import(`${self}/http`)], ['cjs', cjs, require(`${self}/http`)]]) {
   const lines = [];
-  const client = new mod.APIToolkit({ apiKey: 'k', rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint, debug: true, logger: (l) => lines.push(l) });
+  const client = new mod.APIToolkit({ apiKey: 'k', rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint, publishThread: true, debug: true, logger: (l) => lines.push(l) });
   await client.ready();
   const server = require('node:http').createServer(http.httpHandler(client, (_req, res) => res.end('ok')));
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -131,7 +131,7 @@ export class APIToolkit {
     }
     this.#state = 'starting';
     this.#debug(
-      `starting: ${o.transport ? 'custom transport' : `metadata from ${o.rootURL}, publishing to ${o.pubsubEndpoint ?? 'Google Pub/Sub'}`}; ` +
+      `starting: ${o.transport ? 'custom transport' : `metadata from ${o.rootURL}, publishing to ${o.pubsubEndpoint ?? 'Google Pub/Sub'} from ${o.publishThread ? 'a worker thread' : "the app's thread"}`}; ` +
         `redacting headers [${[...ALWAYS_REDACTED_HEADERS, ...o.redactHeaders.map((h) => h.toLowerCase())].join(', ')}], ` +
         `request body [${o.redactRequestBody.join(', ')}], response body [${o.redactResponseBody.join(', ')}]; ` +
         `maxBodyBytes ${o.maxBodyBytes}, queue ${o.maxQueueSize} records / ${o.maxQueueBytes} bytes`,

@@ -59,7 +59,7 @@ const noopTransport: Transport = {
  * each app can be told apart. Resolves once client metadata has arrived, so the first requests
  * measured are not held in the start-up buffer.
  */
-export async function benchClient(env: AppEnv, options: { noop?: boolean; inline?: boolean } = {}): Promise<APIToolkit> {
+export async function benchClient(env: AppEnv, options: { noop?: boolean; thread?: boolean } = {}): Promise<APIToolkit> {
   if (options.noop !== true && (env.rootURL === undefined || env.pubsubEndpoint === undefined)) {
     throw new Error('COLLECTOR_ROOT_URL and COLLECTOR_ENDPOINT must name the collector (bench/run.ts sets them)');
   }
@@ -69,7 +69,7 @@ export async function benchClient(env: AppEnv, options: { noop?: boolean; inline
     redactRequestBody: REDACT_REQUEST_BODY,
     redactResponseBody: REDACT_RESPONSE_BODY,
     serviceVersion: env.appId,
-    ...(options.inline === true ? { publishThread: false } : {}),
+    ...(options.thread === true ? { publishThread: true } : {}),
     // e.g. SDK_OPTIONS='{"captureResponseBody":false}' to see what one feature costs.
     ...(JSON.parse(process.env.SDK_OPTIONS ?? '{}') as object),
   });

@@ -4,7 +4,7 @@
  * - `bare`: Express 5 alone;
  * - `sdk`: + this SDK (full capture, 3 request and 2 response JSONPath rules, delivery over gRPC to
  *   the collector named by COLLECTOR_ROOT_URL / COLLECTOR_ENDPOINT);
- * - `sdk-inline`: the same with `publishThread: false` (the official client on the app's thread);
+ * - `sdk-thread`: the same with `publishThread: true` (the default, 'auto', picks the app's thread on one core);
  * - `sdk-noop`: + this SDK delivering nowhere (capture, redaction and encoding only);
  * - `legacy`: + the published Pub/Sub-era SDK `apitoolkit-express@2.4.6`, its client metadata from
  *   the collector (`rootURL`) and its Pub/Sub client pointed at the collector's gRPC port through
@@ -19,7 +19,7 @@ import {
   startApp, usage, type AppEnv, type Control,
 } from './common.js';
 
-const MODES = ['bare', 'sdk', 'sdk-inline', 'sdk-noop', 'legacy'] as const;
+const MODES = ['bare', 'sdk', 'sdk-thread', 'sdk-noop', 'legacy'] as const;
 
 startApp(async (mode, env) => {
   if (!(MODES as readonly string[]).includes(mode)) throw usage('express.ts', MODES, mode);
@@ -33,9 +33,9 @@ startApp(async (mode, env) => {
   }
   app.use(express.json());
   let control: Control = {};
-  if (mode === 'sdk' || mode === 'sdk-inline' || mode === 'sdk-noop') {
+  if (mode === 'sdk' || mode === 'sdk-thread' || mode === 'sdk-noop') {
     const expressMiddleware = await loadAdapter<(client: unknown) => RequestHandler>('express', 'expressMiddleware');
-    const client = await benchClient(env, { noop: mode === 'sdk-noop', inline: mode === 'sdk-inline' });
+    const client = await benchClient(env, { noop: mode === 'sdk-noop', thread: mode === 'sdk-thread' });
     app.use(expressMiddleware(client));
     control = sdkControl(client);
   } else if (mode === 'legacy') {

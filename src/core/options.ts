@@ -2,6 +2,7 @@
  * Options: one DEFAULTS table, validated and frozen once by `resolveOptions()` at construction.
  * The request path only ever reads the frozen result.
  */
+import { availableParallelism } from 'node:os';
 import { OptionsInvalidError } from './errors.js';
 import type { ApiRecord } from './record.js';
 import type { Transport } from '../transport/types.js';
@@ -75,10 +76,12 @@ export interface APIToolkitOptions {
   transport?: Transport;
   /**
    * Publish from a worker thread: loading the Pub/Sub client and each publish's gRPC work stay off
-   * your event loop. `false` publishes from the app's thread. Default `true` (the app's thread is
-   * used anyway when the worker's file is missing, e.g. in a single-file bundle).
+   * your event loop. `false` publishes from the app's thread. Default `'auto'`: the thread when the
+   * process may use two cores or more (`os.availableParallelism()`), the app's thread on one core,
+   * where a thread only takes turns with your app. The app's thread is used anyway when the worker's
+   * file is missing (a single-file bundle).
    */
-  publishThread?: boolean;
+  publishThread?: boolean | 'auto';
   /** Turn capture off entirely (the middleware becomes a pass-through). Default `true`. */
   enabled?: boolean;
   /** Print what the SDK does and each record it sends (after redaction). Default `false`. */
@@ -214,6 +217,13 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${String(value)}`;
+}
+
+/** `'auto'`: a worker thread only where it can run beside the app (two cores or more). */
+function publishThread(value: unknown): boolean {
+  if (value === undefined || value === 'auto') return availableParallelism() >= 2;
+  if (typeof value !== 'boolean') throw new OptionsInvalidError('publishThread', `expected true, false or 'auto', got ${describe(value)}`);
+  return value;
 }
 
 function bool(options: APIToolkitOptions, name: keyof APIToolkitOptions, fallback: boolean): boolean {
@@ -394,7 +404,7 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
     allowInsecureRootURL,
     pubsubEndpoint: endpoint(options.pubsubEndpoint, 'pubsubEndpoint') ?? endpoint(process.env.PUBSUB_EMULATOR_HOST, 'PUBSUB_EMULATOR_HOST (environment)'),
     transport: t,
-    publishThread: bool(options, 'publishThread', true),
+    publishThread: publishThread(options.publishThread),
     enabled,
     debug: bool(options, 'debug', false),
     logger,

@@ -161,7 +161,7 @@ describe('delivery to the local collector through the official Pub/Sub client', 
     await c.waitForRecords(1, 5_000);
     await apitoolkit.flush(2_000);
     const log = lines.join('\n');
-    assert.match(log, /starting: metadata from http:\/\/127\.0\.0\.1:\d+, publishing to 127\.0\.0\.1:\d+; redacting headers \[authorization, cookie, set-cookie, proxy-authorization\], request body \[\], response body \[\$\.id\]/);
+    assert.match(log, /starting: metadata from http:\/\/127\.0\.0\.1:\d+, publishing to 127\.0\.0\.1:\d+ from (a worker thread|the app's thread); redacting headers \[authorization, cookie, set-cookie, proxy-authorization\], request body \[\], response body \[\$\.id\]/);
     assert.match(log, /ready: project/);
     assert.match(log, /sending \{/);
     assert.match(log, /published 1 record/);
