@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { describe, test } from 'node:test';
 import { APIToolkit, MemoryTransport, OptionsInvalidError, RedactPathInvalidError } from '../../src/index.js';
 import { resolveOptions, DEFAULT_MAX_BODY_BYTES, DEFAULT_ROOT_URL } from '../../src/core/options.js';
@@ -15,6 +17,30 @@ describe('resolveOptions', () => {
     assert.equal(o.serviceVersion, null);
     assert.deepEqual(o.tags, []);
     assert.ok(Object.isFrozen(o));
+  });
+
+  test("publishThread: 'auto' (the default) is the worker thread exactly when two cores or more may run the process", () => {
+    const twoOrMore = availableParallelism() >= 2;
+    assert.equal(resolveOptions({ apiKey: 'k' }).publishThread, twoOrMore);
+    assert.equal(resolveOptions({ apiKey: 'k', publishThread: 'auto' }).publishThread, twoOrMore);
+    assert.equal(resolveOptions({ apiKey: 'k', publishThread: true }).publishThread, true);
+    assert.equal(resolveOptions({ apiKey: 'k', publishThread: false }).publishThread, false);
+    assert.throws(() => resolveOptions({ apiKey: 'k', publishThread: 'on' as never }), /invalid option `publishThread`: expected true, false or 'auto', got "on"/);
+  });
+
+  test("publishThread: 'auto' in a process pinned to one core (taskset) is the app's thread", (t) => {
+    const module = new URL('../../src/core/options.ts', import.meta.url).href;
+    const code = `const { resolveOptions } = await import(${JSON.stringify(module)}); console.log(resolveOptions({ apiKey: 'k' }).publishThread);`;
+    let out: string;
+    try {
+      out = execFileSync('taskset', ['-c', '0', process.execPath, '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8' });
+    } catch (error) {
+      // No taskset on this machine: the in-process case above still holds.
+      assert.equal((error as NodeJS.ErrnoException).code, 'ENOENT', String(error));
+      t.diagnostic('taskset not found: pinned case not run');
+      return;
+    }
+    assert.equal(out.trim(), 'false');
   });
 
   test('a trailing slash on rootURL is removed', () => {
