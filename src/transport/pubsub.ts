@@ -352,12 +352,13 @@ function toTransportError(err: Error, count: number, topicName: string): Transpo
   return new TransportError(`publish of ${count} message(s) to ${topicName} failed: ${status}: ${err.message}`, retryable, { cause: err });
 }
 
-function failure(error: TransportError): SendResult {
+/** A failed send, retryable as its error says. Also used by thread.ts. */
+export function failure(error: TransportError): SendResult {
   return { ok: false, retryable: error.retryable, error };
 }
 
-/** The message without our 'apitoolkit-node: ' prefix (debug lines carry their own). */
-function errorMessage(err: unknown): string {
+/** The message without our 'apitoolkit-node: ' prefix (debug lines carry their own). Also used by thread.ts. */
+export function errorMessage(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/^apitoolkit-node: /, '');
 }
 

@@ -1,5 +1,6 @@
 /** The messages between thread.ts (the app's thread) and pubsub-worker.ts (the publishing thread). */
 import { APIToolkitError, ApiKeyRefusedError, MetadataError, TransportError } from '../core/errors.js';
+import { errorMessage } from './pubsub.js';
 import type { TransportInfo } from './types.js';
 
 /** App thread -> publishing thread. */
@@ -29,13 +30,9 @@ export interface WireError {
   retryable: boolean;
 }
 
-const PREFIX = 'apitoolkit-node: ';
-
 export function toWireError(error: unknown, retryable?: boolean): WireError {
-  const err = error instanceof Error ? error : new Error(String(error));
-  const message = err.message.startsWith(PREFIX) ? err.message.slice(PREFIX.length) : err.message;
-  const ownRetryable = err instanceof TransportError ? err.retryable : undefined;
-  return { name: err instanceof APIToolkitError ? err.name : 'Error', message, retryable: retryable ?? ownRetryable ?? true };
+  const ownRetryable = error instanceof TransportError ? error.retryable : undefined;
+  return { name: error instanceof APIToolkitError ? error.name : 'Error', message: errorMessage(error), retryable: retryable ?? ownRetryable ?? true };
 }
 
 /** The error `toWireError` described: same class, same message (the cause stays behind in the other thread). */
@@ -45,8 +42,6 @@ export function fromWireError(wire: WireError, rootURL: string): Error {
       return new ApiKeyRefusedError(rootURL);
     case 'MetadataError':
       return new MetadataError(wire.message);
-    case 'TransportError':
-      return new TransportError(wire.message, wire.retryable);
     default:
       return new TransportError(wire.message, wire.retryable);
   }

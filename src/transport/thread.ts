@@ -16,7 +16,7 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { TransportError } from '../core/errors.js';
-import { makePubSubTransport, type PubSubTransportOptions } from './pubsub.js';
+import { errorMessage, failure, makePubSubTransport, type PubSubTransportOptions } from './pubsub.js';
 import { fromWireError, type FromThread, type ToThread } from './thread-protocol.js';
 import type { SendResult, Transport, TransportInfo } from './types.js';
 
@@ -170,12 +170,9 @@ export function makeThreadTransport(options: PubSubTransportOptions, entry: stri
         case 'start-failed':
           onStarted?.({ error: fromWireError(message.error, options.rootURL) });
           break;
-        case 'sent': {
-          const answer = answers.get(message.id);
-          answers.delete(message.id);
-          answer?.(message.ok ? { ok: true } : failure(fromWireError(message.error!, options.rootURL), message.error!.retryable));
+        case 'sent':
+          answers.get(message.id)?.(message.ok ? { ok: true } : failure(new TransportError(message.error!.message, message.error!.retryable)));
           break;
-        }
         case 'shut-down':
           onShutDown?.();
           break;
@@ -188,9 +185,9 @@ export function makeThreadTransport(options: PubSubTransportOptions, entry: stri
       onShutDown?.();
       if (closed) return;
       const error = new TransportError(`the publishing thread stopped (exit code ${code})`, true);
-      debug(`apitoolkit-node pubsub: ${error.message.replace(/^apitoolkit-node: /, '')}`);
-      for (const answer of answers.values()) answer(failure(error, true));
-      answers.clear();
+      // During start-up, the fallback to the app's thread says it (startWorker).
+      if (onStarted === undefined) debug(`apitoolkit-node pubsub: ${errorMessage(error)}`);
+      for (const answer of answers.values()) answer(failure(error));
       onStarted?.({ error });
     });
     worker = w;
@@ -230,7 +227,7 @@ export function makeThreadTransport(options: PubSubTransportOptions, entry: stri
   }
 
   function startInline(signal: AbortSignal, why: string): Promise<TransportInfo> {
-    debug(`apitoolkit-node pubsub: ${why.replace(/^apitoolkit-node: /, '')}; publishing from the app's thread`);
+    debug(`apitoolkit-node pubsub: ${errorMessage(why)}; publishing from the app's thread`);
     inline = makePubSubTransport(options);
     return inline.start(signal);
   }
@@ -258,16 +255,16 @@ export function makeThreadTransport(options: PubSubTransportOptions, entry: stri
   }
 
   async function send(messages: Buffer[], timeoutMs: number, signal?: AbortSignal): Promise<SendResult> {
-    if (closed) return failure(new TransportError('send() after shutdown()', false), false);
+    if (closed) return failure(new TransportError('send() after shutdown()', false));
     if (inline) return inline.send(messages, timeoutMs, signal);
-    if (info === undefined) return failure(new TransportError('send() before start() resolved', true), true);
+    if (info === undefined) return failure(new TransportError('send() before start() resolved', true));
     if (messages.length === 0) return { ok: true };
     let total = 0;
     const lengths: number[] = [];
     for (let i = 0; i < messages.length; i++) {
       const data = messages[i];
       // A non-Buffer must fail the send before any part of it goes out.
-      if (!(data instanceof Uint8Array)) return failure(new TransportError(`message ${i} is not a Buffer`, false), false);
+      if (!(data instanceof Uint8Array)) return failure(new TransportError(`message ${i} is not a Buffer`, false));
       lengths.push(data.length);
       total += data.length;
     }
@@ -275,11 +272,11 @@ export function makeThreadTransport(options: PubSubTransportOptions, entry: stri
       try {
         await restart();
       } catch (error) {
-        return failure(error instanceof TransportError ? error : new TransportError(`cannot restart publishing: ${(error as Error).message}`, true), true);
+        return failure(error instanceof TransportError ? error : new TransportError(`cannot restart publishing: ${errorMessage(error)}`, true));
       }
-      if (closed) return failure(new TransportError('send() after shutdown()', false), false);
+      if (closed) return failure(new TransportError('send() after shutdown()', false));
       if (inline) return (inline as Transport).send(messages, timeoutMs, signal);
-      if (worker === undefined) return failure(new TransportError('the publishing thread is not running', true), true);
+      if (worker === undefined) return failure(new TransportError('the publishing thread is not running', true));
     }
     // One buffer of its own (not a slice of Node's shared pool), so that it can be transferred.
     const batch = Buffer.allocUnsafeSlow(total);
@@ -294,7 +291,7 @@ export function makeThreadTransport(options: PubSubTransportOptions, entry: stri
       let timer: NodeJS.Timeout | undefined;
       let settled = false;
       const onAbort = (): void => {
-        settle(failure(new TransportError(`publish of ${messages.length} message(s) abandoned: ${String(signal?.reason)}`, true), true));
+        settle(failure(new TransportError(`publish of ${messages.length} message(s) abandoned: ${String(signal?.reason)}`, true)));
         post(target, { t: 'abort-send', id, reason: String(signal?.reason) });
       };
       const settle = (result: SendResult): void => {
@@ -311,7 +308,7 @@ export function makeThreadTransport(options: PubSubTransportOptions, entry: stri
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       // The worker answers every send itself; this only frees the entry if it never does.
-      timer = setTimeout(() => settle(failure(new TransportError(`no answer from the publishing thread within ${timeoutMs + ANSWER_GRACE_MS} ms`, true), true)), timeoutMs + ANSWER_GRACE_MS);
+      timer = setTimeout(() => settle(failure(new TransportError(`no answer from the publishing thread within ${timeoutMs + ANSWER_GRACE_MS} ms`, true))), timeoutMs + ANSWER_GRACE_MS);
       timer.unref();
       post(target, { t: 'send', id, buffer: batch.buffer as ArrayBuffer, offset: batch.byteOffset, lengths, timeoutMs }, [batch.buffer as ArrayBuffer]);
     });
@@ -336,15 +333,10 @@ export function makeThreadTransport(options: PubSubTransportOptions, entry: stri
     onShutDown = undefined;
     release();
     worker = undefined;
-    const error = new TransportError('the transport was shut down', false);
-    for (const answer of answers.values()) answer(failure(error, true));
-    answers.clear();
+    const error = new TransportError('the transport was shut down', true);
+    for (const answer of answers.values()) answer(failure(error));
     await w.terminate().catch(() => undefined);
   }
 
   return { start, send, shutdown };
-}
-
-function failure(error: Error, retryable: boolean): SendResult {
-  return { ok: false, retryable, error };
 }

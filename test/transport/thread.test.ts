@@ -109,31 +109,27 @@ describe('makeThreadTransport', () => {
     }
   });
 
-  it('a worker that cannot load: publishes from the app thread instead, and says so', async () => {
-    const lines: string[] = [];
-    const transport = makeThreadTransport(options(lines), fixture('broken-worker.ts'));
-    try {
-      await transport.start(AbortSignal.timeout(20_000));
-      assert.ok(lines.some((l) => l.includes("publishing from the app's thread")), lines.join('\n'));
-      assert.deepEqual(await transport.send(batch('broken', 4), 10_000), { ok: true });
-      assert.equal(received('broken').length, 4);
-    } finally {
-      await transport.shutdown();
-    }
-  });
-
-  it('no worker file (the SDK bundled into one file): publishes from the app thread', async () => {
-    const lines: string[] = [];
-    const transport = makeThreadTransport(options(lines), null);
-    try {
-      await transport.start(AbortSignal.timeout(20_000));
-      assert.ok(lines.some((l) => l.includes('not next to the SDK')), lines.join('\n'));
-      assert.deepEqual(await transport.send(batch('inline', 2), 10_000), { ok: true });
-      assert.equal(received('inline').length, 2);
-    } finally {
-      await transport.shutdown();
-    }
-  });
+  // The worker's file fails to load, or there is none (the SDK bundled into one file): the app's
+  // thread publishes instead, and the debug lines say why.
+  for (const [name, entry, why] of [
+    ['a worker that cannot load', fixture('broken-worker.ts'), /this worker cannot load/],
+    ['no worker file', null, /not next to the SDK/],
+  ] as const) {
+    it(`${name}: publishes from the app thread instead, and says why`, async () => {
+      const lines: string[] = [];
+      const transport = makeThreadTransport(options(lines), entry);
+      const tag = name.replaceAll(' ', '-');
+      try {
+        await transport.start(AbortSignal.timeout(20_000));
+        assert.ok(lines.some((l) => why.test(l)), lines.join('\n'));
+        assert.ok(lines.some((l) => l.includes("publishing from the app's thread")), lines.join('\n'));
+        assert.deepEqual(await transport.send(batch(tag, 3), 10_000), { ok: true });
+        assert.equal(received(tag).length, 3);
+      } finally {
+        await transport.shutdown();
+      }
+    });
+  }
 
   it('a refused key rejects start() with ApiKeyRefusedError, as in the app thread', async () => {
     const backend = await serveMetadata([{ status: 401, body: 'no' }]);
