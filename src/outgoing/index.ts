@@ -20,7 +20,10 @@ export { compileUrlTemplates, defaultTemplate, isIdSegment, type UrlTemplater } 
 export interface OutgoingCapture {
   /** Runs the SDK's own I/O (metadata, publishing, credentials) so that none of it is recorded. */
   ownIo<T>(fn: () => T): T;
-  /** Unsubscribes every channel and ejects every interceptor. Safe to call twice. */
+  /**
+   * Unsubscribes every channel, ejects every interceptor and disables the async-context scope
+   * (an enabled AsyncLocalStorage slows every async operation of the process). Safe to call twice.
+   */
   uninstall(): void;
 }
 
@@ -103,10 +106,13 @@ export function installOutgoing(
   }
   let installed = true;
   return {
-    ownIo: <T>(fn: () => T): T => scope.run(OWN_IO, fn),
+    // Once uninstalled nothing is recorded, so the SDK's own I/O needs no marking (and must not
+    // enable the scope again).
+    ownIo: <T>(fn: () => T): T => (installed ? scope.run(OWN_IO, fn) : fn()),
     uninstall(): void {
       if (!installed) return;
       installed = false;
+      scope.disable();
       for (const uninstall of uninstallers) {
         try {
           uninstall();
