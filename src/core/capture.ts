@@ -8,7 +8,7 @@ import { IncomingMessage, type IncomingHttpHeaders, type ServerResponse } from '
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { setOwn } from './own.js';
 import type { HeaderInput } from './redact.js';
-import type { ErrorRecord, SdkType } from './record.js';
+import { REDACTED, type ErrorRecord, type SdkType } from './record.js';
 
 /** A route template (`""` when nothing matched) and its path params. */
 export interface RouteMatch {
@@ -532,20 +532,40 @@ export function errorRecord(error: unknown, when = new Date()): ErrorRecord {
 function describeError(error: unknown): { type: string; message: string; stack: string } {
   try {
     if (error instanceof Error) {
-      return { type: error.constructor?.name || error.name || 'Error', message: String(error.message), stack: String(error.stack ?? '') };
+      return withoutExcerpts(error.constructor?.name || error.name || 'Error', String(error.message), String(error.stack ?? ''));
     }
     if (error !== null && typeof error === 'object') {
       const e = error as { name?: unknown; message?: unknown; stack?: unknown };
-      return {
-        type: typeof e.name === 'string' ? e.name : (error.constructor?.name ?? 'Object'),
-        message: typeof e.message === 'string' ? e.message : safeJson(error),
-        stack: typeof e.stack === 'string' ? e.stack : '',
-      };
+      return withoutExcerpts(
+        typeof e.name === 'string' ? e.name : (error.constructor?.name ?? 'Object'),
+        typeof e.message === 'string' ? e.message : safeJson(error),
+        typeof e.stack === 'string' ? e.stack : '',
+      );
     }
-    return { type: typeof error, message: String(error), stack: '' };
+    return withoutExcerpts(typeof error, String(error), '');
   } catch {
     return { type: 'unknown', message: 'an error that could not be described', stack: '' };
   }
+}
+
+/**
+ * The JSON parsers every framework uses (V8's JSON.parse behind body-parser, co-body, Fastify,
+ * Hono, Next; JavaScriptCore's on Bun) quote the text they failed on in the error message, and so
+ * in its stack: `Unexpected token 'h', ..."password":hunter2SEC"... is not valid JSON`. That text
+ * is the request body, which the rules withheld or redacted: the quoted part never goes out.
+ */
+// V8 quotes the whole text when it is short, else ~10 characters either side of the fault (the
+// bound leaves room for escapes and body-parser's rewrite); JSC quotes the token it stopped at.
+const JSON_EXCERPT = /(?:Unexpected token '[\s\S]{1,2}', )?(?:\.\.\.)?"[\s\S]{0,96}"(?:\.\.\.)? is not valid JSON|(JSON Parse error: [^"\n]{0,96})"[^\n]{0,256}"/g;
+const EXCERPT_REPLACEMENT = (_match: string, jsc: string | undefined): string =>
+  jsc !== undefined ? `${jsc}"${REDACTED}"` : `Unexpected token, "${REDACTED}" is not valid JSON`;
+
+function withoutExcerpts(type: string, message: string, stack: string): { type: string; message: string; stack: string } {
+  if (!message.includes('JSON')) return { type, message, stack };
+  const scrubbed = message.replace(JSON_EXCERPT, EXCERPT_REPLACEMENT);
+  if (scrubbed === message) return { type, message, stack };
+  // The stack starts with the message as it was made (body-parser rewrites the message afterwards).
+  return { type, message: scrubbed, stack: stack.replace(JSON_EXCERPT, EXCERPT_REPLACEMENT) };
 }
 
 function safeJson(value: unknown): string {

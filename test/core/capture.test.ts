@@ -11,7 +11,7 @@ import { test, type TestContext } from 'node:test';
 import express from 'express';
 import Fastify from 'fastify';
 import { APIToolkit, MemoryTransport, type APIToolkitOptions } from '../../src/index.js';
-import { BodyTee, isoNow, requestHeaders } from '../../src/core/capture.js';
+import { BodyTee, errorRecord, isoNow, requestHeaders } from '../../src/core/capture.js';
 import { expressMiddleware } from '../../src/adapters/express/index.js';
 import { fastifyPlugin } from '../../src/adapters/fastify/index.js';
 import { httpHandler } from '../../src/adapters/http/index.js';
@@ -312,4 +312,42 @@ test('Fastify inject() responses (no socket of node\'s server): finished, not ab
   assert.equal(record!.status_code, 200);
   assert.deepEqual(record!.errors, []);
   assert.equal(unb64(record!.response_body), '{"injected":true}');
+});
+
+/** The error JSON.parse throws on `text`. */
+function parseError(text: string): SyntaxError {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    return error as SyntaxError;
+  }
+  throw new Error(`${text} parsed`);
+}
+
+test('errorRecord() keeps no excerpt a JSON parser quoted, in the message, the stack or a cause', () => {
+  const secret = 'hunter2-EXCERPT';
+  const bodies = [
+    `{"password":${secret}}`,
+    `{"user":{"name":"ada","password":${secret},"note":"${'x'.repeat(200)}"}}`,
+    `${secret}`,
+    `{"a":"b","password":"${secret}"x}`,
+    `{"p":\n${secret}\n    at fake (frame.js:1:1)}`,
+  ];
+  for (const body of bodies) {
+    const error = parseError(body);
+    // body-parser's strict mode rewrites the message after the stack was made: both must be clean.
+    const rewritten = Object.assign(parseError(body), { message: `${error.message} (rewritten)` });
+    for (const thrown of [error, rewritten, new Error('request failed', { cause: error })]) {
+      const record = errorRecord(thrown);
+      const text = JSON.stringify(record);
+      assert.ok(!text.includes(secret.slice(0, 5)), `${body}: ${text}`);
+      assert.match(record.root_error_message, /JSON/);
+    }
+  }
+  // JavaScriptCore (Bun) names the token instead.
+  assert.equal(errorRecord(new SyntaxError(`JSON Parse error: Unexpected identifier "${secret}"`)).message, 'JSON Parse error: Unexpected identifier "[CLIENT_REDACTED]"');
+  // Messages that quote nothing are kept as they are.
+  for (const message of ['Unexpected end of JSON input', 'Unexpected non-whitespace character after JSON at position 10', 'outer failure']) {
+    assert.equal(errorRecord(new SyntaxError(message)).message, message);
+  }
 });

@@ -181,4 +181,12 @@ export const nestTargets: Target[] = (['express', 'fastify'] as const).map((plat
   sdkType: 'JsNest',
   template: (pattern) => pattern,
   start: (apitoolkit) => startNest(platform, standardModule(apitoolkit)),
+  ...(platform === 'express' && {
+    exceptions: {
+      'malformed JSON: no excerpt of the body in the record': {
+        recorded: false,
+        why: "Nest's JSON parser fails before any module middleware runs (README: add app.use(nestMiddleware(apitoolkit)) to see such requests)",
+      },
+    },
+  }),
 }));
