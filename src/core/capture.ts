@@ -238,22 +238,33 @@ export function createNodeCapture(limits: CaptureLimits, onDone: (exchange: Exch
 // The hooks below are anonymous on purpose: tsx/esbuild's keepNames would wrap a named function
 // expression in a `__name()` call (a defineProperty) for every request.
 
-// Watching `emit` sees every chunk the app's parser reads without switching the stream to flowing
-// mode or competing for its data, as a 'data' listener of our own would.
+/**
+ * Sees every chunk the app reads, as a 'data' listener of our own added just before the app's
+ * first reader: adding one earlier would start the stream flowing before the app asked, and a
+ * wrapper around `emit` or `push` would put an SDK frame into the stack of every error the app's
+ * parser makes (Express's development error page prints it). 'data' is emitted for each chunk the
+ * app takes, by `pipe()`, a 'data' listener, `read()` after 'readable', or async iteration alike;
+ * a reader already there when the SDK starts is joined at once.
+ */
 function teeRequest(req: IncomingMessage, tee: BodyTee): void {
-  const emit = req.emit;
-  req.emit = function (this: IncomingMessage, event: string | symbol): boolean {
-    if (event === 'data') {
-      try {
-        // eslint-disable-next-line prefer-rest-params
-        tee.add(arguments[1]);
-      } catch {
-        // Never let capture break the app's read.
-      }
+  const onData = (chunk: unknown): void => {
+    try {
+      tee.add(chunk);
+    } catch {
+      // Never let capture break the app's read.
     }
-    // eslint-disable-next-line prefer-rest-params
-    return emit.apply(this, arguments as unknown as Parameters<typeof emit>);
-  } as typeof req.emit;
+  };
+  if (req.listenerCount('data') > 0 || req.listenerCount('readable') > 0) {
+    req.on('data', onData);
+    return;
+  }
+  const onNewListener = (event: string | symbol): void => {
+    if (event !== 'data' && event !== 'readable') return;
+    req.removeListener('newListener', onNewListener);
+    // Ours goes first, so it sees each chunk before the app's reader does.
+    req.on('data', onData);
+  };
+  req.on('newListener', onNewListener);
 }
 
 function teeResponse(res: ServerResponse, exchange: Exchange, maxBodyBytes: number): void {

@@ -97,7 +97,10 @@ function buildApp(express: Express, apitoolkit: APIToolkit | undefined, gates: M
     throw new Error('boom');
   });
   if (apitoolkit) app.use(expressErrorHandler(apitoolkit));
-  app.use((err: Error, _req: unknown, res: { status(n: number): { json(v: unknown): void } }, _next: unknown) => {
+  app.post('/dev/echo', (req, res) => res.json({ got: req.body }));
+  app.use((err: Error, req: { path: string }, res: { status(n: number): { json(v: unknown): void } }, next: (err: Error) => void) => {
+    // /dev: Express's own error page, which in development prints the error's stack.
+    if (req.path.startsWith('/dev/')) return next(err);
     res.status(500).json({ error: err.message });
   });
   return app;
@@ -191,6 +194,15 @@ for (const { name, version, express } of expressVersions) {
       await assertSame(t, 'POST', '/echo', { 'Content-Type': 'application/json' }, JSON.stringify({ password: 'hunter2', n: 1 }));
       await assertSame(t, 'GET', '/missing');
       await assertSame(t, 'GET', '/boom');
+    });
+
+    test("Express's development error page for a body its parser refused: the stack has no SDK frame", async (t) => {
+      reset();
+      assert.notEqual(process.env.NODE_ENV, 'production');
+      for (const body of ['{"password":hunter2}', `{"n":${'1'.repeat(60)}`]) {
+        const page = await assertSame(t, 'POST', '/dev/echo', { 'Content-Type': 'application/json' }, body);
+        assert.match(page.toString('latin1'), /^HTTP\/1\.1 400 [\s\S]*<pre>SyntaxError: [\s\S]*node_modules/, 'the stack is on the page');
+      }
     });
 
     test('res.write streaming, chunked with binary and empty chunks, a piped stream', async (t) => {
