@@ -4,7 +4,7 @@
  * match nothing (`$.absentN.field` member chains, and `$..absentN`), to show that rules which
  * cannot match cost (almost) nothing whatever their number.
  */
-import { compileRedactor } from '../../src/core/redact.js';
+import { compileRedactor } from '../../src/core/redact/index.js';
 import {
   JSON_TYPE, NON_MATCHING_RULES, REDACT_REQUEST_BODY, REDACT_RESPONSE_BODY, REQUEST_1K, REQUEST_64K, RESPONSE_1K, RESPONSE_64K,
   kb, newBench, rowOf, type MicroOptions, type MicroRow,

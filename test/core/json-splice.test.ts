@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { compileSplice, spliceJson } from '../../src/core/json-splice.js';
+import { compileSplice, spliceJson } from '../../src/core/redact/json-splice.js';
 import { REDACTED } from '../../src/core/record.js';
-import { compileRedactor, type BodyRedaction, type Redactor } from '../../src/core/redact.js';
+import { compileRedactor, type BodyRedaction, type Redactor } from '../../src/core/redact/index.js';
 
 const RUNS = Number(process.env.JSON_SPLICE_RUNS ?? 4_000);
 const JSON_TYPE = 'application/json';

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { jsonpath } from 'json-p3';
 import { encodeRecord, MAX_MESSAGE_BYTES } from '../../src/core/encode.js';
 import { REDACTED, type ApiRecord, type ErrorRecord } from '../../src/core/record.js';
-import { compileRedactor, type BodyRedaction, type Redactor } from '../../src/core/redact.js';
+import { compileRedactor, type BodyRedaction, type Redactor } from '../../src/core/redact/index.js';
 import { keyArb, objectOf, renderRule, ruleArb, rulesAimedAt, type Json, type RuleCase, type Segment, type Spelling } from '../helpers/redaction-cases.js';
 
 const RUNS = Number(process.env.REDACTION_FASTPATH_RUNS ?? 5_000);

@@ -9,7 +9,7 @@ import {
   normalizeJsonPath,
   type BodyRedaction,
   type RedactOptions,
-} from '../../src/core/redact.js';
+} from '../../src/core/redact/index.js';
 
 const JSON_TYPE = 'application/json';
 const FORM_TYPE = 'application/x-www-form-urlencoded';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { REDACTED } from '../../src/core/record.js';
-import { compileRedactor } from '../../src/core/redact.js';
+import { compileRedactor } from '../../src/core/redact/index.js';
 import { createShapeBuilder, inferShape, jsonType, observe, SHAPE_LIMITS, type BodyShape } from '../../src/collector/inspector/shape.js';
 
 /** `path: type|type` per field, plus ` (redacted n/seen)` when redacted: compact to compare. */

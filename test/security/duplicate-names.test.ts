@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { compileRedactor } from '../../src/core/redact.js';
+import { compileRedactor } from '../../src/core/redact/index.js';
 import { documentArb, labelPublic, plantSecrets, renderRule, ruleArb, rulesAimedAt, select, type Json, type RuleCase } from '../helpers/redaction-cases.js';
 
 const RUNS = Number(process.env.DUPLICATE_NAMES_RUNS ?? 2_000);

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { APIToolkit, MemoryTransport, REDACTED } from '../../src/index.js';
 import { expressMiddleware } from '../../src/adapters/express/index.js';
-import { ALWAYS_REDACTED_HEADERS, compileRedactor } from '../../src/core/redact.js';
+import { ALWAYS_REDACTED_HEADERS, compileRedactor } from '../../src/core/redact/index.js';
 import { expressVersions } from '../helpers/express.js';
 import { serve } from '../helpers/http.js';
 

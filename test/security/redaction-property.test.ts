@@ -15,7 +15,7 @@ import express from 'express';
 import { APIToolkit, MemoryTransport, REDACTED, type ApiRecord } from '../../src/index.js';
 import { expressMiddleware } from '../../src/adapters/express/index.js';
 import { encodeRecord } from '../../src/core/encode.js';
-import { compileRedactor } from '../../src/core/redact.js';
+import { compileRedactor } from '../../src/core/redact/index.js';
 import {
   documentArb, labelPublic, plantSecrets, renderRule, ruleArb, rulesAimedAt, secretForms, select, stringLeaves,
   type Json, type RuleCase,

@@ -1,0 +1,146 @@
+/**
+ * Redaction: hides header values and JSONPath-selected body values before a record leaves the
+ * process (wire-format §4). Everything that can fail is compiled and validated once by
+ * `compileRedactor()`; the per-request methods only walk data that is already in memory.
+ */
+import { jsonpath } from 'json-p3';
+import { OptionsInvalidError } from '../errors.js';
+import { unchanged, type BodyRedaction } from './body.js';
+import { redactForm } from './forms.js';
+import { headerNames, redactHeaders, type HeaderInput } from './headers.js';
+import { redactJson, startsLikeJson } from './json.js';
+import { redactMultipart } from './multipart.js';
+import { compileRules, describe, MAX_RECURSION_DEPTH, type MatchStat, type RuleSet } from './rules.js';
+
+export type { BodyRedaction } from './body.js';
+export { ALWAYS_REDACTED_HEADERS, type HeaderInput } from './headers.js';
+export { normalizeJsonPath } from './rules.js';
+
+/** The redaction lists of `new APIToolkit()`; every list is optional. */
+export interface RedactOptions {
+  /** Header names (any casing) to redact, in addition to {@link ALWAYS_REDACTED_HEADERS}. */
+  redactHeaders?: readonly string[];
+  /** JSONPath expressions applied to request bodies only. */
+  redactRequestBody?: readonly string[];
+  /** JSONPath expressions applied to response bodies only. */
+  redactResponseBody?: readonly string[];
+}
+
+/** A compiled set of redaction rules; build it once with {@link compileRedactor}. */
+export interface Redactor {
+  readonly hasRequestBodyRules: boolean;
+  readonly hasResponseBodyRules: boolean;
+  /**
+   * Returns a NEW object with the wire format's shape (lower-case names, every value an array of
+   * strings) from node's header shapes; each matched header's values become one marker.
+   * `redactions` counts the header values that were replaced.
+   */
+  headers(headers: HeaderInput): { headers: Record<string, string[]>; redactions: number };
+  /** Applies the `redactRequestBody` rules (never the response rules). */
+  requestBody(body: Buffer, contentType: string | undefined): BodyRedaction;
+  /** Applies the `redactResponseBody` rules (never the request rules). */
+  responseBody(body: Buffer, contentType: string | undefined): BodyRedaction;
+  /**
+   * How often each rule the user gave has matched so far, in option order (a repeated rule is
+   * listed once). A rule that never matches is most often a typo: see the debug-mode self-check.
+   */
+  ruleMatches(): RuleMatches[];
+}
+
+/** One user-given redaction rule and how many values it has matched so far. */
+export interface RuleMatches {
+  /** Where the rule was given, e.g. `redactRequestBody[1]` or `redactHeaders[0]`. */
+  readonly option: string;
+  /** The rule as written: a JSONPath or a header name. */
+  readonly rule: string;
+  /** Values (body nodes, header occurrences) it has matched. */
+  readonly matches: number;
+}
+
+type BodyKind = 'json' | 'form' | 'multipart' | 'unknown' | 'other';
+
+/**
+ * Validates and compiles the redaction options once. Throws `OptionsInvalidError` for a list that is
+ * not an array of strings, and `RedactPathInvalidError` for a JSONPath that cannot be compiled even
+ * after {@link normalizeJsonPath}, naming the offending entry (e.g. `redactRequestBody[1]`).
+ *
+ * @example
+ * const redactor = compileRedactor({ redactHeaders: ['X-Api-Key'], redactRequestBody: ['$.credit-card.cvv'] });
+ * redactor.requestBody(Buffer.from('{"credit-card":{"cvv":"123"}}'), 'application/json').body.toString();
+ * // '{"credit-card":{"cvv":"[CLIENT_REDACTED]"}}'
+ *
+ * `internal` is for tests only: `walks: false` evaluates every rule with json-p3 (the reference the
+ * direct walks of `$.a.b` and `$..a` rules are compared against), `needles: false` every rule on
+ * every JSON body, `splice: false` parses every JSON body instead of splicing its bytes.
+ */
+export function compileRedactor(options: RedactOptions, internal: { walks?: boolean; needles?: boolean; splice?: boolean } = {}): Redactor {
+  if (typeof options !== 'object' || options === null) {
+    throw new OptionsInvalidError('options', `expected an object, got ${describe(options)}`);
+  }
+  // One environment per redactor: it carries our recursion limit without touching json-p3's default.
+  const environment = new jsonpath.JSONPathEnvironment({ maxRecursionDepth: MAX_RECURSION_DEPTH });
+  const how = { walks: internal.walks ?? true, needles: internal.needles ?? true, splice: internal.splice ?? true };
+  return new CompiledRedactor(
+    headerNames(options.redactHeaders),
+    compileRules('redactRequestBody', options.redactRequestBody, environment, how),
+    compileRules('redactResponseBody', options.redactResponseBody, environment, how),
+  );
+}
+
+class CompiledRedactor implements Redactor {
+  readonly hasRequestBodyRules: boolean;
+  readonly hasResponseBodyRules: boolean;
+  readonly #headerNames: ReadonlyMap<string, MatchStat | null>;
+  readonly #requestRules: RuleSet;
+  readonly #responseRules: RuleSet;
+
+  constructor(headerNames: ReadonlyMap<string, MatchStat | null>, requestRules: RuleSet, responseRules: RuleSet) {
+    this.#headerNames = headerNames;
+    this.#requestRules = requestRules;
+    this.#responseRules = responseRules;
+    this.hasRequestBodyRules = requestRules.rules.length > 0;
+    this.hasResponseBodyRules = responseRules.rules.length > 0;
+    Object.freeze(this);
+  }
+
+  headers(headers: HeaderInput): { headers: Record<string, string[]>; redactions: number } {
+    return redactHeaders(this.#headerNames, headers);
+  }
+
+  requestBody(body: Buffer, contentType: string | undefined): BodyRedaction {
+    return redactBody(body, contentType, this.#requestRules);
+  }
+
+  responseBody(body: Buffer, contentType: string | undefined): BodyRedaction {
+    return redactBody(body, contentType, this.#responseRules);
+  }
+
+  ruleMatches(): RuleMatches[] {
+    const stats: MatchStat[] = [];
+    for (const stat of this.#headerNames.values()) if (stat !== null) stats.push(stat);
+    for (const rule of [...this.#requestRules.rules, ...this.#responseRules.rules]) stats.push(rule.stat);
+    return stats.map(({ option, rule, matches }) => ({ option, rule, matches }));
+  }
+}
+
+function redactBody(body: Buffer, contentType: string | undefined, rules: RuleSet): BodyRedaction {
+  // An empty body has nothing to hide and is recorded as "" rather than as `{}` or a marker.
+  if (body.length === 0) return unchanged(body);
+  const kind = bodyKind(contentType);
+  if (kind === 'form') return redactForm(body, rules.rules);
+  if (kind === 'multipart') return redactMultipart(body, contentType!, rules.rules);
+  if (rules.rules.length === 0 || kind === 'other') return unchanged(body);
+  if (kind === 'unknown' && !startsLikeJson(body)) return unchanged(body);
+  return redactJson(body, kind === 'json', rules);
+}
+
+function bodyKind(contentType: string | undefined): BodyKind {
+  if (contentType === undefined) return 'unknown';
+  const semicolon = contentType.indexOf(';');
+  const type = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+  if (type === '') return 'unknown';
+  if (type === 'application/json' || type.endsWith('+json')) return 'json';
+  if (type === 'application/x-www-form-urlencoded') return 'form';
+  if (type === 'multipart/form-data') return 'multipart';
+  return 'other';
+}

@@ -1,0 +1,308 @@
+/**
+ * Redaction rules: the JSONPath dialect users write, normalised to RFC 9535 and compiled once with
+ * json-p3; how each compiled rule is applied (a direct walk, json-p3, or the byte splice); and the
+ * member names a body must contain for a rule to match at all (its needles).
+ */
+import { jsonpath } from 'json-p3';
+import { OptionsInvalidError, RedactPathInvalidError } from '../errors.js';
+import { REDACTED } from '../record.js';
+import { compileSplice, type SplicePlan, type SpliceRule } from './json-splice.js';
+
+// The default of json-p3 (50) is shallower than real payloads; past this depth the rules cannot be
+// evaluated and the body is withheld. Much deeper and the evaluator would exhaust the call stack.
+export const MAX_RECURSION_DEPTH = 1024;
+
+export type Query = jsonpath.JSONPathQuery;
+/**
+ * A compiled rule; how it is applied ({@link Plan}); and, when it has them, its needles: the member
+ * names of one of its name-only segments, one of which any JSON body it can match must contain as
+ * a JSON string. A body without them skips the rule unread.
+ */
+export interface Rule {
+  readonly query: Query;
+  readonly plan: Plan;
+  readonly needles: readonly string[] | null;
+  /** Mutable inside the frozen rule: counts what the rule matched, for {@link Redactor.ruleMatches}. */
+  readonly stat: MatchStat;
+}
+
+/**
+ * The rules of one option, one search for the needles of them all (null when none has any), and,
+ * when every rule is a `members` or `descendant` plan, their byte-splicing form (see json-splice.ts).
+ */
+export interface RuleSet {
+  readonly rules: readonly Rule[];
+  readonly scan: RegExp | null;
+  readonly splice: SplicePlan | null;
+}
+
+/**
+ * The two rule shapes users write most are applied by a direct walk of the parsed body, which
+ * selects the same nodes in the same order as json-p3 (checked against it by a property test);
+ * every other rule is evaluated by json-p3.
+ * - `members`: `$.a.b` (names only), at most one node and no recursion;
+ * - `descendant`: `$..a`, every member `a` at any depth, under json-p3's recursion limit;
+ * - `query`: the rest (wildcards, indexes, filters, several selectors, `$` alone).
+ */
+export type Plan =
+  | { readonly kind: 'members'; readonly names: readonly string[] }
+  | { readonly kind: 'descendant'; readonly name: string }
+  | { readonly kind: 'query' };
+export interface MatchStat {
+  readonly option: string;
+  readonly rule: string;
+  matches: number;
+}
+
+export type Environment = jsonpath.JSONPathEnvironment;
+export type BodyOption = 'redactRequestBody' | 'redactResponseBody';
+/**
+ * Rewrites the JSONPath dialect found in older docs into strict RFC 9535, leaving valid parts as
+ * they are: adds a missing leading `$`, and bracket-quotes dot-notation names that are not valid
+ * member-name shorthand (`-`, leading digits, punctuation). Bracketed segments and filters are
+ * copied untouched. The result still has to be compiled; this function never throws.
+ *
+ * @example
+ * normalizeJsonPath('$.credit-card.cvv');     // "$['credit-card'].cvv"
+ * normalizeJsonPath('user.books[*].author');  // "$.user.books[*].author"
+ * normalizeJsonPath('$.a.0');                 // "$.a['0']"
+ */
+export function normalizeJsonPath(path: string): string {
+  const source = withRoot(path.trim());
+  if (source === '') return source; // nothing to anchor; the compiler rejects it
+  let out = '$';
+  let i = 1;
+  while (i < source.length) {
+    const ch = source[i];
+    if (ch === '[') {
+      const end = bracketEnd(source, i);
+      out += source.slice(i, end);
+      i = end;
+    } else if (ch === '.') {
+      const [text, end] = dotSegment(source, i);
+      out += text;
+      i = end;
+    } else {
+      out += ch;
+      i += 1;
+    }
+  }
+  return out;
+}
+
+function withRoot(path: string): string {
+  if (path === '' || path[0] === '$') return path;
+  // `.a` and `['a']` are relative to the root; a bare `a.b` is a member name.
+  return path[0] === '.' || path[0] === '[' ? `$${path}` : `$.${path}`;
+}
+
+/** Returns the RFC 9535 form of the `.name` / `..name` segment at `dot`, and where it ends. */
+function dotSegment(source: string, dot: number): [string, number] {
+  const descendant = source[dot + 1] === '.';
+  const start = dot + (descendant ? 2 : 1);
+  const prefix = descendant ? '..' : '';
+  const first = source[start];
+  if (first === "'" || first === '"') {
+    // `."x.y"`: the quotes protect the dot, as they would in brackets.
+    const end = quoteEnd(source, start);
+    return [`${prefix}[${source.slice(start, end)}]`, end];
+  }
+  const end = nameEnd(source, start);
+  const name = source.slice(start, end);
+  // Nothing to rewrite (`.*`, a valid name, or an empty name the compiler will report).
+  if (name === '' || name === '*' || isMemberNameShorthand(name)) return [source.slice(dot, end), end];
+  return [`${prefix}[${quoteName(name)}]`, end];
+}
+
+function nameEnd(source: string, start: number): number {
+  let i = start;
+  while (i < source.length && !isNameTerminator(source[i] as string)) i += 1;
+  return i;
+}
+
+// Whitespace ends a name because RFC 9535 allows it between segments (`$.a .b`).
+function isNameTerminator(ch: string): boolean {
+  return ch === '.' || ch === '[' || ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r';
+}
+
+/** Index just past the `]` matching the `[` at `open`, skipping quoted strings and nested brackets. */
+function bracketEnd(source: string, open: number): number {
+  let depth = 0;
+  let i = open;
+  while (i < source.length) {
+    const ch = source[i];
+    if (ch === "'" || ch === '"') {
+      i = quoteEnd(source, i);
+      continue;
+    }
+    if (ch === '[') depth += 1;
+    else if (ch === ']') {
+      depth -= 1;
+      if (depth === 0) return i + 1;
+    }
+    i += 1;
+  }
+  return source.length; // unterminated: let the compiler report it
+}
+
+/** Index just past the quote closing the string that starts at `open`, honouring `\` escapes. */
+function quoteEnd(source: string, open: number): number {
+  const quote = source[open];
+  for (let i = open + 1; i < source.length; i += 1) {
+    if (source[i] === '\\') i += 1;
+    else if (source[i] === quote) return i + 1;
+  }
+  return source.length;
+}
+
+/** RFC 9535 member-name-shorthand: name-first (ALPHA / "_" / non-ASCII) then name-chars (+ DIGIT). */
+function isMemberNameShorthand(name: string): boolean {
+  for (let i = 0; i < name.length; i += 1) {
+    const code = name.charCodeAt(i);
+    const alpha = (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
+    const digit = code >= 0x30 && code <= 0x39;
+    if (!(alpha || code === 0x5f || code >= 0x80 || (digit && i > 0))) return false;
+  }
+  return name.length > 0;
+}
+
+/** A single-quoted RFC 9535 name selector for `name`. */
+function quoteName(name: string): string {
+  let out = "'";
+  for (const ch of name) out += escapeNameChar(ch);
+  return `${out}'`;
+}
+
+function escapeNameChar(ch: string): string {
+  switch (ch) {
+    case "'": return "\\'";
+    case '\\': return '\\\\';
+    case '\b': return '\\b';
+    case '\f': return '\\f';
+    case '\n': return '\\n';
+    case '\r': return '\\r';
+    case '\t': return '\\t';
+    default: {
+      const code = ch.charCodeAt(0);
+      return code < 0x20 ? `\\u${code.toString(16).padStart(4, '0')}` : ch;
+    }
+  }
+}
+
+export function compileRules(option: BodyOption, value: unknown, environment: Environment, how: { walks: boolean; needles: boolean; splice: boolean }): RuleSet {
+  const rules = new Map<string, Rule>();
+  stringList(option, value).forEach((path, i) => {
+    const name = `${option}[${i}]`;
+    if (path.trim() === '') throw new RedactPathInvalidError(name, path, 'the path is empty');
+    const normalized = normalizeJsonPath(path);
+    // Identical rules would only re-walk the same body.
+    if (rules.has(normalized)) return;
+    const query = compilePath(environment, name, path, normalized);
+    const plan = how.walks ? planOf(query) : QUERY_PLAN;
+    // No needles for a member chain: walking it costs less than searching the text.
+    const needles = plan.kind === 'members' || !how.needles ? null : needlesOf(query);
+    rules.set(normalized, Object.freeze({ query, plan, needles, stat: { option: name, rule: path, matches: 0 } }));
+  });
+  const list = Object.freeze([...rules.values()]);
+  return Object.freeze({ rules: list, scan: needleScan(list), splice: how.splice ? splicePlan(list) : null });
+}
+
+/** The byte-splicing form of `rules` when each one is a member chain or a descendant name, else null. */
+function splicePlan(rules: readonly Rule[]): SplicePlan | null {
+  const plans: SpliceRule[] = [];
+  for (const { plan } of rules) {
+    if (plan.kind === 'query') return null;
+    plans.push(plan);
+  }
+  return compileSplice(plans, REDACTED, MAX_RECURSION_DEPTH);
+}
+
+/**
+ * A rule can only select something under a member whose name one of its name-only segments lists
+ * (`$.user.password` needs a "password" key, `$..token` a "token" key). Such a key appears in the
+ * body's text as its JSON string, unless it was written with `\u` escapes (checked per body) or
+ * holds characters JSON may write in more than one way (then: no needles, always evaluate). The
+ * text is the body decoded: a name that holds U+FFFD also matches bytes that decode to it.
+ */
+function needlesOf(query: Query): readonly string[] | null {
+  for (let i = query.segments.length - 1; i >= 0; i -= 1) {
+    const names = query.segments[i]!.selectors.map(nameOf);
+    if (names.length === 0 || !names.every((n): n is string => n !== undefined)) continue;
+    if (!names.every(hasOneJsonSpelling)) return null;
+    return Object.freeze(names);
+  }
+  return null;
+}
+
+/**
+ * One regular expression that finds the needles of all `rules` in a JSON text in one pass, so the
+ * cost does not grow with the number of rules: `"`, one of the names, then `"`. The closing quote
+ * is looked at but not consumed, so it can open the next match (`{"a":"b"}` holds `"a"` and `":"`);
+ * as no needle contains a quote, a match ends at the next quote and no occurrence is skipped.
+ */
+function needleScan(rules: readonly Rule[]): RegExp | null {
+  const names = new Set<string>();
+  for (const rule of rules) for (const name of rule.needles ?? []) names.add(name);
+  if (names.size === 0) return null;
+  const alternatives = [...names].map((name) => name.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&'));
+  return new RegExp(`"(${alternatives.join('|')})(?=")`, 'g');
+}
+
+/** The needles present in `text`. */
+export function needlesFound(text: string, scan: RegExp): Set<string> {
+  const found = new Set<string>();
+  scan.lastIndex = 0;
+  for (let match = scan.exec(text); match !== null; match = scan.exec(text)) found.add(match[1]!);
+  return found;
+}
+
+/** The member name a selector selects, when it is a name selector (`.a`, `['a']`). */
+function nameOf(selector: jsonpath.JSONPathSelector): string | undefined {
+  return selector instanceof jsonpath.selectors.NameSelector ? selector.name : undefined;
+}
+
+const QUERY_PLAN: Plan = Object.freeze({ kind: 'query' });
+
+/** How a compiled rule is applied: see {@link Plan}. */
+function planOf(query: Query): Plan {
+  const segments = query.segments;
+  const names = segments.map((segment) => (segment.selectors.length === 1 ? nameOf(segment.selectors[0]!) : undefined));
+  if (names.length === 0 || !names.every((n): n is string => n !== undefined)) return QUERY_PLAN;
+  // One name per segment: child segments only make a singular query; a lone segment that does not
+  // is the descendant segment (RFC 9535 has no third kind).
+  if (query.singularQuery()) return Object.freeze({ kind: 'members', names: Object.freeze(names) });
+  if (segments.length === 1 && segments[0]!.toString().startsWith('..')) return Object.freeze({ kind: 'descendant', name: names[0]! });
+  return QUERY_PLAN;
+}
+
+function hasOneJsonSpelling(name: string): boolean {
+  // `"`, `\`, `/` and control characters have several escaped spellings; lone surrogates none in UTF-8.
+  return !/["\\/\u0000-\u001f\ud800-\udfff]/.test(name);
+}
+
+function compilePath(environment: Environment, name: string, path: string, normalized: string): Query {
+  try {
+    return environment.compile(normalized);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const reason = normalized === path ? message : `${message}; read as ${normalized}`;
+    throw new RedactPathInvalidError(name, path, reason, { cause: error });
+  }
+}
+
+export function stringList(option: string, value: unknown): readonly string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new OptionsInvalidError(option, `expected an array of strings, got ${describe(value)}`);
+  value.forEach((item: unknown, i) => {
+    if (typeof item !== 'string') throw new OptionsInvalidError(`${option}[${i}]`, `expected a string, got ${describe(item)}`);
+  });
+  return value as readonly string[];
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
