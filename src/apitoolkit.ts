@@ -6,14 +6,14 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createBatcher, type Batcher } from './core/batcher.js';
 import {
-  createNodeCapture, errorRecord, nodeRecordInput, queryParams, receivedUrl,
+  createNodeCapture, errorRecord, nodeRecordInput, receivedUrl,
   type CaptureAdapter, type Exchange, type NodeCapture, type RecordInput, type RequestContext, type RouteMatch,
 } from './core/capture.js';
 import { observeWeb, type WebCaptureAdapter } from './core/capture-web.js';
 import { encodeRecord } from './core/encode.js';
 import { ApiKeyRefusedError, QueueFullError, RecordDroppedError } from './core/errors.js';
 import { resolveOptions, type APIToolkitOptions, type DropReason, type ResolvedOptions } from './core/options.js';
-import type { ApiRecord } from './core/record.js';
+import { REDACTED, type ApiRecord } from './core/record.js';
 import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/redact.js';
 import { kCurrentRequest, kObserve, kObserveWeb, kRecordError, kSubmit } from './core/symbols.js';
 import { compileOutgoingRules, installOutgoing, type OutgoingCapture } from './outgoing/index.js';
@@ -446,7 +446,8 @@ export class APIToolkit {
     const redactor = input.outgoing ? this.#outgoingRedactor : this.#redactor;
     const reqHeaders = redactor.headers(input.requestHeaders);
     const resHeaders = redactor.headers(input.responseHeaders);
-    let redactions = reqHeaders.redactions + resHeaders.redactions;
+    const query = redactor.query(input.rawUrl);
+    let redactions = reqHeaders.redactions + resHeaders.redactions + query.redactions;
 
     let requestBodyB64 = '';
     const rawRequest = input.requestBody;
@@ -474,18 +475,20 @@ export class APIToolkit {
         root_error_type: 'RequestAborted',
       });
     }
-    const referer = input.requestHeaders.referer;
+    // `referer` and `host` repeat a header's value: hidden whenever the header is (the referer
+    // is taken from the redacted headers, its query included).
+    const referer = reqHeaders.headers.referer?.[0] ?? '';
     let record: ApiRecord | null | undefined = {
       timestamp: input.timestamp,
       duration: input.durationNs,
       project_id: this.#info?.projectId ?? '',
       sdk_type: input.sdkType,
       method: input.method,
-      host: input.host,
+      host: input.host !== '' && redactor.hidesHeader('host') ? REDACTED : input.host,
       url_path: route.template,
-      raw_url: input.rawUrl,
+      raw_url: query.url,
       path_params: route.params,
-      query_params: queryParams(input.rawUrl),
+      query_params: query.params,
       request_headers: reqHeaders.headers,
       response_headers: resHeaders.headers,
       request_body: requestBodyB64,
@@ -493,7 +496,7 @@ export class APIToolkit {
       status_code: input.statusCode,
       proto_major: input.protoMajor,
       proto_minor: input.protoMinor,
-      referer: typeof referer === 'string' ? referer : Array.isArray(referer) && typeof referer[0] === 'string' ? referer[0] : '',
+      referer,
       errors,
       service_version: o.serviceVersion,
       tags: [...o.tags],

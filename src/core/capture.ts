@@ -502,19 +502,6 @@ export function decompress(bytes: Buffer, encoding: string, maxBytes: number): B
   return bytes;
 }
 
-/** `?a=1&a=2&b=3` -> `{ a: ['1', '2'], b: ['3'] }`. */
-export function queryParams(rawUrl: string): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  const q = rawUrl.indexOf('?');
-  if (q === -1) return out;
-  for (const [key, value] of new URLSearchParams(rawUrl.slice(q + 1))) {
-    const list = Object.hasOwn(out, key) ? out[key]! : setOwn(out, key, [] as string[]);
-    list.push(value);
-  }
-  return out;
-}
-
-
 const MAX_CAUSE_DEPTH = 32;
 
 /** Any thrown value -> the wire format's error object, with the innermost `cause` as root. */

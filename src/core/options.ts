@@ -94,6 +94,12 @@ export interface APIToolkitOptions {
   redactRequestBody?: string[];
   /** JSONPath expressions redacted in response bodies, e.g. `$.token`. */
   redactResponseBody?: string[];
+  /**
+   * Query parameter names, case-insensitive, whose values are redacted wherever a URL lands in a
+   * record (`raw_url`, `query_params`, `referer`, the Referer and Location headers), on incoming
+   * and outgoing records alike, e.g. `['token', 'api_key']`. Default `[]`.
+   */
+  redactQueryParams?: string[];
   /** Your service's version, sent as `service_version`. Default `null`. */
   serviceVersion?: string | null;
   /** Free-form tags sent with every record. Default `[]`. */
@@ -173,6 +179,7 @@ export interface ResolvedOptions {
   readonly debug: boolean;
   readonly logger: (line: string) => void;
   readonly redactHeaders: readonly string[];
+  readonly redactQueryParams: readonly string[];
   readonly redactRequestBody: readonly string[];
   readonly redactResponseBody: readonly string[];
   readonly serviceVersion: string | null;
@@ -202,7 +209,7 @@ export interface ResolvedOptions {
 // Exported for the test that checks every option's validation (test/security/options.test.ts).
 export const KNOWN_OPTIONS: ReadonlySet<string> = new Set(Object.keys({
   apiKey: true, rootURL: true, allowInsecureRootURL: true, pubsubEndpoint: true, transport: true, publishThread: true, enabled: true, debug: true, logger: true,
-  redactHeaders: true, redactRequestBody: true, redactResponseBody: true, serviceVersion: true, tags: true,
+  redactHeaders: true, redactRequestBody: true, redactResponseBody: true, redactQueryParams: true, serviceVersion: true, tags: true,
   ignorePaths: true, ignoreMethods: true, captureRequestBody: true, captureResponseBody: true, maxBodyBytes: true,
   maxQueueSize: true, maxQueueBytes: true, maxBatchSize: true, maxBatchBytes: true, flushIntervalMs: true,
   exportTimeoutMs: true, metadataTimeoutMs: true, beforeSend: true, onError: true,
@@ -409,6 +416,7 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
     debug: bool(options, 'debug', false),
     logger,
     redactHeaders: Object.freeze(strings(options, 'redactHeaders')),
+    redactQueryParams: Object.freeze(strings(options, 'redactQueryParams')),
     redactRequestBody: Object.freeze(strings(options, 'redactRequestBody')),
     redactResponseBody: Object.freeze(strings(options, 'redactResponseBody')),
     serviceVersion: serviceVersion ?? null,

@@ -55,6 +55,8 @@ export function compileOutgoingRules(options: ResolvedOptions): OutgoingRules {
       redactHeaders: options.redactOutgoingHeaders,
       redactRequestBody: options.redactOutgoingRequestBody,
       redactResponseBody: options.redactOutgoingResponseBody,
+      // One list for both directions: a parameter that carries a secret does so in any URL.
+      redactQueryParams: options.redactQueryParams,
     });
   } catch (error) {
     if (error instanceof RedactPathInvalidError) {

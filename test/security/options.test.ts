@@ -43,6 +43,11 @@ const BAD: Record<string, { value: unknown; option?: string; shows: string | Reg
     { value: ['a', 7], option: 'redactHeaders[1]', shows: 'number 7' },
     { value: [''], option: 'redactHeaders[0]', shows: '""' },
   ],
+  redactQueryParams: [
+    { value: 'token', shows: '"token"' },
+    { value: ['token', 7], option: 'redactQueryParams[1]', shows: 'number 7' },
+    { value: ['  '], option: 'redactQueryParams[0]', shows: '"  "' },
+  ],
   redactRequestBody: [
     { value: '$.password', shows: '"$.password"' },
     { value: ['$.ok', null], option: 'redactRequestBody[1]', shows: 'null' },

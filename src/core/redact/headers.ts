@@ -5,6 +5,7 @@
 import { OptionsInvalidError } from '../errors.js';
 import { setOwn } from '../own.js';
 import { REDACTED } from '../record.js';
+import { redactQuery, type QueryNames } from './query.js';
 import { stringList, type MatchStat } from './rules.js';
 
 /** Headers as node gives them: `req.headersDistinct`, `req.headers`, `res.getHeaders()`. */
@@ -23,6 +24,9 @@ export const ALWAYS_REDACTED_HEADERS: readonly string[] = Object.freeze([
   'proxy-authorization',
 ]);
 
+/** Headers whose value is a URL: the `redactQueryParams` rules apply to its query string. */
+const URL_HEADERS: ReadonlySet<string> = new Set(['referer', 'location', 'content-location']);
+
 /** Lower-cased names to redact, each with the match counter of the user's rule (null for a default). */
 export function headerNames(value: unknown): ReadonlyMap<string, MatchStat | null> {
   const names = new Map<string, MatchStat | null>(ALWAYS_REDACTED_HEADERS.map((name) => [name, null]));
@@ -39,7 +43,7 @@ export function headerNames(value: unknown): ReadonlyMap<string, MatchStat | nul
  * strings) from node's header shapes; each matched header's values become one marker.
  * `redactions` counts the header values that were replaced.
  */
-export function redactHeaders(names: ReadonlyMap<string, MatchStat | null>, headers: HeaderInput): { headers: Record<string, string[]>; redactions: number } {
+export function redactHeaders(names: ReadonlyMap<string, MatchStat | null>, queryNames: QueryNames, headers: HeaderInput): { headers: Record<string, string[]>; redactions: number } {
   const out: Record<string, string[]> = {};
   let redactions = 0;
   for (const key of Object.keys(headers)) {
@@ -53,6 +57,12 @@ export function redactHeaders(names: ReadonlyMap<string, MatchStat | null>, head
       redactions += values.length;
       const stat = names.get(name);
       if (stat) stat.matches += values.length;
+    } else if (queryNames.size > 0 && URL_HEADERS.has(name)) {
+      for (let i = 0; i < values.length; i += 1) {
+        const query = redactQuery(queryNames, values[i]!);
+        values[i] = query.url;
+        redactions += query.redactions;
+      }
     }
     setOwn(out, name, hide ? [REDACTED] : values);
   }

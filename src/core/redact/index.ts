@@ -10,9 +10,11 @@ import { redactForm } from './forms.js';
 import { headerNames, redactHeaders, type HeaderInput } from './headers.js';
 import { redactJson, startsLikeJson } from './json.js';
 import { redactMultipart } from './multipart.js';
+import { queryNames, redactQuery, type QueryNames, type QueryRedaction } from './query.js';
 import { compileRules, describe, MAX_RECURSION_DEPTH, type MatchStat, type RuleSet } from './rules.js';
 
 export type { BodyRedaction } from './body.js';
+export type { QueryRedaction } from './query.js';
 export { ALWAYS_REDACTED_HEADERS, type HeaderInput } from './headers.js';
 export { normalizeJsonPath } from './rules.js';
 
@@ -24,6 +26,8 @@ export interface RedactOptions {
   redactRequestBody?: readonly string[];
   /** JSONPath expressions applied to response bodies only. */
   redactResponseBody?: readonly string[];
+  /** Query parameter names (any casing) whose values are redacted in every URL of a record. */
+  redactQueryParams?: readonly string[];
 }
 
 /** A compiled set of redaction rules; build it once with {@link compileRedactor}. */
@@ -36,6 +40,16 @@ export interface Redactor {
    * `redactions` counts the header values that were replaced.
    */
   headers(headers: HeaderInput): { headers: Record<string, string[]>; redactions: number };
+  /**
+   * True when the header `name` (lower case) is redacted: a record field copied from it (`host`)
+   * must be hidden too.
+   */
+  hidesHeader(name: string): boolean;
+  /**
+   * The query parameters of `url` (a path with its query, or a whole URL) in the wire format's
+   * shape, and the URL itself, with the values of the `redactQueryParams` names redacted in both.
+   */
+  query(url: string): QueryRedaction;
   /** Applies the `redactRequestBody` rules (never the response rules). */
   requestBody(body: Buffer, contentType: string | undefined): BodyRedaction;
   /** Applies the `redactResponseBody` rules (never the request rules). */
@@ -82,6 +96,7 @@ export function compileRedactor(options: RedactOptions, internal: { walks?: bool
   const how = { walks: internal.walks ?? true, needles: internal.needles ?? true, splice: internal.splice ?? true };
   return new CompiledRedactor(
     headerNames(options.redactHeaders),
+    queryNames(options.redactQueryParams),
     compileRules('redactRequestBody', options.redactRequestBody, environment, how),
     compileRules('redactResponseBody', options.redactResponseBody, environment, how),
   );
@@ -91,11 +106,13 @@ class CompiledRedactor implements Redactor {
   readonly hasRequestBodyRules: boolean;
   readonly hasResponseBodyRules: boolean;
   readonly #headerNames: ReadonlyMap<string, MatchStat | null>;
+  readonly #queryNames: QueryNames;
   readonly #requestRules: RuleSet;
   readonly #responseRules: RuleSet;
 
-  constructor(headerNames: ReadonlyMap<string, MatchStat | null>, requestRules: RuleSet, responseRules: RuleSet) {
+  constructor(headerNames: ReadonlyMap<string, MatchStat | null>, queryNames: QueryNames, requestRules: RuleSet, responseRules: RuleSet) {
     this.#headerNames = headerNames;
+    this.#queryNames = queryNames;
     this.#requestRules = requestRules;
     this.#responseRules = responseRules;
     this.hasRequestBodyRules = requestRules.rules.length > 0;
@@ -104,7 +121,15 @@ class CompiledRedactor implements Redactor {
   }
 
   headers(headers: HeaderInput): { headers: Record<string, string[]>; redactions: number } {
-    return redactHeaders(this.#headerNames, headers);
+    return redactHeaders(this.#headerNames, this.#queryNames, headers);
+  }
+
+  hidesHeader(name: string): boolean {
+    return this.#headerNames.has(name);
+  }
+
+  query(url: string): QueryRedaction {
+    return redactQuery(this.#queryNames, url);
   }
 
   requestBody(body: Buffer, contentType: string | undefined): BodyRedaction {
@@ -118,6 +143,7 @@ class CompiledRedactor implements Redactor {
   ruleMatches(): RuleMatches[] {
     const stats: MatchStat[] = [];
     for (const stat of this.#headerNames.values()) if (stat !== null) stats.push(stat);
+    for (const stat of this.#queryNames.values()) stats.push(stat);
     for (const rule of [...this.#requestRules.rules, ...this.#responseRules.rules]) stats.push(rule.stat);
     return stats.map(({ option, rule, matches }) => ({ option, rule, matches }));
   }
