@@ -224,6 +224,19 @@ export class APIToolkit {
     return true;
   }
 
+  /**
+   * The `msg_id` of the record of the request being served (found through async context, across
+   * `await`), to put on your log lines so that each one leads to its request in APIToolkit;
+   * `undefined` outside a request. Never throws.
+   * @example
+   * // pino: every line logged while serving a request carries its msg_id
+   * const logger = pino({ mixin: () => ({ msg_id: apitoolkit.currentMsgId() }) });
+   */
+  currentMsgId(): string | undefined {
+    const exchange = this.#context.getStore();
+    return exchange === undefined || exchange.done ? undefined : exchange.msgId;
+  }
+
   /** A snapshot of the SDK's counters. */
   stats(): APIToolkitStats {
     const s = this.#stats;

@@ -226,6 +226,25 @@ for (const { name, version, express } of expressVersions) {
       assert.equal(apitoolkit.reportError(new Error('outside')), false);
     });
 
+    test('currentMsgId() inside a request, across await, is the msg_id of its record; outside, undefined', async (t) => {
+      const { transport, apitoolkit } = client(t);
+      const app = express();
+      app.use(expressMiddleware(apitoolkit));
+      const logged: (string | undefined)[] = [];
+      app.get('/log/:n', async (_req, res) => {
+        logged.push(apitoolkit.currentMsgId());
+        await sleep(2);
+        logged.push(apitoolkit.currentMsgId());
+        res.send('ok');
+      });
+      const url = await serve(t, app);
+      await Promise.all([1, 2, 3].map(async (n) => (await fetch(`${url}/log/${n}`)).text()));
+      const records = await transport.waitForRecords(3);
+      assert.deepEqual(new Set(logged), new Set(records.map((r) => r.msg_id)));
+      assert.equal(logged.length, 6);
+      assert.equal(apitoolkit.currentMsgId(), undefined);
+    });
+
     test('streamed, piped and empty responses are captured whole and delivered unchanged', async (t) => {
       const { transport, apitoolkit } = client(t);
       const url = await serve(t, buildApp(express, apitoolkit));
