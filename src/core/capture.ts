@@ -62,6 +62,8 @@ export interface RequestContext {
   readonly msgId: string;
   readonly errors: ErrorRecord[];
   done: boolean;
+  /** A request that sampling left out: nothing under it is recorded. */
+  readonly sampledOut?: boolean;
 }
 
 export interface CaptureLimits {

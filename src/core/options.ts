@@ -109,6 +109,16 @@ export interface APIToolkitOptions {
    * (`'/health'`, `'/users/:id'`), a RegExp is tested against the path. Default `[]`.
    */
   ignorePaths?: readonly (string | RegExp)[] | undefined;
+  /**
+   * Fraction of requests recorded, from 0 to 1, decided per request at random. Default 1 (all).
+   * Counted in `stats().sampledOut`.
+   */
+  sampleRate?: number | undefined;
+  /**
+   * Per-route sample rates, overriding `sampleRate`: an exact path (`'/health': 0`) is decided when
+   * the request starts, at no cost; a route template (`'/users/:id': 0.1`) once the route is known.
+   */
+  sampleRoutes?: Readonly<Record<string, number>> | undefined;
   /** HTTP methods not to record, e.g. `['OPTIONS']`. Default `[]`. */
   ignoreMethods?: readonly string[] | undefined;
   /** Capture request bodies. Default `true`. */
@@ -185,6 +195,8 @@ export interface ResolvedOptions {
   readonly serviceVersion: string | null;
   readonly tags: readonly string[];
   readonly ignorePaths: readonly (string | RegExp)[];
+  readonly sampleRate: number;
+  readonly sampleRoutes: ReadonlyMap<string, number>;
   readonly ignoreMethods: ReadonlySet<string>;
   readonly captureRequestBody: boolean;
   readonly captureResponseBody: boolean;
@@ -210,7 +222,7 @@ export interface ResolvedOptions {
 export const KNOWN_OPTIONS: ReadonlySet<string> = new Set(Object.keys({
   apiKey: true, rootURL: true, allowInsecureRootURL: true, pubsubEndpoint: true, transport: true, publishThread: true, enabled: true, debug: true, logger: true,
   redactHeaders: true, redactRequestBody: true, redactResponseBody: true, redactQueryParams: true, serviceVersion: true, tags: true,
-  ignorePaths: true, ignoreMethods: true, captureRequestBody: true, captureResponseBody: true, maxBodyBytes: true,
+  ignorePaths: true, sampleRate: true, sampleRoutes: true, ignoreMethods: true, captureRequestBody: true, captureResponseBody: true, maxBodyBytes: true,
   maxQueueSize: true, maxQueueBytes: true, maxBatchSize: true, maxBatchBytes: true, flushIntervalMs: true,
   exportTimeoutMs: true, metadataTimeoutMs: true, beforeSend: true, onError: true,
   captureOutgoing: true, redactOutgoingHeaders: true, redactOutgoingRequestBody: true, redactOutgoingResponseBody: true,
@@ -324,6 +336,24 @@ function ignorePaths(value: unknown): (string | RegExp)[] {
   });
   // A global/sticky RegExp keeps lastIndex between test() calls and would skip every other match.
   return list!.map((item) => (item instanceof RegExp && (item.global || item.sticky) ? new RegExp(item.source, item.flags.replace(/[gy]/g, '')) : item));
+}
+
+function rate(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new OptionsInvalidError(name, `expected a number from 0 to 1, got ${describe(value)}`);
+  return value;
+}
+
+function sampleRoutes(value: unknown): ReadonlyMap<string, number> {
+  if (value === undefined) return new Map();
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new OptionsInvalidError('sampleRoutes', `expected an object of route -> rate, such as { '/health': 0 }, got ${describe(value)}`);
+  }
+  const routes = new Map<string, number>();
+  for (const [route, r] of Object.entries(value)) {
+    if (route === '') throw new OptionsInvalidError('sampleRoutes', 'expected a path or route template as key, got ""');
+    routes.set(route, rate(r, `sampleRoutes[${JSON.stringify(route)}]`));
+  }
+  return routes;
 }
 
 function isAxiosLike(value: unknown): value is AxiosInstanceLike {
@@ -475,6 +505,8 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
     serviceVersion: serviceVersion ?? null,
     tags: Object.freeze(strings(options, 'tags')),
     ignorePaths: Object.freeze(ignorePaths(options.ignorePaths)),
+    sampleRate: options.sampleRate === undefined ? 1 : rate(options.sampleRate, 'sampleRate'),
+    sampleRoutes: sampleRoutes(options.sampleRoutes),
     ignoreMethods: new Set(ignoreMethods),
     captureRequestBody: bool(options, 'captureRequestBody', true),
     captureResponseBody: bool(options, 'captureResponseBody', true),

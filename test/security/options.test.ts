@@ -42,6 +42,12 @@ const BAD: Record<string, { value: unknown; option?: string; shows: string | Reg
     { value: ['a', 7], option: 'redactHeaders[1]', shows: 'number 7' },
     { value: [''], option: 'redactHeaders[0]', shows: '""' },
   ],
+  sampleRate: [{ value: 1.5, shows: 'number 1.5' }, { value: '0.1', shows: '"0.1"' }, { value: Number.NaN, shows: 'NaN' }],
+  sampleRoutes: [
+    { value: ['/health'], shows: 'an array' },
+    { value: { '/health': 2 }, option: 'sampleRoutes["/health"]', shows: 'number 2' },
+    { value: { '': 0 }, shows: '""' },
+  ],
   redactQueryParams: [
     { value: 'token', shows: '"token"' },
     { value: ['token', 7], option: 'redactQueryParams[1]', shows: 'number 7' },
