@@ -15,7 +15,7 @@ import { ApiKeyRefusedError, QueueFullError, RecordDroppedError } from './core/e
 import { resolveOptions, type APIToolkitOptions, type DropReason, type ResolvedOptions } from './core/options.js';
 import { REDACTED, type ApiRecord } from './core/record.js';
 import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/redact.js';
-import { kCurrentRequest, kObserve, kObserveWeb, kRecordError, kSubmit } from './core/symbols.js';
+import { kCurrentRequest, kEnter, kObserve, kObserveWeb, kRecordError, kSubmit } from './core/symbols.js';
 import { compileOutgoingRules, installOutgoing, type OutgoingCapture } from './outgoing/index.js';
 import { makePubSubTransport } from './transport/pubsub.js';
 import { makeThreadTransport } from './transport/thread.js';
@@ -364,6 +364,25 @@ export class APIToolkit {
     }
     if (exchange !== undefined) return this.#context.run(exchange, next);
     return this.#unobserved(admission, next);
+  }
+
+  /**
+   * Zero-code start only (`apitoolkit-node/register`): observe a request from node's
+   * `http.server.request.start` channel, which runs just before the server's 'request' listeners,
+   * and make it the async context of what follows (they are not called by us, so `run()` cannot
+   * wrap them). A request not observed gets no context, so it never inherits one.
+   */
+  [kEnter](req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter<any>): void {
+    let context: RequestContext | undefined;
+    try {
+      const rawUrl = receivedUrl(req);
+      const admission = this.#admit(req.method, rawUrl);
+      if (admission === 'observe') context = this.#capture.start(req, res, adapter, undefined, rawUrl);
+      else if (admission === 'unsampled' && this.#outgoing !== undefined) context = UNSAMPLED;
+    } catch (error) {
+      this.#fault(toError(error), 'capture');
+    }
+    if (context !== undefined || this.#context.getStore() !== undefined) this.#context.enterWith(context as RequestContext);
   }
 
   /**
