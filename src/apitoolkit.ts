@@ -17,6 +17,7 @@ import type { ApiRecord } from './core/record.js';
 import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/redact.js';
 import { kCurrentRequest, kObserve, kObserveWeb, kRecordError, kSubmit } from './core/symbols.js';
 import { compileOutgoingRules, installOutgoing, type OutgoingCapture } from './outgoing/index.js';
+import { nodeHttpClient } from './transport/http-node.js';
 import { makePubSubTransport } from './transport/pubsub.js';
 import { makeThreadTransport } from './transport/thread.js';
 import type { Transport, TransportInfo } from './transport/types.js';
@@ -142,13 +143,14 @@ export class APIToolkit {
       const c = o.captureOutgoing!;
       this.#debug(`capturing outgoing calls: ${[c.fetch && 'fetch', c.http && 'node:http', c.axios !== false && 'axios'].filter(Boolean).join(', ')}`);
     }
-    this.#transport = o.transport ?? (o.publishThread ? makeThreadTransport : makePubSubTransport)({
+    const transportOptions = {
       apiKey: o.apiKey!,
       rootURL: o.rootURL,
       pubsubEndpoint: o.pubsubEndpoint,
       metadataTimeoutMs: o.metadataTimeoutMs,
-      onDebug: o.debug ? (line) => this.#debug(line) : undefined,
-    });
+      onDebug: o.debug ? (line: string) => this.#debug(line) : undefined,
+    };
+    this.#transport = o.transport ?? (o.publishThread ? makeThreadTransport(transportOptions) : makePubSubTransport({ ...transportOptions, http: nodeHttpClient() }));
     const transport = this.#transport;
     this.#batcher = createBatcher({
       maxQueueSize: o.maxQueueSize,

@@ -69,7 +69,9 @@ export interface APIToolkitOptions {
   allowInsecureRootURL?: boolean;
   /**
    * `host:port` of a Pub/Sub emulator or of the local collector: publish there in plaintext without
-   * credentials. Default: `process.env.PUBSUB_EMULATOR_HOST`, as the official client does.
+   * credentials. Default: `process.env.PUBSUB_EMULATOR_HOST`, as the official client does. Or
+   * `https://host[:port]`: publish to that endpoint (a regional or private one) with the service
+   * account's credentials instead of `https://pubsub.googleapis.com`.
    */
   pubsubEndpoint?: string;
   /** Deliver records here instead of APIToolkit's Pub/Sub topic, e.g. a `MemoryTransport` in tests. */
@@ -262,7 +264,7 @@ function fn<T>(options: APIToolkitOptions, name: keyof APIToolkitOptions): T | u
 }
 
 /** 127.0.0.0/8, ::1 and localhost: traffic that never leaves the machine. */
-function isLoopback(hostname: string): boolean {
+export function isLoopback(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/\.$/, '');
   return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
@@ -289,10 +291,20 @@ function rootURL(value: unknown, allowInsecure: boolean): string {
   return value.replace(/\/+$/, '');
 }
 
-function endpoint(value: unknown, name: string): string | undefined {
+function endpoint(value: unknown, name: string, { https = true } = {}): string | undefined {
   if (value === undefined || value === '') return undefined;
+  if (https && typeof value === 'string' && /^https:\/\//i.test(value)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (url !== undefined && url.username === '' && url.password === '' && (url.pathname === '/' || url.pathname === '') && url.search === '' && url.hash === '') return url.origin;
+    throw new OptionsInvalidError(name, `expected "https://host[:port]" with no path, query or credentials, got ${describe(value)}`);
+  }
   if (typeof value !== 'string' || !/^[^\s/:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(value)) {
-    throw new OptionsInvalidError(name, `expected "host:port", got ${describe(value)}`);
+    throw new OptionsInvalidError(name, `expected "host:port"${https ? ' (plaintext, an emulator or the local collector) or "https://host[:port]"' : ''}, got ${describe(value)}`);
   }
   return value;
 }
@@ -402,7 +414,7 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
     apiKey,
     rootURL: rootURL(options.rootURL, allowInsecureRootURL),
     allowInsecureRootURL,
-    pubsubEndpoint: endpoint(options.pubsubEndpoint, 'pubsubEndpoint') ?? endpoint(process.env.PUBSUB_EMULATOR_HOST, 'PUBSUB_EMULATOR_HOST (environment)'),
+    pubsubEndpoint: endpoint(options.pubsubEndpoint, 'pubsubEndpoint') ?? endpoint(process.env.PUBSUB_EMULATOR_HOST, 'PUBSUB_EMULATOR_HOST (environment)', { https: false }),
     transport: t,
     publishThread: publishThread(options.publishThread),
     enabled,

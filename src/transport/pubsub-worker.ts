@@ -5,6 +5,7 @@
  * event loop. It only answers the messages of thread.ts; it owns no queue and no retries.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { nodeHttpClient } from './http-node.js';
 import { makePubSubTransport, type PubSubTransportOptions } from './pubsub.js';
 import { toWireError, type ToThread, type FromThread } from './thread-protocol.js';
 
@@ -12,9 +13,10 @@ const port = parentPort;
 if (port === null) throw new Error('apitoolkit-node: pubsub-worker must run as a worker thread');
 
 const post = (message: FromThread): void => port.postMessage(message);
-const options = workerData as Omit<PubSubTransportOptions, 'onDebug' | 'onBackoff'> & { debug: boolean };
+const options = workerData as Omit<PubSubTransportOptions, 'onDebug' | 'onBackoff' | 'http'> & { debug: boolean };
 const transport = makePubSubTransport({
   ...options,
+  http: nodeHttpClient(),
   onDebug: options.debug ? (line) => post({ t: 'debug', line }) : undefined,
   onBackoff: (waiting) => post({ t: 'backoff', waiting }),
 });

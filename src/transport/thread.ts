@@ -149,7 +149,7 @@ export function makeThreadTransport(options: PubSubTransportOptions, entry: stri
   const post = (target: Worker, message: ToThread, transfer?: ArrayBuffer[]): void => target.postMessage(message, transfer);
 
   function spawn(): Worker {
-    const { onDebug: _, onBackoff: __, ...rest } = options;
+    const { onDebug: _, onBackoff: __, http: ___, ...rest } = options;
     const { file, argv } = workerScript(entry!);
     const w = constructWorker(file, { argv, workerData: { ...rest, debug: onDebug !== undefined }, stdout: false, stderr: false });
     // An idle thread must not keep the app's process alive (see `waiting`).
