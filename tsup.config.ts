@@ -13,8 +13,6 @@ export default defineConfig({
     'http/index': 'src/adapters/http/index.ts',
     'collector/index': 'src/collector/index.ts',
     cli: 'src/cli.ts',
-    // The publishing thread's entry (src/transport/thread.ts finds it next to the chunks).
-    'transport/pubsub-worker': 'src/transport/pubsub-worker.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -22,7 +20,7 @@ export default defineConfig({
   sourcemap: true,
   target: 'node20',
   platform: 'node',
-  // import.meta.url in the CommonJS build (the collector locates the .proto files with it).
+  // import.meta.url in the CommonJS build (the package's version, axios through createRequire).
   shims: true,
   splitting: true,
 });

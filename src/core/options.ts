@@ -2,7 +2,6 @@
  * Options: one DEFAULTS table, validated and frozen once by `resolveOptions()` at construction.
  * The request path only ever reads the frozen result.
  */
-import { availableParallelism } from 'node:os';
 import { OptionsInvalidError } from './errors.js';
 import type { ApiRecord } from './record.js';
 import type { Transport } from '../transport/types.js';
@@ -77,11 +76,9 @@ export interface APIToolkitOptions {
   /** Deliver records here instead of APIToolkit's Pub/Sub topic, e.g. a `MemoryTransport` in tests. */
   transport?: Transport;
   /**
-   * Publish from a worker thread: loading the Pub/Sub client and each publish's gRPC work stay off
-   * your event loop. `false` publishes from the app's thread. Default `'auto'`: the thread when the
-   * process may use two cores or more (`os.availableParallelism()`), the app's thread on one core,
-   * where a thread only takes turns with your app. The app's thread is used anyway when the worker's
-   * file is missing (a single-file bundle).
+   * @deprecated Ignored since delivery moved to Pub/Sub's REST API: the worker thread it chose no
+   * longer helped (measured), so there is none. Still accepted (`true`, `false` or `'auto'`) so that
+   * existing configurations keep working; debug mode says it is ignored.
    */
   publishThread?: boolean | 'auto';
   /** Turn capture off entirely (the middleware becomes a pass-through). Default `true`. */
@@ -170,7 +167,6 @@ export interface ResolvedOptions {
   readonly allowInsecureRootURL: boolean;
   readonly pubsubEndpoint: string | undefined;
   readonly transport: Transport | undefined;
-  readonly publishThread: boolean;
   readonly enabled: boolean;
   readonly debug: boolean;
   readonly logger: (line: string) => void;
@@ -221,11 +217,11 @@ function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
-/** `'auto'`: a worker thread only where it can run beside the app (two cores or more). */
-function publishThread(value: unknown): boolean {
-  if (value === undefined || value === 'auto') return availableParallelism() >= 2;
-  if (typeof value !== 'boolean') throw new OptionsInvalidError('publishThread', `expected true, false or 'auto', got ${describe(value)}`);
-  return value;
+/** The deprecated `publishThread`: still checked, so that a typo is no more silent than before, then ignored. */
+function publishThread(value: unknown): void {
+  if (value !== undefined && value !== 'auto' && typeof value !== 'boolean') {
+    throw new OptionsInvalidError('publishThread', `expected true, false or 'auto' (deprecated, ignored), got ${describe(value)}`);
+  }
 }
 
 function bool(options: APIToolkitOptions, name: keyof APIToolkitOptions, fallback: boolean): boolean {
@@ -410,13 +406,13 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
     maxBatchSize = maxQueueSize;
   }
   const ignoreMethods = strings(options, 'ignoreMethods').map((m) => m.toUpperCase());
+  publishThread(options.publishThread);
   return Object.freeze({
     apiKey,
     rootURL: rootURL(options.rootURL, allowInsecureRootURL),
     allowInsecureRootURL,
     pubsubEndpoint: endpoint(options.pubsubEndpoint, 'pubsubEndpoint') ?? endpoint(process.env.PUBSUB_EMULATOR_HOST, 'PUBSUB_EMULATOR_HOST (environment)', { https: false }),
     transport: t,
-    publishThread: publishThread(options.publishThread),
     enabled,
     debug: bool(options, 'debug', false),
     logger,

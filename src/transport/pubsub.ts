@@ -75,11 +75,6 @@ export interface PubSubTransportOptions {
   http?: HttpClient;
   /** Receives one line per notable event. Never receives the API key, the private key or a token. */
   onDebug?: (msg: string) => void;
-  /**
-   * Told when start() begins (`true`) and ends (`false`) a wait between two metadata attempts: the
-   * publishing thread (thread.ts) stops holding the process open meanwhile, as an unref'd timer here would not.
-   */
-  onBackoff?: (waiting: boolean) => void;
 }
 
 /** Where publish requests go, and whether they carry a token. */
@@ -174,12 +169,7 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
         // Jitter (50-100 % of the delay) so a fleet restarted together doesn't retry in step.
         const wait = Math.round(delay * (0.5 + Math.random() * 0.5));
         debug(`client metadata attempt ${attempt} failed (${errorMessage(err)}); retrying in ${wait} ms`);
-        options.onBackoff?.(true);
-        try {
-          await sleep(wait, signal);
-        } finally {
-          options.onBackoff?.(false);
-        }
+        await sleep(wait, signal);
         delay = Math.min(delay * 2, METADATA_RETRY_MAX_DELAY_MS);
       }
     }
