@@ -159,9 +159,10 @@ async function networkChecks(
 
   const topicName = `projects/${metadata.pubsub_project_id}/topics/${metadata.topic_id}`;
   const account = metadata.pubsub_push_service_account;
-  const via = endpoint !== undefined
-    ? `via the plaintext endpoint ${endpoint} (emulator mode, no credentials)`
-    : `as ${typeof account.client_email === 'string' ? account.client_email : 'the service account'} on Google Pub/Sub`;
+  const as = typeof account.client_email === 'string' ? account.client_email : 'the service account';
+  const via = endpoint === undefined
+    ? `as ${as} on Google Pub/Sub`
+    : endpoint.startsWith('https://') ? `as ${as} at ${endpoint}` : `via the plaintext endpoint ${endpoint} (emulator mode, no credentials)`;
   if (/[\s/]/.test(metadata.pubsub_project_id) || /[\s/]/.test(metadata.topic_id)) {
     checks.push({ id: 'topic', label: 'topic', status: 'fail', detail: `malformed topic ${JSON.stringify(topicName)}`, hint: 'the metadata endpoint answered ids the SDK cannot publish to' });
     skip('publish', 'publish', 'malformed topic');

@@ -3,8 +3,8 @@
  * authority and server certificates made with openssl, a freshly generated service-account key, an
  * OAuth 2.0 token endpoint that verifies the JWT bearer grant as Google does (RS256 signature with
  * the key's public half, issuer, scope, audience, lifetime) before it issues a token, and a Pub/Sub
- * REST endpoint that accepts a publish only with a token it issued, on the right topic, with a
- * well-formed body.
+ * REST endpoint that accepts a publish (and answers testIamPermissions) only with a token it issued,
+ * on the right topic, with a well-formed body.
  */
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
@@ -204,6 +204,11 @@ export async function startFakeGoogle(options: {
     const grant = bearer === undefined ? undefined : issued.get(bearer);
     if (grant === undefined || grant.expiresAt <= Date.now()) {
       return googleError(res, 401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token.');
+    }
+    if (path === `/v1/${options.topic}:testIamPermissions`) {
+      // What a caller holds of what it asks: nothing once publishing is denied.
+      const asked = (JSON.parse(body) as { permissions?: string[] }).permissions ?? [];
+      return json(res, 200, state.publishDenied ? {} : { permissions: asked.filter((p) => p === 'pubsub.topics.publish') });
     }
     if (state.publishDenied) return googleError(res, 403, 'PERMISSION_DENIED', `User not authorized to perform this action.`);
     if (path !== `/v1/${options.topic}:publish`) return googleError(res, 404, 'NOT_FOUND', `Resource not found (resource=${path}).`);

@@ -15,6 +15,8 @@ import { TransportError } from '../../src/core/errors.js';
 import { nodeHttpClient } from '../../src/transport/http-node.js';
 import { makePubSubTransport } from '../../src/transport/pubsub.js';
 import type { Transport } from '../../src/transport/types.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { startChildApp } from '../helpers/child-app.js';
 import { makePki, serveMetadataTls, serviceAccountKey, startFakeGoogle, type FakeGoogle, type Pki } from '../helpers/google.js';
 
@@ -241,5 +243,25 @@ describe('the production path over TLS (metadata, token endpoint, Pub/Sub)', () 
     assert.deepEqual(await child.shutdown(2_000), { flushed: true, dropped: 0 });
     assertNoSecrets(child.stdout() + child.stderr(), p.secrets, p.google);
     assert.match(child.stdout(), /publishing to projects\/apitoolkit-prod\/topics\/apitoolkit-records .* with the service-account credentials over node:https/);
+  });
+
+  test('doctor checks the publish permission over TLS with the token a publish would use, and names a denial', async (t) => {
+    const p = await production();
+    t.after(() => p.close());
+    const doctor = () => promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'doctor', '--root-url', p.metadata.rootURL, '--pubsub-endpoint', p.google.pubsubEndpoint], {
+      cwd: new URL('../../', import.meta.url).pathname,
+      env: { ...process.env, APITOOLKIT_KEY: API_KEY, NODE_EXTRA_CA_CERTS: pki.caFile, NO_COLOR: '1', PUBSUB_EMULATOR_HOST: '' },
+    }).then((r) => ({ code: 0, out: r.stdout }), (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }));
+    const granted = await doctor();
+    assert.equal(granted.code, 0, granted.out);
+    assert.match(granted.out, new RegExp(`✓ topic +${TOPIC_NAME} as ${p.key.client_email} at ${p.google.pubsubEndpoint}`));
+    assert.match(granted.out, new RegExp(`✓ publish +authorised: pubsub\\.topics\\.publish granted on ${TOPIC_NAME}`));
+    assert.equal(p.google.tokens.length, 1, 'a token minted from the key, as a publish would');
+    assert.equal(p.google.published.length, 0, 'no record sent');
+    p.google.publishDenied = true;
+    const denied = await doctor();
+    assert.equal(denied.code, 1);
+    assert.match(denied.out, /✗ publish +not authorised: pubsub\.topics\.publish is not granted/);
+    assertNoSecrets(granted.out + denied.out, p.secrets, p.google);
   });
 });
