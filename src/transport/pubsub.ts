@@ -19,7 +19,7 @@
 import { ApiKeyRefusedError, MetadataError, TransportError } from '../core/errors.js';
 import { DEFAULT_METADATA_TIMEOUT_MS, fetchClientMetadata, type ClientMetadata } from './metadata.js';
 import { importSigningKey, makeTokenSource, serviceAccountOf, type TokenSource } from './google-token.js';
-import { allocBytes, base64, describeNetworkError, fetchHttpClient, writeAscii, type HttpClient } from './http.js';
+import { allocBytes, base64, describeNetworkError, errorCodes, fetchHttpClient, writeAscii, type HttpClient } from './http.js';
 import type { SendResult, Transport, TransportInfo } from './types.js';
 
 /** First wait before retrying the metadata fetch; doubles up to `METADATA_RETRY_MAX_DELAY_MS`. */
@@ -43,6 +43,12 @@ const MESSAGE_TAIL = '"}';
 /** JSON characters a message adds to a request beside its base64: `{"data":"…"}` and a comma. */
 const MESSAGE_FRAMING = MESSAGE_HEAD.length + MESSAGE_TAIL.length + 1;
 export const MAX_MESSAGE_DATA_BYTES = Math.floor((MAX_REQUEST_BODY_BYTES - BODY_HEAD.length - BODY_TAIL.length - MESSAGE_FRAMING + 1) / 4) * 3;
+/**
+ * Errors that say nothing reached the endpoint (no connection, no route): the request can be made
+ * again without risk of a duplicate. A publish redials every REDIAL_MS while it gets one.
+ */
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN']);
+const REDIAL_MS = 250;
 /** The IAM permission a publish needs. */
 export const PUBLISH_PERMISSION = 'pubsub.topics.publish';
 /** Publish answers (message ids) and Google's error answers are small. */
@@ -175,9 +181,14 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
     }
   }
 
-  /** One publish request; resolves on 2xx, throws a TransportError otherwise. */
-  async function publishRequest(body: Uint8Array, count: number, signal: AbortSignal): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+  /**
+   * One publish request; resolves on 2xx, throws a TransportError otherwise. While the endpoint
+   * cannot be reached at all (nothing sent yet) it redials every REDIAL_MS until `signal` aborts, so
+   * that delivery resumes as soon as the endpoint is back rather than at the batcher's next retry.
+   */
+  async function publishRequest(body: Uint8Array, count: number, signal: AbortSignal, unreachable: { error?: unknown }): Promise<void> {
+    let refreshed = false;
+    for (;;) {
       const token = tokens === undefined ? undefined : await tokens.token(signal);
       let status: number;
       let answer: string;
@@ -194,11 +205,18 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
         if (signal.aborted) throw signal.reason;
         // The connection broke (reset, refused, TLS): the pool's other connections may be as stale.
         http.reset();
+        if (errorCodes(error).some((code) => UNREACHABLE_CODES.has(code))) {
+          unreachable.error = error;
+          await sleep(REDIAL_MS, signal);
+          continue;
+        }
         throw new TransportError(`publish of ${count} message(s) to ${topicName} failed: ${describeNetworkError(error)}`, true, { cause: error });
       }
+      unreachable.error = undefined;
       if (status >= 200 && status < 300) return;
       // A token Pub/Sub no longer takes (revoked, expired early): a new one, once.
-      if (status === 401 && token !== undefined && attempt === 1) {
+      if (status === 401 && token !== undefined && !refreshed) {
+        refreshed = true;
         tokens!.invalidate(token);
         debug('Pub/Sub refused the access token (HTTP 401); minting a new one');
         continue;
@@ -248,10 +266,11 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
     const onAbort = (): void => controller.abort(signal!.reason);
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });
+    const unreachable: { error?: unknown } = {};
     try {
       let from = 0;
       for (const to of cuts) {
-        await publishRequest(requestBody(messages, from, to), to - from, controller.signal);
+        await publishRequest(requestBody(messages, from, to), to - from, controller.signal, unreachable);
         from = to;
       }
       return { ok: true };
@@ -259,6 +278,8 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
       let result: SendResult;
       if (signal?.aborted) {
         result = failure(new TransportError(`publish of ${count} message(s) to ${topicName} abandoned: ${errorMessage(signal.reason)}`, true));
+      } else if (timedOut && unreachable.error !== undefined) {
+        result = failure(new TransportError(`publish of ${count} message(s) to ${topicName} failed: no connection to ${target.base} within ${deadlineMs} ms (${describeNetworkError(unreachable.error)})`, true));
       } else if (timedOut) {
         // Its connection may be silent (a dropped path TCP cannot see): tear the pool down, dial afresh next time.
         http.reset();
