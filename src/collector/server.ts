@@ -28,7 +28,7 @@ export interface CollectorOptions {
   httpPort?: number;
   /** Port of the Pub/Sub (REST) server. Default `0`: an ephemeral port, see `pubsubEndpoint`. */
   pubsubPort?: number;
-  /** @deprecated The former name of `pubsubPort` (the collector served gRPC until 0.2.0). */
+  /** @deprecated The former name of `pubsubPort`, from when the collector served gRPC. */
   grpcPort?: number;
   /** `project_id` answered by the metadata endpoint. Default `'00000000-0000-4000-8000-000000000000'`. */
   projectId?: string;
@@ -177,17 +177,17 @@ interface Waiter {
 
 /**
  * Starts a local collector that impersonates APIToolkit: `GET {rootURL}/api/client_metadata` and
- * the Pub/Sub `Publisher` gRPC service (CreateTopic, GetTopic, Publish, and IAMPolicy's
- * TestIamPermissions; the rest UNIMPLEMENTED), plus the web inspector on its own port.
- * All bind to `127.0.0.1` on ephemeral ports unless told otherwise.
+ * the part of Pub/Sub's REST API a publisher uses (`POST /v1/projects/P/topics/T:publish`,
+ * `PUT`/`GET` of a topic, `:testIamPermissions`; anything else is answered NOT_FOUND or
+ * UNIMPLEMENTED as Google would), plus the web inspector on its own port. All bind to `127.0.0.1`
+ * on ephemeral ports unless told otherwise.
  *
  * @example
  * const collector = await startCollector();
- * // emulatorMode: plaintext, no auth; universeDomain: skips google-auth's ADC / GCE metadata probe.
- * const pubsub = new PubSub({
- *   projectId: 'apitoolkit-local', apiEndpoint: collector.pubsubEndpoint, emulatorMode: true, universeDomain: 'googleapis.com',
+ * await fetch(`http://${collector.pubsubEndpoint}/v1/projects/apitoolkit-local/topics/apitoolkit-local:publish`, {
+ *   method: 'POST', headers: { 'content-type': 'application/json' },
+ *   body: JSON.stringify({ messages: [{ data: Buffer.from(JSON.stringify(record)).toString('base64') }] }),
  * });
- * await pubsub.topic('apitoolkit-local').publishMessage({ json: record });
  * const [got] = await collector.waitForRecords(1);
  * await collector.close();
  */

@@ -7,9 +7,11 @@
  *
  * The SDK's batcher owns queueing, batching and retries; this file turns one `send()` into one
  * publish request (more only past Pub/Sub's per-request limits, sent one after the other on the one
- * connection), with no retries of its own except one: a 401 mints a new token and tries again once.
- * A request that times out has its connection torn down, and the pool with it, so that the next
- * attempt dials afresh rather than trusting a connection that may have gone silent.
+ * connection), with no retries of its own but two that cannot duplicate a message: a 401 mints a new
+ * token and tries again once, and while no connection can be made at all it redials every 250 ms
+ * until the send's deadline. A request that times out has its connection torn down, and the pool
+ * with it, so that the next attempt dials afresh rather than trusting a connection that may have
+ * gone silent.
  *
  * `pubsubEndpoint` (or `PUBSUB_EMULATOR_HOST`) `host:port` publishes in plaintext without
  * credentials, to the emulator (which serves this REST API on its gRPC port) or the local
