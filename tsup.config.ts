@@ -15,8 +15,6 @@ export default defineConfig({
     cli: 'src/cli.ts',
     // Zero-code start: node --import apitoolkit-node/register app.js
     register: 'src/register.ts',
-    // The publishing thread's entry (src/transport/thread.ts finds it next to the chunks).
-    'transport/pubsub-worker': 'src/transport/pubsub-worker.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -24,7 +22,7 @@ export default defineConfig({
   sourcemap: true,
   target: 'node20',
   platform: 'node',
-  // import.meta.url in the CommonJS build (the collector locates the .proto files with it).
+  // import.meta.url in the CommonJS build (the package's version, axios through createRequire).
   shims: true,
   splitting: true,
 });

@@ -32,7 +32,7 @@ export const FRAMEWORKS: readonly FrameworkSpec[] = [
 export type SdkKind = 'none' | 'this' | 'noop' | 'legacy';
 
 export interface AppSpec {
-  /** `bare-express`, `express`, `express-thread`, `express-noop`, `express-2.4.6`, `http-noop`... */
+  /** `bare-express`, `express`, `express-noop`, `express-2.4.6`, `http-noop`... */
   id: string;
   label: string;
   framework: FrameworkSpec;
@@ -52,9 +52,6 @@ export function allApps(): AppSpec[] {
       id: framework.name, label: `${framework.label} + this SDK`, framework, mode: 'sdk', sdk: 'this', byDefault: true,
     });
     if (framework.name === 'express') {
-      // The same SDK with publishThread: true (the default, 'auto', picks the app's thread on one core):
-      // what the publishing thread changes, measured in the same rounds.
-      apps.push({ id: 'express-thread', label: 'Express 5 + this SDK, publishing thread forced', framework, mode: 'sdk-thread', sdk: 'this', byDefault: true });
       apps.push({ id: 'express-2.4.6', label: 'Express 5 + apitoolkit-express@2.4.6', framework, mode: 'legacy', sdk: 'legacy', byDefault: true });
       apps.push({ id: 'express-noop', label: 'Express 5 + this SDK, no-op transport', framework, mode: 'sdk-noop', sdk: 'noop', byDefault: false });
     }

@@ -1,6 +1,7 @@
 /**
  * The local collector in a process of its own, for the benchmarks: the client metadata over HTTP
- * and the Pub/Sub Publish API over gRPC, on ephemeral loopback ports. Keeps only the last records
+ * and Pub/Sub's REST API, on ephemeral loopback ports, plus a gRPC bridge for the published
+ * apitoolkit-express@2.4.6 (bench/legacy-grpc.ts). Keeps only the last records
  * (a long run would otherwise hold them all) and answers the harness over IPC:
  *
  * - `count`: messages and Publish calls received so far;
@@ -8,6 +9,7 @@
  */
 import { startCollector } from '../src/collector/index.js';
 import { announce, fatal, serveIpc } from './ipc-child.js';
+import { startLegacyBridge } from './legacy-grpc.js';
 
 const KEPT = 256;
 
@@ -19,6 +21,7 @@ interface Stamp {
 
 try {
   const collector = await startCollector({ maxKeptRecords: KEPT });
+  const legacy = await startLegacyBridge(collector.pubsubEndpoint);
   serveIpc({
     count: () => {
       const { messages, publishRequests } = collector.stats();
@@ -44,9 +47,10 @@ try {
     },
   });
   process.on('SIGTERM', () => {
+    legacy.close();
     void collector.close().finally(() => process.exit(0));
   });
-  announce({ rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint });
+  announce({ rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint, legacyEndpoint: legacy.endpoint });
 } catch (error) {
   fatal(error);
 }

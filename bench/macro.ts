@@ -91,7 +91,7 @@ interface Running {
 /** Runs one framework group: warm-up, then `rounds` rounds of every app in turn (order rotating). */
 export async function runGroup(framework: FrameworkSpec, apps: AppSpec[], ctx: MacroContext, settings: MacroSettings): Promise<GroupRun> {
   const group: GroupRun = { framework, pinned: ctx.appCore !== undefined, rounds: settings.rounds, apps: [] };
-  const { rootURL, pubsubEndpoint } = ctx.collector.ready as { rootURL: string; pubsubEndpoint: string };
+  const { rootURL, pubsubEndpoint, legacyEndpoint } = ctx.collector.ready as { rootURL: string; pubsubEndpoint: string; legacyEndpoint: string };
   const running: Running[] = await Promise.all(apps.map(async (app): Promise<Running> => {
     const run: AppRun = {
       app, samples: [], sdkStats: null,
@@ -100,7 +100,7 @@ export async function runGroup(framework: FrameworkSpec, apps: AppSpec[], ctx: M
     try {
       const child = await spawnNode(app.id, `servers/${framework.name}.ts`, [app.mode], {
         core: ctx.appCore,
-        env: { COLLECTOR_ROOT_URL: rootURL, COLLECTOR_ENDPOINT: pubsubEndpoint, BENCH_APP_ID: app.id },
+        env: { COLLECTOR_ROOT_URL: rootURL, COLLECTOR_ENDPOINT: pubsubEndpoint, COLLECTOR_LEGACY_ENDPOINT: legacyEndpoint, BENCH_APP_ID: app.id },
       });
       return { app, child, run };
     } catch (error) {

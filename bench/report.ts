@@ -97,9 +97,9 @@ function values(samples: readonly RoundSample[], pick: (s: RoundSample) => numbe
 function shortLabel(app: AppRun): string {
   switch (app.app.sdk) {
     case 'none': return 'bare';
-    case 'this': return app.app.mode === 'sdk-thread' ? '+ this SDK, publishThread: true (collector over gRPC)' : '+ this SDK (collector over gRPC)';
+    case 'this': return '+ this SDK (collector over REST)';
     case 'noop': return '+ this SDK, no-op transport';
-    case 'legacy': return '+ apitoolkit-express@2.4.6 (collector over gRPC)';
+    case 'legacy': return '+ apitoolkit-express@2.4.6 (collector over gRPC, bridged)';
   }
 }
 
@@ -178,7 +178,7 @@ export function renderMarkdown(summary: BenchSummary): string {
       (s.rate != null ? `, ${s.rateRounds} at a fixed ${s.rate} req/s` : '') +
       (s.quick ? ' — **quick mode: figures are a smoke test, not a measurement**' : ''),
     `- **Pinning** ${s.pinning}`,
-    `- **SDK** ${s.sdk === 'src' ? 'the TypeScript sources through tsx' : 'the built package (dist/)'}: full capture, 3 request + 2 response JSONPath rules, delivery over gRPC to the local collector (another process); ` +
+    `- **SDK** ${s.sdk === 'src' ? 'the TypeScript sources through tsx' : 'the built package (dist/)'}: full capture, 3 request + 2 response JSONPath rules, delivery over Pub/Sub's REST API (node:https) to the local collector (another process); ` +
       `each app flushed after its turn, records counted by the collector. Versions: ${Object.entries(s.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `- **Took** ${Math.round(summary.elapsedS)} s`,
     '',

@@ -171,7 +171,7 @@ async function plan(options: Options, notes: string[]): Promise<{ groups: [Frame
 
 function versions(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of ['express', 'autocannon', 'tinybench', 'apitoolkit-express', '@google-cloud/pubsub']) {
+  for (const name of ['express', 'autocannon', 'tinybench', 'apitoolkit-express']) {
     try {
       // Read directly: some packages' `exports` do not expose their package.json.
       out[name] = (JSON.parse(readFileSync(resolve(BENCH_DIR, '../node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;

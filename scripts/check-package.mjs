@@ -42,20 +42,19 @@ assert.equal(typeof require(`${self}/collector`).startCollector, 'function');
   await client.shutdown();
 }
 
-// The CommonJS build must find the Pub/Sub .proto files as the ESM one does.
+// Both builds deliver through the REST transport to the collector (the CommonJS one's).
 const collector = await require(`${self}/collector`).startCollector({ inspector: false });
-// Both builds find their publishing thread's file (dist/transport/pubsub-worker.{js,cjs}) and deliver through it.
 for (const [format, mod, http] of [['esm', esm, await import(`${self}/http`)], ['cjs', cjs, require(`${self}/http`)]]) {
   const lines = [];
-  const client = new mod.APIToolkit({ apiKey: 'k', rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint, publishThread: true, debug: true, logger: (l) => lines.push(l) });
+  const client = new mod.APIToolkit({ apiKey: 'k', rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint, debug: true, logger: (l) => lines.push(l) });
   await client.ready();
   const server = require('node:http').createServer(http.httpHandler(client, (_req, res) => res.end('ok')));
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  assert.equal(await (await fetch(`http://127.0.0.1:${server.address().port}/thread`)).text(), 'ok');
+  assert.equal(await (await fetch(`http://127.0.0.1:${server.address().port}/delivered`)).text(), 'ok');
   server.close();
   assert.equal(await client.flush(), true, format);
   assert.equal(client.stats().published, 1, format);
-  assert.ok(!lines.some((l) => /publishing from the app's thread|publishing thread (failed|stopped)/.test(l)), `${format}: ${lines.join('\n')}`);
+  assert.ok(lines.some((l) => /over node:https/.test(l)), `${format}: ${lines.join('\n')}`);
   await client.shutdown();
 }
 await collector.close();

@@ -17,8 +17,8 @@ import { REDACTED, type ApiRecord } from './core/record.js';
 import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/redact.js';
 import { kCurrentRequest, kEnter, kObserve, kObserveWeb, kRecordError, kSubmit } from './core/symbols.js';
 import { compileOutgoingRules, installOutgoing, type OutgoingCapture } from './outgoing/index.js';
+import { nodeHttpClient } from './transport/http-node.js';
 import { makePubSubTransport } from './transport/pubsub.js';
-import { makeThreadTransport } from './transport/thread.js';
 import type { Transport, TransportInfo } from './transport/types.js';
 
 /** Counters returned by `stats()`. All counts are records unless the name says otherwise. */
@@ -138,7 +138,7 @@ export class APIToolkit {
     }
     this.#state = 'starting';
     this.#debug(
-      `starting: ${o.transport ? 'custom transport' : `metadata from ${o.rootURL}, publishing to ${o.pubsubEndpoint ?? 'Google Pub/Sub'} from ${o.publishThread ? 'a worker thread' : "the app's thread"}`}; ` +
+      `starting: ${o.transport ? 'custom transport' : `metadata from ${o.rootURL}, publishing to ${o.pubsubEndpoint ?? 'Google Pub/Sub'}`}; ` +
         `redacting headers [${[...ALWAYS_REDACTED_HEADERS, ...o.redactHeaders.map((h) => h.toLowerCase())].join(', ')}], ` +
         `request body [${o.redactRequestBody.join(', ')}], response body [${o.redactResponseBody.join(', ')}]; ` +
         `maxBodyBytes ${o.maxBodyBytes}, queue ${o.maxQueueSize} records / ${o.maxQueueBytes} bytes`,
@@ -149,11 +149,13 @@ export class APIToolkit {
       const c = o.captureOutgoing!;
       this.#debug(`capturing outgoing calls: ${[c.fetch && 'fetch', c.http && 'node:http', c.axios !== false && 'axios'].filter(Boolean).join(', ')}`);
     }
-    this.#transport = o.transport ?? (o.publishThread ? makeThreadTransport : makePubSubTransport)({
+    if (options?.publishThread !== undefined) this.#debug('publishThread is deprecated and ignored: delivery has no worker thread any more');
+    this.#transport = o.transport ?? makePubSubTransport({
       apiKey: o.apiKey!,
       rootURL: o.rootURL,
       pubsubEndpoint: o.pubsubEndpoint,
       metadataTimeoutMs: o.metadataTimeoutMs,
+      http: nodeHttpClient(),
       onDebug: o.debug ? (line) => this.#debug(line) : undefined,
     });
     const transport = this.#transport;

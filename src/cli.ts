@@ -14,7 +14,7 @@ import { packageVersion } from './collector/version.js';
 import { DEFAULT_ROOT_URL } from './core/options.js';
 
 const DEFAULT_HTTP_PORT = 8788;
-const DEFAULT_GRPC_PORT = 8789;
+const DEFAULT_PUBSUB_PORT = 8789;
 const DEFAULT_INSPECTOR_PORT = 8790;
 const DEFAULT_JSONL = './apitoolkit-records.jsonl';
 const CLI_KEPT_RECORDS = 1_000;
@@ -24,8 +24,8 @@ const EXIT_GRACE_MS = 3_000; // 3 s
 const USAGE = `Usage: apitoolkit-node <command> [options]
 
 Commands:
-  collector    Run a local stand-in for APIToolkit: serves client metadata over HTTP and the
-               Pub/Sub Publish API over gRPC, prints every record the SDK sends, and shows them
+  collector    Run a local stand-in for APIToolkit: serves client metadata over HTTP and
+               Pub/Sub's REST API (publish), prints every record the SDK sends, and shows them
                live in a web inspector.
   doctor       Check a real set-up: the API key, the project and topic it maps to, whether a
                publish would be authorised (no record is sent), the redaction rules, and the
@@ -34,7 +34,8 @@ Commands:
 Options for collector:
   --host HOST             interface to bind (default ${COLLECTOR_DEFAULTS.host})
   --http-port PORT        client-metadata HTTP port, 0 = any free port (default ${DEFAULT_HTTP_PORT})
-  --grpc-port PORT        Pub/Sub gRPC port, 0 = any free port (default ${DEFAULT_GRPC_PORT})
+  --pubsub-port PORT      Pub/Sub REST port, 0 = any free port (default ${DEFAULT_PUBSUB_PORT});
+                          --grpc-port, its former name, still works
   --inspector-port PORT   web inspector port, 0 = any free port (default ${DEFAULT_INSPECTOR_PORT},
                           or any free port when that one is taken)
   --inspector-host HOST   interface the inspector binds (default 127.0.0.1)
@@ -62,7 +63,7 @@ Options for doctor:
 `;
 
 const COMMAND_OPTIONS: Readonly<Record<string, ReadonlySet<string>>> = {
-  collector: new Set(['host', 'http-port', 'grpc-port', 'inspector-port', 'inspector-host', 'no-inspector', 'jsonl', 'no-jsonl', 'max-stored', 'no-print', 'project-id', 'reject-key']),
+  collector: new Set(['host', 'http-port', 'pubsub-port', 'grpc-port', 'inspector-port', 'inspector-host', 'no-inspector', 'jsonl', 'no-jsonl', 'max-stored', 'no-print', 'project-id', 'reject-key']),
   doctor: new Set(['api-key', 'root-url', 'pubsub-endpoint', 'redact-header', 'redact-request-body', 'redact-response-body', 'timeout']),
 };
 
@@ -80,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
         version: { type: 'boolean', short: 'v' },
         host: { type: 'string' },
         'http-port': { type: 'string' },
+        'pubsub-port': { type: 'string' },
         'grpc-port': { type: 'string' },
         'inspector-port': { type: 'string' },
         'inspector-host': { type: 'string' },
@@ -157,7 +159,9 @@ async function collector(values: Values): Promise<number> {
     const options: CollectorOptions = {
       host: (values.host as string | undefined) ?? COLLECTOR_DEFAULTS.host,
       httpPort: port(values['http-port'] as string | undefined, '--http-port', DEFAULT_HTTP_PORT),
-      grpcPort: port(values['grpc-port'] as string | undefined, '--grpc-port', DEFAULT_GRPC_PORT),
+      pubsubPort: values['pubsub-port'] === undefined && values['grpc-port'] !== undefined
+        ? port(values['grpc-port'] as string, '--grpc-port', DEFAULT_PUBSUB_PORT)
+        : port(values['pubsub-port'] as string | undefined, '--pubsub-port', DEFAULT_PUBSUB_PORT),
       projectId: (values['project-id'] as string | undefined) ?? COLLECTOR_DEFAULTS.projectId,
       jsonlPath: values['no-jsonl'] === true ? null : ((values.jsonl as string | undefined) ?? DEFAULT_JSONL),
       print: values['no-print'] !== true,
@@ -215,7 +219,7 @@ function banner(collector: Collector): string {
   return `apitoolkit-node collector: a local stand-in for APIToolkit
 
   client metadata  ${collector.rootURL}/api/client_metadata
-  Pub/Sub (gRPC)   ${endpoint}  (plaintext)
+  Pub/Sub (REST)   http://${endpoint}  (plaintext)
   records          ${records}
   inspector        ${collector.inspectorURL === null ? 'off' : `${collector.inspectorURL}  (open it in a browser)`}
 

@@ -1,15 +1,16 @@
 /**
  * Publish side: the Pub/Sub transport's `send()` of one batch to the local collector in another
- * process (over gRPC, through the official client), divided per message. Reported twice: the wall
- * time of a send (it includes the collector's work and the round trip) and the CPU time this
- * process spent (what the app pays).
+ * process (Pub/Sub's REST API over node:http, as the SDK publishes on Node), divided per message.
+ * Reported twice: the wall time of a send (it includes the collector's work and the round trip) and
+ * the CPU time this process spent (what the app pays).
  */
 import { encodeRecord } from '../../src/core/encode.js';
+import { nodeHttpClient } from '../../src/transport/http-node.js';
 import { makePubSubTransport } from '../../src/transport/pubsub.js';
 import { REQUEST_1K, RESPONSE_1K, kb, newBench, rowOf, sampleRecord, type MicroOptions, type MicroRow } from './fixtures.js';
 
 export async function publishBench(options: MicroOptions & { rootURL: string; pubsubEndpoint: string }): Promise<MicroRow[]> {
-  const transport = makePubSubTransport({ apiKey: 'bench', rootURL: options.rootURL, pubsubEndpoint: options.pubsubEndpoint });
+  const transport = makePubSubTransport({ apiKey: 'bench', rootURL: options.rootURL, pubsubEndpoint: options.pubsubEndpoint, http: nodeHttpClient() });
   await transport.start(AbortSignal.timeout(30_000));
   try {
     const encoded = encodeRecord(sampleRecord(REQUEST_1K, RESPONSE_1K));

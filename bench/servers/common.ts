@@ -36,6 +36,8 @@ export interface AppEnv {
   appId: string;
   rootURL: string | undefined;
   pubsubEndpoint: string | undefined;
+  /** The gRPC bridge for apitoolkit-express@2.4.6 (bench/legacy-grpc.ts). */
+  legacyEndpoint: string | undefined;
 }
 
 export function appEnv(): AppEnv {
@@ -43,6 +45,7 @@ export function appEnv(): AppEnv {
     appId: process.env.BENCH_APP_ID ?? 'bench',
     rootURL: process.env.COLLECTOR_ROOT_URL,
     pubsubEndpoint: process.env.COLLECTOR_ENDPOINT,
+    legacyEndpoint: process.env.COLLECTOR_LEGACY_ENDPOINT,
   };
 }
 
@@ -54,12 +57,12 @@ const noopTransport: Transport = {
 };
 
 /**
- * This SDK as the benchmark runs it: full capture, the redaction rules above, delivery over gRPC
- * to the collector (or to nowhere with `noop`), `service_version` = the app id so the records of
+ * This SDK as the benchmark runs it: full capture, the redaction rules above, delivery over Pub/Sub's
+ * REST API to the collector (or to nowhere with `noop`), `service_version` = the app id so the records of
  * each app can be told apart. Resolves once client metadata has arrived, so the first requests
  * measured are not held in the start-up buffer.
  */
-export async function benchClient(env: AppEnv, options: { noop?: boolean; thread?: boolean } = {}): Promise<APIToolkit> {
+export async function benchClient(env: AppEnv, options: { noop?: boolean } = {}): Promise<APIToolkit> {
   if (options.noop !== true && (env.rootURL === undefined || env.pubsubEndpoint === undefined)) {
     throw new Error('COLLECTOR_ROOT_URL and COLLECTOR_ENDPOINT must name the collector (bench/run.ts sets them)');
   }
@@ -69,7 +72,6 @@ export async function benchClient(env: AppEnv, options: { noop?: boolean; thread
     redactRequestBody: REDACT_REQUEST_BODY,
     redactResponseBody: REDACT_RESPONSE_BODY,
     serviceVersion: env.appId,
-    ...(options.thread === true ? { publishThread: true } : {}),
     // e.g. SDK_OPTIONS='{"captureResponseBody":false}' to see what one feature costs.
     ...(JSON.parse(process.env.SDK_OPTIONS ?? '{}') as object),
   });

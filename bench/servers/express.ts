@@ -2,13 +2,13 @@
  * The Express app of the benchmark, in five modes (the same app and route in each):
  *
  * - `bare`: Express 5 alone;
- * - `sdk`: + this SDK (full capture, 3 request and 2 response JSONPath rules, delivery over gRPC to
- *   the collector named by COLLECTOR_ROOT_URL / COLLECTOR_ENDPOINT);
- * - `sdk-thread`: the same with `publishThread: true` (the default, 'auto', picks the app's thread on one core);
+ * - `sdk`: + this SDK (full capture, 3 request and 2 response JSONPath rules, delivery over Pub/Sub's
+ *   REST API to the collector named by COLLECTOR_ROOT_URL / COLLECTOR_ENDPOINT);
  * - `sdk-noop`: + this SDK delivering nowhere (capture, redaction and encoding only);
  * - `legacy`: + the published Pub/Sub-era SDK `apitoolkit-express@2.4.6`, its client metadata from
- *   the collector (`rootURL`) and its Pub/Sub client pointed at the collector's gRPC port through
- *   `PUBSUB_EMULATOR_HOST`, which its @google-cloud/pubsub 4.x honours.
+ *   the collector (`rootURL`) and its Pub/Sub client pointed at the collector's gRPC bridge
+ *   (COLLECTOR_LEGACY_ENDPOINT, bench/legacy-grpc.ts) through `PUBSUB_EMULATOR_HOST`, which its
+ *   @google-cloud/pubsub 4.x honours.
  *
  *   node --import tsx bench/servers/express.ts bare      # prints `listening PORT`; on SIGTERM, CPU per request
  */
@@ -19,7 +19,7 @@ import {
   startApp, usage, type AppEnv, type Control,
 } from './common.js';
 
-const MODES = ['bare', 'sdk', 'sdk-thread', 'sdk-noop', 'legacy'] as const;
+const MODES = ['bare', 'sdk', 'sdk-noop', 'legacy'] as const;
 
 startApp(async (mode, env) => {
   if (!(MODES as readonly string[]).includes(mode)) throw usage('express.ts', MODES, mode);
@@ -33,9 +33,9 @@ startApp(async (mode, env) => {
   }
   app.use(express.json());
   let control: Control = {};
-  if (mode === 'sdk' || mode === 'sdk-thread' || mode === 'sdk-noop') {
+  if (mode === 'sdk' || mode === 'sdk-noop') {
     const expressMiddleware = await loadAdapter<(client: unknown) => RequestHandler>('express', 'expressMiddleware');
-    const client = await benchClient(env, { noop: mode === 'sdk-noop', thread: mode === 'sdk-thread' });
+    const client = await benchClient(env, { noop: mode === 'sdk-noop' });
     app.use(expressMiddleware(client));
     control = sdkControl(client);
   } else if (mode === 'legacy') {
@@ -65,12 +65,12 @@ interface LegacyTopic {
  * closure per request and changes nothing the SDK does.
  */
 function legacyClient(env: AppEnv): { middleware: RequestHandler; control: Control } {
-  if (env.rootURL === undefined || env.pubsubEndpoint === undefined) {
-    throw new Error('COLLECTOR_ROOT_URL and COLLECTOR_ENDPOINT must name the collector (bench/run.ts sets them)');
+  if (env.rootURL === undefined || env.legacyEndpoint === undefined) {
+    throw new Error('COLLECTOR_ROOT_URL and COLLECTOR_LEGACY_ENDPOINT must name the collector (bench/run.ts sets them)');
   }
   // Its own copy of the official client (4.x): the one the SDK requires.
   const requireFromLegacy = createRequire(createRequire(import.meta.url).resolve('apitoolkit-express'));
-  process.env.PUBSUB_EMULATOR_HOST = env.pubsubEndpoint;
+  process.env.PUBSUB_EMULATOR_HOST = env.legacyEndpoint;
   const pubsub = requireFromLegacy('@google-cloud/pubsub') as { Topic: { prototype: LegacyTopic } };
   const topics = new Set<LegacyTopic>();
   const counts = { handed: 0, acked: 0, failed: 0, firstError: '' };

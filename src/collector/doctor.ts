@@ -10,7 +10,11 @@ import { dirname, join, resolve } from 'node:path';
 import { ApiKeyRefusedError } from '../core/errors.js';
 import { DEFAULT_ROOT_URL, resolveOptions } from '../core/options.js';
 import { ALWAYS_REDACTED_HEADERS, compileRedactor } from '../core/redact.js';
+import { errorCodes, type HttpClient } from '../transport/http.js';
+import { nodeHttpClient } from '../transport/http-node.js';
+import { serviceAccountOf } from '../transport/google-token.js';
 import { fetchClientMetadata, type ClientMetadata } from '../transport/metadata.js';
+import { canPublish, PUBLISH_PERMISSION } from '../transport/pubsub.js';
 import { packageVersion } from './version.js';
 
 /** How one check went. `warn` and `skip` do not fail the run. */
@@ -59,8 +63,6 @@ export interface DoctorOptions {
 export const DOCTOR_FRAMEWORKS = ['express', 'fastify', 'koa', 'hono', '@nestjs/core', 'next'] as const;
 
 const DEFAULT_TIMEOUT_MS = 10_000; // 10 s
-const PUBLISH_PERMISSION = 'pubsub.topics.publish';
-const PUBSUB_SCOPE = 'https://www.googleapis.com/auth/pubsub';
 
 /**
  * Runs every check and resolves with the report; never rejects for a failed check.
@@ -120,10 +122,27 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     return report(checks);
   }
 
+  // One pool for the metadata request and the publish check, with the proxy settings of `env`.
+  const http = nodeHttpClient({ env });
+  try {
+    return await networkChecks(checks, { rootURL, apiKey, endpoint, timeoutMs, http });
+  } finally {
+    http.close();
+  }
+}
+
+/** The checks that need the network: the key, the project and topic it maps to, the publish permission. */
+async function networkChecks(
+  checks: DoctorCheck[],
+  { rootURL, apiKey, endpoint, timeoutMs, http }: { rootURL: string; apiKey: string; endpoint: string | undefined; timeoutMs: number; http: HttpClient },
+): Promise<DoctorReport> {
+  const skip = (id: string, label: string, why: string): void => {
+    checks.push({ id, label, status: 'skip', detail: `not checked: ${why}` });
+  };
   let metadata: ClientMetadata;
   const started = performance.now();
   try {
-    metadata = await fetchClientMetadata(rootURL, apiKey, { timeoutMs });
+    metadata = await fetchClientMetadata(rootURL, apiKey, { timeoutMs, http });
   } catch (error) {
     checks.push(metadataFailure(error, rootURL, apiKey));
     for (const [id, label] of [['project', 'project'], ['topic', 'topic'], ['publish', 'publish']] as const) skip(id, label, 'no client metadata');
@@ -140,16 +159,17 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
 
   const topicName = `projects/${metadata.pubsub_project_id}/topics/${metadata.topic_id}`;
   const account = metadata.pubsub_push_service_account;
-  const via = endpoint !== undefined
-    ? `via the plaintext endpoint ${endpoint} (emulator mode, no credentials)`
-    : `as ${typeof account.client_email === 'string' ? account.client_email : 'the service account'} on Google Pub/Sub`;
+  const as = typeof account.client_email === 'string' ? account.client_email : 'the service account';
+  const via = endpoint === undefined
+    ? `as ${as} on Google Pub/Sub`
+    : endpoint.startsWith('https://') ? `as ${as} at ${endpoint}` : `via the plaintext endpoint ${endpoint} (emulator mode, no credentials)`;
   if (/[\s/]/.test(metadata.pubsub_project_id) || /[\s/]/.test(metadata.topic_id)) {
     checks.push({ id: 'topic', label: 'topic', status: 'fail', detail: `malformed topic ${JSON.stringify(topicName)}`, hint: 'the metadata endpoint answered ids the SDK cannot publish to' });
     skip('publish', 'publish', 'malformed topic');
     return report(checks);
   }
   checks.push({ id: 'topic', label: 'topic', status: 'ok', detail: `${topicName} ${via}` });
-  checks.push(await publishCheck(metadata, topicName, endpoint, timeoutMs));
+  checks.push(await publishCheck(metadata, topicName, endpoint, timeoutMs, http));
   return report(checks);
 }
 
@@ -230,18 +250,6 @@ const NETWORK_HINTS: Readonly<Record<string, string>> = {
   ENETUNREACH: 'the network is unreachable',
 };
 
-/** The codes along an error's `cause` chain, outermost first. */
-function errorCodes(error: unknown): string[] {
-  const codes: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; depth < 8 && typeof current === 'object' && current !== null; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') codes.push(code);
-    current = (current as { cause?: unknown }).cause;
-  }
-  return codes;
-}
-
 /**
  * Turns a failed metadata request into a check with a cause a person can act on: a refused key,
  * a TLS failure, a network failure, a timeout, or an unexpected answer.
@@ -257,11 +265,14 @@ export function metadataFailure(error: unknown, rootURL: string, apiKey: string)
   }
   const codes = errorCodes(error);
   const text = message(error);
-  const tls = codes.find((code) => TLS_CODE.test(code));
+  // node:https reports a handshake that failed while the request was being written as EPROTO,
+  // with OpenSSL's reason (`…:ssl3_get_record:wrong version number:…`) in the message.
+  const reason = /SSL routines:[^:]*:([a-z0-9 ]+)/i.exec(text)?.[1];
+  const tls = codes.find((code) => TLS_CODE.test(code)) ?? (reason === undefined ? undefined : `EPROTO: ${reason}`);
   if (tls !== undefined || /SSL routines|certificate|TLS/i.test(text.replace(/apitoolkit-node: /, ''))) {
     return {
       ...base,
-      detail: `TLS failure talking to ${rootURL}${tls === undefined ? '' : ` (${tls})`}: ${text}`,
+      detail: `TLS failure talking to ${rootURL}${tls === undefined ? '' : ` (${tls})`}: ${text.replace(/ [0-9A-F]{8,}:error:[^\n]*/, '')}`,
       hint: 'check that the URL\'s scheme matches the server (https vs http), the system clock, and, behind a TLS-inspecting proxy, NODE_EXTRA_CA_CERTS',
     };
   }
@@ -273,29 +284,19 @@ export function metadataFailure(error: unknown, rootURL: string, apiKey: string)
   return { ...base, detail: text, hint: `is ${rootURL} the APIToolkit URL? (--root-url)` };
 }
 
-async function publishCheck(metadata: ClientMetadata, topicName: string, endpoint: string | undefined, timeoutMs: number): Promise<DoctorCheck> {
+async function publishCheck(metadata: ClientMetadata, topicName: string, endpoint: string | undefined, timeoutMs: number, http: HttpClient): Promise<DoctorCheck> {
   const base = { id: 'publish', label: 'publish' };
-  let pubsub: import('@google-cloud/pubsub').PubSub | undefined;
   try {
-    const { PubSub } = await import('@google-cloud/pubsub');
-    if (endpoint !== undefined) {
-      pubsub = new PubSub({ projectId: metadata.pubsub_project_id, apiEndpoint: endpoint, emulatorMode: true, universeDomain: 'googleapis.com' });
-    } else {
-      const { client_email, private_key } = metadata.pubsub_push_service_account;
-      if (typeof client_email !== 'string' || typeof private_key !== 'string' || client_email === '' || private_key === '') {
-        return { ...base, status: 'fail', detail: 'the client metadata has no usable service-account key (client_email, private_key)', hint: 'contact APIToolkit support: the project\'s publisher credentials are missing' };
+    if (endpoint === undefined || endpoint.startsWith('https://')) {
+      try {
+        serviceAccountOf(metadata.pubsub_push_service_account);
+      } catch (error) {
+        return { ...base, status: 'fail', detail: `the client metadata has no usable service-account key: ${message(error)}`, hint: 'contact APIToolkit support: the project\'s publisher credentials are missing' };
       }
-      const { JWT } = await import('google-auth-library');
-      pubsub = new PubSub({
-        projectId: metadata.pubsub_project_id,
-        authClient: new JWT({ email: client_email, key: private_key, scopes: [PUBSUB_SCOPE] }),
-        universeDomain: 'googleapis.com',
-      });
     }
-    const asking = pubsub.topic(topicName).iam.testPermissions([PUBLISH_PERMISSION], { timeout: timeoutMs, retry: null });
-    const [granted] = await withTimeout(asking, timeoutMs + 1_000, `TestIamPermissions did not answer within ${timeoutMs} ms`);
-    if (granted[PUBLISH_PERMISSION] === true) {
-      return { ...base, status: 'ok', detail: `authorised: ${PUBLISH_PERMISSION} granted on ${topicName} (asked with TestIamPermissions; no record sent)` };
+    const allowed = await canPublish(metadata, { pubsubEndpoint: endpoint, http, timeoutMs });
+    if (allowed) {
+      return { ...base, status: 'ok', detail: `authorised: ${PUBLISH_PERMISSION} granted on ${topicName} (asked with testIamPermissions; no record sent)` };
     }
     return {
       ...base,
@@ -304,34 +305,16 @@ async function publishCheck(metadata: ClientMetadata, topicName: string, endpoin
       hint: 'records would be refused with PERMISSION_DENIED; contact APIToolkit support with the project id above',
     };
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    const codes = errorCodes(error);
-    const tls = codes.find((c) => TLS_CODE.test(c));
+    const tls = errorCodes(error).find((c) => TLS_CODE.test(c));
     return {
       ...base,
       status: 'fail',
-      detail: `could not ask ${endpoint ?? 'Google Pub/Sub'}: ${tls === undefined ? '' : `TLS failure (${tls}): `}${typeof code === 'number' ? `${GRPC_STATUS[code] ?? 'gRPC'} (${code}): ` : ''}${message(error)}`,
-      hint: endpoint !== undefined
+      detail: `could not ask ${endpoint ?? 'Google Pub/Sub'}: ${tls === undefined ? '' : `TLS failure (${tls}): `}${message(error)}`,
+      hint: endpoint !== undefined && !endpoint.startsWith('https://')
         ? `is the collector or emulator running at ${endpoint}? (--pubsub-endpoint / PUBSUB_EMULATOR_HOST)`
-        : 'check access to pubsub.googleapis.com:443 and oauth2.googleapis.com:443 from this machine (proxy, firewall)',
+        : 'check access to pubsub.googleapis.com:443 and oauth2.googleapis.com:443 from this machine (proxy: HTTPS_PROXY / NO_PROXY; firewall)',
     };
-  } finally {
-    await pubsub?.close().catch(() => {});
   }
-}
-
-const GRPC_STATUS: Readonly<Record<number, string>> = {
-  1: 'CANCELLED', 2: 'UNKNOWN', 3: 'INVALID_ARGUMENT', 4: 'DEADLINE_EXCEEDED', 5: 'NOT_FOUND', 7: 'PERMISSION_DENIED',
-  8: 'RESOURCE_EXHAUSTED', 12: 'UNIMPLEMENTED', 13: 'INTERNAL', 14: 'UNAVAILABLE', 16: 'UNAUTHENTICATED',
-};
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(what)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function message(error: unknown): string {

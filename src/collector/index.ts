@@ -1,6 +1,6 @@
 /**
- * `apitoolkit-node/collector`: a local stand-in for APIToolkit (client metadata over HTTP plus a
- * Pub/Sub Publisher over gRPC) for development and tests, the printer and web inspector it uses,
+ * `apitoolkit-node/collector`: a local stand-in for APIToolkit (client metadata over HTTP plus
+ * Pub/Sub's REST API for publishing) for development and tests, the printer and web inspector it uses,
  * and the `doctor` checks.
  *
  * @example

@@ -1,8 +1,9 @@
 /**
- * A local stand-in for APIToolkit: the client-metadata HTTP endpoint plus a Pub/Sub `Publisher`
- * gRPC service, so the SDK (or the official `@google-cloud/pubsub` client) can run end to end on a
- * laptop or in a test without Google or APIToolkit. Everything published is decoded, kept in
- * memory, optionally printed and appended to a JSONL file, and shown live by the web inspector.
+ * A local stand-in for APIToolkit: the client-metadata HTTP endpoint plus the part of Pub/Sub's REST
+ * API a publisher uses (publish, topics, testIamPermissions), so the SDK (or any Pub/Sub REST client)
+ * can run end to end on a laptop or in a test without Google or APIToolkit. Everything published is
+ * decoded, kept in memory, optionally printed and appended to a JSONL file, and shown live by the
+ * web inspector.
  */
 
 import { randomBytes, randomInt } from 'node:crypto';
@@ -10,15 +11,12 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import { OptionsInvalidError } from '../core/errors.js';
 import type { ApiRecord } from '../core/record.js';
 import { startInspector, type InspectorOptions, type InspectorServer } from './inspector/server.js';
 import { formatInvalidMessage, formatRecord, shouldColor } from './print.js';
-import { loadIamPolicyService, loadPublisherService } from './protos.js';
 import { DEFAULT_MAX_STORED_BYTES, DEFAULT_MAX_STORED_RECORDS, openRecordStore, type RecordStore } from './store.js';
 import { packageVersion } from './version.js';
 
@@ -28,7 +26,9 @@ export interface CollectorOptions {
   host?: string;
   /** Port of the HTTP (client metadata) server. Default `0`: an ephemeral port, see `rootURL`. */
   httpPort?: number;
-  /** Port of the gRPC (Pub/Sub) server. Default `0`: an ephemeral port, see `pubsubEndpoint`. */
+  /** Port of the Pub/Sub (REST) server. Default `0`: an ephemeral port, see `pubsubEndpoint`. */
+  pubsubPort?: number;
+  /** @deprecated The former name of `pubsubPort`, from when the collector served gRPC. */
   grpcPort?: number;
   /** `project_id` answered by the metadata endpoint. Default `'00000000-0000-4000-8000-000000000000'`. */
   projectId?: string;
@@ -70,7 +70,7 @@ export interface CollectedMessage {
 
 /** Counters since start (or the last `clear()`). */
 export interface CollectorStats {
-  /** `Publish` calls received, including those answered with an injected fault. */
+  /** Publish requests received, including those answered with an injected fault. */
   publishRequests: number;
   /** Messages accepted (valid records or not). */
   messages: number;
@@ -79,8 +79,9 @@ export interface CollectorStats {
 }
 
 /**
- * What `setPublishFault()` accepts: a gRPC status code to answer every `Publish` with (e.g. `14`
- * UNAVAILABLE, `7` PERMISSION_DENIED, `5` NOT_FOUND), `'hang'` to never answer, or `null` for normal.
+ * What `setPublishFault()` accepts: a gRPC status code (google.rpc.Code) to answer every publish
+ * with, as Google's REST API answers it (e.g. `14` UNAVAILABLE as HTTP 503, `7` PERMISSION_DENIED as
+ * 403, `5` NOT_FOUND as 404), `'hang'` to never answer, or `null` for normal.
  */
 export type PublishFault = number | 'hang' | null;
 
@@ -88,7 +89,7 @@ export type PublishFault = number | 'hang' | null;
 export interface Collector {
   /** Base URL of the metadata endpoint, e.g. `'http://127.0.0.1:8788'`: the SDK's `rootURL`. */
   readonly rootURL: string;
-  /** `host:port` of the plaintext gRPC Pub/Sub endpoint: the SDK's `pubsubEndpoint` / `PUBSUB_EMULATOR_HOST`. */
+  /** `host:port` of the plaintext Pub/Sub REST endpoint: the SDK's `pubsubEndpoint` / `PUBSUB_EMULATOR_HOST`. */
   readonly pubsubEndpoint: string;
   /** Absolute path of the JSONL file records are appended to, or `null` when there is none. */
   readonly jsonlPath: string | null;
@@ -112,9 +113,10 @@ export interface Collector {
   /** Forgets all records and messages and zeroes the stats. The fault setting is kept. */
   clear(): void;
   /**
-   * Makes every `Publish` fail until reset: a gRPC status code (1-16), `'hang'` (never answer;
-   * released by `close()` or the client's deadline), or `null` (normal). Messages of a failed
-   * call are not stored.
+   * Makes every publish fail until reset: a gRPC status code (1-16, answered as Google's REST API
+   * does: HTTP status and `{"error":{"code","message","status"}}`), `'hang'` (never answer; released
+   * by `close()` or when the client gives up), or `null` (normal). Messages of a failed request are
+   * not stored.
    */
   setPublishFault(fault: PublishFault): void;
   /** Counters since start or the last `clear()`. */
@@ -127,38 +129,43 @@ export interface Collector {
 export const COLLECTOR_DEFAULTS = {
   host: '127.0.0.1',
   httpPort: 0,
-  grpcPort: 0,
+  pubsubPort: 0,
   projectId: '00000000-0000-4000-8000-000000000000',
   topicId: 'apitoolkit-local',
   pubsubProjectId: 'apitoolkit-local',
 } as const;
 
 const DEFAULT_WAIT_MS = 5_000; // 5 s
-const SHUTDOWN_GRACE_MS = 1_000; // 1 s, then in-flight calls are cut
 
-/**
- * HTTP/2 flow-control window granted to each publisher connection and stream. Node's default is
- * 64 KiB for both the stream and the whole connection: a client may have only 64 KiB in flight
- * before it must wait a round trip for WINDOW_UPDATE, and all concurrent Publish streams share the
- * one connection window. A 1 MB batch then takes ~16 round trips and a busy publisher stalls.
- * grpc-js 1.14 honours `grpc-node.flow_control_window` on the client only, so the server sessions
- * are widened by hand (see `widenFlowControl`).
- */
-const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024; // 16 MiB
-
-/** gRPC receive limit: above Google's 10 MiB so an oversized request gets Google's answer, not ours. */
-const MAX_RECEIVE_MESSAGE_BYTES = 32 * 1024 * 1024; // 32 MiB
-
-/** Limits the real Pub/Sub enforces on Publish (https://cloud.google.com/pubsub/quotas#resource_limits). */
-const PUBSUB_MAX_REQUEST_BYTES = 10 * 1024 * 1024; // 10 MiB
+/** Limits the real Pub/Sub enforces on publish (https://cloud.google.com/pubsub/quotas#resource_limits). */
+const PUBSUB_MAX_REQUEST_BYTES = 10 * 1024 * 1024; // 10 MiB, decoded
 const PUBSUB_MAX_MESSAGES_PER_REQUEST = 1_000;
+/** Google's REST front end refuses request bodies over 10 MiB, base64 and JSON included. */
+const REST_MAX_BODY_BYTES = 10 * 1024 * 1024; // 10 MiB
 
 const TOPIC_NAME = /^projects\/[^/]+\/topics\/[^/]+$/;
+/** `/v1/projects/P/topics/T`, `…:publish`, `…:testIamPermissions`. */
+const REST_PATH = /^\/v1\/(projects\/[^/:]+\/topics\/[^/:]+)(?::([A-Za-z]+))?$/;
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** google.rpc.Code: its name and the HTTP status Google's REST API answers it with. */
+const RPC_CODES: Readonly<Record<number, [string, number]>> = {
+  1: ['CANCELLED', 499], 2: ['UNKNOWN', 500], 3: ['INVALID_ARGUMENT', 400], 4: ['DEADLINE_EXCEEDED', 504], 5: ['NOT_FOUND', 404],
+  6: ['ALREADY_EXISTS', 409], 7: ['PERMISSION_DENIED', 403], 8: ['RESOURCE_EXHAUSTED', 429], 9: ['FAILED_PRECONDITION', 400],
+  10: ['ABORTED', 409], 11: ['OUT_OF_RANGE', 400], 12: ['UNIMPLEMENTED', 501], 13: ['INTERNAL', 500], 14: ['UNAVAILABLE', 503],
+  15: ['DATA_LOSS', 500], 16: ['UNAUTHENTICATED', 401],
+};
 
 interface PublishRequest {
   topic: string;
   messages: { data: Buffer; attributes: Record<string, string>; orderingKey: string }[];
+}
+
+/** A refusal as Google's REST API words it. */
+interface RestError {
+  code: number;
+  message: string;
 }
 
 interface Waiter {
@@ -170,24 +177,24 @@ interface Waiter {
 
 /**
  * Starts a local collector that impersonates APIToolkit: `GET {rootURL}/api/client_metadata` and
- * the Pub/Sub `Publisher` gRPC service (CreateTopic, GetTopic, Publish, and IAMPolicy's
- * TestIamPermissions; the rest UNIMPLEMENTED), plus the web inspector on its own port.
- * All bind to `127.0.0.1` on ephemeral ports unless told otherwise.
+ * the part of Pub/Sub's REST API a publisher uses (`POST /v1/projects/P/topics/T:publish`,
+ * `PUT`/`GET` of a topic, `:testIamPermissions`; anything else is answered NOT_FOUND or
+ * UNIMPLEMENTED as Google would), plus the web inspector on its own port. All bind to `127.0.0.1`
+ * on ephemeral ports unless told otherwise.
  *
  * @example
  * const collector = await startCollector();
- * // emulatorMode: plaintext, no auth; universeDomain: skips google-auth's ADC / GCE metadata probe.
- * const pubsub = new PubSub({
- *   projectId: 'apitoolkit-local', apiEndpoint: collector.pubsubEndpoint, emulatorMode: true, universeDomain: 'googleapis.com',
+ * await fetch(`http://${collector.pubsubEndpoint}/v1/projects/apitoolkit-local/topics/apitoolkit-local:publish`, {
+ *   method: 'POST', headers: { 'content-type': 'application/json' },
+ *   body: JSON.stringify({ messages: [{ data: Buffer.from(JSON.stringify(record)).toString('base64') }] }),
  * });
- * await pubsub.topic('apitoolkit-local').publishMessage({ json: record });
  * const [got] = await collector.waitForRecords(1);
  * await collector.close();
  */
 export async function startCollector(options: CollectorOptions = {}): Promise<Collector> {
   const host = stringOption(options, 'host');
   const httpPort = portOption(options, 'httpPort');
-  const grpcPort = portOption(options, 'grpcPort');
+  const pubsubPort = portOption(options, options.pubsubPort === undefined && options.grpcPort !== undefined ? 'grpcPort' : 'pubsubPort');
   const projectId = stringOption(options, 'projectId');
   const topicId = stringOption(options, 'topicId');
   const pubsubProjectId = stringOption(options, 'pubsubProjectId');
@@ -199,8 +206,6 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   const maxKept = options.maxKeptRecords ?? Number.POSITIVE_INFINITY;
   const printTo = options.print === true ? process.stdout : options.print === false || options.print === undefined ? null : options.print;
   const color = printTo !== null && shouldColor(printTo);
-  const service = loadPublisherService();
-  const iamService = loadIamPolicyService();
   const metadataBody = JSON.stringify({
     project_id: projectId,
     pubsub_project_id: pubsubProjectId,
@@ -216,13 +221,13 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   let closing: Promise<void> | null = null;
   const topics = new Set([`projects/${pubsubProjectId}/topics/${topicId}`]);
   const waiters = new Set<Waiter>();
-  const hungCalls = new Set<() => void>();
+  const hungRequests = new Set<() => void>();
 
   let store: RecordStore | null = null;
   let createdFile = false;
   let inspector: InspectorServer | null = null;
   let httpServer: HttpServer | null = null;
-  let grpcServer: grpc.Server | null = null;
+  let pubsubServer: HttpServer | null = null;
 
   function handleHttp(req: IncomingMessage, res: ServerResponse): void {
     req.resume();
@@ -270,71 +275,97 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     }
   }
 
-  const publisher: grpc.UntypedServiceImplementation = {
-    CreateTopic(call: grpc.ServerUnaryCall<{ name: string }, unknown>, callback: grpc.sendUnaryData<unknown>) {
-      const { name } = call.request;
-      if (!TOPIC_NAME.test(name)) return callback(invalidTopic(name));
-      if (topics.has(name)) return callback({ code: grpc.status.ALREADY_EXISTS, details: 'Topic already exists' });
-      topics.add(name);
-      callback(null, { name });
-    },
-    GetTopic(call: grpc.ServerUnaryCall<{ topic: string }, unknown>, callback: grpc.sendUnaryData<unknown>) {
-      const { topic } = call.request;
-      if (!TOPIC_NAME.test(topic)) return callback(invalidTopic(topic));
-      // Every well-formed topic exists implicitly: the SDK never creates topics in production.
-      topics.add(topic);
-      callback(null, { name: topic });
-    },
-    Publish(call: grpc.ServerUnaryCall<PublishRequest, unknown>, callback: grpc.sendUnaryData<unknown>) {
-      stats.publishRequests++;
-      if (fault === 'hang') {
-        const release = (): void => callback({ code: grpc.status.UNAVAILABLE, details: 'apitoolkit-node collector closed' });
-        hungCalls.add(release);
-        call.once('cancelled', () => hungCalls.delete(release));
-        return;
-      }
-      if (fault !== null) {
-        return callback({ code: fault, details: `apitoolkit-node collector: injected fault ${grpc.status[fault] ?? fault}` });
-      }
-      const { topic, messages: batch } = call.request;
-      const invalid = checkPublish(topic, batch);
-      if (invalid !== null) return callback({ code: grpc.status.INVALID_ARGUMENT, details: invalid });
-      topics.add(topic);
-      const messageIds = batch.map((message) => accept(topic, message));
-      settleWaiters();
-      callback(null, { messageIds });
-    },
-  };
+  /** Holds the request unanswered until the client gives up or the collector closes. */
+  function hang(req: IncomingMessage, res: ServerResponse): void {
+    const release = (): void => sendRestError(res, restError(14, 'apitoolkit-node collector closed'));
+    hungRequests.add(release);
+    res.once('close', () => hungRequests.delete(release));
+    req.resume();
+  }
 
-  // What `topic.iam.testPermissions()` asks. The collector grants every permission, except under an
-  // injected fault: PERMISSION_DENIED is answered as Google answers a caller without the
-  // permission (an empty list, not an error); other faults fail the call as they fail Publish.
-  const iamPolicy: grpc.UntypedServiceImplementation = {
-    TestIamPermissions(call: grpc.ServerUnaryCall<{ resource: string; permissions: string[] }, unknown>, callback: grpc.sendUnaryData<unknown>) {
-      const { resource, permissions } = call.request;
-      if (!TOPIC_NAME.test(resource)) return callback(invalidTopic(resource));
-      if (fault === 'hang') {
-        const release = (): void => callback({ code: grpc.status.UNAVAILABLE, details: 'apitoolkit-node collector closed' });
-        hungCalls.add(release);
-        call.once('cancelled', () => hungCalls.delete(release));
-        return;
+  function publish(topic: string, body: unknown, res: ServerResponse): void {
+    const request = parsePublish(topic, body);
+    if ('code' in request) return sendRestError(res, request);
+    const invalid = checkPublish(request.topic, request.messages);
+    if (invalid !== null) return sendRestError(res, { code: 3, message: invalid });
+    topics.add(topic);
+    const messageIds = request.messages.map((message) => accept(topic, message));
+    settleWaiters();
+    sendJson(res, 200, { messageIds });
+  }
+
+  // What a publisher's permission check asks. The collector grants every permission, except under
+  // an injected fault: PERMISSION_DENIED is answered as Google answers a caller without the
+  // permission (no permissions, not an error); other faults fail the call as they fail publish.
+  function testIamPermissions(body: unknown, res: ServerResponse): void {
+    if (fault === 7) return sendJson(res, 200, {});
+    if (fault !== null) return sendRestError(res, restError(fault as number, `apitoolkit-node collector: injected fault ${RPC_CODES[fault as number]?.[0] ?? fault}`));
+    const permissions = (body as { permissions?: unknown } | null)?.permissions;
+    if (!Array.isArray(permissions) || !permissions.every((p) => typeof p === 'string')) {
+      return sendRestError(res, { code: 3, message: 'Invalid value at \'permissions\': expected a list of strings' });
+    }
+    sendJson(res, 200, permissions.length === 0 ? {} : { permissions });
+  }
+
+  function handlePubsub(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const match = REST_PATH.exec(path);
+    let topic: string;
+    try {
+      topic = match === null ? '' : decodeURIComponent(match[1]!);
+    } catch {
+      topic = '';
+    }
+    const verb = match?.[2];
+    if (match === null || topic === '' || (verb !== undefined && verb !== 'publish' && verb !== 'testIamPermissions')) {
+      req.resume();
+      return sendRestError(res, { code: 5, message: `apitoolkit-node collector: no such method: ${req.method} ${path}` });
+    }
+    if (!TOPIC_NAME.test(topic)) {
+      req.resume();
+      return sendRestError(res, invalidTopic(topic));
+    }
+    const method = verb === undefined ? (req.method === 'PUT' ? 'create' : req.method === 'GET' ? 'get' : null) : req.method === 'POST' ? verb : null;
+    if (method === null) {
+      req.resume();
+      res.setHeader('allow', verb === undefined ? 'GET, PUT' : 'POST');
+      return sendRestError(res, { code: 12, message: `apitoolkit-node collector: ${req.method} is not allowed on ${path}` });
+    }
+    if (method === 'publish') stats.publishRequests++;
+    if ((method === 'publish' || method === 'testIamPermissions') && fault === 'hang') return hang(req, res);
+    if (method === 'publish' && fault !== null) {
+      req.resume();
+      return sendRestError(res, restError(fault as number, `apitoolkit-node collector: injected fault ${RPC_CODES[fault as number]?.[0] ?? fault}`));
+    }
+    readJson(req, (error, body) => {
+      if (error !== null) return sendRestError(res, error);
+      switch (method) {
+        case 'publish':
+          return publish(topic, body, res);
+        case 'testIamPermissions':
+          return testIamPermissions(body, res);
+        case 'create':
+          if (topics.has(topic)) return sendRestError(res, { code: 6, message: 'Topic already exists' });
+          topics.add(topic);
+          return sendJson(res, 200, { name: topic });
+        default:
+          // Every well-formed topic exists implicitly: the SDK never creates topics in production.
+          topics.add(topic);
+          return sendJson(res, 200, { name: topic });
       }
-      if (fault === grpc.status.PERMISSION_DENIED) return callback(null, { permissions: [] });
-      if (fault !== null) return callback({ code: fault, details: `apitoolkit-node collector: injected fault ${grpc.status[fault] ?? fault}` });
-      callback(null, { permissions });
-    },
-  };
+    });
+  }
 
   async function close(): Promise<void> {
     closing ??= (async () => {
-      for (const release of hungCalls) release();
-      hungCalls.clear();
+      for (const release of hungRequests) release();
+      hungRequests.clear();
       for (const waiter of waiters) {
         clearTimeout(waiter.timer);
         waiter.reject(new Error(`apitoolkit-node collector: closed while waiting for ${waiter.count} records (got ${records.length})`));
       }
       waiters.clear();
-      await Promise.all([closeHttp(httpServer), closeGrpc(grpcServer), inspector?.close(), store?.close()]);
+      await Promise.all([closeHttp(httpServer), closeHttp(pubsubServer), inspector?.close(), store?.close()]);
     })();
     return closing;
   }
@@ -342,17 +373,10 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   try {
     httpServer = createServer(handleHttp);
     const httpAddress = await listenHttp(httpServer, host, httpPort);
-    grpcServer = new grpc.Server({
-      'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
-      // `grpc-node.max_session_memory` is deliberately left alone: grpc-js defaults it to
-      // unlimited, while Node's own default (10 MB) is below the 16 MiB window granted here and Node
-      // refuses new streams on a session past that limit.
-    });
-    grpcServer.addService(service, publisher);
-    grpcServer.addService(iamService, iamPolicy);
-    const grpcAddress = await bindGrpc(grpcServer, host, grpcPort);
+    pubsubServer = createServer(handlePubsub);
+    const pubsubAddress = await listenHttp(pubsubServer, host, pubsubPort);
     const rootURL = `http://${hostPort(advertisedHost(host), httpAddress.port)}`;
-    const pubsubEndpoint = hostPort(advertisedHost(host), grpcAddress);
+    const pubsubEndpoint = hostPort(advertisedHost(host), pubsubAddress.port);
     // Opened after the ports, so a port that is taken leaves no empty file behind (see the catch).
     createdFile = jsonlPath !== null && !existsSync(jsonlPath);
     store = await openRecordStore({ path: jsonlPath, maxRecords: maxStoredRecords, maxBytes: maxStoredBytes });
@@ -365,11 +389,6 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
         projectId,
       }));
       if (inspectorOptions.announce !== false) printTo?.write(`apitoolkit-node inspector: ${inspector.url}\n\n`);
-    }
-    if (!widenFlowControl(grpcServer)) {
-      process.emitWarning('apitoolkit-node collector: could not widen HTTP/2 flow-control windows (grpc-js internals changed); large publishes will be slower', {
-        code: 'APITOOLKIT_WARN_COLLECTOR_FLOW_CONTROL',
-      });
     }
     const kept = store;
     return {
@@ -392,7 +411,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
               waiters.delete(waiter);
               reject(new Error(
                 `apitoolkit-node collector: timed out after ${timeoutMs} ms waiting for ${count} records; ` +
-                  `got ${records.length} records from ${messages.length} messages in ${stats.publishRequests} Publish calls` +
+                  `got ${records.length} records from ${messages.length} messages in ${stats.publishRequests} publish requests` +
                   (fault === null ? '' : ` (publish fault ${String(fault)} is set)`),
               ));
             }, timeoutMs),
@@ -407,7 +426,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       },
       setPublishFault(next: PublishFault): void {
         if (next !== null && next !== 'hang' && !(Number.isInteger(next) && next >= 1 && next <= 16)) {
-          throw new TypeError(`apitoolkit-node collector: publish fault must be a gRPC status code 1-16, 'hang' or null; got ${String(next)}`);
+          throw new TypeError(`apitoolkit-node collector: publish fault must be a gRPC status code 1-16 (google.rpc.Code), 'hang' or null; got ${String(next)}`);
         }
         fault = next;
       },
@@ -436,8 +455,8 @@ function stringOption(options: CollectorOptions, name: 'host' | 'projectId' | 't
   return value;
 }
 
-function portOption(options: CollectorOptions, name: 'httpPort' | 'grpcPort'): number {
-  const value = options[name] ?? COLLECTOR_DEFAULTS[name];
+function portOption(options: CollectorOptions, name: 'httpPort' | 'pubsubPort' | 'grpcPort'): number {
+  const value = options[name] ?? COLLECTOR_DEFAULTS[name === 'grpcPort' ? 'pubsubPort' : name];
   if (!Number.isInteger(value) || value < 0 || value > 65_535) throw new OptionsInvalidError(name, `expected an integer port 0-65535, got ${String(value)}`);
   return value;
 }
@@ -475,7 +494,7 @@ function jsonlOption(value: unknown): string | null {
 
 /** Why Google would refuse this Publish request, or `null` if it would accept it. */
 function checkPublish(topic: string, batch: PublishRequest['messages']): string | null {
-  if (!TOPIC_NAME.test(topic)) return invalidTopic(topic).details;
+  if (!TOPIC_NAME.test(topic)) return invalidTopic(topic).message;
   if (batch.length === 0) return 'The value for messages is too small. You passed 0 in the request, but the minimum value is 1.';
   if (batch.length > PUBSUB_MAX_MESSAGES_PER_REQUEST) {
     return `The value for message_count is too large. You passed ${batch.length} in the request, but the maximum value is ${PUBSUB_MAX_MESSAGES_PER_REQUEST}.`;
@@ -493,8 +512,61 @@ function checkPublish(topic: string, batch: PublishRequest['messages']): string 
   return null;
 }
 
-function invalidTopic(name: string): { code: grpc.status; details: string } {
-  return { code: grpc.status.INVALID_ARGUMENT, details: `Invalid [topics] name: (name=${name})` };
+function invalidTopic(name: string): RestError {
+  return { code: 3, message: `Invalid [topics] name: (name=${name})` };
+}
+
+/** The publish request a REST body describes, or why Google would refuse its shape. */
+function parsePublish(topic: string, body: unknown): PublishRequest | RestError {
+  const list = (body as { messages?: unknown } | null)?.messages;
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || (list !== undefined && !Array.isArray(list))) {
+    return { code: 3, message: 'Invalid JSON payload received. Expected an object with a "messages" list.' };
+  }
+  const messages: PublishRequest['messages'] = [];
+  for (const [i, item] of ((list ?? []) as unknown[]).entries()) {
+    const { data = '', attributes = {}, orderingKey = '' } = (item ?? {}) as { data?: unknown; attributes?: unknown; orderingKey?: unknown };
+    if (typeof data !== 'string' || !BASE64.test(data)) return { code: 3, message: `Invalid value at 'messages[${i}].data' (TYPE_BYTES), Base64 decoding failed` };
+    if (typeof attributes !== 'object' || attributes === null || !Object.values(attributes).every((v) => typeof v === 'string')) {
+      return { code: 3, message: `Invalid value at 'messages[${i}].attributes': expected a map of strings` };
+    }
+    if (typeof orderingKey !== 'string') return { code: 3, message: `Invalid value at 'messages[${i}].ordering_key' (TYPE_STRING)` };
+    messages.push({ data: Buffer.from(data, 'base64'), attributes: attributes as Record<string, string>, orderingKey });
+  }
+  return { topic, messages };
+}
+
+/** Reads a JSON body of at most REST_MAX_BODY_BYTES (an empty body is `{}`). */
+function readJson(req: IncomingMessage, done: (error: RestError | null, body?: unknown) => void): void {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let over = false;
+  req.on('data', (chunk: Buffer) => {
+    total += chunk.length;
+    if (total > REST_MAX_BODY_BYTES) over = true;
+    else chunks.push(chunk);
+  });
+  req.on('error', () => {});
+  req.on('end', () => {
+    if (over) return done({ code: 3, message: `Request payload size exceeds the limit: ${REST_MAX_BODY_BYTES} bytes.` });
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (text.trim() === '') return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done({ code: 3, message: 'Invalid JSON payload received.' });
+    }
+  });
+}
+
+/** google.rpc.Code `code` with `message`, as a RestError. */
+function restError(code: number, message: string): RestError {
+  return { code, message };
+}
+
+/** Answers as Google's REST API does: the code's HTTP status and `{"error":{"code","message","status"}}`. */
+function sendRestError(res: ServerResponse, error: RestError): void {
+  const [status, httpStatus] = RPC_CODES[error.code] ?? ['UNKNOWN', 500];
+  sendJson(res, httpStatus, { error: { code: httpStatus, message: error.message, status } });
 }
 
 /** UTF-8 JSON of an object, or why not. */
@@ -529,8 +601,8 @@ function sendJson(res: ServerResponse, status: number, body: object | string): v
 }
 
 /**
- * A Google service-account key that parses like a real one but grants nothing: the SDK stores it
- * and hands it to the Pub/Sub client, which never uses it against an emulator endpoint.
+ * A Google service-account key that parses like a real one but grants nothing: the SDK reads it,
+ * and never uses it against a plaintext (emulator) endpoint.
  */
 function fakeServiceAccount(projectId: string): Record<string, string> {
   const email = `apitoolkit-local@${projectId}.iam.gserviceaccount.com`;
@@ -551,40 +623,10 @@ function fakeServiceAccount(projectId: string): Record<string, string> {
   };
 }
 
-/**
- * Grants each incoming HTTP/2 session a 16 MiB connection window and initial stream window (see
- * FLOW_CONTROL_WINDOW_BYTES). grpc-js exposes no server option for this and no public hook on its
- * HTTP/2 servers, so this reaches its `http2Servers` map; returns `false` if that shape is gone.
- */
-function widenFlowControl(server: grpc.Server): boolean {
-  const http2Servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
-  if (!(http2Servers instanceof Map) || http2Servers.size === 0) return false;
-  for (const http2Server of http2Servers.keys() as IterableIterator<Http2Server>) {
-    http2Server.on('session', (session: ServerHttp2Session) => {
-      try {
-        session.setLocalWindowSize(FLOW_CONTROL_WINDOW_BYTES);
-        session.settings({ initialWindowSize: FLOW_CONTROL_WINDOW_BYTES });
-      } catch {
-        // The session was destroyed before we got to it; nothing to tune.
-      }
-    });
-  }
-  return true;
-}
-
 async function listenHttp(server: HttpServer, host: string, port: number): Promise<AddressInfo> {
   server.listen(port, host);
   await once(server, 'listening');
   return server.address() as AddressInfo;
-}
-
-function bindGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(hostPort(host, port), grpc.ServerCredentials.createInsecure(), (error, bound) => {
-      if (error !== null) reject(new Error(`apitoolkit-node collector: cannot listen for gRPC on ${hostPort(host, port)}: ${error.message}`, { cause: error }));
-      else resolve(bound);
-    });
-  });
 }
 
 function closeHttp(server: HttpServer | null): Promise<void> {
@@ -593,21 +635,6 @@ function closeHttp(server: HttpServer | null): Promise<void> {
     server.close(() => resolve());
     // Keep-alive sockets (fetch, the SDK) would hold close() open indefinitely.
     server.closeAllConnections();
-  });
-}
-
-function closeGrpc(server: grpc.Server | null): Promise<void> {
-  if (server === null) return Promise.resolve();
-  return new Promise((resolve) => {
-    // A client that keeps its channel open must not stall close(): wait briefly, then cut.
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      resolve();
-    }, SHUTDOWN_GRACE_MS);
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve();
-    });
   });
 }
 

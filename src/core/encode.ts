@@ -1,8 +1,13 @@
 /** Encode: one record -> the bytes of one Pub/Sub message. */
 import type { ApiRecord } from './record.js';
 
-/** Pub/Sub refuses messages larger than 10 MB; keep a margin for the request envelope. */
-export const MAX_MESSAGE_BYTES = 9_500_000;
+/**
+ * The largest record that fits one Pub/Sub publish request over REST: its base64 in
+ * `{"messages":[{"data":"…"}]}` must stay within the 10 MB the transport allows a request body
+ * (Google refuses bodies over 10 MiB), i.e. at most 7 499 979 bytes of data (MAX_MESSAGE_DATA_BYTES
+ * in transport/pubsub.ts); a little margin below that.
+ */
+export const MAX_MESSAGE_BYTES = 7_400_000;
 
 /** Result of encoding: the message, or why it cannot be sent. */
 export type Encoded = { ok: true; message: Buffer } | { ok: false; error: Error };

@@ -2,7 +2,6 @@
  * Options: one DEFAULTS table, validated and frozen once by `resolveOptions()` at construction.
  * The request path only ever reads the frozen result.
  */
-import { availableParallelism } from 'node:os';
 import { OptionsInvalidError } from './errors.js';
 import type { ApiRecord } from './record.js';
 import type { Transport } from '../transport/types.js';
@@ -69,17 +68,17 @@ export interface APIToolkitOptions {
   allowInsecureRootURL?: boolean | undefined;
   /**
    * `host:port` of a Pub/Sub emulator or of the local collector: publish there in plaintext without
-   * credentials. Default: `process.env.PUBSUB_EMULATOR_HOST`, as the official client does.
+   * credentials. Default: `process.env.PUBSUB_EMULATOR_HOST`, as the official client does. Or
+   * `https://host[:port]`: publish to that endpoint (a regional or private one) with the service
+   * account's credentials instead of `https://pubsub.googleapis.com`.
    */
   pubsubEndpoint?: string | undefined;
   /** Deliver records here instead of APIToolkit's Pub/Sub topic, e.g. a `MemoryTransport` in tests. */
   transport?: Transport | undefined;
   /**
-   * Publish from a worker thread: loading the Pub/Sub client and each publish's gRPC work stay off
-   * your event loop. `false` publishes from the app's thread. Default `'auto'`: the thread when the
-   * process may use two cores or more (`os.availableParallelism()`), the app's thread on one core,
-   * where a thread only takes turns with your app. The app's thread is used anyway when the worker's
-   * file is missing (a single-file bundle).
+   * @deprecated Ignored since delivery moved to Pub/Sub's REST API: the worker thread it chose no
+   * longer helped (measured), so there is none. Still accepted (`true`, `false` or `'auto'`) so that
+   * existing configurations keep working; debug mode says it is ignored.
    */
   publishThread?: boolean | 'auto' | undefined;
   /** Turn capture off entirely (the middleware becomes a pass-through). Default `true`. */
@@ -184,7 +183,6 @@ export interface ResolvedOptions {
   readonly allowInsecureRootURL: boolean;
   readonly pubsubEndpoint: string | undefined;
   readonly transport: Transport | undefined;
-  readonly publishThread: boolean;
   readonly enabled: boolean;
   readonly debug: boolean;
   readonly logger: (line: string) => void;
@@ -238,11 +236,11 @@ function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
-/** `'auto'`: a worker thread only where it can run beside the app (two cores or more). */
-function publishThread(value: unknown): boolean {
-  if (value === undefined || value === 'auto') return availableParallelism() >= 2;
-  if (typeof value !== 'boolean') throw new OptionsInvalidError('publishThread', `expected true, false or 'auto', got ${describe(value)}`);
-  return value;
+/** The deprecated `publishThread`: still checked, so that a typo is no more silent than before, then ignored. */
+function publishThread(value: unknown): void {
+  if (value !== undefined && value !== 'auto' && typeof value !== 'boolean') {
+    throw new OptionsInvalidError('publishThread', `expected true, false or 'auto' (deprecated, ignored), got ${describe(value)}`);
+  }
 }
 
 function bool(options: APIToolkitOptions, name: keyof APIToolkitOptions, fallback: boolean): boolean {
@@ -281,7 +279,7 @@ function fn<T>(options: APIToolkitOptions, name: keyof APIToolkitOptions): T | u
 }
 
 /** 127.0.0.0/8, ::1 and localhost: traffic that never leaves the machine. */
-function isLoopback(hostname: string): boolean {
+export function isLoopback(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/\.$/, '');
   return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
@@ -308,10 +306,20 @@ function rootURL(value: unknown, allowInsecure: boolean, name: string): string {
   return value.replace(/\/+$/, '');
 }
 
-function endpoint(value: unknown, name: string): string | undefined {
+function endpoint(value: unknown, name: string, { https = true } = {}): string | undefined {
   if (value === undefined || value === '') return undefined;
+  if (https && typeof value === 'string' && /^https:\/\//i.test(value)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (url !== undefined && url.username === '' && url.password === '' && (url.pathname === '/' || url.pathname === '') && url.search === '' && url.hash === '') return url.origin;
+    throw new OptionsInvalidError(name, `expected "https://host[:port]" with no path, query or credentials, got ${describe(value)}`);
+  }
   if (typeof value !== 'string' || !/^[^\s/:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(value)) {
-    throw new OptionsInvalidError(name, `expected "host:port", got ${describe(value)}`);
+    throw new OptionsInvalidError(name, `expected "host:port"${https ? ' (plaintext, an emulator or the local collector) or "https://host[:port]"' : ''}, got ${describe(value)}`);
   }
   return value;
 }
@@ -488,13 +496,13 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
     maxBatchSize = maxQueueSize;
   }
   const ignoreMethods = strings(options, 'ignoreMethods').map((m) => m.toUpperCase());
+  publishThread(options.publishThread);
   return Object.freeze({
     apiKey,
     rootURL: rootURL(options.rootURL, allowInsecureRootURL, from.get('rootURL') ?? 'rootURL'),
     allowInsecureRootURL,
-    pubsubEndpoint: endpoint(options.pubsubEndpoint, from.get('pubsubEndpoint') ?? 'pubsubEndpoint') ?? endpoint(environment().PUBSUB_EMULATOR_HOST, 'PUBSUB_EMULATOR_HOST (environment)'),
+    pubsubEndpoint: endpoint(options.pubsubEndpoint, from.get('pubsubEndpoint') ?? 'pubsubEndpoint') ?? endpoint(environment().PUBSUB_EMULATOR_HOST, 'PUBSUB_EMULATOR_HOST (environment)', { https: false }),
     transport: t,
-    publishThread: publishThread(options.publishThread),
     enabled,
     debug: bool(options, 'debug', false),
     logger,

@@ -4,6 +4,7 @@
  */
 
 import { ApiKeyRefusedError, MetadataError } from '../core/errors.js';
+import { describeNetworkError, fetchHttpClient, ResponseTooLargeError, type HttpClient, type HttpResponse } from './http.js';
 
 /** How long one metadata request may take before it counts as failed. */
 export const DEFAULT_METADATA_TIMEOUT_MS = 10_000; // 10 s
@@ -36,11 +37,15 @@ export interface FetchClientMetadataOptions {
   signal?: AbortSignal;
   /** Per-request timeout. Default 10 000 ms. */
   timeoutMs?: number;
+  /** How the request goes out. Default: the platform's `fetch`. */
+  http?: HttpClient;
 }
 
+/** Redirects followed (the API key goes along only while the origin stays the same). */
+const MAX_REDIRECTS = 5;
+
 /**
- * Fetches and validates the client metadata with the global (undici) `fetch`, so it never blocks the
- * event loop.
+ * Fetches and validates the client metadata, never blocking the event loop.
  *
  * @throws {ApiKeyRefusedError} on HTTP 401.
  * @throws {MetadataError} on any other status, a network error, a timeout or a malformed body. Its
@@ -53,54 +58,56 @@ export interface FetchClientMetadataOptions {
 export async function fetchClientMetadata(
   rootURL: string,
   apiKey: string,
-  { signal, timeoutMs = DEFAULT_METADATA_TIMEOUT_MS }: FetchClientMetadataOptions = {},
+  { signal, timeoutMs = DEFAULT_METADATA_TIMEOUT_MS, http = fetchHttpClient() }: FetchClientMetadataOptions = {},
 ): Promise<ClientMetadata> {
   const url = `${rootURL.replace(/\/+$/, '')}/api/client_metadata`;
   signal?.throwIfAborted();
 
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   // The timeout covers headers AND body: a server that trickles the body must not hang start-up.
-  const failure = (err: unknown): Error => {
-    if (signal?.aborted) return signal.reason instanceof Error ? signal.reason : new MetadataError(`GET ${url} was aborted`, { cause: signal.reason });
-    if (timeout.aborted) return new MetadataError(`GET ${url} timed out after ${timeoutMs} ms`, { cause: err });
-    return new MetadataError(`GET ${url} failed: ${describeNetworkError(err)}`, { cause: err });
-  };
-
-  let response: Response;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new MetadataError(`GET ${url} timed out after ${timeoutMs} ms`)), timeoutMs);
+  (timer as { unref?: () => void }).unref?.();
+  const onAbort = (): void => controller.abort(signal!.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let response: HttpResponse;
   try {
-    response = await fetch(url, {
-      method: 'GET',
-      headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' },
-      signal: combined,
-      redirect: 'follow',
-    });
-  } catch (err) {
-    throw failure(err);
+    let target = url;
+    for (let redirects = 0; ; redirects++) {
+      const sameOrigin = new URL(target).origin === new URL(url).origin;
+      try {
+        response = await http.request({
+          method: 'GET',
+          url: target,
+          headers: { ...(sameOrigin ? { authorization: `Bearer ${apiKey}` } : {}), accept: 'application/json' },
+          signal: controller.signal,
+          maxResponseBytes: MAX_METADATA_BYTES,
+        });
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new MetadataError(`GET ${url} was aborted`, { cause: signal.reason });
+        if (controller.signal.aborted) throw controller.signal.reason;
+        if (err instanceof ResponseTooLargeError) throw new MetadataError(`GET ${url} answered with a body over ${MAX_METADATA_BYTES} bytes`);
+        throw new MetadataError(`GET ${url} failed: ${describeNetworkError(err)}`, { cause: err });
+      }
+      if (![301, 302, 303, 307, 308].includes(response.status) || response.location === undefined || redirects >= MAX_REDIRECTS) break;
+      try {
+        target = new URL(response.location, target).href;
+      } catch {
+        break;
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
   }
 
-  if (response.status === 401) {
-    await discard(response);
-    throw new ApiKeyRefusedError(rootURL);
-  }
-  if (response.status !== 200) {
-    await discard(response);
-    throw new MetadataError(`GET ${url} answered HTTP ${response.status}`);
-  }
-
-  let text: string;
-  try {
-    text = await readCapped(response, MAX_METADATA_BYTES, url);
-  } catch (err) {
-    if (err instanceof MetadataError) throw err;
-    throw failure(err);
-  }
+  if (response.status === 401) throw new ApiKeyRefusedError(rootURL);
+  if (response.status !== 200) throw new MetadataError(`GET ${url} answered HTTP ${response.status}`);
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(response.body);
   } catch {
     // Never quote the body: it may hold the service-account key.
-    throw new MetadataError(`GET ${url} answered 200 with a body that is not JSON (${text.length} characters)`);
+    throw new MetadataError(`GET ${url} answered 200 with a body that is not JSON (${response.body.length} characters)`);
   }
   return validate(body, url);
 }
@@ -136,39 +143,4 @@ function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value;
-}
-
-/** undici reports `TypeError: fetch failed` and hides the useful part (ECONNREFUSED …) in `cause`. */
-function describeNetworkError(err: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = err;
-  for (let depth = 0; current instanceof Error && depth < 4; depth++) {
-    const code = (current as { code?: unknown }).code;
-    parts.push(typeof code === 'string' ? `${current.message} (${code})` : current.message);
-    current = current.cause;
-  }
-  return parts.length > 0 ? parts.join(': ') : String(err);
-}
-
-async function readCapped(response: Response, maxBytes: number, url: string): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new MetadataError(`GET ${url} answered 200 with a body over ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Releases the connection of a response whose body we don't want. */
-async function discard(response: Response): Promise<void> {
-  await response.body?.cancel().catch(() => {});
 }

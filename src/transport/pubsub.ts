@@ -1,79 +1,69 @@
 /**
- * The Google Cloud Pub/Sub transport: the only file that imports `@google-cloud/pubsub`.
+ * The Google Cloud Pub/Sub transport, over Pub/Sub's REST API
+ * (`POST https://pubsub.googleapis.com/v1/projects/P/topics/T:publish`, body
+ * `{"messages":[{"data":"<base64>"}]}`, an OAuth 2.0 bearer token). Runtime-neutral: HTTP comes from
+ * an {@link HttpClient} (http-node.ts on Node, `fetch` elsewhere), tokens from google-token.ts
+ * (WebCrypto); no `node:` import.
  *
- * The SDK's batcher owns queueing, batching and retries; this file turns one `send()` into one Publish
- * RPC (more only past Pub/Sub's per-request limits) with no retries of its own, and reports how it went.
+ * The SDK's batcher owns queueing, batching and retries; this file turns one `send()` into one
+ * publish request (more only past Pub/Sub's per-request limits, sent one after the other on the one
+ * connection), with no retries of its own but two that cannot duplicate a message: a 401 mints a new
+ * token and tries again once, and while no connection can be made at all it redials every 250 ms
+ * until the send's deadline. A request that times out has its connection torn down, and the pool
+ * with it, so that the next attempt dials afresh rather than trusting a connection that may have
+ * gone silent.
  *
- * It publishes through the package's generated GAPIC client (`v1.PublisherClient`), one call per
- * batch, not through `Topic.publishMessage()`, whose extra work goes into features we switch off: a
- * message object, callback and tracing hooks per message, its own batching (which also waited for a
- * 1 ms timer before each RPC), and, in `PubSub.request()`, a deep copy of the whole request (`extend`)
- * plus a walk over it (`replaceProjectIdToken`). In bench/micro/publish.ts that took this process' CPU
- * per message from ~9.5 to ~7.5-8.5 µs in 500-message batches and from ~33 to ~25-29 µs in 50-message
- * ones; the rest is gRPC's (protobuf encoding, framing, HTTP/2).
- *
- * `PubSub` still builds the client's options (emulator endpoint and plaintext credentials, gRPC
- * defaults, scopes, library headers), and `PubSub.getClientConfig()` hands over exactly the object the
- * Topic publisher would have constructed its own `PublisherClient` with (`PubSub.getClientAsync_`):
- * same channel settings, same auth, same call path from `PublisherClient.publish()` on, and the same
- * bytes on the wire (test/transport/pubsub.test.ts compares them).
+ * `pubsubEndpoint` (or `PUBSUB_EMULATOR_HOST`) `host:port` publishes in plaintext without
+ * credentials, to the emulator (which serves this REST API on its gRPC port) or the local
+ * collector; `https://host[:port]` publishes there with the service account's token (a regional or
+ * private endpoint); otherwise `https://pubsub.googleapis.com`.
  */
-
-import { createRequire } from 'node:module';
-import type { CallOptions, PubSub, v1, protos } from '@google-cloud/pubsub';
-import type { Interceptor } from '@grpc/grpc-js';
 import { ApiKeyRefusedError, MetadataError, TransportError } from '../core/errors.js';
 import { DEFAULT_METADATA_TIMEOUT_MS, fetchClientMetadata, type ClientMetadata } from './metadata.js';
+import { importSigningKey, makeTokenSource, serviceAccountOf, type TokenSource } from './google-token.js';
+import { allocBytes, base64, describeNetworkError, errorCodes, fetchHttpClient, writeAscii, type HttpClient } from './http.js';
 import type { SendResult, Transport, TransportInfo } from './types.js';
 
 /** First wait before retrying the metadata fetch; doubles up to `METADATA_RETRY_MAX_DELAY_MS`. */
 const METADATA_RETRY_START_DELAY_MS = 500; // 0.5 s
 const METADATA_RETRY_MAX_DELAY_MS = 30_000; // 30 s
-/** send() gives up this long after the gRPC deadline (the batcher allows 100 ms). */
-const STATUS_GRACE_MS = 50;
-/** `shutdown()` waits at most this long for the client to close its channels. */
-const SHUTDOWN_TIMEOUT_MS = 5_000; // 5 s
+/** Google's Pub/Sub endpoint. */
+export const GOOGLE_PUBSUB_ENDPOINT = 'https://pubsub.googleapis.com';
 /**
- * Pub/Sub accepts at most 1000 messages and 10 MB per Publish request. A send() above either is cut
- * into several requests, at the limits the high-level client cuts its batches at (`BATCH_LIMITS =
- * { maxBytes: 9 MiB, maxMessages: 1000 }`, publisher/index.js; 9 MiB of data leaves room for the
- * request's framing). The batcher never hands over more (options.ts MAX_MAX_BATCH_SIZE and
- * MAX_MAX_BATCH_BYTES) except a single record larger than maxBatchBytes, which then goes alone.
+ * Pub/Sub accepts at most 1 000 messages per publish request, and over REST at most 10 MiB of
+ * request body (`Request payload size exceeds the limit: 10485760 bytes`), base64 and JSON included;
+ * the decoded request must stay under 10 MB. A send() above either is cut into several requests at
+ * MAX_REQUEST_BODY_BYTES (10 MB: under both). One message alone in a request can hold
+ * MAX_MESSAGE_DATA_BYTES (encode.ts refuses larger records).
  */
-const MAX_MESSAGES_PER_RPC = 1000;
+export const MAX_MESSAGES_PER_REQUEST = 1000;
+export const MAX_REQUEST_BODY_BYTES = 10_000_000;
+const BODY_HEAD = '{"messages":[';
+const BODY_TAIL = ']}';
+const MESSAGE_HEAD = '{"data":"';
+const MESSAGE_TAIL = '"}';
+/** JSON characters a message adds to a request beside its base64: `{"data":"…"}` and a comma. */
+const MESSAGE_FRAMING = MESSAGE_HEAD.length + MESSAGE_TAIL.length + 1;
+export const MAX_MESSAGE_DATA_BYTES = Math.floor((MAX_REQUEST_BODY_BYTES - BODY_HEAD.length - BODY_TAIL.length - MESSAGE_FRAMING + 1) / 4) * 3;
 /**
- * gRPC channel settings (google-gax grpc.js createStub() passes every `grpc.*` client option to the
- * channel). After a connection fails, grpc-js waits before it dials again, starting at 1 s (gax's
- * default) and growing x1.6 up to 120 s: after a one-minute outage the channel sat in that backoff
- * for ~20 s after the endpoint was back (test/soak/outage.soak.ts), failing every publish at once.
- * Capped low, the channel redials within RECONNECT_MAX_BACKOFF_MS of the endpoint's return. A
- * refused or reset dial costs next to nothing, and only happens while the endpoint is unreachable.
+ * Errors that say nothing reached the endpoint (no connection, no route): the request can be made
+ * again without risk of a duplicate. A publish redials every REDIAL_MS while it gets one.
  */
-const RECONNECT_INITIAL_BACKOFF_MS = 100;
-const RECONNECT_MAX_BACKOFF_MS = 500;
-const CHANNEL_OPTIONS = {
-  'grpc.initial_reconnect_backoff_ms': RECONNECT_INITIAL_BACKOFF_MS,
-  'grpc.max_reconnect_backoff_ms': RECONNECT_MAX_BACKOFF_MS,
-} as const;
-const PUBSUB_SCOPE = 'https://www.googleapis.com/auth/pubsub';
-const MAX_BYTES_PER_RPC = 9 * 1024 * 1024; // 9 MiB
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN']);
+const REDIAL_MS = 250;
+/** The IAM permission a publish needs. */
+export const PUBLISH_PERMISSION = 'pubsub.topics.publish';
+/** Publish answers (message ids) and Google's error answers are small. */
+const MAX_ANSWER_BYTES = 1024 * 1024; // 1 MiB
+/** Longest part of an error answer quoted in a message. */
+const MAX_QUOTED = 300;
 
-type PublisherClient = v1.PublisherClient;
-type PubsubMessage = protos.google.pubsub.v1.IPubsubMessage;
-
-/** gRPC status codes (grpc/doc/statuscodes.md), as named in error messages. */
-const GRPC_STATUS_NAMES: Readonly<Record<number, string>> = {
-  0: 'OK', 1: 'CANCELLED', 2: 'UNKNOWN', 3: 'INVALID_ARGUMENT', 4: 'DEADLINE_EXCEEDED', 5: 'NOT_FOUND',
-  6: 'ALREADY_EXISTS', 7: 'PERMISSION_DENIED', 8: 'RESOURCE_EXHAUSTED', 9: 'FAILED_PRECONDITION', 10: 'ABORTED',
-  11: 'OUT_OF_RANGE', 12: 'UNIMPLEMENTED', 13: 'INTERNAL', 14: 'UNAVAILABLE', 15: 'DATA_LOSS', 16: 'UNAUTHENTICATED',
-};
 /**
- * Transient codes: the ones the client itself would have retried for Publish (retry_codes
- * `cancelled_unknown_deadline_exceeded_resource_exhausted_aborted_internal_unavailable` in
- * @google-cloud/pubsub-api publisher_client_config.json). Everything else (PERMISSION_DENIED,
- * NOT_FOUND, UNAUTHENTICATED, INVALID_ARGUMENT …) will fail the same way again.
+ * Transient statuses: the ones the official client retries for Publish (retry_codes
+ * `cancelled_unknown_deadline_exceeded_resource_exhausted_aborted_internal_unavailable`). Everything
+ * else (PERMISSION_DENIED, NOT_FOUND, UNAUTHENTICATED, INVALID_ARGUMENT …) will fail the same way again.
  */
-const RETRYABLE_CODES: ReadonlySet<number> = new Set([1, 2, 4, 8, 10, 13, 14]);
+const RETRYABLE_STATUSES: ReadonlySet<string> = new Set(['CANCELLED', 'UNKNOWN', 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED', 'ABORTED', 'INTERNAL', 'UNAVAILABLE']);
 
 /** Options of {@link makePubSubTransport}. */
 export interface PubSubTransportOptions {
@@ -82,25 +72,34 @@ export interface PubSubTransportOptions {
   /** Where client metadata is fetched from, e.g. `https://app.apitoolkit.io`. */
   rootURL: string;
   /**
-   * `host:port` of a Pub/Sub emulator (or any plaintext Pub/Sub endpoint): connect without TLS and
-   * without credentials. Default: `process.env.PUBSUB_EMULATOR_HOST`; unset means Google with the
-   * service account from the metadata.
+   * `host:port` of a Pub/Sub emulator or the local collector: plaintext, no credentials; or
+   * `https://host[:port]`: that endpoint, with the service account's token. Default:
+   * `PUBSUB_EMULATOR_HOST`; unset means Google's endpoint with the service account from the metadata.
    */
   pubsubEndpoint?: string;
-  /** Timeout of one metadata request. Default 10 000 ms. */
+  /** Timeout of one metadata request (and of one token request). Default 10 000 ms. */
   metadataTimeoutMs?: number;
-  /** Receives one line per notable event. Never receives the API key or the private key. */
+  /** How requests go out. Default: the platform's `fetch` (the SDK passes http-node.ts on Node). */
+  http?: HttpClient;
+  /** Receives one line per notable event. Never receives the API key, the private key or a token. */
   onDebug?: (msg: string) => void;
-  /**
-   * Told when start() begins (`true`) and ends (`false`) a wait between two metadata attempts: the
-   * publishing thread (thread.ts) stops holding the process open meanwhile, as an unref'd timer here would not.
-   */
-  onBackoff?: (waiting: boolean) => void;
+}
+
+/** Where publish requests go, and whether they carry a token. */
+interface Target {
+  base: string;
+  credentials: boolean;
+}
+
+function targetOf(endpoint: string | undefined): Target {
+  if (endpoint === undefined) return { base: GOOGLE_PUBSUB_ENDPOINT, credentials: true };
+  if (/^https:\/\//i.test(endpoint)) return { base: endpoint.replace(/\/+$/, ''), credentials: true };
+  return { base: `http://${endpoint}`, credentials: false };
 }
 
 /**
  * Creates a {@link Transport} that publishes each encoded record as one Pub/Sub message to the topic
- * named by the client metadata. `@google-cloud/pubsub` is loaded on `start()`, not on import.
+ * named by the client metadata.
  *
  * @example
  * const transport = makePubSubTransport({ apiKey: process.env.APITOOLKIT_KEY!, rootURL: 'https://app.apitoolkit.io' });
@@ -110,15 +109,18 @@ export interface PubSubTransportOptions {
  */
 export function makePubSubTransport(options: PubSubTransportOptions): Transport {
   const { apiKey, rootURL, onDebug } = options;
-  const endpoint = options.pubsubEndpoint || process.env.PUBSUB_EMULATOR_HOST || undefined;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const target = targetOf(options.pubsubEndpoint || env?.PUBSUB_EMULATOR_HOST || undefined);
   const metadataTimeoutMs = options.metadataTimeoutMs ?? DEFAULT_METADATA_TIMEOUT_MS;
+  const http = options.http ?? fetchHttpClient();
 
   let started = false;
   let closed = false;
-  let publisher: PublisherClient | undefined;
+  let ready = false;
   let topicName = '';
+  let publishUrl = '';
+  let tokens: TokenSource | undefined;
   let shutdownPromise: Promise<void> | undefined;
-  let makeInterceptor: ((onStart: () => void) => Interceptor) | undefined;
 
   const debug = (msg: string): void => {
     if (!onDebug) return;
@@ -135,41 +137,18 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
     for (const [field, value] of [['pubsub_project_id', projectId], ['topic_id', metadata.topic_id]] as const) {
       if (/[\s/]/.test(value)) throw new MetadataError(`\`${field}\` is not a valid Pub/Sub id: ${JSON.stringify(value)}`);
     }
-    const { PubSub, v1: gapic } = await loadPubSub();
-    makeInterceptor = await loadWaitForReady();
-    let pubsub: PubSub;
-    if (endpoint) {
-      // Emulator mode as the client does it (pubsub.js determineBaseUrl_): `apiEndpoint` 'host:port' is
-      // split into servicePath/port, and emulatorMode sets `sslCreds = grpc.credentials.createInsecure()`,
-      // which google-gax grpc.js `_getCredentials` returns as is: no TLS, no Google auth at all.
-      // `emulatorMode: true` forces that even for a host name the heuristic would take for Google's.
-      // `universeDomain`: google-gax grpc.js createStub() calls auth.getUniverseDomain(), which without
-      // it runs the whole ADC search (key files, then the GCE metadata server over the network, which
-      // prints a MetadataLookupWarning off GCP). Stating the default skips that search.
-      pubsub = new PubSub({ projectId, apiEndpoint: endpoint, emulatorMode: true, universeDomain: 'googleapis.com', ...CHANNEL_OPTIONS });
-    } else {
-      const { client_email, private_key } = metadata.pubsub_push_service_account;
-      if (typeof client_email !== 'string' || typeof private_key !== 'string' || !client_email || !private_key) {
-        throw new MetadataError('`pubsub_push_service_account` lacks `client_email` or `private_key`');
+    if (target.credentials) {
+      try {
+        const account = serviceAccountOf(metadata.pubsub_push_service_account);
+        tokens = makeTokenSource(account, await importSigningKey(account.private_key), http, metadataTimeoutMs);
+      } catch (error) {
+        throw new MetadataError((error as Error).message);
       }
-      // An explicit JWT client: GoogleAuth never looks at GOOGLE_APPLICATION_CREDENTIALS or the metadata
-      // server, and, unlike the deprecated `credentials` option, prints no warning into the host app's log.
-      const { JWT } = await import('google-auth-library');
-      const authClient = new JWT({ email: client_email, key: private_key, scopes: [PUBSUB_SCOPE] });
-      pubsub = new PubSub({ projectId, authClient, universeDomain: 'googleapis.com', ...CHANNEL_OPTIONS });
     }
-    // The options the Topic publisher would create its PublisherClient with; with projectId given, no
-    // lookup. The client only loads its protos here: the channel (and, for Google, the credentials
-    // check) is set up on the first publish, as before.
-    const config = (await pubsub.getClientConfig()) as ConstructorParameters<typeof gapic.PublisherClient>[0];
-    const client = new gapic.PublisherClient(config);
-    if (closed) {
-      // shutdown() ran while we were fetching metadata: don't leave a client behind.
-      await closeQuietly(client);
-      throw new TransportError('the transport was shut down during start()', false);
-    }
+    if (closed) throw new TransportError('the transport was shut down during start()', false);
     topicName = `projects/${projectId}/topics/${metadata.topic_id}`;
-    publisher = client;
+    publishUrl = `${target.base}/v1/projects/${encodeURIComponent(projectId)}/topics/${encodeURIComponent(metadata.topic_id)}:publish`;
+    ready = true;
   }
 
   async function start(signal: AbortSignal): Promise<TransportInfo> {
@@ -180,16 +159,16 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
       signal.throwIfAborted();
       if (closed) throw new TransportError('the transport was shut down during start()', false);
       try {
-        const metadata = await fetchClientMetadata(rootURL, apiKey, { signal, timeoutMs: metadataTimeoutMs });
+        const metadata = await fetchClientMetadata(rootURL, apiKey, { signal, timeoutMs: metadataTimeoutMs, http });
         await connect(metadata);
         debug(
-          `client metadata fetched: APIToolkit project ${metadata.project_id}; publishing to ${topicName}` +
-            (endpoint ? ` via plaintext endpoint ${endpoint} (emulator mode, no credentials)` : ' with the service-account credentials'),
+          `client metadata fetched: APIToolkit project ${metadata.project_id}; publishing to ${topicName} at ${target.base}` +
+            (target.credentials ? ' with the service-account credentials' : ' in plaintext (emulator mode, no credentials)') +
+            ` over ${http.description}`,
         );
         return { projectId: metadata.project_id };
       } catch (err) {
-        // A refused key won't become valid by asking again; a TransportError here is a local dead end
-        // (the client library can't load, or shutdown() ran).
+        // A refused key won't become valid by asking again; a TransportError here is a local dead end.
         if (err instanceof ApiKeyRefusedError || err instanceof TransportError) {
           debug(errorMessage(err));
           throw err;
@@ -198,113 +177,132 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
         // Jitter (50-100 % of the delay) so a fleet restarted together doesn't retry in step.
         const wait = Math.round(delay * (0.5 + Math.random() * 0.5));
         debug(`client metadata attempt ${attempt} failed (${errorMessage(err)}); retrying in ${wait} ms`);
-        options.onBackoff?.(true);
-        try {
-          await sleep(wait, signal);
-        } finally {
-          options.onBackoff?.(false);
-        }
+        await sleep(wait, signal);
         delay = Math.min(delay * 2, METADATA_RETRY_MAX_DELAY_MS);
       }
     }
   }
 
+  /**
+   * One publish request; resolves on 2xx, throws a TransportError otherwise. While the endpoint
+   * cannot be reached at all (nothing sent yet) it redials every REDIAL_MS until `signal` aborts, so
+   * that delivery resumes as soon as the endpoint is back rather than at the batcher's next retry.
+   */
+  async function publishRequest(body: Uint8Array, count: number, signal: AbortSignal, unreachable: { error?: unknown }): Promise<void> {
+    let refreshed = false;
+    for (;;) {
+      const token = tokens === undefined ? undefined : await tokens.token(signal);
+      let status: number;
+      let answer: string;
+      try {
+        ({ status, body: answer } = await http.request({
+          method: 'POST',
+          url: publishUrl,
+          headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+          body,
+          signal,
+          maxResponseBytes: MAX_ANSWER_BYTES,
+        }));
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        // The connection broke (reset, refused, TLS): the pool's other connections may be as stale.
+        http.reset();
+        if (errorCodes(error).some((code) => UNREACHABLE_CODES.has(code))) {
+          unreachable.error = error;
+          await sleep(REDIAL_MS, signal);
+          continue;
+        }
+        throw new TransportError(`publish of ${count} message(s) to ${topicName} failed: ${describeNetworkError(error)}`, true, { cause: error });
+      }
+      unreachable.error = undefined;
+      if (status >= 200 && status < 300) return;
+      // A token Pub/Sub no longer takes (revoked, expired early): a new one, once.
+      if (status === 401 && token !== undefined && !refreshed) {
+        refreshed = true;
+        tokens!.invalidate(token);
+        debug('Pub/Sub refused the access token (HTTP 401); minting a new one');
+        continue;
+      }
+      throw httpError(status, answer, `publish of ${count} message(s) to ${topicName} failed`);
+    }
+  }
+
   function send(messages: Buffer[], timeoutMs: number, signal?: AbortSignal): Promise<SendResult> {
     if (closed) return Promise.resolve(failure(new TransportError('send() after shutdown()', false)));
-    if (!publisher) return Promise.resolve(failure(new TransportError('send() before start() resolved', true)));
+    if (!ready) return Promise.resolve(failure(new TransportError('send() before start() resolved', true)));
     if (messages.length === 0) return Promise.resolve({ ok: true });
     // One pass: validate (a non-Buffer must fail the send before any part of it goes out) and cut the
-    // batch into requests within the Publish limits; nearly always there is one.
-    const requests: PubsubMessage[][] = [];
-    let chunk: PubsubMessage[] = [];
-    let chunkBytes = 0;
+    // batch into requests within the limits; nearly always there is one.
+    const cuts: number[] = [];
+    let count = 0;
+    // The body so far, counting a comma before every message (the first has none).
+    let bytes = BODY_HEAD.length + BODY_TAIL.length - 1;
     for (let i = 0; i < messages.length; i++) {
       const data = messages[i];
       if (!(data instanceof Uint8Array)) {
         return Promise.resolve(failure(new TransportError(`message ${i} is not a Buffer`, false)));
       }
-      if (chunk.length > 0 && (chunk.length >= MAX_MESSAGES_PER_RPC || chunkBytes + data.length > MAX_BYTES_PER_RPC)) {
-        requests.push(chunk);
-        chunk = [];
-        chunkBytes = 0;
+      const size = Math.ceil(data.length / 3) * 4 + MESSAGE_FRAMING;
+      if (count > 0 && (count >= MAX_MESSAGES_PER_REQUEST || bytes + size > MAX_REQUEST_BODY_BYTES)) {
+        cuts.push(i);
+        count = 0;
+        bytes = BODY_HEAD.length + BODY_TAIL.length - 1;
       }
-      // The PubsubMessage the request carries: data only, no attributes, no ordering key.
-      chunk.push({ data });
-      chunkBytes += data.length;
+      count += 1;
+      bytes += size;
     }
-    requests.push(chunk);
-    const deadlineMs = Number.isFinite(timeoutMs) && timeoutMs >= 1 ? Math.ceil(timeoutMs) : 1;
-    const client = publisher;
-    const topic = topicName;
+    cuts.push(messages.length);
+    return publish(messages, cuts, timeoutMs, signal);
+  }
+
+  async function publish(messages: Buffer[], cuts: number[], timeoutMs: number, signal: AbortSignal | undefined): Promise<SendResult> {
     const count = messages.length;
+    const deadlineMs = Number.isFinite(timeoutMs) && timeoutMs >= 1 ? Math.ceil(timeoutMs) : 1;
     const controller = new AbortController();
-
-    return new Promise<SendResult>((resolve) => {
-      let pending = requests.length;
-      let settled = false;
-      let timer: NodeJS.Timeout | undefined;
-      const arm = (): void => {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          finish(failure(new TransportError(`publish of ${count} message(s) to ${topic} timed out after ${deadlineMs} ms`, true)));
-        }, deadlineMs + STATUS_GRACE_MS);
-        timer.unref();
-      };
-      const onAbort = (): void => {
-        finish(failure(new TransportError(`publish of ${count} message(s) to ${topic} abandoned: ${errorMessage(signal?.reason)}`, true)));
-      };
-      const finish = (result: SendResult): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        if (!result.ok) {
-          // Cancels the RPCs still running (or not started): google-gax createApiCall.js listens to
-          // `signal` and calls `ongoingCall.cancel()`.
-          controller.abort();
-          debug(`${result.retryable ? 'retryable' : 'permanent'} failure: ${errorMessage(result.error)}`);
-        }
-        resolve(result);
-      };
-      // Our own deadline too: the gRPC deadline only starts once the stub exists (auth, channel set-up),
-      // and a hung server or a stuck credentials plugin must not hang send(). Re-armed when a call
-      // starts, so that it ends a little after the gRPC deadline and the call's own status (which
-      // says why) wins the race; the batcher's own timeout still bounds the whole.
-      arm();
-      // The batcher gives the batch up (shutdown's time is up): settle now, cancelling the RPC.
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-
-      // The first error settles the send (the batcher retries the whole batch); success needs every request.
-      const onPublished = (err: Error | null | undefined): void => {
-        if (err) {
-          finish(failure(toTransportError(err, count, topic)));
-        } else if (--pending === 0) {
-          finish({ ok: true });
-        }
-      };
-      const onStart = (): void => {
-        if (!settled) arm();
-      };
-      try {
-        for (const part of requests) {
-          const interceptors = makeInterceptor ? [makeInterceptor(onStart)] : [];
-          client.publish({ topic, messages: part }, callOptions(deadlineMs, interceptors, controller.signal), onPublished);
-        }
-      } catch (err) {
-        finish(failure(new TransportError(`publish to ${topic} threw: ${errorMessage(err)}`, false, { cause: err })));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error('timed out'));
+    }, deadlineMs);
+    (timer as { unref?: () => void }).unref?.();
+    const onAbort = (): void => controller.abort(signal!.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    const unreachable: { error?: unknown } = {};
+    try {
+      let from = 0;
+      for (const to of cuts) {
+        await publishRequest(requestBody(messages, from, to), to - from, controller.signal, unreachable);
+        from = to;
       }
-    });
+      return { ok: true };
+    } catch (error) {
+      let result: SendResult;
+      if (signal?.aborted) {
+        result = failure(new TransportError(`publish of ${count} message(s) to ${topicName} abandoned: ${errorMessage(signal.reason)}`, true));
+      } else if (timedOut && unreachable.error !== undefined) {
+        result = failure(new TransportError(`publish of ${count} message(s) to ${topicName} failed: no connection to ${target.base} within ${deadlineMs} ms (${describeNetworkError(unreachable.error)})`, true));
+      } else if (timedOut) {
+        // Its connection may be silent (a dropped path TCP cannot see): tear the pool down, dial afresh next time.
+        http.reset();
+        result = failure(new TransportError(`publish of ${count} message(s) to ${topicName} timed out after ${deadlineMs} ms; its connection is closed, the next attempt dials afresh`, true));
+      } else {
+        result = failure(error instanceof TransportError ? error : new TransportError(`publish of ${count} message(s) to ${topicName} failed: ${errorMessage(error)}`, true, { cause: error }));
+      }
+      if (!result.ok) debug(`${result.retryable ? 'retryable' : 'permanent'} failure: ${errorMessage(result.error)}`);
+      return result;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   function shutdown(): Promise<void> {
     shutdownPromise ??= (async () => {
       closed = true;
-      const client = publisher;
-      publisher = undefined;
-      if (!client) return;
-      const outcome = await closeQuietly(client);
-      debug(outcome === 'closed' ? 'client closed' : `client close: ${outcome}`);
+      ready = false;
+      http.close();
+      debug('connections closed');
     })();
     return shutdownPromise;
   }
@@ -313,152 +311,96 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
 }
 
 /**
- * The call options of one Publish: a single attempt with our deadline. The generated client would
- * otherwise retry each Publish on seven codes for up to 600 s total with 60 s per attempt
- * (publisher_client_config.json, retry_params `693222d3…`), all while our batcher believes the send is
- * still one attempt. A new object per call: `PublisherClient.publish()` adds its routing header to
- * `otherArgs` and gax sets `otherArgs.options.deadline`.
+ * Asks Pub/Sub whether the credentials of `metadata` may publish to its topic
+ * (`POST …/topics/T:testIamPermissions` with `pubsub.topics.publish`), as a publish would go: same
+ * endpoint, same token. Sends no record. Resolves true or false; rejects with a TransportError (the
+ * token refused, an HTTP error, a network failure) or an Error saying what is wrong with the key.
+ *
+ * @example
+ * const allowed = await canPublish(metadata, { http: nodeHttpClient(), timeoutMs: 10_000 });
  */
-function callOptions(timeoutMs: number, interceptors: Interceptor[], signal: AbortSignal): CallOptions {
-  return {
-    // No client-side retry: gax.js CallSettings.merge takes `retry` from the call options, and
-    // mergeRetryOptions(retry, null) returns null, so createApiCall.js skips `retryable()` and makes a
-    // single attempt via addTimeoutArg(). The batcher decides about retrying.
-    retry: null,
-    // The gRPC deadline of that single attempt (addTimeoutArg sets options.deadline = now + timeout).
-    timeout: timeoutMs,
-    // Cancels the call when send() gives up first (createApiCall.js `signal` handling).
-    signal,
-    // The high-level client's default, stated so a future default can't turn gax bundling on.
-    isBundling: false,
-    // gRPC call options (normalCalls/timeout.js addTimeoutArg passes `otherArgs.options` to the stub).
-    otherArgs: { options: { interceptors } },
-  };
-}
-
-function toTransportError(err: Error, count: number, topicName: string): TransportError {
-  const code = (err as { code?: unknown }).code;
-  let retryable: boolean;
-  let status: string;
-  if (typeof code === 'number') {
-    // Code 0 (OK) never comes with an error from gRPC itself; it is not in RETRYABLE_CODES.
-    retryable = RETRYABLE_CODES.has(code);
-    status = `${GRPC_STATUS_NAMES[code] ?? 'code'} (${code})`;
-  } else {
-    // No gRPC status: a failure before the RPC (credentials, channel); assume it is transient.
-    retryable = true;
-    status = 'no gRPC status';
+export async function canPublish(
+  metadata: ClientMetadata,
+  options: { pubsubEndpoint?: string; http: HttpClient; timeoutMs: number },
+): Promise<boolean> {
+  const target = targetOf(options.pubsubEndpoint);
+  const signal = AbortSignal.timeout(options.timeoutMs);
+  let token: string | undefined;
+  if (target.credentials) {
+    const account = serviceAccountOf(metadata.pubsub_push_service_account);
+    token = await makeTokenSource(account, await importSigningKey(account.private_key), options.http, options.timeoutMs).token(signal);
   }
-  return new TransportError(`publish of ${count} message(s) to ${topicName} failed: ${status}: ${err.message}`, retryable, { cause: err });
+  const url = `${target.base}/v1/projects/${encodeURIComponent(metadata.pubsub_project_id)}/topics/${encodeURIComponent(metadata.topic_id)}:testIamPermissions`;
+  let status: number;
+  let body: string;
+  try {
+    ({ status, body } = await options.http.request({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+      body: JSON.stringify({ permissions: [PUBLISH_PERMISSION] }),
+      signal,
+      maxResponseBytes: MAX_ANSWER_BYTES,
+    }));
+  } catch (error) {
+    if (signal.aborted) throw new TransportError(`testIamPermissions did not answer within ${options.timeoutMs} ms`, true);
+    throw new TransportError(`testIamPermissions failed: ${describeNetworkError(error)}`, true, { cause: error });
+  }
+  if (status !== 200) throw httpError(status, body, 'testIamPermissions failed');
+  try {
+    const granted = (JSON.parse(body) as { permissions?: unknown }).permissions;
+    return Array.isArray(granted) && granted.includes(PUBLISH_PERMISSION);
+  } catch {
+    throw new TransportError('testIamPermissions answered 200 with a body that is not JSON', true);
+  }
 }
 
-/** A failed send, retryable as its error says. Also used by thread.ts. */
+/**
+ * The JSON body of one publish request: messages[from, to) as `{"data":"<base64>"}`, nothing else
+ * (no attributes, no ordering key), written into one buffer of the exact size (base64 needs no JSON
+ * escaping).
+ */
+export function requestBody(messages: readonly Uint8Array[], from: number, to: number): Uint8Array {
+  let size = BODY_HEAD.length + BODY_TAIL.length - 1;
+  for (let i = from; i < to; i++) size += Math.ceil(messages[i]!.length / 3) * 4 + MESSAGE_FRAMING;
+  const body = allocBytes(size);
+  let offset = writeAscii(body, 0, BODY_HEAD);
+  for (let i = from; i < to; i++) {
+    offset = writeAscii(body, offset, i === from ? MESSAGE_HEAD : `,${MESSAGE_HEAD}`);
+    offset = writeAscii(body, offset, base64(messages[i]!));
+    offset = writeAscii(body, offset, MESSAGE_TAIL);
+  }
+  writeAscii(body, offset, BODY_TAIL);
+  return body;
+}
+
+/**
+ * A TransportError for a non-2xx answer: Google's `{"error":{"code","message","status"}}` when it
+ * is one (retryable by its status), else by the HTTP status (408, 429 and 5xx retryable).
+ */
+export function httpError(status: number, body: string, what: string): TransportError {
+  let name: string | undefined;
+  let message: string | undefined;
+  try {
+    const parsed = JSON.parse(body) as { error?: { status?: unknown; message?: unknown } };
+    if (typeof parsed?.error?.status === 'string') name = parsed.error.status;
+    if (typeof parsed?.error?.message === 'string') message = parsed.error.message;
+  } catch {
+    // Not Google's JSON (a proxy's or a load balancer's page): the status alone says it.
+  }
+  const retryable = name !== undefined ? RETRYABLE_STATUSES.has(name) : status === 408 || status === 429 || status >= 500;
+  const detail = `HTTP ${status}${name === undefined ? '' : ` ${name}`}${message === undefined ? '' : `: ${message.slice(0, MAX_QUOTED)}`}`;
+  return new TransportError(`${what}: ${detail}`, retryable);
+}
+
+/** A failed send, retryable as its error says. */
 export function failure(error: TransportError): SendResult {
   return { ok: false, retryable: error.retryable, error };
 }
 
-/** The message without our 'apitoolkit-node: ' prefix (debug lines carry their own). Also used by thread.ts. */
+/** The message without our 'apitoolkit-node: ' prefix (debug lines carry their own). */
 export function errorMessage(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/^apitoolkit-node: /, '');
-}
-
-/**
- * Makes each Publish call wait for the channel to connect (gRPC "wait for ready") instead of failing
- * at once while it is down. During an outage a send then waits, up to its deadline, for the channel's
- * next successful dial, and goes out the moment the endpoint is back (RECONNECT_MAX_BACKOFF_MS later
- * at most) rather than at the batcher's next retry, a second later. A call that reached the server
- * still fails as fast as the server answers. `onStart` runs when the call actually starts.
- */
-async function loadWaitForReady(): Promise<(onStart: () => void) => Interceptor> {
-  // The interceptor only calls methods of the objects google-gax's copy of grpc-js hands it, so a
-  // second copy of the package would do as well.
-  const { InterceptingCall } = await import('@grpc/grpc-js');
-  return (onStart) => (options, nextCall) => new InterceptingCall(nextCall(options), {
-    start(metadata, _listener, next) {
-      onStart();
-      metadata.setOptions({ ...metadata.getOptions(), waitForReady: true });
-      next(metadata, {
-        onReceiveStatus(status, nextStatus) {
-          // A deadline reached before any connection was ready (grpc-js load-balancing-call.js
-          // getDeadlineInfo: "Waiting for LB pick") is the endpoint being unreachable: say so.
-          const unreachable = status.code === 4 && typeof status.details === 'string' && status.details.includes('Waiting for LB pick');
-          nextStatus(unreachable ? { ...status, code: 14, details: `no connection to the endpoint before the deadline (${status.details})` } : status);
-        },
-      });
-    },
-  });
-}
-
-type PubSubModule = typeof import('@google-cloud/pubsub');
-
-/**
- * The official client's heaviest dependencies, in the order it would load them; each is a chain of
- * packages, each resolved from the one before it (the first from @google-cloud/pubsub), so that
- * exactly the copies the client itself requires are loaded. Loading @google-cloud/pubsub in one go
- * is ~200 ms of synchronous module evaluation on a 2-core EPYC: the app serves nothing meanwhile.
- * One package per event-loop turn, the longest block is google-gax's own (~50 ms there).
- */
-const PRELOAD: readonly (readonly string[])[] = [
-  ['google-gax', 'protobufjs'],
-  ['@grpc/grpc-js'],
-  ['google-auth-library'],
-  ['google-gax', '@grpc/proto-loader'],
-  ['google-gax', 'proto3-json-serializer'],
-  ['google-gax', '@opentelemetry/api'],
-  ['google-gax', 'duplexify'],
-  ['google-gax'],
-  ['@opentelemetry/core'],
-  ['@google-cloud/pubsub-api'],
-];
-
-/**
- * Loads PRELOAD one package per event-loop turn. Never throws: the import that follows reports real
- * problems. Exported for test/transport/preload.test.ts only.
- */
-export async function preloadDependencies(): Promise<void> {
-  let fromPubSub: NodeJS.Require;
-  try {
-    fromPubSub = createRequire(createRequire(import.meta.url).resolve('@google-cloud/pubsub'));
-  } catch {
-    return; // not resolvable from here (a bundle, say): the import alone
-  }
-  for (const chain of PRELOAD) {
-    try {
-      let from = fromPubSub;
-      for (const name of chain.slice(0, -1)) from = createRequire(from.resolve(name));
-      from(chain[chain.length - 1]!);
-    } catch {
-      // A package moved or gone in some version: the client loads it itself.
-    }
-    // Lets the app's pending I/O run between two packages (a timer: an immediate queued from the
-    // check phase would run before the next poll).
-    await new Promise((resolve) => setTimeout(resolve, 0));
-  }
-}
-
-async function loadPubSub(): Promise<PubSubModule> {
-  try {
-    await preloadDependencies();
-    const mod = (await import('@google-cloud/pubsub')) as PubSubModule & { default?: PubSubModule };
-    // Node's CJS interop exposes named exports; some bundlers only give `default`.
-    return typeof mod.PubSub === 'function' ? mod : (mod.default as PubSubModule);
-  } catch (err) {
-    throw new TransportError(`cannot load @google-cloud/pubsub: ${errorMessage(err)}`, false, { cause: err });
-  }
-}
-
-/** Closes the client (its gRPC channel), waiting at most SHUTDOWN_TIMEOUT_MS; never rejects. */
-async function closeQuietly(client: PublisherClient): Promise<string> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`gave up waiting after ${SHUTDOWN_TIMEOUT_MS} ms`), SHUTDOWN_TIMEOUT_MS);
-    timer.unref();
-  });
-  try {
-    return await Promise.race([client.close().then(() => 'closed', (err: unknown) => `failed: ${errorMessage(err)}`), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** An unref'd wait that rejects with `signal.reason` when the signal aborts. */
@@ -472,7 +414,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       signal.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
-    timer.unref();
+    (timer as { unref?: () => void }).unref?.();
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

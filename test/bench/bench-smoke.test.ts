@@ -43,7 +43,7 @@ test('the bench harness, quickest mode: markdown table written and every SDK rec
   const markdown = readFileSync(out, 'utf8');
   assert.ok(markdown.includes(header));
   assert.match(markdown, /\| Express 5 \| bare \| [\d ]+ \| 1× \|/);
-  assert.match(markdown, /\| Express 5 \| \+ this SDK \(collector over gRPC\) \| [\d ]+ \| \*\*[\d.]+×\*\*/);
+  assert.match(markdown, /\| Express 5 \| \+ this SDK \(collector over REST\) \| [\d ]+ \| \*\*[\d.]+×\*\*/);
   assert.match(markdown, /## Per-record cost of each pipeline stage/);
   assert.doesNotMatch(markdown, /FAILED/);
   assert.ok(existsSync(out.replace(/\.md$/, '.json')));

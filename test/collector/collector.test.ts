@@ -3,13 +3,11 @@ import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { connect as http2Connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, test, type TestContext } from 'node:test';
-import { PubSub, type PublishOptions } from '@google-cloud/pubsub';
 import { REDACTED, type ApiRecord } from '../../src/core/record.js';
 import {
   checkRecord,
@@ -19,12 +17,11 @@ import {
   type Collector,
   type CollectorOptions,
 } from '../../src/collector/index.js';
+import { publishRecord as publishTo, restCall, restPublish } from '../helpers/pubsub-rest.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TOPIC = 'apitoolkit-local';
 const TOPIC_NAME = `projects/apitoolkit-local/topics/${TOPIC}`;
-/** Publish once, no client-side retry: what the SDK's transport does (its batcher owns retries). */
-const NO_RETRY: PublishOptions = { gaxOpts: { retry: null } };
 
 const b64 = (data: string | Buffer): string => Buffer.from(data).toString('base64');
 
@@ -63,25 +60,9 @@ async function start(t: TestContext, options: CollectorOptions = {}): Promise<Co
   return collector;
 }
 
-/**
- * The official client pointed at the collector, as the SDK's transport does it. `emulatorMode` gives
- * plaintext and no auth; `universeDomain` stops google-gax asking google-auth-library for the
- * universe domain, which otherwise looks for Application Default Credentials and probes the GCE
- * metadata server (169.254.169.254) on the first call.
- */
-function officialClient(t: TestContext, collector: Collector): PubSub {
-  const pubsub = new PubSub({
-    projectId: 'apitoolkit-local',
-    apiEndpoint: collector.pubsubEndpoint,
-    emulatorMode: true,
-    universeDomain: 'googleapis.com',
-  });
-  t.after(() => pubsub.close());
-  return pubsub;
-}
-
-function publishRecord(pubsub: PubSub, record: unknown, options?: PublishOptions): Promise<string> {
-  return pubsub.topic(TOPIC, options).publishMessage({ data: Buffer.from(JSON.stringify(record)) });
+/** Publishes `record` to the collector over Pub/Sub's REST API; resolves with the message id. */
+function publishRecord(collector: Collector, record: unknown): Promise<string> {
+  return publishTo(collector.pubsubEndpoint, record);
 }
 
 async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
@@ -98,10 +79,9 @@ async function isPending(promise: Promise<unknown>, ms = 100): Promise<boolean> 
   return winner === pending;
 }
 
-describe('Publish through the official @google-cloud/pubsub client', () => {
+describe('publish over Pub/Sub\'s REST API', () => {
   test('records arrive decoded exactly, in order, with the topic and message ids', async (t) => {
     const collector = await start(t);
-    const pubsub = officialClient(t, collector);
     const sent = [
       makeRecord(),
       makeRecord({ method: 'GET', url_path: '', status_code: 404, request_body: '', parent_id: randomUUID(), sdk_type: 'JsFetchOutgoing' }),
@@ -113,7 +93,7 @@ describe('Publish through the official @google-cloud/pubsub client', () => {
       }),
     ];
     const ids: string[] = [];
-    for (const record of sent) ids.push(await publishRecord(pubsub, record));
+    for (const record of sent) ids.push(await publishRecord(collector, record));
 
     assert.deepEqual(collector.records(), sent);
     const messages = collector.messages();
@@ -125,53 +105,70 @@ describe('Publish through the official @google-cloud/pubsub client', () => {
     for (const record of collector.records()) assert.deepEqual(checkRecord(record), []);
   });
 
-  test('attributes are kept on the raw message', async (t) => {
+  test('attributes are kept on the raw message; URL-safe base64 is accepted as Google accepts it', async (t) => {
     const collector = await start(t);
-    const pubsub = officialClient(t, collector);
-    await pubsub.topic(TOPIC).publishMessage({ json: makeRecord(), attributes: { sdk: 'apitoolkit-node' } });
+    const { status } = await restPublish(collector.pubsubEndpoint, [{ data: JSON.stringify(makeRecord()), attributes: { sdk: 'apitoolkit-node' } }]);
+    assert.equal(status, 200);
     assert.deepEqual(collector.messages()[0]?.attributes, { sdk: 'apitoolkit-node' });
+    const bytes = Buffer.from([0xfb, 0xff, 0xfe]);
+    const urlSafe = await restCall(collector.pubsubEndpoint, 'POST', `${TOPIC_NAME}:publish`, { messages: [{ data: bytes.toString('base64url') }] });
+    assert.equal(urlSafe.status, 200);
+    assert.deepEqual(collector.messages()[1]?.data, bytes);
   });
 
   test('waitForRecords resolves when enough arrived and rejects on timeout, saying what did arrive', async (t) => {
     const collector = await start(t);
-    const pubsub = officialClient(t, collector);
     const waiting = collector.waitForRecords(2, 5_000);
     assert.equal(await isPending(waiting, 50), true);
     const sent = [makeRecord(), makeRecord()];
-    await Promise.all(sent.map((r) => publishRecord(pubsub, r)));
+    await Promise.all(sent.map((r) => publishRecord(collector, r)));
     const got = await waiting;
     assert.equal(got.length, 2);
     assert.deepEqual(new Set(got.map((r) => r.msg_id)), new Set(sent.map((r) => r.msg_id)));
 
-    await assert.rejects(collector.waitForRecords(5, 50), /timed out after 50 ms waiting for 5 records; got 2 records from 2 messages/);
+    await assert.rejects(collector.waitForRecords(5, 50), /timed out after 50 ms waiting for 5 records; got 2 records from 2 messages in 2 publish requests/);
   });
 
   test('a 2 MB record arrives intact', async (t) => {
     const collector = await start(t);
-    const pubsub = officialClient(t, collector);
     const big = makeRecord({ response_body: randomBytes(2 * 1024 * 1024).toString('base64') });
-    await publishRecord(pubsub, big, NO_RETRY);
+    await publishRecord(collector, big);
     const [got] = await collector.waitForRecords(1);
     assert.deepEqual(got, big);
     assert.ok((collector.messages()[0]?.data.length ?? 0) > 2 * 1024 * 1024);
   });
 
-  test('1000 records published at once all arrive, batched by the client', async (t) => {
+  test('1000 records in one request all arrive; 1001, an empty list, a body over 10 MiB, bad base64 or bad JSON are refused as Google refuses them', async (t) => {
     const collector = await start(t);
-    const pubsub = officialClient(t, collector);
-    const topic = pubsub.topic(TOPIC);
     const sent = Array.from({ length: 1000 }, (_, i) => makeRecord({ raw_url: `/users/${i}` }));
-    const ids = await Promise.all(sent.map((r) => topic.publishMessage({ data: Buffer.from(JSON.stringify(r)) })));
-    const got = await collector.waitForRecords(1000, 10_000);
-    assert.equal(new Set(ids).size, 1000);
-    assert.deepEqual(new Set(got.map((r) => r.msg_id)), new Set(sent.map((r) => r.msg_id)));
-    assert.ok(collector.stats().publishRequests < 1000, 'the client batches several messages per Publish');
+    const ok = await restPublish(collector.pubsubEndpoint, sent.map((r) => ({ data: JSON.stringify(r) })));
+    assert.equal(ok.status, 200);
+    assert.equal(new Set(ok.body.messageIds).size, 1000);
+    assert.deepEqual(collector.records().map((r) => r.msg_id), sent.map((r) => r.msg_id));
+    assert.equal(collector.stats().publishRequests, 1);
+
+    const refusals: Array<[string, Promise<{ status: number; body: any }>, RegExp]> = [
+      ['1001 messages', restPublish(collector.pubsubEndpoint, Array.from({ length: 1001 }, () => ({ data: 'x' }))), /maximum value is 1000/],
+      ['no messages', restPublish(collector.pubsubEndpoint, []), /minimum value is 1/],
+      ['an empty message', restPublish(collector.pubsubEndpoint, [{ data: '' }]), /must contain a non-empty data field/],
+      ['over 10 MiB of body', restPublish(collector.pubsubEndpoint, [{ data: Buffer.alloc(8 * 1024 * 1024) }]), /Request payload size exceeds the limit: 10485760 bytes/],
+      ['bad base64', restCall(collector.pubsubEndpoint, 'POST', `${TOPIC_NAME}:publish`, { messages: [{ data: 'not base64!' }] }), /Base64 decoding failed/],
+      ['bad JSON', restCall(collector.pubsubEndpoint, 'POST', `${TOPIC_NAME}:publish`, '{"messages": ['), /Invalid JSON payload/],
+      ['a topic id with a slash', restCall(collector.pubsubEndpoint, 'POST', 'projects/apitoolkit-local/topics/a%2Fb:publish', { messages: [{ data: 'eA==' }] }), /Invalid \[topics\] name: \(name=projects\/apitoolkit-local\/topics\/a\/b\)/],
+    ];
+    for (const [name, answer, message] of refusals) {
+      const { status, body } = await answer;
+      assert.equal(status, 400, name);
+      assert.equal(body.error.status, 'INVALID_ARGUMENT', name);
+      assert.equal(body.error.code, 400, name);
+      assert.match(body.error.message, message, name);
+    }
+    assert.equal(collector.records().length, 1000, 'nothing of a refused request is stored');
   });
 
   test('maxKeptRecords keeps only the newest records in memory, counting them all', async (t) => {
     const collector = await start(t, { maxKeptRecords: 3 });
-    const pubsub = officialClient(t, collector);
-    for (let i = 0; i < 5; i++) await publishRecord(pubsub, makeRecord({ raw_url: `/n/${i}` }), NO_RETRY);
+    for (let i = 0; i < 5; i++) await publishRecord(collector, makeRecord({ raw_url: `/n/${i}` }));
     assert.deepEqual(collector.records().map((r) => r.raw_url), ['/n/2', '/n/3', '/n/4']);
     assert.equal(collector.messages().length, 3);
     assert.equal(collector.stats().messages, 5);
@@ -179,66 +176,48 @@ describe('Publish through the official @google-cloud/pubsub client', () => {
 });
 
 describe('setPublishFault', () => {
-  test('a status code fails every Publish with it, stores nothing, and null restores service', async (t) => {
+  test('a status code fails every publish with it, as Google\'s REST API answers it; stores nothing; null restores service', async (t) => {
     const collector = await start(t);
-    const pubsub = officialClient(t, collector);
-    collector.setPublishFault(14);
-    await assert.rejects(publishRecord(pubsub, makeRecord(), NO_RETRY), (error: { code?: number; message?: string }) => {
-      assert.equal(error.code, 14);
-      assert.match(error.message ?? '', /UNAVAILABLE/);
-      return true;
-    });
+    const cases: Array<[number, number, string]> = [[14, 503, 'UNAVAILABLE'], [7, 403, 'PERMISSION_DENIED'], [5, 404, 'NOT_FOUND'], [8, 429, 'RESOURCE_EXHAUSTED'], [16, 401, 'UNAUTHENTICATED'], [3, 400, 'INVALID_ARGUMENT'], [13, 500, 'INTERNAL']];
+    for (const [code, httpStatus, name] of cases) {
+      collector.setPublishFault(code);
+      const { status, body } = await restPublish(collector.pubsubEndpoint, [{ data: JSON.stringify(makeRecord()) }]);
+      assert.equal(status, httpStatus, name);
+      assert.deepEqual(body, { error: { code: httpStatus, message: `apitoolkit-node collector: injected fault ${name}`, status: name } });
+    }
     assert.equal(collector.records().length, 0);
     assert.equal(collector.messages().length, 0);
-    assert.equal(collector.stats().publishRequests, 1);
+    assert.equal(collector.stats().publishRequests, cases.length);
 
     collector.setPublishFault(null);
     const record = makeRecord();
-    await publishRecord(pubsub, record, NO_RETRY);
+    await publishRecord(collector, record);
     assert.deepEqual(collector.records(), [record]);
   });
 
-  test('the official client retries UNAVAILABLE by default and succeeds once the fault is cleared', async (t) => {
+  test("'hang' never answers; close() releases the request promptly", async (t) => {
     const collector = await start(t);
-    const pubsub = officialClient(t, collector);
-    collector.setPublishFault(14);
-    const publishing = publishRecord(pubsub, makeRecord());
-    await until(() => collector.stats().publishRequests >= 2);
-    collector.setPublishFault(null);
-    await publishing;
-    assert.equal(collector.records().length, 1);
-    assert.ok(collector.stats().publishRequests >= 3);
-  });
-
-  test('PERMISSION_DENIED is not retried by the official client', async (t) => {
-    const collector = await start(t);
-    const pubsub = officialClient(t, collector);
-    collector.setPublishFault(7);
-    await assert.rejects(publishRecord(pubsub, makeRecord()), { code: 7 });
-    assert.equal(collector.stats().publishRequests, 1);
-  });
-
-  test("'hang' never answers; close() releases the call promptly", async (t) => {
-    const collector = await start(t);
-    const pubsub = officialClient(t, collector);
     collector.setPublishFault('hang');
-    const publishing = publishRecord(pubsub, makeRecord(), NO_RETRY);
+    const publishing = restPublish(collector.pubsubEndpoint, [{ data: JSON.stringify(makeRecord()) }]);
     publishing.catch(() => {}); // asserted below
     await until(() => collector.stats().publishRequests === 1);
     assert.equal(await isPending(publishing, 200), true);
 
     const started = performance.now();
     await collector.close();
-    assert.ok(performance.now() - started < 2_000, 'close() did not wait for the hung call');
-    await assert.rejects(publishing, { code: 14 });
+    assert.ok(performance.now() - started < 2_000, 'close() did not wait for the hung request');
+    const answer = await publishing.catch((error: unknown) => error);
+    // The hung request is answered 503 UNAVAILABLE, or cut as the server closes.
+    assert.ok(answer instanceof Error || (answer as { status: number }).status === 503, String(answer));
     assert.equal(collector.records().length, 0);
   });
 
-  test("'hang' ends at the client's deadline", async (t) => {
+  test("'hang' lasts until the client gives up", async (t) => {
     const collector = await start(t);
-    const pubsub = officialClient(t, collector);
     collector.setPublishFault('hang');
-    await assert.rejects(publishRecord(pubsub, makeRecord(), { gaxOpts: { retry: null, timeout: 200 } }), { code: 4 });
+    await assert.rejects(restPublish(collector.pubsubEndpoint, [{ data: 'x' }], undefined, AbortSignal.timeout(200)), { name: 'TimeoutError' });
+    collector.setPublishFault(null);
+    assert.equal((await restPublish(collector.pubsubEndpoint, [{ data: 'x' }])).status, 200);
   });
 
   test('rejects a value that is not a status code, hang or null', async (t) => {
@@ -249,35 +228,46 @@ describe('setPublishFault', () => {
   });
 });
 
-describe('other Publisher methods', () => {
-  test('CreateTopic answers ALREADY_EXISTS the second time and for the configured topic', async (t) => {
+describe('other Pub/Sub REST methods', () => {
+  test('topics.create (PUT) answers 409 ALREADY_EXISTS the second time and for the configured topic', async (t) => {
     const collector = await start(t);
-    const pubsub = officialClient(t, collector);
-    const [topic] = await pubsub.createTopic('made-here');
-    assert.equal(topic.name, 'projects/apitoolkit-local/topics/made-here');
-    await assert.rejects(pubsub.createTopic('made-here'), { code: 6 });
-    await assert.rejects(pubsub.createTopic(TOPIC), { code: 6 });
+    const created = await restCall(collector.pubsubEndpoint, 'PUT', 'projects/apitoolkit-local/topics/made-here', {});
+    assert.deepEqual(created, { status: 200, body: { name: 'projects/apitoolkit-local/topics/made-here' } });
+    for (const topic of ['made-here', TOPIC]) {
+      const again = await restCall(collector.pubsubEndpoint, 'PUT', `projects/apitoolkit-local/topics/${topic}`, {});
+      assert.equal(again.status, 409);
+      assert.equal(again.body.error.status, 'ALREADY_EXISTS');
+    }
   });
 
-  test('GetTopic returns any well-formed topic', async (t) => {
+  test('topics.get returns any well-formed topic', async (t) => {
     const collector = await start(t);
-    const pubsub = officialClient(t, collector);
-    const [metadata] = await pubsub.topic('never-created').getMetadata();
-    assert.equal(metadata.name, 'projects/apitoolkit-local/topics/never-created');
+    assert.deepEqual(await restCall(collector.pubsubEndpoint, 'GET', 'projects/apitoolkit-local/topics/never-created'), {
+      status: 200, body: { name: 'projects/apitoolkit-local/topics/never-created' },
+    });
   });
 
-  test('the rest of Publisher, and Subscriber, are UNIMPLEMENTED', async (t) => {
+  test('topics.testIamPermissions grants what is asked, and nothing under a PERMISSION_DENIED fault', async (t) => {
     const collector = await start(t);
-    const pubsub = officialClient(t, collector);
-    await assert.rejects(pubsub.getTopics(), { code: 12 });
-    await assert.rejects(pubsub.topic(TOPIC).delete(), { code: 12 });
-    await assert.rejects(pubsub.getSubscriptions(), { code: 12 });
+    const ask = () => restCall(collector.pubsubEndpoint, 'POST', `${TOPIC_NAME}:testIamPermissions`, { permissions: ['pubsub.topics.publish'] });
+    assert.deepEqual(await ask(), { status: 200, body: { permissions: ['pubsub.topics.publish'] } });
+    collector.setPublishFault(7);
+    assert.deepEqual(await ask(), { status: 200, body: {} });
+    collector.setPublishFault(14);
+    assert.equal((await ask()).status, 503);
+    assert.equal(collector.stats().publishRequests, 0);
   });
 
-  test('Publish to a malformed topic name is INVALID_ARGUMENT, as Google answers', async (t) => {
+  test('any other path or verb is NOT_FOUND; another HTTP method UNIMPLEMENTED', async (t) => {
     const collector = await start(t);
-    const pubsub = officialClient(t, collector);
-    await assert.rejects(pubsub.topic('a/b').publishMessage({ json: makeRecord() }), { code: 3 });
+    for (const [method, path, status] of [
+      ['GET', 'projects/apitoolkit-local/topics', 404], ['DELETE', `${TOPIC_NAME}`, 501], ['GET', `${TOPIC_NAME}:publish`, 501],
+      ['POST', `${TOPIC_NAME}:detach`, 404], ['GET', 'projects/apitoolkit-local/subscriptions/s', 404],
+    ] as const) {
+      const answer = await restCall(collector.pubsubEndpoint, method, path, method === 'GET' ? undefined : {});
+      assert.equal(answer.status, status, `${method} ${path}`);
+      assert.equal(typeof answer.body.error.message, 'string');
+    }
     assert.equal(collector.messages().length, 0);
   });
 });
@@ -288,12 +278,11 @@ describe('messages that are not records', () => {
     let printed = '';
     out.on('data', (chunk: Buffer) => (printed += chunk.toString()));
     const collector = await start(t, { print: out });
-    const pubsub = officialClient(t, collector);
-    await pubsub.topic(TOPIC).publishMessage({ data: Buffer.from('not json {') });
-    await pubsub.topic(TOPIC).publishMessage({ data: Buffer.from('[1,2]') });
-    await pubsub.topic(TOPIC).publishMessage({ data: Buffer.from([0xff, 0xfe, 0x00]) });
+    for (const data of [Buffer.from('not json {'), Buffer.from('[1,2]'), Buffer.from([0xff, 0xfe, 0x00])]) {
+      assert.equal((await restPublish(collector.pubsubEndpoint, [{ data }])).status, 200);
+    }
     const record = makeRecord();
-    await publishRecord(pubsub, record);
+    await publishRecord(collector, record);
 
     assert.deepEqual(collector.records(), [record]);
     assert.equal(collector.messages().length, 4);
@@ -360,14 +349,13 @@ describe('JSONL file', () => {
 
     const collector = await start(t, { jsonlPath: path });
     assert.equal(collector.jsonlPath, path);
-    const pubsub = officialClient(t, collector);
-    for (const record of first) await publishRecord(pubsub, record);
-    await pubsub.topic(TOPIC).publishMessage({ data: Buffer.from('not a record') });
+    for (const record of first) await publishRecord(collector, record);
+    await restPublish(collector.pubsubEndpoint, [{ data: 'not a record' }]);
     await collector.close();
 
     const second = makeRecord({ method: 'DELETE' });
     const again = await start(t, { jsonlPath: path });
-    await publishRecord(officialClient(t, again), second);
+    await publishRecord(again, second);
     await again.close();
 
     const lines = (await readFile(path, 'utf8')).split('\n');
@@ -383,6 +371,8 @@ describe('JSONL file', () => {
 describe('startCollector options and lifecycle', () => {
   test('rejects bad options naming the option', async () => {
     await assert.rejects(startCollector({ httpPort: -1 }), { code: 'APITOOLKIT_ERR_OPTIONS_INVALID', message: /httpPort/ });
+    await assert.rejects(startCollector({ pubsubPort: 70_000 }), { code: 'APITOOLKIT_ERR_OPTIONS_INVALID', message: /pubsubPort/ });
+    // The former name, still accepted.
     await assert.rejects(startCollector({ grpcPort: 70_000 }), { code: 'APITOOLKIT_ERR_OPTIONS_INVALID', message: /grpcPort/ });
     await assert.rejects(startCollector({ topicId: '' }), { code: 'APITOOLKIT_ERR_OPTIONS_INVALID', message: /topicId/ });
   });
@@ -402,7 +392,7 @@ describe('startCollector options and lifecycle', () => {
 
   test('clear() forgets records, messages and stats', async (t) => {
     const collector = await start(t);
-    await publishRecord(officialClient(t, collector), makeRecord());
+    await publishRecord(collector, makeRecord());
     assert.equal(collector.records().length, 1);
     collector.clear();
     assert.deepEqual(collector.records(), []);
@@ -420,16 +410,12 @@ describe('startCollector options and lifecycle', () => {
     await assert.rejects(fetch(`${collector.rootURL}/api/client_metadata`));
   });
 
-  test('widens the HTTP/2 flow-control windows to 16 MiB for publishers', async (t) => {
-    const collector = await start(t);
-    const session = http2Connect(`http://${collector.pubsubEndpoint}`);
-    t.after(() => session.destroy());
-    await once(session, 'remoteSettings');
-    // A ping round trip: every frame the server sent before the PING ACK (its second SETTINGS and
-    // WINDOW_UPDATE) has been processed.
-    await new Promise<void>((resolve, reject) => session.ping((error) => (error ? reject(error) : resolve())));
-    assert.equal(session.remoteSettings.initialWindowSize, 16 * 1024 * 1024);
-    assert.equal(session.state.remoteWindowSize, 16 * 1024 * 1024);
+  test('the former grpcPort option still names the Pub/Sub port', async (t) => {
+    const probe = await start(t);
+    const port = Number(probe.pubsubEndpoint.split(':')[1]);
+    await probe.close();
+    const collector = await start(t, { grpcPort: port });
+    assert.equal(collector.pubsubEndpoint, `127.0.0.1:${port}`);
   });
 });
 
@@ -560,7 +546,7 @@ describe('apitoolkit-node CLI', () => {
     const dir = await mkdtemp(join(tmpdir(), 'apitoolkit-cli-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const jsonl = join(dir, 'out.jsonl');
-    const cli = runCli(['collector', '--http-port', '0', '--grpc-port', '0', '--jsonl', jsonl]);
+    const cli = runCli(['collector', '--http-port', '0', '--pubsub-port', '0', '--jsonl', jsonl]);
     t.after(() => cli.child.kill('SIGKILL'));
 
     await until(() => cli.stdout().includes('Press Ctrl-C to stop'), 15_000);
@@ -574,10 +560,8 @@ describe('apitoolkit-node CLI', () => {
     assert.equal(response.status, 200);
     assert.equal(((await response.json()) as { topic_id: string }).topic_id, 'apitoolkit-local');
 
-    const pubsub = new PubSub({ projectId: 'apitoolkit-local', apiEndpoint: endpoint, emulatorMode: true, universeDomain: 'googleapis.com' });
-    t.after(() => pubsub.close());
     const record = makeRecord({ url_path: '/cli/:check' });
-    await publishRecord(pubsub, record);
+    await publishTo(endpoint!, record);
     await until(() => cli.stdout().includes('POST /cli/:check → 201 Created'));
 
     cli.child.kill('SIGTERM');

@@ -34,7 +34,7 @@ describe('apitoolkit-node collector: the inspector', () => {
     const earlier = [makeRecord({ raw_url: '/earlier/1' }), makeRecord({ raw_url: '/earlier/2' })];
     await writeFile(jsonl, earlier.map((r) => `${JSON.stringify(r)}\n`).join(''));
 
-    const cli = runCli(t, ['collector', '--http-port', '0', '--grpc-port', '0', '--inspector-port', '0', '--jsonl', jsonl, '--no-print']);
+    const cli = runCli(t, ['collector', '--http-port', '0', '--pubsub-port', '0', '--inspector-port', '0', '--jsonl', jsonl, '--no-print']);
     await until(() => cli.stdout().includes('Press Ctrl-C to stop'), 'the banner', 15_000);
     assert.ok(cli.stdout().includes(`appended to ${jsonl} (2 reloaded)`), cli.stdout());
     const url = /\n {2}inspector +(http:\/\/127\.0\.0\.1:\d+\/) {2}\(open it in a browser\)\n/.exec(cli.stdout())?.[1];
@@ -53,7 +53,7 @@ describe('apitoolkit-node collector: the inspector', () => {
   });
 
   test('--no-inspector serves none; conflicting or bad flags are usage errors', async (t) => {
-    const off = runCli(t, ['collector', '--http-port', '0', '--grpc-port', '0', '--no-inspector', '--no-jsonl', '--no-print']);
+    const off = runCli(t, ['collector', '--http-port', '0', '--pubsub-port', '0', '--no-inspector', '--no-jsonl', '--no-print']);
     await until(() => off.stdout().includes('Press Ctrl-C to stop'), 'the banner', 15_000);
     assert.match(off.stdout(), /\n {2}inspector +off\n/);
     off.child.kill('SIGTERM');

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
 import { describe, test } from 'node:test';
 import { APIToolkit, MemoryTransport, OptionsInvalidError, RedactPathInvalidError } from '../../src/index.js';
 import { resolveOptions, DEFAULT_MAX_BODY_BYTES, DEFAULT_ROOT_URL } from '../../src/core/options.js';
@@ -19,28 +17,34 @@ describe('resolveOptions', () => {
     assert.ok(Object.isFrozen(o));
   });
 
-  test("publishThread: 'auto' (the default) is the worker thread exactly when two cores or more may run the process", () => {
-    const twoOrMore = availableParallelism() >= 2;
-    assert.equal(resolveOptions({ apiKey: 'k' }).publishThread, twoOrMore);
-    assert.equal(resolveOptions({ apiKey: 'k', publishThread: 'auto' }).publishThread, twoOrMore);
-    assert.equal(resolveOptions({ apiKey: 'k', publishThread: true }).publishThread, true);
-    assert.equal(resolveOptions({ apiKey: 'k', publishThread: false }).publishThread, false);
-    assert.throws(() => resolveOptions({ apiKey: 'k', publishThread: 'on' as never }), /invalid option `publishThread`: expected true, false or 'auto', got "on"/);
+  test('publishThread (deprecated) is still accepted, ignored, and named in debug mode; a wrong type still fails', () => {
+    for (const value of [true, false, 'auto'] as const) {
+      const lines: string[] = [];
+      const client = new APIToolkit({ transport, publishThread: value, debug: true, logger: (l) => lines.push(l) });
+      assert.ok(lines.some((l) => /publishThread is deprecated and ignored/.test(l)), String(value));
+      void client.shutdown(0);
+    }
+    const quiet: string[] = [];
+    void new APIToolkit({ transport, debug: true, logger: (l) => quiet.push(l) }).shutdown(0);
+    assert.ok(!quiet.some((l) => /publishThread/.test(l)));
+    assert.throws(() => resolveOptions({ apiKey: 'k', publishThread: 'on' as never }), /invalid option `publishThread`: expected true, false or 'auto' \(deprecated, ignored\), got "on"/);
   });
 
-  test("publishThread: 'auto' in a process pinned to one core (taskset) is the app's thread", (t) => {
-    const module = new URL('../../src/core/options.ts', import.meta.url).href;
-    const code = `const { resolveOptions } = await import(${JSON.stringify(module)}); console.log(resolveOptions({ apiKey: 'k' }).publishThread);`;
-    let out: string;
-    try {
-      out = execFileSync('taskset', ['-c', '0', process.execPath, '--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8' });
-    } catch (error) {
-      // No taskset on this machine: the in-process case above still holds.
-      assert.equal((error as NodeJS.ErrnoException).code, 'ENOENT', String(error));
-      t.diagnostic('taskset not found: pinned case not run');
-      return;
+  test('pubsubEndpoint: host:port (plaintext) or https://host[:port]; PUBSUB_EMULATOR_HOST only host:port', () => {
+    assert.equal(resolveOptions({ apiKey: 'k', pubsubEndpoint: '127.0.0.1:8085' }).pubsubEndpoint, '127.0.0.1:8085');
+    assert.equal(resolveOptions({ apiKey: 'k', pubsubEndpoint: 'https://europe-west1-pubsub.googleapis.com/' }).pubsubEndpoint, 'https://europe-west1-pubsub.googleapis.com');
+    assert.equal(resolveOptions({ apiKey: 'k', pubsubEndpoint: 'https://127.0.0.1:8443' }).pubsubEndpoint, 'https://127.0.0.1:8443');
+    for (const bad of ['https://host/v1', 'https://user:pw@host', 'https://host?x=1', 'http://host:1', 'https://']) {
+      assert.throws(() => resolveOptions({ apiKey: 'k', pubsubEndpoint: bad }), /invalid option `pubsubEndpoint`/, bad);
     }
-    assert.equal(out.trim(), 'false');
+    const saved = process.env.PUBSUB_EMULATOR_HOST;
+    process.env.PUBSUB_EMULATOR_HOST = 'https://example.com';
+    try {
+      assert.throws(() => resolveOptions({ apiKey: 'k' }), /invalid option `PUBSUB_EMULATOR_HOST \(environment\)`: expected "host:port", got "https:\/\/example\.com"/);
+    } finally {
+      if (saved === undefined) delete process.env.PUBSUB_EMULATOR_HOST;
+      else process.env.PUBSUB_EMULATOR_HOST = saved;
+    }
   });
 
   test('a trailing slash on rootURL is removed', () => {

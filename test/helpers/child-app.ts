@@ -27,6 +27,8 @@ export interface ChildAppConfig {
   appSignalExit?: { signal: NodeJS.Signals; code: number };
   /** Print every debug line of the SDK to stdout (the parent greps it). */
   debugToStdout?: boolean;
+  /** Environment variables added to the child's (NODE_EXTRA_CA_CERTS, proxies...). */
+  env?: Record<string, string>;
 }
 
 export interface ChildStats {
@@ -63,7 +65,7 @@ export async function startChildApp(config: ChildAppConfig): Promise<ChildApp> {
     // --expose-gc: memory samples are taken after a full collection, so a leak is not hidden in noise.
     execArgv: ['--expose-gc', '--import', 'tsx'],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    env: { ...process.env, NODE_OPTIONS: '' },
+    env: { ...process.env, NODE_OPTIONS: '', ...config.env },
   });
   let out = '';
   let err = '';

@@ -1,7 +1,12 @@
 /**
- * A loopback TCP proxy in front of an endpoint (the collector's gRPC or HTTP port) that can be taken
- * down and brought back on the same port: while down nothing listens, so clients see a refused
+ * A loopback TCP proxy in front of an endpoint (the collector's Pub/Sub or HTTP port) that can be
+ * taken down and brought back on the same port: while down nothing listens, so clients see a refused
  * connection, and every open connection is cut, exactly as when the endpoint's host goes away.
+ *
+ * It can also black-hole the path, as a NAT or load balancer that dropped it: connections stay open
+ * and nothing gets through either way (bytes are read and discarded, nothing is closed or reset).
+ * When the path comes back (`restore()`), new connections pass again but the ones that were silenced
+ * stay silent: the middlebox forgot them, and only a fresh dial gets through.
  */
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -12,11 +17,27 @@ export interface TcpProxy {
   readonly port: number;
   /** True while listening. */
   readonly isUp: boolean;
+  /** Connections accepted since the proxy started (silenced ones included). */
+  readonly connections: number;
   /** Stops listening and cuts every open connection (clients then get ECONNREFUSED). */
   down(): Promise<void>;
   /** Listens again on the same port. */
   up(): Promise<void>;
+  /**
+   * The path goes silent: every open connection, and every one accepted until `restore()`, is kept
+   * open but forwards nothing, either way, for good.
+   */
+  blackhole(): void;
+  /** The path is back for new connections; the silenced ones stay silent. */
+  restore(): void;
   close(): Promise<void>;
+}
+
+/** One client connection and its upstream; `silent` once the path dropped it. */
+interface Pair {
+  client: Socket;
+  upstream: Socket;
+  silent: boolean;
 }
 
 /**
@@ -26,29 +47,49 @@ export interface TcpProxy {
  * @example
  * const proxy = await startTcpProxy(collector.pubsubEndpoint);
  * await proxy.down(); ...; await proxy.up();
+ * proxy.blackhole(); ...; proxy.restore();
  */
 export async function startTcpProxy(target: string, { startDown = false } = {}): Promise<TcpProxy> {
   const colon = target.lastIndexOf(':');
   const targetHost = target.slice(0, colon).replace(/^\[|\]$/g, '');
   const targetPort = Number(target.slice(colon + 1));
-  const sockets = new Set<Socket>();
+  const pairs = new Set<Pair>();
   let server: Server | undefined;
   let port = 0;
+  let blackholed = false;
+  let connections = 0;
 
-  function track(socket: Socket): void {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+  /** Forwards `from`'s bytes to `to` while the pair is not silent; a silent pair's bytes are dropped. */
+  function forward(pair: Pair, from: Socket, to: Socket): void {
+    from.on('data', (chunk: Buffer) => {
+      if (pair.silent) return;
+      // Backpressure as pipe() would: pause the sender until the receiver drains.
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+    });
+    from.on('end', () => {
+      if (!pair.silent) to.end();
+    });
   }
 
   async function listen(): Promise<void> {
     const s = createServer((client) => {
-      track(client);
+      connections += 1;
       const upstream = connect(targetPort, targetHost);
-      track(upstream);
-      client.on('error', () => upstream.destroy());
-      upstream.on('error', () => client.destroy());
-      client.pipe(upstream);
-      upstream.pipe(client);
+      const pair: Pair = { client, upstream, silent: blackholed };
+      pairs.add(pair);
+      const drop = (): void => {
+        client.destroy();
+        upstream.destroy();
+        pairs.delete(pair);
+      };
+      // A silenced connection is not closed when its upstream goes: the client must see nothing.
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', () => (pair.silent ? undefined : drop())).on('close', () => (pair.silent ? undefined : drop()));
+      forward(pair, client, upstream);
+      forward(pair, upstream, client);
     });
     s.listen(port, '127.0.0.1');
     await once(s, 'listening');
@@ -61,7 +102,11 @@ export async function startTcpProxy(target: string, { startDown = false } = {}):
     server = undefined;
     if (s === undefined) return;
     const closed = new Promise<void>((resolve) => s.close(() => resolve()));
-    for (const socket of sockets) socket.destroy();
+    for (const pair of pairs) {
+      pair.client.destroy();
+      pair.upstream.destroy();
+    }
+    pairs.clear();
     await closed;
   }
 
@@ -77,9 +122,19 @@ export async function startTcpProxy(target: string, { startDown = false } = {}):
     get isUp() {
       return server !== undefined;
     },
+    get connections() {
+      return connections;
+    },
     down,
     async up() {
       if (server === undefined) await listen();
+    },
+    blackhole() {
+      blackholed = true;
+      for (const pair of pairs) pair.silent = true;
+    },
+    restore() {
+      blackholed = false;
     },
     close: down,
   };

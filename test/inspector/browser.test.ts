@@ -1,6 +1,6 @@
 /**
  * The inspector in a real browser (Debian's chromium driven by playwright-core), fed by a real
- * Express app instrumented with the SDK and publishing to the collector over gRPC. The tests share
+ * Express app instrumented with the SDK and publishing to the collector over Pub/Sub's REST API. The tests share
  * one app, collector and page and run in order, as a developer would use them.
  */
 import assert from 'node:assert/strict';
@@ -14,13 +14,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import express from 'express';
-import { PubSub } from '@google-cloud/pubsub';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { APIToolkit } from '../../src/index.js';
 import { expressErrorHandler, expressMiddleware } from '../../src/adapters/express/index.js';
 import { startCollector, type Collector } from '../../src/collector/index.js';
 import { REDACTED, type ApiRecord } from '../../src/core/record.js';
 import { assertValidHar, b64, makeRecord, rawRequest } from './helpers.js';
+import { publishRecord } from '../helpers/pubsub-rest.js';
 
 const run = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';
@@ -60,7 +60,6 @@ describe('inspector in a browser', () => {
   let app: string;
   let context: BrowserContext;
   let page: Page;
-  let pubsub: PubSub;
   const dialogs: string[] = [];
   const pageErrors: string[] = [];
   const consoleErrors: string[] = [];
@@ -132,7 +131,6 @@ describe('inspector in a browser', () => {
     server = web.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     app = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    pubsub = new PubSub({ projectId: 'apitoolkit-local', apiEndpoint: collector.pubsubEndpoint, emulatorMode: true, universeDomain: 'googleapis.com' });
 
     context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
       executablePath: CHROMIUM,
@@ -157,7 +155,6 @@ describe('inspector in a browser', () => {
 
   after(async () => {
     await context?.close();
-    await pubsub?.close();
     await apitoolkit?.shutdown(2_000);
     await new Promise((resolve) => {
       server?.closeAllConnections();
@@ -313,7 +310,7 @@ describe('inspector in a browser', () => {
       timestamp: new Date().toISOString(),
     });
     const before = collector.records().length;
-    await pubsub.topic('apitoolkit-local').publishMessage({ json: call });
+    await publishRecord(collector.pubsubEndpoint, call);
     await recorded(before + 1);
     await rowFor('/users/7').locator('.badge.calls', { hasText: '↳ 1 call' }).waitFor();
     assert.equal(await rowFor('/v1/customers/7').count(), 0, 'the call is not a row of its own');
@@ -444,18 +441,16 @@ describe('inspector in a browser', () => {
     await recorded(before + 1);
     const probeRecord = collector.records().find((r) => r.url_path === '/probe')!;
     assert.equal(probeRecord.referer, 'javascript:window.__pwned=5;alert(5)');
-    await pubsub.topic('apitoolkit-local').publishMessage({
-      json: makeRecord({
-        method: 'GET',
-        url_path: `/x/${PROBE_IMG}`,
-        raw_url: `/x/${PROBE_SCRIPT}`,
-        status_code: 500,
-        timestamp: new Date().toISOString(),
-        errors: [{ when: new Date().toISOString(), error_type: PROBE_IMG, message: PROBE_SCRIPT, root_error_type: PROBE_LINK, root_error_message: PROBE_HTML, stack_trace: PROBE_HTML }],
-        response_headers: { 'content-type': ['text/html'] },
-        response_body: b64(PROBE_HTML),
-      }),
-    });
+    await publishRecord(collector.pubsubEndpoint, makeRecord({
+      method: 'GET',
+      url_path: `/x/${PROBE_IMG}`,
+      raw_url: `/x/${PROBE_SCRIPT}`,
+      status_code: 500,
+      timestamp: new Date().toISOString(),
+      errors: [{ when: new Date().toISOString(), error_type: PROBE_IMG, message: PROBE_SCRIPT, root_error_type: PROBE_LINK, root_error_message: PROBE_HTML, stack_trace: PROBE_HTML }],
+      response_headers: { 'content-type': ['text/html'] },
+      response_body: b64(PROBE_HTML),
+    }));
     await recorded(before + 2);
 
     await rowFor('/probe').click();
@@ -502,7 +497,6 @@ describe('inspector in a browser', () => {
     const earlier = collector.records().map((r) => r.msg_id);
     const jsonlPath = collector.jsonlPath!;
     await apitoolkit.shutdown(2_000);
-    await pubsub.close();
     await collector.close();
     await page.locator('#conn.down').waitFor();
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { Script } from 'node:vm';
-import { PubSub } from '@google-cloud/pubsub';
+import { publishRecord } from '../helpers/pubsub-rest.js';
 import { startCollector, type Collector, type CollectorOptions } from '../../src/collector/index.js';
 import { INSPECTOR_SCRIPT } from '../../src/collector/inspector/client-script.js';
 import { INSPECTOR_HTML } from '../../src/collector/inspector/page.js';
@@ -17,9 +17,7 @@ async function start(t: TestContext, options: CollectorOptions = {}): Promise<Co
 }
 
 async function publish(t: TestContext, collector: Collector, records: ApiRecord[]): Promise<void> {
-  const pubsub = new PubSub({ projectId: 'apitoolkit-local', apiEndpoint: collector.pubsubEndpoint, emulatorMode: true, universeDomain: 'googleapis.com' });
-  t.after(() => pubsub.close());
-  for (const record of records) await pubsub.topic('apitoolkit-local').publishMessage({ json: record });
+  for (const record of records) await publishRecord(collector.pubsubEndpoint, record);
 }
 
 /** Reads server-sent events from a fetch body until `count` events arrived. */

@@ -4,7 +4,7 @@ import { appendFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { PubSub } from '@google-cloud/pubsub';
+import { publishRecord } from '../helpers/pubsub-rest.js';
 import { startCollector } from '../../src/collector/index.js';
 import { openRecordStore } from '../../src/collector/store.js';
 import { until } from '../helpers/wait.js';
@@ -132,10 +132,8 @@ describe('the collector and its store', () => {
   test('records of an earlier run are back in storedRecords() (not in records()), bounded by maxStoredRecords', async (t) => {
     const path = join(await tempDir(t), 'records.jsonl');
     const earlier = await startCollector({ jsonlPath: path, inspector: false });
-    const pubsub = new PubSub({ projectId: 'apitoolkit-local', apiEndpoint: earlier.pubsubEndpoint, emulatorMode: true, universeDomain: 'googleapis.com' });
-    t.after(() => pubsub.close());
     const sent = [0, 1, 2].map((i) => makeRecord({ raw_url: `/earlier/${i}` }));
-    for (const record of sent) await pubsub.topic('apitoolkit-local').publishMessage({ json: record });
+    for (const record of sent) await publishRecord(earlier.pubsubEndpoint, record);
     await earlier.close();
 
     const later = await startCollector({ jsonlPath: path, maxStoredRecords: 2 });

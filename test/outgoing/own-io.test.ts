@@ -1,7 +1,7 @@
 /**
  * The SDK's own I/O is never recorded: with fetch and node:http capture on and the real Pub/Sub
- * transport (client metadata over HTTP with fetch, publishing over gRPC to the local collector),
- * only the app's records arrive.
+ * transport (client metadata and publishing over node:http to the local collector), only the app's
+ * records arrive.
  */
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';

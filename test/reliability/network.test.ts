@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import express from 'express';
 import { APIToolkit, type APIToolkitOptions } from '../../src/index.js';
 import { expressMiddleware } from '../../src/adapters/express/index.js';
@@ -105,6 +106,47 @@ describe('faults of the Pub/Sub endpoint', () => {
     assert.equal(new Set(c.records().map((r) => r.msg_id)).size, 55, 'no record lost');
     assert.ok(resumed < 3_000, `delivery resumed ${resumed} ms after the endpoint came back`);
     assert.equal(Object.values(apitoolkit.stats().dropped).reduce((a, b) => a + b, 0), 0);
+  });
+  test('the path goes silent (open connections black-holed, new ones pass once it is back): every record arrives, the first within exportTimeoutMs + 1 s', async (t) => {
+    const c = await collector(t);
+    const proxy = await startTcpProxy(c.pubsubEndpoint);
+    t.after(() => proxy.close());
+    const exportTimeoutMs = 1_000;
+    const { apitoolkit, hit } = await app(t, { rootURL: c.rootURL, pubsubEndpoint: proxy.address, exportTimeoutMs });
+    await apitoolkit.ready();
+    await hit(5);
+    await c.waitForRecords(5);
+    // Traffic at about 100 requests/s for the rest of the test.
+    let served = 5;
+    let stop = false;
+    const load = (async () => {
+      while (!stop) {
+        await hit(1, served);
+        served += 1;
+        await sleep(10);
+      }
+    })();
+    t.after(async () => {
+      stop = true;
+      await load.catch(() => {});
+    });
+    proxy.blackhole();
+    // Long enough for publishes to time out on the silenced connection, and on connections dialled meanwhile.
+    await sleep(2 * exportTimeoutMs + 500);
+    assert.equal(c.records().length, 5, 'nothing gets through a silent path');
+    proxy.restore();
+    const back = Date.now();
+    await c.waitForRecords(6, 15_000);
+    const first = Date.now() - back;
+    await sleep(500);
+    stop = true;
+    await load;
+    assert.equal(await apitoolkit.flush(10_000), true);
+    const arrived = new Set(c.records().map((r) => r.msg_id)).size;
+    t.diagnostic(`records served ${served}, arrived ${arrived}; first record ${first} ms after the path came back; ${proxy.connections} connections`);
+    assert.equal(arrived, served, `records served ${served}, arrived ${arrived}`);
+    assert.equal(Object.values(apitoolkit.stats().dropped).reduce((a, b) => a + b, 0), 0);
+    assert.ok(first <= exportTimeoutMs + 1_000, `first record ${first} ms after the path came back`);
   });
 });
 
