@@ -14,4 +14,5 @@ export { REDACTED } from './core/record.js';
 export type { ApiRecord, ErrorRecord, SdkType } from './core/record.js';
 export { MemoryTransport } from './transport/memory.js';
 export { shutdownOnSignals, type ShutdownOnSignalsOptions } from './signals.js';
+export { withFlush, type WithFlushOptions } from './serverless.js';
 export type { SendResult, Transport, TransportInfo } from './transport/types.js';

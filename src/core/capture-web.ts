@@ -1,15 +1,15 @@
 /**
  * Capture for the Web Fetch API: a `Request` served by a handler that returns a `Response`
- * (Next.js App Router route handlers and other fetch-style servers). The response body is teed
- * through a pass-through stream that holds no chunk back; the request body through a clone read
- * alongside the app, cut at `maxBodyBytes`.
+ * (`fetchHandler` on Bun, Deno, Workers and the edge; Hono off Node; Next.js App Router route
+ * handlers). The response body is teed through a pass-through stream that holds no chunk back; the
+ * request body through a clone read alongside the app, cut at `maxBodyBytes`. Runtime-neutral: no
+ * `node:` import, nothing of Node's at the top level.
  */
-import { randomUUID } from 'node:crypto';
-import type { AsyncLocalStorage } from 'node:async_hooks';
 import {
-  BodyTee, decompress, errorRecord,
+  BodyTee, errorRecord, isoNow,
   type CaptureLimits, type CapturedBody, type RecordInput, type RequestContext, type RouteMatch,
-} from './capture.js';
+} from './capture-core.js';
+import type { ContextStore } from './context.js';
 import type { SdkType } from './record.js';
 
 /** What a fetch-style adapter tells capture about the framework. */
@@ -55,22 +55,71 @@ async function readCapped(stream: ReadableStream<Uint8Array>, tee: BodyTee, limi
 }
 
 /**
+ * A body as it went out -> its plain bytes, by its Content-Encoding (lower case); the bytes
+ * unchanged when that fails, is unknown or would exceed `maxBytes`.
+ */
+export type Decompress = (bytes: Buffer, encoding: string, maxBytes: number) => Buffer | Promise<Buffer>;
+
+/** What observing a Web exchange needs of the client, the same for every request. */
+export interface WebCaptureEnv {
+  readonly limits: CaptureLimits;
+  readonly context: ContextStore<RequestContext>;
+  readonly decompress: Decompress;
+  /** The finished exchange, once the response body was sent or abandoned. */
+  onDone(input: RecordInput): void;
+  onFault(error: unknown): void;
+}
+
+/**
+ * Decompresses gzip and deflate with the runtime's `DecompressionStream` (Workers, Deno, Bun, the
+ * edge); other encodings (br) and a runtime without it (Next's edge sandbox) keep the bytes as sent.
+ */
+export async function webDecompress(bytes: Buffer, encoding: string, maxBytes: number): Promise<Buffer> {
+  let format: 'gzip' | 'deflate';
+  // A compression middleware mounted before ours hands us the plain bytes: check the gzip magic.
+  if (encoding === 'gzip' || encoding === 'x-gzip') {
+    if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+    format = 'gzip';
+  } else if (encoding === 'deflate') {
+    format = 'deflate';
+  } else {
+    return bytes;
+  }
+  try {
+    const tee = new BodyTee(maxBytes);
+    const plain = new Response(bytes).body!.pipeThrough(new DecompressionStream(format));
+    const whole = await readCapped(plain, tee, maxBytes);
+    // Larger than the cap, or not compressed after all: keep the bytes as they went out.
+    return whole && !tee.truncated ? tee.bytes() : bytes;
+  } catch {
+    return bytes;
+  }
+}
+
+/** Monotonic milliseconds (Workers advance it only across I/O). */
+const now = (): number => performance.now();
+
+/**
+ * Serves the request. `recordError` attaches an error to its record without async context (which
+ * a runtime may lack: see context.ts); a no-op once the exchange is over.
+ */
+export type WebHandler = (recordError: (error: unknown) => void) => Response | Promise<Response>;
+
+/**
  * Serves `request` with `handler` inside the request's async context and reports the exchange
- * to `onDone` once the response body has been sent (or abandoned).
+ * to `env.onDone` once the response body has been sent (or abandoned).
  */
 export async function observeWeb(
   request: Request,
   url: URL,
   adapter: WebCaptureAdapter,
-  limits: CaptureLimits,
-  context: AsyncLocalStorage<RequestContext>,
-  handler: () => Response | Promise<Response>,
-  onDone: (input: RecordInput) => void,
-  onFault: (error: unknown) => void,
+  env: WebCaptureEnv,
+  handler: WebHandler,
 ): Promise<Response> {
-  const ctx: RequestContext = { msgId: randomUUID(), errors: [], done: false };
-  const startNs = process.hrtime.bigint();
-  const timestamp = new Date().toISOString();
+  const { limits, context, onDone, onFault } = env;
+  const ctx: RequestContext = { msgId: crypto.randomUUID(), errors: [], done: false };
+  const startMs = now();
+  const timestamp = isoNow();
   const rawUrl = url.pathname + url.search;
 
   let requestBody: Promise<CapturedBody> | undefined;
@@ -85,11 +134,11 @@ export async function observeWeb(
     onFault(error);
   }
 
-  const finish = async (status: number, headers: Headers | undefined, responseBody: CapturedBody | undefined, aborted: boolean) => {
+  const finish = async (status: number, headers: Headers | undefined, responseBody: CapturedBody | Promise<CapturedBody> | undefined, aborted: boolean) => {
     if (ctx.done) return;
     ctx.done = true;
     try {
-      const durationNs = Number(process.hrtime.bigint() - startNs);
+      const durationNs = Math.round((now() - startMs) * 1e6);
       let route: RouteMatch;
       try {
         route = await adapter.route(request, url);
@@ -110,7 +159,7 @@ export async function observeWeb(
         requestHeaders: webHeaders(request.headers),
         responseHeaders: headers === undefined ? {} : webHeaders(headers),
         requestBody: requestBody === undefined ? undefined : await requestBody,
-        responseBody,
+        responseBody: responseBody === undefined ? undefined : await responseBody,
         statusCode: status,
         protoMajor: 1,
         protoMinor: 1,
@@ -124,7 +173,10 @@ export async function observeWeb(
 
   let response: Response;
   try {
-    response = await context.run(ctx, handler);
+    const recordError = (error: unknown): void => {
+      if (!ctx.done) ctx.errors.push(errorRecord(error));
+    };
+    response = await context.run(ctx, () => handler(recordError));
   } catch (error) {
     // The framework answers a thrown error with a 500 (control flow such as a redirect with its own
     // status); the error itself goes on unchanged.
@@ -139,7 +191,7 @@ export async function observeWeb(
     throw error;
   }
   try {
-    return teeResponse(response, limits, (body, aborted, error) => {
+    return teeResponse(response, limits, env.decompress, (body, aborted, error) => {
       if (error !== undefined) ctx.errors.push(errorRecord(error));
       void finish(response.status, response.headers, body, aborted);
     });
@@ -154,7 +206,8 @@ export async function observeWeb(
 function teeResponse(
   response: Response,
   limits: CaptureLimits,
-  done: (body: CapturedBody | undefined, aborted: boolean, error?: unknown) => void,
+  decompress: Decompress,
+  done: (body: CapturedBody | Promise<CapturedBody> | undefined, aborted: boolean, error?: unknown) => void,
 ): Response {
   const contentType = response.headers.get('content-type') ?? undefined;
   if (response.body === null || !limits.captureResponseBody) {
@@ -163,11 +216,13 @@ function teeResponse(
     return response;
   }
   const tee = new BodyTee(limits.maxBodyBytes);
-  const body = (): CapturedBody => {
-    let bytes = tee.bytes();
+  const body = (): CapturedBody | Promise<CapturedBody> => {
+    const bytes = tee.bytes();
+    const truncated = tee.truncated;
     const encoding = response.headers.get('content-encoding');
-    if (encoding !== null && !tee.truncated) bytes = decompress(bytes, encoding.toLowerCase(), limits.maxBodyBytes);
-    return { bytes, contentType, truncated: tee.truncated };
+    if (encoding === null || truncated) return { bytes, contentType, truncated };
+    const plain = decompress(bytes, encoding.toLowerCase(), limits.maxBodyBytes);
+    return plain instanceof Promise ? plain.then((b) => ({ bytes: b, contentType, truncated })) : { bytes: plain, contentType, truncated };
   };
   const reader = response.body.getReader();
   // highWaterMark 0: a chunk is read from the app only when the server asks for one.

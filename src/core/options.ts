@@ -449,7 +449,10 @@ function envBoolean(name: string, raw: string): boolean {
 }
 
 function defaultLogger(line: string): void {
-  process.stderr.write(`${line}\n`);
+  // Workers and the edge runtime have no process.stderr: their console is the log.
+  const stderr = (globalThis as { process?: { stderr?: { write?: unknown } } }).process?.stderr;
+  if (typeof stderr?.write === 'function') (stderr as { write(text: string): void }).write(`${line}\n`);
+  else console.error(line);
 }
 
 /**

@@ -19,7 +19,7 @@ export interface ErrorRecord {
 
 /** Which integration produced a record. */
 export type SdkType =
-  | 'JsExpress' | 'JsFastify' | 'JsKoa' | 'JsHono' | 'JsNest' | 'JsNext' | 'JsNode'
+  | 'JsExpress' | 'JsFastify' | 'JsKoa' | 'JsHono' | 'JsNest' | 'JsNext' | 'JsNode' | 'JsFetch'
   | 'JsFetchOutgoing' | 'JsHttpOutgoing' | 'JsAxiosOutgoing';
 
 /** One observed request and its response, exactly as published. */

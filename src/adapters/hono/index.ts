@@ -1,8 +1,10 @@
 /**
- * Hono adapter (Hono 4): one middleware. On `@hono/node-server` it observes the node:http
- * request/response pair underneath (`c.env.incoming`/`c.env.outgoing`), so whatever the server
- * writes is what is recorded; elsewhere (`app.request()`, other runtimes) it observes the Web
- * `Request`/`Response`. Imports no Hono code at run time.
+ * Hono adapter (Hono 4): one middleware, for every runtime Hono runs on. On `@hono/node-server` it
+ * observes the node:http request/response pair underneath (`c.env.incoming`/`c.env.outgoing`), so
+ * whatever the server writes is what is recorded; elsewhere (Bun, Deno, Cloudflare Workers, the
+ * edge, AWS Lambda, `app.request()`) it observes the Web `Request`/`Response`, and hands delivery
+ * to the platform's `waitUntil` (`c.executionCtx`) where there is one. Imports no Hono code and no
+ * `node:` module at run time.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
@@ -10,6 +12,7 @@ import type { APIToolkit } from '../../apitoolkit.js';
 import type { CaptureAdapter, RouteMatch } from '../../core/capture.js';
 import type { WebCaptureAdapter } from '../../core/capture-web.js';
 import { kObserve, kObserveWeb, kRecordError } from '../../core/symbols.js';
+import { findWaitUntil } from '../../core/wait-until.js';
 import { assertClient } from '../assert-client.js';
 
 type Route = Context['req']['matchedRoutes'][number];
@@ -62,6 +65,15 @@ function nodePair(c: Context): NodeBindings | undefined {
   return typeof env?.incoming?.on === 'function' && typeof env.outgoing?.setHeader === 'function' ? env : undefined;
 }
 
+/** Hono's `c.executionCtx` (a Worker's `ctx`), whose getter throws where there is none. */
+function executionContext(c: Context): unknown {
+  try {
+    return c.executionCtx;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Observes every request: mount it first, `app.use('*', honoMiddleware(apitoolkit))`. Hono answers
  * handler errors itself (`app.onError`); the middleware records them, with their cause chain, from
@@ -99,12 +111,12 @@ export function honoMiddleware(client: APIToolkit): MiddlewareHandler {
       }, c);
     }
     const webAdapter: WebCaptureAdapter = { sdkType: 'JsHono', route: () => honoRoute(c) };
-    return client[kObserveWeb](c.req.raw, webAdapter, async () => {
+    return client[kObserveWeb](c.req.raw, webAdapter, async (recordError) => {
       await next();
-      if (c.error !== undefined) client.reportError(c.error);
+      if (c.error !== undefined) recordError(c.error);
       // Hono answers HEAD with the GET response's headers and drops its body unread.
       return c.req.method === 'HEAD' ? new Response(null, c.res) : c.res;
-    }).then((response) => {
+    }, findWaitUntil([executionContext(c)])).then((response) => {
       c.res = response;
     });
   };

@@ -7,6 +7,7 @@ import type { APIToolkit } from '../../apitoolkit.js';
 import type { CaptureAdapter, RouteMatch } from '../../core/capture.js';
 import type { WebCaptureAdapter } from '../../core/capture-web.js';
 import { kObserve, kObserveWeb, kRecordError } from '../../core/symbols.js';
+import { findWaitUntil } from '../../core/wait-until.js';
 import { assertClient } from '../assert-client.js';
 import { nextTemplate, type NextParams } from './route.js';
 
@@ -88,7 +89,7 @@ export function nextRouteHandler<R extends Request, C extends NextRouteContext>(
       // Next answers HEAD with the GET handler and drops the body unread: drop it here, so that
       // the exchange ends now rather than wait for a body nobody will read.
       return request.method === 'HEAD' && response?.body != null ? new Response(null, response) : response;
-    });
+    }, findWaitUntil([]));
   };
 }
 
