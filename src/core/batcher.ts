@@ -42,11 +42,19 @@ export interface Batcher {
   close(timeoutMs: number): Promise<number>;
 }
 
+/**
+ * Lets the process exit while `timer` waits (Node, Bun). Elsewhere a timer is a number
+ * (Workers, Deno, the edge) and there is no process to hold: nothing to do.
+ */
+function unref(timer: unknown): void {
+  (timer as { unref?: () => void } | undefined)?.unref?.();
+}
+
 function withTimeout(promise: Promise<SendResult>, timeoutMs: number): Promise<SendResult> {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<SendResult>((resolve) => {
     timer = setTimeout(() => resolve({ ok: false, retryable: true, error: new Error(`send timed out after ${timeoutMs} ms`) }), timeoutMs);
-    timer.unref();
+    unref(timer);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -62,8 +70,8 @@ export function createBatcher(options: BatcherOptions): Batcher {
   let queuedBytes = 0;
   let inFlight: Promise<void> | undefined;
   let inFlightCount = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let retryTimer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let attempt = 0;
   let closed: Promise<number> | undefined;
   let accepting = true;
@@ -108,7 +116,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
       timer = undefined;
       exportOnce();
     }, delayMs);
-    timer.unref();
+    unref(timer);
   }
 
   function exportOnce(): void {
@@ -149,7 +157,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
             retryTimer = undefined;
             exportOnce();
           }, delay);
-          retryTimer.unref();
+          unref(retryTimer);
         }
       });
   }
@@ -218,7 +226,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
         // exactly once), so that what shutdown() reports is final.
         const settling = inFlight;
         inFlightAbort?.abort(new Error('shutdown: time is up'));
-        let grace: NodeJS.Timeout | undefined;
+        let grace: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([settling, new Promise<void>((resolve) => { grace = setTimeout(resolve, ABANDON_GRACE_MS); })]);
         clearTimeout(grace);
       }

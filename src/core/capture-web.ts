@@ -121,6 +121,10 @@ export async function observeWeb(
   const startMs = now();
   const timestamp = isoNow();
   const rawUrl = url.pathname + url.search;
+  // Read now: Deno lets a request's headers go once its response is sent, which may come first.
+  const method = request.method.toUpperCase();
+  const requestHeaders = webHeaders(request.headers);
+  const host = request.headers.get('host') ?? url.host;
 
   let requestBody: Promise<CapturedBody> | undefined;
   try {
@@ -134,29 +138,37 @@ export async function observeWeb(
     onFault(error);
   }
 
+  // Asked as soon as the handler is done (and before the request is let go of), awaited at the end.
+  let route: Promise<RouteMatch> | undefined;
+  const routeOf = (): Promise<RouteMatch> => {
+    route ??= (async () => {
+      try {
+        return await adapter.route(request, url);
+      } catch (error) {
+        onFault(error);
+        return { template: '', params: {} };
+      }
+    })();
+    return route;
+  };
+
   const finish = async (status: number, headers: Headers | undefined, responseBody: CapturedBody | Promise<CapturedBody> | undefined, aborted: boolean) => {
     if (ctx.done) return;
     ctx.done = true;
     try {
       const durationNs = Math.round((now() - startMs) * 1e6);
-      let route: RouteMatch;
-      try {
-        route = await adapter.route(request, url);
-      } catch (error) {
-        onFault(error);
-        route = { template: '', params: {} };
-      }
+      const matched = await routeOf();
       onDone({
         sdkType: adapter.sdkType,
         msgId: ctx.msgId,
         parentId: null,
         timestamp,
         durationNs,
-        method: request.method.toUpperCase(),
-        host: request.headers.get('host') ?? url.host,
+        method,
+        host,
         rawUrl,
-        route,
-        requestHeaders: webHeaders(request.headers),
+        route: matched,
+        requestHeaders,
         responseHeaders: headers === undefined ? {} : webHeaders(headers),
         requestBody: requestBody === undefined ? undefined : await requestBody,
         responseBody: responseBody === undefined ? undefined : await responseBody,
@@ -177,7 +189,9 @@ export async function observeWeb(
       if (!ctx.done) ctx.errors.push(errorRecord(error));
     };
     response = await context.run(ctx, () => handler(recordError));
+    void routeOf();
   } catch (error) {
+    void routeOf();
     // The framework answers a thrown error with a 500 (control flow such as a redirect with its own
     // status); the error itself goes on unchanged.
     let status: number | undefined;
@@ -191,7 +205,7 @@ export async function observeWeb(
     throw error;
   }
   try {
-    return teeResponse(response, limits, env.decompress, (body, aborted, error) => {
+    return teeResponse(response, request, limits, env.decompress, (body, aborted, error) => {
       if (error !== undefined) ctx.errors.push(errorRecord(error));
       void finish(response.status, response.headers, body, aborted);
     });
@@ -202,19 +216,36 @@ export async function observeWeb(
   }
 }
 
-/** The same response, its body flowing through a tee that reports once the body ended. */
+/**
+ * Bun, Deno and workerd send a body they know the length of (a string, bytes) with
+ * `Content-Length`, and one that is a stream as chunked: a response whose body went through a
+ * pass-through stream would go out framed differently than the app made it. There the app's own
+ * Response is returned and the SDK reads a clone of it (cut at the cap: the clone's branch is
+ * cancelled there, so the other buffers at most that much). A client that goes away is seen there
+ * only on Bun; elsewhere the record is made when the app's body ends, and an app's stream goes on
+ * until it ends or the cap is reached (event streams excepted, see below). Node's servers (undici's Response,
+ * Next.js, @hono/node-server) frame both alike: there the pass-through keeps the exact moment the
+ * body was sent, and sees a client that went away.
+ */
+const KEEPS_LENGTH = /^(Bun\/|Deno\/|Cloudflare-Workers)/.test((globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent as string ?? '');
+/** Bun aborts `request.signal` when the client goes away, and only then (Deno also after a response). */
+const SIGNAL_MEANS_GONE = /^Bun\//.test((globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent as string ?? '');
+
+/** The same response, its body flowing through a tee (or read from a clone) that reports once the body ended. */
 function teeResponse(
   response: Response,
+  request: Request,
   limits: CaptureLimits,
   decompress: Decompress,
   done: (body: CapturedBody | Promise<CapturedBody> | undefined, aborted: boolean, error?: unknown) => void,
 ): Response {
   const contentType = response.headers.get('content-type') ?? undefined;
-  if (response.body === null || !limits.captureResponseBody) {
+  const empty = (): Response => {
     // Nothing to tee (or not asked to): the exchange is over once the handler answered.
     done(limits.captureResponseBody ? { bytes: Buffer.alloc(0), contentType, truncated: false } : undefined, false);
     return response;
-  }
+  };
+  if (!limits.captureResponseBody) return empty();
   const tee = new BodyTee(limits.maxBodyBytes);
   const body = (): CapturedBody | Promise<CapturedBody> => {
     const bytes = tee.bytes();
@@ -224,6 +255,23 @@ function teeResponse(
     const plain = decompress(bytes, encoding.toLowerCase(), limits.maxBodyBytes);
     return plain instanceof Promise ? plain.then((b) => ({ bytes: b, contentType, truncated })) : { bytes: plain, contentType, truncated };
   };
+  // An event stream is a stream whatever the runtime, and may never end: through the pass-through,
+  // which passes a client's leaving on to the app at once (a clone's branch would keep it writing).
+  if (KEEPS_LENGTH && !contentType?.toLowerCase().startsWith('text/event-stream')) {
+    let copy: Response | undefined;
+    try {
+      // Not a look at response.body first: on Deno that alone turns a body of known length into a stream.
+      copy = response.clone();
+    } catch {
+      // A body already used or locked: the pass-through below still works.
+    }
+    if (copy !== undefined) {
+      if (copy.body === null) return empty();
+      readClone(copy.body, tee, limits.maxBodyBytes, SIGNAL_MEANS_GONE ? request.signal : undefined, (aborted, error) => done(body(), aborted, error));
+      return response;
+    }
+  }
+  if (response.body === null) return empty();
   const reader = response.body.getReader();
   // highWaterMark 0: a chunk is read from the app only when the server asks for one.
   const stream = new ReadableStream<Uint8Array>({
@@ -254,4 +302,46 @@ function teeResponse(
     },
   }, { highWaterMark: 0 });
   return new Response(stream, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/**
+ * Reads a clone of the response body into `tee` up to its limit (then cancels the clone's branch),
+ * and reports once the body ended, failed, or `gone` said the client went away.
+ */
+function readClone(
+  stream: ReadableStream<Uint8Array>,
+  tee: BodyTee,
+  limit: number,
+  gone: AbortSignal | undefined,
+  done: (aborted: boolean, error?: unknown) => void,
+): void {
+  const reader = stream.getReader();
+  let over = false;
+  const onGone = (): void => {
+    if (over) return;
+    over = true;
+    reader.cancel().catch(() => {});
+    done(true);
+  };
+  if (gone?.aborted) return onGone();
+  gone?.addEventListener('abort', onGone, { once: true });
+  void (async () => {
+    try {
+      for (;;) {
+        const { done: ended, value } = await reader.read();
+        if (ended || over) break;
+        tee.add(value);
+        if (tee.seen > limit) {
+          await reader.cancel().catch(() => {});
+          break;
+        }
+      }
+      if (!over) done(false);
+    } catch (error) {
+      if (!over) done(true, error);
+    } finally {
+      over = true;
+      gone?.removeEventListener('abort', onGone);
+    }
+  })();
 }

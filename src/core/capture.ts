@@ -318,7 +318,8 @@ export function requestHeaders(req: IncomingMessage): HeaderInput {
   const internal = req as unknown as Record<symbol, unknown>;
   const count = kHeadersCount === null ? undefined : internal[kHeadersCount!];
   const raw = req.rawHeaders;
-  if (typeof count !== 'number' || !Array.isArray(raw) || kHeadersDistinct === null || internal[kHeadersDistinct!]) {
+  // Bun has node's symbols but keeps the count at 0: only a count that can be node's is trusted.
+  if (typeof count !== 'number' || !Array.isArray(raw) || (count === 0 && raw.length > 0) || kHeadersDistinct === null || internal[kHeadersDistinct!]) {
     return req.headersDistinct ?? req.headers;
   }
   // What node's _addHeaderLineDistinct makes: lower-case names, every value in order, in a list.

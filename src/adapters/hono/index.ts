@@ -117,7 +117,9 @@ export function honoMiddleware(client: APIToolkit): MiddlewareHandler {
       // Hono answers HEAD with the GET response's headers and drops its body unread.
       return c.req.method === 'HEAD' ? new Response(null, c.res) : c.res;
     }, findWaitUntil([executionContext(c)])).then((response) => {
-      c.res = response;
+      // Hono's setter rebuilds the response around its body stream: only a new one goes through it
+      // (Bun, Deno and workerd get Hono's own back, framed as Hono made it).
+      if (response !== c.res) c.res = response;
     });
   };
 }

@@ -4,6 +4,7 @@ import { expressTargets } from './express.js';
 import { koaTargets } from './koa.js';
 import { honoTargets } from './hono.js';
 import { fastifyTargets } from './fastify.js';
+import { fetchTargets } from './fetch.js';
 import { httpTargets } from './http.js';
 import { nestTargets } from './nest.js';
 import { nextTargets } from './next.js';
@@ -14,6 +15,7 @@ export const targets: Target[] = [
   ...honoTargets,
   ...fastifyTargets,
   ...httpTargets,
+  ...fetchTargets,
   ...nestTargets,
   ...nextTargets,
 ];
