@@ -296,6 +296,8 @@ let kHeadersDistinct: symbol | null | undefined;
 function findHeaderSymbols(): void {
   kHeadersCount = null;
   kHeadersDistinct = null;
+  // Bun's node:http has the same symbols but leaves the count at 0: its own getter it is.
+  if (typeof (process.versions as { bun?: unknown }).bun === 'string') return;
   try {
     const probe = new IncomingMessage(null as never);
     void probe.headersDistinct;
@@ -318,8 +320,7 @@ export function requestHeaders(req: IncomingMessage): HeaderInput {
   const internal = req as unknown as Record<symbol, unknown>;
   const count = kHeadersCount === null ? undefined : internal[kHeadersCount!];
   const raw = req.rawHeaders;
-  // Bun has node's symbols but keeps the count at 0: only a count that can be node's is trusted.
-  if (typeof count !== 'number' || !Array.isArray(raw) || (count === 0 && raw.length > 0) || kHeadersDistinct === null || internal[kHeadersDistinct!]) {
+  if (typeof count !== 'number' || !Array.isArray(raw) || kHeadersDistinct === null || internal[kHeadersDistinct!]) {
     return req.headersDistinct ?? req.headers;
   }
   // What node's _addHeaderLineDistinct makes: lower-case names, every value in order, in a list.
