@@ -69,6 +69,40 @@ for (const flag of ['--import', '--require']) {
 const help = execFileSync(process.execPath, ['dist/cli.js', '--help'], { encoding: 'utf8' });
 assert.match(help, /collector/);
 
+// The Web build: under the workerd, edge-light and deno conditions every subpath it serves resolves
+// into dist/web, whose whole import graph names no `node:` module (nor a bare node builtin), and
+// loads on Node all the same.
+{
+  const { readFileSync } = await import('node:fs');
+  const { builtinModules } = await import('node:module');
+  const { dirname, join, resolve } = await import('node:path');
+  const exportsMap = JSON.parse(readFileSync('package.json', 'utf8')).exports;
+  const builtins = new Set(builtinModules);
+  for (const sub of ['.', './fetch', './hono', './next']) {
+    for (const condition of ['workerd', 'edge-light', 'deno']) {
+      const target = exportsMap[sub][condition]?.default;
+      assert.ok(target?.startsWith('./dist/web/'), `${sub} under ${condition} resolves the Web build, not ${target}`);
+      const seen = new Set();
+      const visit = (file) => {
+        if (seen.has(file)) return;
+        seen.add(file);
+        const code = readFileSync(file, 'utf8');
+        const imports = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)|(?:^|\n)\s*import\s*["']([^"']+)["']/g;
+        for (const match of code.matchAll(imports)) {
+          const spec = match[1] ?? match[2] ?? match[3];
+          assert.ok(!spec.startsWith('node:') && !builtins.has(spec), `${file} imports ${spec}`);
+          if (spec.startsWith('.')) visit(resolve(dirname(file), spec));
+        }
+      };
+      visit(resolve(target));
+      assert.ok(seen.size > 0);
+    }
+    const web = await import(join(process.cwd(), exportsMap[sub].workerd.default));
+    const node = await import(sub === '.' ? self : `${self}/${sub.slice(2)}`);
+    assert.deepEqual(Object.keys(web).sort(), Object.keys(node).sort(), `${sub}: the Web build exports what the Node build does`);
+  }
+}
+
 execFileSync('npx', ['--no-install', 'attw', '--pack', '.'], { stdio: 'inherit' });
 execFileSync('npx', ['--no-install', 'publint', '--strict'], { stdio: 'inherit' });
 console.log('package check: ok');
