@@ -7,11 +7,12 @@
  *   NestJS's CLI default), and the README's `apiKey: process.env.APITOOLKIT_KEY` compiles with
  *   `exactOptionalPropertyTypes`.
  * - `next build` (Turbopack and webpack) succeeds in an app that has none of the optional peers:
- *   no entry point may make a bundler resolve axios.
+ *   no entry point may make a bundler resolve axios; an edge route handler (`edge-light`: the Web
+ *   build) builds, and served by `next start` on Next's edge runtime delivers its record.
  * Dependencies are linked from this repository's node_modules (the test never reaches the network).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,6 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import semver from 'semver';
+import { startCollector } from '../../src/collector/index.js';
+import { freePort } from '../helpers/runtimes.js';
 
 const exec = promisify(execFile);
 const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -102,6 +105,32 @@ describe('the packed package, installed in an app of its own', () => {
     }
   });
 
+  /** `next start`, one request to the edge route, its record at a local collector: the Web build on Next's edge runtime. */
+  async function serveEdgeRoute(env: NodeJS.ProcessEnv): Promise<void> {
+    const collector = await startCollector({ inspector: false });
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(app, 'node_modules/next/dist/bin/next'), 'start', '-p', String(port), '-H', '127.0.0.1'], {
+      cwd: app,
+      env: { ...env, APITOOLKIT_ROOT_URL: collector.rootURL, APITOOLKIT_PUBSUB_ENDPOINT: collector.pubsubEndpoint },
+      stdio: 'ignore',
+    });
+    try {
+      let response: Response | undefined;
+      for (let i = 0; i < 200 && response === undefined; i++) {
+        response = await fetch(`http://127.0.0.1:${port}/api/edge/42?q=1`).catch(() => undefined);
+        if (response === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.deepEqual(await response!.json(), { id: '42', token: 'secret-token', edge: true });
+      const [record] = await collector.waitForRecords(1, 10_000);
+      assert.equal(record!.sdk_type, 'JsFetch');
+      assert.equal(record!.url_path, '/api/edge/[id]');
+      assert.deepEqual(JSON.parse(Buffer.from(record!.response_body, 'base64').toString()), { id: '42', token: '[CLIENT_REDACTED]', edge: true });
+    } finally {
+      child.kill('SIGKILL');
+      await collector.close();
+    }
+  }
+
   for (const bundler of ['turbopack', 'webpack'] as const) {
     test(`next build (${bundler}) of an app without axios or any other optional peer`, { timeout: 300_000 }, async () => {
       for (const name of ['next', 'react', 'react-dom']) {
@@ -119,6 +148,23 @@ describe('the packed package, installed in an app of its own', () => {
           'export const GET = nextRouteHandler(apitoolkit, async () => Response.json({ ok: true }));',
         ].join('\n'),
       );
+      // The edge runtime: `edge-light` resolves the Web build; Next refuses a node: import there.
+      // Turbopack only: Next 16.4.6's webpack build fails on any edge route handler, one without the
+      // SDK too (ENOENT .next/server/app/.../route_client-reference-manifest.js).
+      rmSync(join(app, 'app/api/edge'), { recursive: true, force: true });
+      if (bundler === 'turbopack') mkdirSync(join(app, 'app/api/edge/[id]'), { recursive: true });
+      if (bundler === 'turbopack') writeFileSync(
+        join(app, 'app/api/edge/[id]/route.js'),
+        [
+          "import { APIToolkit } from 'apitoolkit-node';",
+          "import { fetchHandler } from 'apitoolkit-node/fetch';",
+          "export const runtime = 'edge';",
+          'const rootURL = process.env.APITOOLKIT_ROOT_URL;',
+          "const apitoolkit = new APIToolkit({ apiKey: 'k', enabled: Boolean(rootURL), rootURL, pubsubEndpoint: process.env.APITOOLKIT_PUBSUB_ENDPOINT, redactResponseBody: ['$.token'], flushIntervalMs: 0 });",
+          "const route = (request) => ({ template: '/api/edge/[id]', params: { id: new URL(request.url).pathname.split('/').pop() } });",
+          "export const GET = fetchHandler(apitoolkit, async (request, { params }) => Response.json({ id: (await params).id, token: 'secret-token', edge: typeof EdgeRuntime === 'string' }), { route });",
+        ].join('\n'),
+      );
       // next, react and react-dom are links into this repository: let the bundlers read there.
       writeFileSync(join(app, 'next.config.mjs'), "export default { turbopack: { root: '/' }, outputFileTracingRoot: '/' };\n");
       const args = [join(app, 'node_modules/next/dist/bin/next'), 'build', ...(bundler === 'webpack' ? ['--webpack'] : [])];
@@ -128,6 +174,10 @@ describe('the packed package, installed in an app of its own', () => {
       assert.ok(!('code' in result) || result.code === 0, `next build failed:\n${output.slice(-3000)}`);
       assert.doesNotMatch(output, /axios/i);
       assert.match(output, /\/api\/hello/);
+      if (bundler === 'turbopack') {
+        assert.match(output, /\/api\/edge/);
+        await serveEdgeRoute(env);
+      }
       rmSync(join(app, '.next'), { recursive: true, force: true });
     });
   }
