@@ -4,7 +4,8 @@
  * for the framework adapters, and outgoing-call capture.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createNodeCapture, decompress, nodeRecordInput, receivedUrl } from './core/capture.js';
+import { NODE_CAPTURE } from './adapters/node-client.js';
+import { decompress } from './core/capture.js';
 import type { APIToolkitOptions } from './core/options.js';
 import type { Platform } from './core/platform.js';
 import { APIToolkit as Client } from './client.js';
@@ -19,7 +20,7 @@ const NODE: Platform = Object.freeze({
   context: <T>() => new AsyncLocalStorage<T>(),
   decompress,
   lazyStart: false,
-  node: { createNodeCapture, nodeRecordInput, receivedUrl },
+  node: NODE_CAPTURE,
   outgoing: { compile: compileOutgoingRules, install: installOutgoing },
 });
 

@@ -17,7 +17,7 @@ import type { Platform } from './core/platform.js';
 import { REDACTED, type ApiRecord } from './core/record.js';
 import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/redact.js';
 import type { ContextStore } from './core/context.js';
-import { kCurrentRequest, kEnter, kObserve, kObserveWeb, kRecordError, kSubmit } from './core/symbols.js';
+import { kCurrentRequest, kEnter, kObserve, kObserveWeb, kRecordError, kSubmit, kUseNode } from './core/symbols.js';
 import type { OutgoingCapture } from './outgoing/index.js';
 import { makePubSubTransport } from './transport/pubsub.js';
 import type { Transport, TransportInfo } from './transport/types.js';
@@ -107,6 +107,8 @@ export class APIToolkit {
   readonly #outgoingRedactor: Redactor;
   readonly #outgoing: OutgoingCapture | undefined;
   readonly #platform: Platform;
+  // The platform's node:http capture, or one a Node adapter handed over (kUseNode).
+  #node: Platform['node'];
   readonly #context: ContextStore<RequestContext>;
   // node:http capture: made on first use, and only where the platform has it.
   #capture: NodeCapture | undefined;
@@ -134,6 +136,7 @@ export class APIToolkit {
     this.#options = resolveOptions(options);
     const o = this.#options;
     this.#platform = platform;
+    this.#node = platform.node;
     this.#redactor = compileRedactor(o);
     if (o.captureOutgoing !== undefined && platform.outgoing === undefined) {
       throw new OptionsInvalidError('captureOutgoing', `outgoing calls are captured on Node and Bun only; this is the ${platform.name}`);
@@ -391,7 +394,7 @@ export class APIToolkit {
     exchange = undefined;
     let admission: Admission = 'skip';
     try {
-      const rawUrl = this.#platform.node!.receivedUrl(req);
+      const rawUrl = this.#node!.receivedUrl(req);
       admission = this.#admit(req.method, rawUrl);
       if (admission === 'observe') exchange = capture.start(req, res, adapter, state, rawUrl);
     } catch (error) {
@@ -412,7 +415,7 @@ export class APIToolkit {
     if (capture === undefined) return;
     let context: RequestContext | undefined;
     try {
-      const rawUrl = this.#platform.node!.receivedUrl(req);
+      const rawUrl = this.#node!.receivedUrl(req);
       const admission = this.#admit(req.method, rawUrl);
       if (admission === 'observe') context = capture.start(req, res, adapter, undefined, rawUrl);
       else if (admission === 'unsampled' && this.#outgoing !== undefined) context = UNSAMPLED;
@@ -422,9 +425,17 @@ export class APIToolkit {
     if (context !== undefined || this.#context.getStore() !== undefined) this.#context.enterWith(context as RequestContext);
   }
 
+  /**
+   * Adapters only: node:http capture for a client whose platform has none (the Web build under
+   * Deno, which runs Express and the other Node frameworks all the same). Kept once.
+   */
+  [kUseNode](node: NonNullable<Platform['node']>): void {
+    this.#node ??= node;
+  }
+
   /** The node:http capture, made on first use; undefined (said once) where the platform has none. */
   #nodeCapture(): NodeCapture | undefined {
-    const node = this.#platform.node;
+    const node = this.#node;
     if (node === undefined) {
       if (!this.#warned.has('node')) {
         this.#warned.add('node');
@@ -436,7 +447,13 @@ export class APIToolkit {
       return undefined;
     }
     this.#capture ??= node.createNodeCapture(this.#options, (exchange, aborted) => this.#completeNode(exchange, aborted));
+    this.#wake();
     return this.#capture;
+  }
+
+  /** A request is being served: delivery starts now where it waited for one (lazyStart). */
+  #wake(): void {
+    if (this.#started === undefined && this.#state === 'starting') void this.#begin();
   }
 
   /**
@@ -464,7 +481,7 @@ export class APIToolkit {
       return Promise.resolve().then(() => this.#unobserved(admission, () => handler(ignore)));
     }
     let env = this.#web;
-    if (this.#platform.lazyStart && this.#state === 'starting') void this.#begin();
+    this.#wake();
     if (waitUntil !== undefined) {
       let release!: () => void;
       const delivered = new Promise<void>((resolve) => {
@@ -556,7 +573,7 @@ export class APIToolkit {
     }
     let input: RecordInput;
     try {
-      input = this.#platform.node!.nodeRecordInput(exchange, aborted, route, this.#options);
+      input = this.#node!.nodeRecordInput(exchange, aborted, route, this.#options);
     } catch (error) {
       this.#fault(toError(error), 'capture');
       return;

@@ -19,3 +19,8 @@ export const kSubmit = Symbol.for('apitoolkit-node.submit');
  * rest of the synchronous call (zero-code start: no middleware to wrap the app's listener).
  */
 export const kEnter = Symbol.for('apitoolkit-node.enter');
+/**
+ * `APIToolkit` internal: node:http capture, handed over by a Node adapter (Express, Fastify, Koa,
+ * Nest, `/http`) to a client of the Web build (Deno), which has none of its own.
+ */
+export const kUseNode = Symbol.for('apitoolkit-node.useNode');

@@ -6,7 +6,8 @@
  * with `nodejs_compat` and without it, where the Web build brings its own Buffer and has no async
  * context). Each app sends to a local collector over loopback; the records are read there.
  */
-import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
 import { startCollector, type Collector } from '../../src/collector/index.js';
 import { conformance } from '../conformance/run.js';
 import { CONFORMANCE_OPTIONS, type Expectation, type Target } from '../conformance/spec.js';
@@ -106,3 +107,26 @@ const targets: Target[] = [
 ];
 
 for (const target of targets) conformance(target, { timeout: SUITE_TIMEOUT_MS });
+
+test('Deno + Express: the Node adapter hands the Web build\'s client node:http capture', { timeout: 60_000 }, async () => {
+  const collector = await startCollector({ inspector: false });
+  const server = await startDeno(dir(), 'deno-express.mjs', {
+    APITOOLKIT_TEST: JSON.stringify({ ...CONFORMANCE_OPTIONS, rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint }),
+  });
+  try {
+    const got = await fetch(`${server.url}/users/42?x=1`, { headers: { 'x-api-key': 'key-secret' } });
+    assert.deepEqual(await got.json(), { id: '42', token: 'secret-token' });
+    const posted = await fetch(`${server.url}/users/7`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ada', password: 'hunter2' }) });
+    assert.equal(posted.status, 201);
+    const records = (await collector.waitForRecords(2, 10_000)).sort((a, b) => a.method.localeCompare(b.method));
+    const decode = (b64: string): unknown => JSON.parse(Buffer.from(b64, 'base64').toString());
+    assert.deepEqual(records.map((r) => [r.sdk_type, r.method, r.url_path]), [['JsExpress', 'GET', '/users/:id'], ['JsExpress', 'POST', '/users/:id']]);
+    assert.deepEqual(records[0]!.request_headers['x-api-key'], ['[CLIENT_REDACTED]']);
+    assert.deepEqual(records[0]!.response_headers['set-cookie'], ['[CLIENT_REDACTED]']);
+    assert.deepEqual(decode(records[0]!.response_body), { id: '42', token: '[CLIENT_REDACTED]' });
+    assert.deepEqual(decode(records[1]!.request_body), { name: 'ada', password: '[CLIENT_REDACTED]' });
+  } finally {
+    await server.close();
+    await collector.close();
+  }
+});

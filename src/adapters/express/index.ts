@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIToolkit } from '../../apitoolkit.js';
 import type { CaptureAdapter } from '../../core/capture.js';
 import { kObserve, kRecordError } from '../../core/symbols.js';
-import { assertClient } from '../assert-client.js';
+import { assertNodeClient } from '../node-client.js';
 import { expressRoute } from './route.js';
 
 type Next = (error?: unknown) => void;
@@ -47,7 +47,7 @@ const lateAdapter: CaptureAdapter<{ body?: unknown }> = {
  * app.use(expressErrorHandler(apitoolkit));
  */
 export function expressMiddleware(client: APIToolkit) {
-  assertClient(client, 'expressMiddleware');
+  assertNodeClient(client, 'expressMiddleware');
   return function apitoolkitExpress(req: IncomingMessage, res: ServerResponse, next: Next): void {
     client[kObserve](req, res, adapter, next);
   };
@@ -63,7 +63,7 @@ export function expressMiddleware(client: APIToolkit) {
  * app.use((err, req, res, next) => res.status(500).json({ error: err.message }));
  */
 export function expressErrorHandler(client: APIToolkit) {
-  assertClient(client, 'expressErrorHandler');
+  assertNodeClient(client, 'expressErrorHandler');
   return function apitoolkitExpressError(error: unknown, req: IncomingMessage, res: ServerResponse, next: Next): void {
     // Observing a request twice is a no-op that runs `record` in its context.
     const record = (): void => client[kRecordError](req, error);

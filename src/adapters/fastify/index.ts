@@ -11,7 +11,7 @@ import type { APIToolkit } from '../../apitoolkit.js';
 import type { CaptureAdapter, RouteMatch } from '../../core/capture.js';
 import { setOwn } from '../../core/own.js';
 import { kObserve, kRecordError } from '../../core/symbols.js';
-import { assertClient } from '../assert-client.js';
+import { assertNodeClient } from '../node-client.js';
 
 /** Options of `fastifyPlugin`. */
 export interface FastifyPluginOptions {
@@ -56,7 +56,7 @@ const adapter: CaptureAdapter<RequestLike> = {
 const apitoolkitFastify: FastifyPluginCallback<FastifyPluginOptions> = function apitoolkitFastify(instance, options, done) {
   const client = options?.client;
   try {
-    assertClient(client, 'fastifyPlugin');
+    assertNodeClient(client, 'fastifyPlugin');
   } catch (error) {
     // Thrown here it would escape avvio as an uncaught exception; through done() it rejects
     // register()/ready() with our coded error.

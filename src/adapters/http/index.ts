@@ -8,7 +8,7 @@ import type { APIToolkit } from '../../apitoolkit.js';
 import type { CaptureAdapter, RouteMatch } from '../../core/capture.js';
 import { OptionsInvalidError } from '../../core/errors.js';
 import { kObserve, kRecordError } from '../../core/symbols.js';
-import { assertClient } from '../assert-client.js';
+import { assertNodeClient } from '../node-client.js';
 
 /** What `route` returns for a request that matched a route of yours. */
 export interface HttpRoute {
@@ -85,7 +85,7 @@ function makeAdapter(route: HttpHandlerOptions['route']): CaptureAdapter<string 
  * server.listen(3000);
  */
 export function httpHandler(client: APIToolkit, handler: HttpRequestHandler, options: HttpHandlerOptions = {}): RequestListener {
-  assertClient(client, 'httpHandler');
+  assertNodeClient(client, 'httpHandler');
   if (typeof handler !== 'function') throw new OptionsInvalidError('httpHandler(client, handler)', `expected a request listener function, got ${typeof handler}`);
   if (options.route !== undefined && typeof options.route !== 'function') {
     throw new OptionsInvalidError('httpHandler route', `expected a function (req) => ({ template, params }) | null, got ${typeof options.route}`);

@@ -8,7 +8,7 @@ import type { APIToolkit } from '../../apitoolkit.js';
 import type { CaptureAdapter, RouteMatch } from '../../core/capture.js';
 import { setOwn } from '../../core/own.js';
 import { kObserve, kRecordError } from '../../core/symbols.js';
-import { assertClient } from '../assert-client.js';
+import { assertNodeClient } from '../node-client.js';
 
 /** The parts of a `@koa/router` Layer we read. */
 interface RouterLayer {
@@ -106,7 +106,7 @@ const adapter: CaptureAdapter<KoaContextLike> = {
  * app.use(router.routes()).use(router.allowedMethods());
  */
 export function koaMiddleware(client: APIToolkit): KoaMiddleware {
-  assertClient(client, 'koaMiddleware');
+  assertNodeClient(client, 'koaMiddleware');
   // Errors already recorded for a request, so one that is also emitted on 'error' counts once.
   const recorded = new WeakMap<IncomingMessage, unknown[]>();
   const record = (req: IncomingMessage, error: unknown): void => {

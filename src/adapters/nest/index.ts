@@ -11,7 +11,7 @@ import type { CaptureAdapter, RouteMatch } from '../../core/capture.js';
 import { setOwn } from '../../core/own.js';
 import { OptionsInvalidError } from '../../core/errors.js';
 import { kObserve, kRecordError } from '../../core/symbols.js';
-import { assertClient } from '../assert-client.js';
+import { assertNodeClient } from '../node-client.js';
 
 /** The route the guard or interceptor saw, on node's request: shared by every copy of the adapter. */
 const kNestRoute = Symbol.for('apitoolkit-node.nestRoute');
@@ -76,7 +76,7 @@ export type NestMiddlewareFunction = (req: IncomingMessage, res: ServerResponse,
  * await app.listen(3000);
  */
 export function nestMiddleware(client: APIToolkit): NestMiddlewareFunction {
-  assertClient(client, 'nestMiddleware');
+  assertNodeClient(client, 'nestMiddleware');
   return observer(() => client);
 }
 
@@ -239,7 +239,7 @@ export class APIToolkitModule {
    */
   static forRoot(options: APIToolkitModuleOptions): APIToolkitDynamicModule {
     const client = options?.client;
-    assertClient(client, 'APIToolkitModule.forRoot');
+    assertNodeClient(client, 'APIToolkitModule.forRoot');
     return {
       ...globalModule(() => client),
       providers: [
@@ -283,7 +283,7 @@ export class APIToolkitModule {
           inject: options.inject ?? [],
           useFactory: async (...args: unknown[]) => {
             const made = (await options.useFactory(...args))?.client;
-            assertClient(made, 'APIToolkitModule.forRootAsync');
+            assertNodeClient(made, 'APIToolkitModule.forRootAsync');
             client = made;
             return made;
           },
