@@ -123,8 +123,14 @@ export async function observeWeb(
   const rawUrl = url.pathname + url.search;
   // Read now: Deno lets a request's headers go once its response is sent, which may come first.
   const method = request.method.toUpperCase();
-  const requestHeaders = webHeaders(request.headers);
-  const host = request.headers.get('host') ?? url.host;
+  let requestHeaders: Record<string, string[]> = {};
+  let host = url.host;
+  try {
+    requestHeaders = webHeaders(request.headers);
+    host = request.headers.get('host') ?? url.host;
+  } catch (error) {
+    onFault(error);
+  }
 
   let requestBody: Promise<CapturedBody> | undefined;
   try {
