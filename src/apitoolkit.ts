@@ -11,7 +11,7 @@ import {
 } from './core/capture.js';
 import { observeWeb, type WebCaptureAdapter } from './core/capture-web.js';
 import { encodeRecord } from './core/encode.js';
-import { ApiKeyRefusedError, QueueFullError, RecordDroppedError } from './core/errors.js';
+import { ApiKeyRefusedError, QueueFullError, RecordDroppedError, WARNINGS, type WarningCode } from './core/errors.js';
 import { resolveOptions, type APIToolkitOptions, type DropReason, type ResolvedOptions } from './core/options.js';
 import { REDACTED, type ApiRecord } from './core/record.js';
 import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/redact.js';
@@ -68,6 +68,8 @@ export interface ShutdownResult {
 }
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000; // 5 s
+// Warnings (printed without debug) repeat at most this often per code.
+const WARN_INTERVAL_MS = 10 * 60_000; // 10 min
 // Debug mode checks the redaction rules after this many records, and again after each as many more.
 const RULE_CHECK_EVERY = 100;
 // Headers, URLs and the fixed fields of a record held before start-up: a generous estimate.
@@ -116,6 +118,7 @@ export class APIToolkit {
   #state: APIToolkitStats['state'];
   #shutdown: Promise<ShutdownResult> | undefined;
   readonly #warned = new Set<string>();
+  readonly #warnedAt = new Map<WarningCode, number>();
   // Some sampleRoutes key is a route template: a request no exact path decides waits for its route.
   readonly #sampleLater: boolean;
   readonly #stats = {
@@ -157,6 +160,11 @@ export class APIToolkit {
       metadataTimeoutMs: o.metadataTimeoutMs,
       http: nodeHttpClient(),
       onDebug: o.debug ? (line) => this.#debug(line) : undefined,
+      onMetadataRetry: (reason) => this.#warn(
+        WARNINGS.metadataUnreachable,
+        `cannot fetch client metadata from ${o.rootURL}/api/client_metadata (${reason}); retrying in the background, ` +
+          'records are kept meanwhile (up to maxQueueSize). Check rootURL and that this host can reach it (HTTPS_PROXY if you need a proxy)',
+      ),
     });
     const transport = this.#transport;
     this.#batcher = createBatcher({
@@ -175,6 +183,7 @@ export class APIToolkit {
       onRetry: (error, attempt, delayMs) => {
         this.#stats.failed += 1;
         this.#fault(error, 'send_retry', `send failed (attempt ${attempt}), retrying in ${delayMs} ms: ${error.message}`);
+        this.#warn(WARNINGS.publishRetrying, `publishing failed (${errorText(error)}); retrying, records are kept meanwhile (up to maxQueueSize)`);
       },
     });
     this.#started = this.#start(transport);
@@ -191,6 +200,9 @@ export class APIToolkit {
     } catch (error) {
       const err = toError(error);
       // The Pub/Sub transport retries everything but a refused key itself; any rejection is final.
+      if (err instanceof ApiKeyRefusedError) {
+        this.#warn(WARNINGS.apiKeyRefused, `the API key was refused (401) by ${this.#options.rootURL}: nothing will be recorded. Check APITOOLKIT_KEY / apiKey against your project's API keys`);
+      }
       if (this.#state === 'starting') {
         this.#state = err instanceof ApiKeyRefusedError ? 'refused' : 'failed';
         this.#drop(err instanceof ApiKeyRefusedError ? 'api_key_refused' : 'start_failed', this.#takePending().length, err);
@@ -636,6 +648,10 @@ export class APIToolkit {
   #drop(reason: DropReason, count: number, error?: Error): void {
     if (count <= 0) return;
     this.#stats.dropped[reason] += count;
+    // Your own hook's decision, and a refused key (warned of at start-up), need no warning here.
+    if (reason !== 'before_send' && reason !== 'api_key_refused') {
+      this.#warn(WARNINGS.recordsDropped, `${count} record(s) dropped (${reason}${error === undefined ? '' : `: ${errorText(error)}`}); stats().dropped counts them by reason`);
+    }
     // Once per reason: a full queue under load must not flood the logs or onError.
     if (!this.#warned.has(reason)) {
       this.#warned.add(reason);
@@ -657,6 +673,22 @@ export class APIToolkit {
     }
   }
 
+  /**
+   * A failure the app's owner must act on: printed through `logger` even without `debug`, at most
+   * once per code every WARN_INTERVAL_MS (debug mode prints the events themselves as they happen).
+   */
+  #warn(code: WarningCode, message: string): void {
+    const now = Date.now();
+    const last = this.#warnedAt.get(code);
+    if (last !== undefined && now - last < WARN_INTERVAL_MS) return;
+    this.#warnedAt.set(code, now);
+    try {
+      this.#options.logger(`apitoolkit: warning ${code}: ${message}`);
+    } catch {
+      // A throwing logger must not reach the host app.
+    }
+  }
+
   #debug(line: string): void {
     if (this.#options.debug) this.#options.logger(`apitoolkit: ${line}`);
   }
@@ -671,6 +703,11 @@ const UNSAMPLED: RequestContext = Object.freeze({ msgId: '', errors: [], done: f
 /** True with probability `rate` (0 to 1). */
 function sampled(rate: number): boolean {
   return rate >= 1 || (rate > 0 && Math.random() < rate);
+}
+
+/** An error's message without the package prefix, for a warning line. */
+function errorText(error: Error): string {
+  return error.message.replace(/^apitoolkit-node: /, '');
 }
 
 function toError(value: unknown): Error {

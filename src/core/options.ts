@@ -2,7 +2,7 @@
  * Options: one DEFAULTS table, validated and frozen once by `resolveOptions()` at construction.
  * The request path only ever reads the frozen result.
  */
-import { OptionsInvalidError } from './errors.js';
+import { OptionsInvalidError, WARNINGS } from './errors.js';
 import type { ApiRecord } from './record.js';
 import type { Transport } from '../transport/types.js';
 
@@ -477,7 +477,7 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
   const missingKey = apiKey === undefined && t === undefined && bool(options, 'enabled', true);
   if (missingKey) {
     logger(
-      'apitoolkit: no API key (set APITOOLKIT_KEY or pass apiKey, or a transport such as MemoryTransport); ' +
+      `apitoolkit: warning ${WARNINGS.noApiKey}: no API key (set APITOOLKIT_KEY or pass apiKey, or a transport such as MemoryTransport); ` +
         'requests are served as usual but not recorded',
     );
   }
