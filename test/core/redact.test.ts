@@ -167,7 +167,7 @@ describe('body redaction by path form', () => {
     assert.equal(result.unparsable, false);
   });
 
-  it('a parent and a child rule: the child is skipped once the parent is gone', () => {
+  it('a parent and a child rule: the parent is hidden whole and counted once', () => {
     const { value, result } = requestJson(['$.a', '$.a.b'], { a: { b: 1 }, c: 2 });
     assert.deepEqual(value, { a: REDACTED, c: 2 });
     assert.equal(result.redactions, 1);
