@@ -84,6 +84,57 @@ describe('normalizeJsonPath', () => {
     assert.equal(normalizeJsonPath(''), '');
     assert.equal(normalizeJsonPath('   '), '');
   });
+
+  it('trims only the blanks RFC 9535 knows: U+00A0, U+FEFF and U+2028 are name characters', () => {
+    assert.equal(normalizeJsonPath(' \t\r\n$.a\n '), '$.a');
+    assert.equal(normalizeJsonPath('\u00a0.password'), '$.\u00a0.password');
+    assert.equal(normalizeJsonPath('\ufeff.password'), '$.\ufeff.password');
+    assert.equal(normalizeJsonPath('$.a\u2028'), '$.a\u2028');
+  });
+});
+
+describe('a name with a no-break space is that name, not a blank', () => {
+  it('"\u00a0.password" hides the password under the member named U+00A0, not the top-level one', () => {
+    const body = { password: 'top', '\u00a0': { password: 'under-nbsp' } };
+    const { value, result } = requestJson(['\u00a0.password'], body);
+    assert.deepEqual(value, { password: 'top', '\u00a0': { password: REDACTED } });
+    assert.equal(result.redactions, 1);
+  });
+
+  it('a rule of only a no-break space names that member; it is not an empty path', () => {
+    assert.deepEqual(redactedJson(['\u00a0'], { '\u00a0': 1, a: 2 }), { '\u00a0': REDACTED, a: 2 });
+  });
+});
+
+describe('control characters escaped as RFC 9535 allows (\\u0000-\\u001f)', () => {
+  // json-p3 2.3.1 refuses these escapes; the SDK compiles them (see rules.ts controlEscapesAside).
+  const body = {
+    'a\tb': 'tab', 'x\u0001y': 'soh', n: { '\u001f': 'us', keep: 'k1' }, '\u0000': 'nul',
+    list: [{ k: 'v\u0002', s: 'filtered' }, { k: 'v', s: 'k2' }], '\ue001': 'k3', '\u0001': 'k4',
+  };
+  const rules = ["$['a\\u0009b']", '$["x\\u0001y"]', "$..['\\u001F']", "$['\\u0000']", "$.list[?@.k == 'v\\u0002'].s"];
+
+  it('in names and filter strings: each selects the member it escapes, nothing else', () => {
+    const { value, result } = requestJson(rules, body);
+    assert.deepEqual(value, {
+      'a\tb': REDACTED, 'x\u0001y': REDACTED, n: { '\u001f': REDACTED, keep: 'k1' }, '\u0000': REDACTED,
+      list: [{ k: 'v\u0002', s: REDACTED }, { k: 'v', s: 'k2' }], '\ue001': 'k3', '\u0001': 'k4',
+    });
+    assert.equal(result.redactions, 5);
+  });
+
+  it('a path that also holds the private-use characters the SDK stands in with keeps them apart', () => {
+    assert.deepEqual(redactedJson(["$['\\ue001']", "$['\\u0001']"], { '\ue001': 1, '\u0001': 2, '\ue021': 3 }), { '\ue001': REDACTED, '\u0001': REDACTED, '\ue021': 3 });
+    assert.deepEqual(redactedJson(["$['\ue001\\u0001']"], { '\ue001\u0001': 1, '\ue001\ue001': 2 }), { '\ue001\u0001': REDACTED, '\ue001\ue001': 2 });
+  });
+
+  it('an escaped backslash before u is not an escape', () => {
+    assert.deepEqual(redactedJson(["$['\\\\u0001']"], { '\\u0001': 1, '\u0001': 2 }), { '\\u0001': REDACTED, '\u0001': 2 });
+  });
+
+  it('a raw control character in dot notation is escaped, then compiled the same way', () => {
+    assert.deepEqual(redactedJson(['$.ctl\u0001'], { 'ctl\u0001': 1, ctl: 2 }), { 'ctl\u0001': REDACTED, ctl: 2 });
+  });
 });
 
 describe('body redaction by path form', () => {
