@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 import { jsonpath } from 'json-p3';
 import { OptionsInvalidError, RedactPathInvalidError } from '../../src/core/errors.js';
 import { REDACTED } from '../../src/core/record.js';
@@ -446,6 +447,9 @@ describe('content types', () => {
     'application/problem+json',
     'application/vnd.api+json',
     'application/merge-patch+json; charset=utf-8',
+    'text/json',
+    'application/x-json',
+    'text/x-json; charset=utf-8',
   ]) {
     it(`${JSON.stringify(type)} is JSON`, () => {
       assert.equal(redactor.requestBody(raw, type).body.toString(), redactedText);
@@ -453,13 +457,32 @@ describe('content types', () => {
     });
   }
 
-  for (const type of ['text/plain', 'text/html', 'application/octet-stream', 'multipart/form-data; boundary=x', 'application/jsonl', 'application/json-seq']) {
+  it('text/plain that holds JSON is JSON (an app may parse it as such)', () => {
+    for (const type of ['text/plain', 'text/plain; charset=utf-8', 'TEXT/PLAIN']) {
+      assert.equal(redactor.requestBody(raw, type).body.toString(), redactedText, type);
+      assert.equal(redactor.responseBody(raw, type).body.toString(), redactedText, type);
+    }
+    const text = Buffer.from('hello {"secret": 1}');
+    assert.equal(redactor.requestBody(text, 'text/plain').body, text, 'text that does not start like JSON is text');
+  });
+
+  for (const type of ['text/html', 'application/octet-stream', 'application/xml', 'image/png']) {
     it(`${JSON.stringify(type)} is left as it is`, () => {
       const result = redactor.requestBody(raw, type);
       assert.equal(result.body, raw);
       assert.equal(result.redactions, 0);
     });
   }
+
+  it('JSON sequences and lines (application/jsonl, json-seq, x-ndjson) are not one document: withheld under rules', () => {
+    const lines = Buffer.from('{"secret":"a"}\n{"secret":"b"}\n');
+    for (const type of ['application/jsonl', 'application/json-seq', 'application/x-ndjson']) {
+      const result = redactor.responseBody(lines, type);
+      assert.equal(result.body.toString(), MARKER_BODY, type);
+      assert.equal(result.unparsable, true);
+      assert.equal(compileRedactor({}).responseBody(lines, type).body, lines, 'without rules: as it is');
+    }
+  });
 
   it('no content type: a body that looks like JSON and parses is redacted', () => {
     assert.equal(redactor.requestBody(Buffer.from(' \n{"secret":"s3cr3t","ok":true}'), undefined).body.toString(), ` \n${redactedText}`);
@@ -468,12 +491,58 @@ describe('content types', () => {
     assert.equal(array.body.toString(), `[{"secret":"${REDACTED}"}]`);
   });
 
-  it('no content type: anything else is left as it is, even if it starts with {', () => {
-    for (const text of ['{"secret": "s3cr3t"', '"secret"', '42', 'secret=s3cr3t', '']) {
+  it('no content type, with a byte order mark: still JSON, and redacted', () => {
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), raw]);
+    for (const type of [undefined, '', 'text/plain']) {
+      const result = redactor.requestBody(bom, type);
+      assert.ok(!result.body.toString().includes('s3cr3t'), `${type}: ${result.body.toString()}`);
+      assert.equal(result.redactions, 1);
+    }
+  });
+
+  it('no content type: a body that starts like JSON but does not parse (cut, or not JSON after all) is withheld', () => {
+    for (const text of ['{"secret": "s3cr3t"', '{"secret": "s3cr3t", "pad": "xxxxx', '[{"secret": 1}', '{not json at all}']) {
+      for (const type of [undefined, 'text/plain']) {
+        const result = redactor.requestBody(Buffer.from(text), type);
+        assert.equal(result.body.toString(), MARKER_BODY, text);
+        assert.equal(result.unparsable, true);
+      }
+    }
+  });
+
+  it('no content type: anything else is left as it is', () => {
+    for (const text of ['"secret"', '42', 'secret=s3cr3t', 'plain text']) {
       const body = Buffer.from(text);
       const result = redactor.requestBody(body, undefined);
       assert.equal(result.body, body, text);
       assert.equal(result.unparsable, false);
+    }
+  });
+
+  it('no content type, gzip by its magic bytes: decoded and redacted; withheld when it cannot be decoded', () => {
+    const gz = gzipSync(raw);
+    assert.equal(redactor.requestBody(gz, undefined).body.toString(), redactedText);
+    assert.equal(redactor.responseBody(gz, 'text/plain').body.toString(), redactedText);
+    // Cut (as at maxBodyBytes), corrupt, or past the limit: withheld.
+    for (const bad of [gz.subarray(0, gz.length - 6), Buffer.concat([gz.subarray(0, 12), Buffer.alloc(20, 7)])]) {
+      const result = redactor.requestBody(bad, undefined);
+      assert.equal(result.body.toString(), MARKER_BODY);
+      assert.equal(result.unparsable, true);
+    }
+    const big = gzipSync(Buffer.from(JSON.stringify({ secret: 'x'.repeat(5000) })));
+    const small = compileRedactor({ redactRequestBody: ['$.secret'], maxBodyBytes: 1000 });
+    assert.equal(small.requestBody(big, undefined).body.toString(), MARKER_BODY);
+    assert.equal(small.requestBody(gzipSync(gz), undefined).body.toString(), MARKER_BODY, 'gzip in gzip');
+    const text = gzipSync('just text');
+    assert.equal(redactor.requestBody(text, undefined).body.toString(), 'just text', 'decoded text is recorded decoded');
+    assert.equal(compileRedactor({}).requestBody(gz, undefined).body, gz, 'without rules: as it came');
+  });
+
+  it('a multipart body the SDK cannot read is withheld under rules (no boundary, or no delimiter in it)', () => {
+    for (const type of ['multipart/form-data; boundary=x', 'multipart/form-data', 'multipart/form-data; boundary=', 'multipart/form-data; boundary="unterminated']) {
+      const result = redactor.requestBody(raw, type);
+      assert.equal(result.body.toString(), MARKER_BODY, type);
+      assert.equal(compileRedactor({}).requestBody(raw, type).body, raw, 'without rules: as it is');
     }
   });
 });

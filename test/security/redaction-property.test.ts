@@ -120,8 +120,11 @@ describe('redaction property: random documents x random rules', () => {
         const publics: string[] = [];
         const form = new URLSearchParams();
         for (const key of fields) {
-          const value = redacted.includes(key) ? nextSecret() : `pub${publics.length}z`;
-          (redacted.includes(key) ? secrets : publics).push(value);
+          // A field named __proto__ is dropped by qs: where a nested parser puts it is in doubt, so
+          // it is hidden whenever rules apply (see forms.ts).
+          const hidden = redacted.includes(key) || key === '__proto__';
+          const value = hidden ? nextSecret() : `pub${publics.length}z`;
+          (hidden ? secrets : publics).push(value);
           form.append(key, value);
         }
         const paths = redacted.map((k) => (dotted && !/[.\s]/.test(k) ? `$.${k}` : `$['${k}']`));

@@ -13,6 +13,7 @@ import { objectOf, type Json } from '../helpers/redaction-cases.js';
 const RUNS = Number(process.env.RULE_INTERACTION_RUNS ?? 2_000);
 
 const JSON_TYPE = 'application/json';
+const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 function redact(rules: string[], body: string, contentType: string, onRequest = true): { text: string; redactions: number } {
   const redactor = compileRedactor(onRequest ? { redactRequestBody: rules } : { redactResponseBody: rules });
@@ -45,6 +46,16 @@ describe('rules are evaluated together, on the body as received', () => {
       const one = redact(rules, body, JSON_TYPE);
       const other = redact([...rules].reverse(), body, JSON_TYPE);
       assert.deepEqual(one, other, JSON.stringify(rules));
+    }
+  });
+
+  it('form bodies too', () => {
+    const form = 'users[0][role]=admin&users[0][password]=hunter2SECRET&users[1][role]=user&users[1][password]=bobpass';
+    for (const rules of [['$.users[*].role', "$.users[?@.role=='admin'].password"], ["$.users[?@.role=='admin'].password", '$..role']]) {
+      const { text } = redact(rules, form, FORM_TYPE);
+      assert.ok(!text.includes('hunter2SECRET'), `leaked under ${JSON.stringify(rules)}: ${text}`);
+      assert.ok(text.includes('bobpass'));
+      assert.ok(text.includes(JSON.stringify(REDACTED)));
     }
   });
 
@@ -231,8 +242,20 @@ function expected(doc: Json, locations: Location[]): { doc: Json; redactions: nu
   return { doc: copy, redactions };
 }
 
+/** `doc` as form fields with the names qs nests back into it. */
+function formOf(doc: Json): string {
+  const fields: string[] = [];
+  const walk = (node: Json, name: string): void => {
+    if (Array.isArray(node)) node.forEach((item, i) => walk(item, `${name}[${i}]`));
+    else if (isObject(node)) for (const key of Object.keys(node)) walk(node[key]!, name === '' ? key : `${name}[${key}]`);
+    else fields.push(`${encodeURIComponent(name)}=${encodeURIComponent(String(node))}`);
+  };
+  walk(doc, '');
+  return fields.join('&');
+}
+
 describe('rule interaction property: a filter reads what another rule redacts', () => {
-  it(`${RUNS} documents x rule pairs, both orders, request and response: exactly the union of the selections is hidden`, () => {
+  it(`${RUNS} documents x rule pairs, both orders, request and response, JSON and form: exactly the union of the selections is hidden`, () => {
     let cases = 0;
     let readerHits = 0;
     let shadowed = 0;
@@ -245,18 +268,22 @@ describe('rule interaction property: a filter reads what another rule redacts', 
         // The case the issue found: what the reader selects, but no longer would once the writer ran first.
         const after = expected(doc, select(doc, writer)).doc;
         if (select(doc, reader).some((at) => !select(after, reader).some((b) => JSON.stringify(b) === JSON.stringify(at)))) shadowed += 1;
+        // The same document as a form: `users[0][role]=admin&...`, which the SDK reads nested as qs does.
+        const bodies: [string, string][] = [[JSON.stringify(doc), JSON_TYPE], [formOf(doc), FORM_TYPE]];
         for (const order of [rules, [...rules].reverse()]) {
           for (const onRequest of [true, false]) {
-            const { text, redactions } = redact(order.map(render), JSON.stringify(doc), JSON_TYPE, onRequest);
-            assert.deepEqual(JSON.parse(text), want.doc, `${JSON.stringify(order.map(render))} on ${JSON.stringify(doc)}`);
-            assert.equal(redactions, want.redactions);
-            cases += 1;
+            for (const [body, type] of bodies) {
+              const { text, redactions } = redact(order.map(render), body, type, onRequest);
+              assert.deepEqual(JSON.parse(text), want.doc, `${JSON.stringify(order.map(render))} on ${body}`);
+              assert.equal(redactions, want.redactions);
+              cases += 1;
+            }
           }
         }
       }),
       { numRuns: RUNS },
     );
-    console.log(`rule interaction property: ${RUNS} documents, ${cases} cases (orders x sides), ${readerHits} with the filter rule selecting, ${shadowed} where the other rule would have hidden its filter's input; 0 leaks`);
+    console.log(`rule interaction property: ${RUNS} documents, ${cases} cases (orders x sides x JSON and form), ${readerHits} with the filter rule selecting, ${shadowed} where the other rule would have hidden its filter's input; 0 leaks`);
     assert.ok(shadowed >= RUNS * 0.1, `only ${shadowed} of ${RUNS} documents exercised a shadowed filter`);
   });
 });

@@ -6,6 +6,7 @@
 import { jsonpath } from 'json-p3';
 import { OptionsInvalidError, RedactPathInvalidError } from '../errors.js';
 import { REDACTED } from '../record.js';
+import { keyPath, PUSH } from './forms.js';
 import { compileSplice, type SplicePlan, type SpliceRule } from './json-splice.js';
 
 // The default of json-p3 (50) is shallower than real payloads; past this depth the rules cannot be
@@ -34,6 +35,8 @@ export interface RuleSet {
   readonly rules: readonly Rule[];
   readonly scan: RegExp | null;
   readonly splice: SplicePlan | null;
+  /** For form fields: each rule that names a bracketed field (`$['user[password]']`), and its twin on the nested view (`$.user.password`). */
+  readonly twins: readonly { readonly rule: number; readonly twin: Rule }[];
 }
 
 /**
@@ -212,7 +215,40 @@ export function compileRules(option: BodyOption, value: unknown, environment: En
     rules.set(normalized, Object.freeze({ query, plan, needles, stat: { option: name, rule: path, matches: 0 } }));
   });
   const list = Object.freeze([...rules.values()]);
-  return Object.freeze({ rules: list, scan: needleScan(list), splice: how.splice ? splicePlan(list) : null });
+  const twins: { rule: number; twin: Rule }[] = [];
+  list.forEach((rule, i) => {
+    const twin = twinOf(rule.query);
+    if (twin === null) return;
+    const query = compilePath(environment, rule.stat.option, rule.stat.rule, twin);
+    twins.push(Object.freeze({ rule: i, twin: Object.freeze({ query, plan: how.walks ? planOf(query) : QUERY_PLAN, needles: null, stat: { ...rule.stat, matches: 0 } }) }));
+  });
+  return Object.freeze({ rules: list, scan: needleScan(list), splice: how.splice ? splicePlan(list) : null, twins: Object.freeze(twins) });
+}
+
+/**
+ * The twin of a rule that names a bracketed form field, for the nested view of forms: each segment
+ * that selects one such name (`['user[password]']`, `..['items[0][card]']`, `['tags[]']`) written as
+ * the steps the nesting parsers read from it (`['user']['password']`, `..['items'][0]['card']`,
+ * `['tags']`). Null when no segment does. See forms.ts.
+ */
+function twinOf(query: Query): string | null {
+  let changed = false;
+  let out = '$';
+  for (const segment of query.segments) {
+    const only = segment.selectors.length === 1 ? nameOf(segment.selectors[0]!) : undefined;
+    const steps = only === undefined || !only.includes('[') ? null : keyPath(only);
+    if (steps === null) {
+      out += segment.toString();
+      continue;
+    }
+    changed = true;
+    out += segment.toString().startsWith('..') ? '..' : '';
+    for (const step of steps) {
+      if (step === PUSH) break;
+      out += typeof step === 'number' ? `[${step}]` : `[${quoteName(step)}]`;
+    }
+  }
+  return changed ? out : null;
 }
 
 /** The byte-splicing form of `rules` when each one is a member chain or a descendant name, else null. */

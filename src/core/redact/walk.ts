@@ -14,25 +14,35 @@ export interface JsonSource {
   readonly scan: RegExp | null;
 }
 
+/** Where a rule's matches are counted: its stat, or a slot of a caller's array. */
+type Tally = MatchStat | { readonly index: number; readonly counts: number[] };
+
+function count(tally: Tally, n: number): void {
+  if ('matches' in tally) tally.matches += n;
+  else tally.counts[tally.index]! += n;
+}
+
 /** Where a node is: the member names and array indexes from the root (json-p3's `location`). */
 export type Location = readonly (string | number)[];
 
 /**
  * Every node each rule selects in `root` as it is (no rule sees what another one hides), with each
- * rule's match count added to its stat; WITHHELD when the value is too deep to evaluate. `source`
- * is the JSON text `root` was parsed from: a rule whose needles it lacks cannot match and is
- * skipped unread. `root` is not changed.
+ * rule's match count added to its stat (or, given `counts`, to counts[i] for rules[i]); WITHHELD
+ * when the value is too deep to evaluate. `source` is the JSON text `root` was parsed from: a rule
+ * whose needles it lacks cannot match and is skipped unread. `root` is not changed.
  */
-export function selectNodes(root: JSONValue, rules: readonly Rule[], source: JsonSource | undefined): Location[] | typeof WITHHELD {
+export function selectNodes(root: JSONValue, rules: readonly Rule[], source: JsonSource | undefined, counts?: number[]): Location[] | typeof WITHHELD {
   const selected: Location[] = [];
   // The needles in the text, searched once, when a rule first needs them; null when the text spells
   // some string with `\u` escapes (a name may then be there without its needle).
   let found: ReadonlySet<string> | null | undefined;
   try {
-    for (const rule of rules) {
+    for (let r = 0; r < rules.length; r += 1) {
+      const rule = rules[r]!;
       const plan = rule.plan;
+      const stat: Tally = counts === undefined ? rule.stat : { index: r, counts };
       if (plan.kind === 'members') {
-        selectMembers(root, plan.names, rule.stat, selected);
+        selectMembers(root, plan.names, stat, selected);
         continue;
       }
       if (source !== undefined && source.scan !== null && rule.needles !== null) {
@@ -40,11 +50,11 @@ export function selectNodes(root: JSONValue, rules: readonly Rule[], source: Jso
         if (found !== null && !rule.needles.some((needle) => found!.has(needle))) continue;
       }
       if (plan.kind === 'descendant') {
-        selectDescendants(root, plan.name, rule.stat, selected);
+        selectDescendants(root, plan.name, stat, selected);
         continue;
       }
       const nodes = rule.query.query(root);
-      rule.stat.matches += nodes.length;
+      count(stat, nodes.length);
       for (const node of nodes) selected.push(node.location);
     }
     return selected;
@@ -83,14 +93,14 @@ export function redactValue(root: JSONValue, rules: readonly Rule[], source: Jso
  * `$.a.b`: the one value the member chain leads to, as json-p3 selects it (own members of objects
  * only, never array elements or inherited members).
  */
-function selectMembers(root: JSONValue, names: readonly string[], stat: MatchStat, selected: Location[]): void {
+function selectMembers(root: JSONValue, names: readonly string[], stat: Tally, selected: Location[]): void {
   let value = root;
   for (const name of names) {
     const child = ownMember(value, name);
     if (child === undefined) return;
     value = child;
   }
-  stat.matches += 1;
+  count(stat, 1);
   selected.push(names);
 }
 
@@ -106,10 +116,10 @@ function ownMember(value: JSONValue, name: string): JSONValue | undefined {
  * json-p3 throws when any node (scalars too) lies {@link MAX_RECURSION_DEPTH} levels down; so does
  * this walk, before anything is counted or selected.
  */
-function selectDescendants(root: JSONValue, name: string, stat: MatchStat, selected: Location[]): void {
+function selectDescendants(root: JSONValue, name: string, stat: Tally, selected: Location[]): void {
   const found: Location[] = [];
   visit(root, [], name, found);
-  stat.matches += found.length;
+  count(stat, found.length);
   for (const location of found) selected.push(location);
 }
 
