@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { boundedJson } from './bounded-json.js';
 import { setOwn } from './own.js';
 import type { HeaderInput } from './redact/index.js';
 import type { ErrorRecord, SdkType } from './record.js';
@@ -364,8 +365,9 @@ const NO_BODY = (contentType: string | undefined): CapturedBody => ({ bytes: Buf
 /**
  * The request body to record: the bytes seen (decompressed by their Content-Encoding), or what the
  * app's body parser produced when the SDK came after it and saw no byte, or when the bytes were cut
- * at maxBodyBytes but the parser's value fits. Otherwise the bytes, cut; the redactor withholds
- * what it cannot read whole.
+ * at maxBodyBytes but the parser's value fits (it is serialised no further than maxBodyBytes: a
+ * 50 MB upload costs one MiB of work). Otherwise the bytes, cut; the redactor withholds what it
+ * cannot read whole.
  */
 export function requestBody(exchange: Exchange, headers: IncomingHttpHeaders = exchange.req.headers, maxBodyBytes = Number.MAX_SAFE_INTEGER): CapturedBody {
   const contentType = headers['content-type'];
@@ -393,12 +395,18 @@ function fromParser(exchange: Exchange, headers: IncomingHttpHeaders, contentTyp
     return bytes.length > max ? { bytes: bytes.subarray(0, max), contentType, truncated: true } : { bytes, contentType, truncated: false };
   }
   if (parsed === null || typeof parsed !== 'object' || !(hasOwnKeys(parsed) || mayHaveBody(headers))) return undefined;
+  const length = Number(headers['content-length']);
   let json: { text: string; cut: boolean } | undefined;
-  try {
-    const text = JSON.stringify(parsed) as string | undefined;
-    json = text === undefined ? undefined : { text, cut: false };
-  } catch {
-    json = undefined; // cyclic or BigInt
+  if (length <= max) {
+    // Known to be small: the native serialiser (its text is about as long as what was sent).
+    try {
+      const text = JSON.stringify(parsed) as string | undefined;
+      json = text === undefined ? undefined : { text, cut: false };
+    } catch {
+      json = undefined; // cyclic or BigInt
+    }
+  } else {
+    json = boundedJson(parsed, max);
   }
   if (json === undefined) return undefined;
   const bytes = Buffer.from(json.text);
