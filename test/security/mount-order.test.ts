@@ -139,6 +139,14 @@ const KINDS: Kind[] = [
     read: (record) => unb64(record.request_body),
   },
   {
+    // Express 4's default is extended (qs), Express 5's is not.
+    name: "form with bracket keys, the version's default express.urlencoded()",
+    contentType: 'application/x-www-form-urlencoded',
+    body: Buffer.from(new URLSearchParams(PAIRS).toString()),
+    parser: (express) => express.urlencoded(),
+    read: (record) => unb64(record.request_body),
+  },
+  {
     name: 'form with percent-encoded brackets, extended parser',
     contentType: 'application/x-www-form-urlencoded',
     body: Buffer.from(PAIRS.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')),
