@@ -20,7 +20,6 @@
  */
 import type { JSONValue } from 'json-p3';
 import { setOwn } from '../own.js';
-import { REDACTED } from '../record.js';
 import { serialise, withheld, WITHHELD, type BodyRedaction } from './body.js';
 import type { RuleSet } from './rules.js';
 import { replaceNodes, selectNodes, type Location } from './walk.js';
@@ -101,7 +100,7 @@ function topName(key: string): string {
  * `odd` when qs would read another name from it (it first turns `%5B`/`%5D` into brackets, splits at
  * `]=` when there is one, and keeps a name whose percent-escapes do not decode as it was).
  */
-export function formBodyFields(body: Buffer): Field[] {
+function formBodyFields(body: Buffer): Field[] {
   const text = body.toString('utf8');
   const fields: Field[] = [];
   const parts = text.split('&');
@@ -135,7 +134,7 @@ function qsName(part: string): string {
  * name that holds a `[` (`"tags[]": ["a", "b"]`) is repeated as it is. Null when the value is not an
  * object.
  */
-export function parsedFormFields(value: JSONValue): Field[] | null {
+function parsedFormFields(value: JSONValue): Field[] | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
   const fields: Field[] = [];
   for (const key of Object.keys(value)) {
@@ -398,9 +397,4 @@ export function redactForm(body: Buffer, parsed: boolean, rules: RuleSet): BodyR
   const selection = selectInForm(formView(fields), rules);
   if (selection === WITHHELD) return withheld();
   return serialise(selection);
-}
-
-/** A field's value as recorded: the marker when hidden. */
-export function fieldText(selection: FormSelection, fields: readonly Field[], i: number): string {
-  return selection.hidden[i] ? REDACTED : fields[i]!.value;
 }
