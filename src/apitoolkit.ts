@@ -544,7 +544,7 @@ export class APIToolkit {
     let requestBodyB64 = '';
     const rawRequest = input.requestBody;
     if (rawRequest !== undefined && rawRequest.bytes.length > 0) {
-      const result = redactor.requestBody(rawRequest.bytes, rawRequest.contentType);
+      const result = redactor.requestBody(rawRequest.bytes, rawRequest.contentType, rawRequest.parsed);
       redactions += result.redactions;
       if (result.unparsable) this.#stats.unparsableBodies += 1;
       requestBodyB64 = this.#cap(result.body, rawRequest.truncated).toString('base64');
@@ -552,7 +552,7 @@ export class APIToolkit {
     let responseBodyB64 = '';
     const rawResponse = input.responseBody;
     if (rawResponse !== undefined && rawResponse.bytes.length > 0) {
-      const result = redactor.responseBody(rawResponse.bytes, rawResponse.contentType);
+      const result = redactor.responseBody(rawResponse.bytes, rawResponse.contentType, rawResponse.parsed);
       redactions += result.redactions;
       if (result.unparsable) this.#stats.unparsableBodies += 1;
       responseBodyB64 = this.#cap(result.body, rawResponse.truncated).toString('base64');

@@ -6,8 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { boundedJson } from './bounded-json.js';
 import { setOwn } from './own.js';
-import type { HeaderInput } from './redact.js';
+import type { HeaderInput } from './redact/index.js';
 import { REDACTED, type ErrorRecord, type SdkType } from './record.js';
 
 /** A route template (`""` when nothing matched) and its path params. */
@@ -366,31 +367,66 @@ export interface CapturedBody {
   bytes: Buffer;
   contentType: string | undefined;
   truncated: boolean;
+  /**
+   * The bytes are the JSON of what the app's body parser made of the body (the SDK was mounted
+   * after it), not the bytes received; `contentType` is still the request's, so that a parsed form
+   * is redacted as a form.
+   */
+  parsed?: boolean;
 }
 
 const NO_BODY = (contentType: string | undefined): CapturedBody => ({ bytes: Buffer.alloc(0), contentType, truncated: false });
 
-/** The request body to record: the bytes seen, or what the parser produced when we came too late. */
-export function requestBody(exchange: Exchange, headers: IncomingHttpHeaders = exchange.req.headers): CapturedBody {
+/**
+ * The request body to record: the bytes seen (decompressed by their Content-Encoding), or what the
+ * app's body parser produced when the SDK came after it and saw no byte, or when the bytes were cut
+ * at maxBodyBytes but the parser's value fits (it is serialised no further than maxBodyBytes: a
+ * 50 MB upload costs one MiB of work). Otherwise the bytes, cut; the redactor withholds what it
+ * cannot read whole.
+ */
+export function requestBody(exchange: Exchange, headers: IncomingHttpHeaders = exchange.req.headers, maxBodyBytes = Number.MAX_SAFE_INTEGER): CapturedBody {
   const contentType = headers['content-type'];
   const tee = exchange.requestTee;
-  if (tee !== undefined && tee.seen > 0 && !tee.truncated && headers['content-encoding'] === undefined) {
-    return { bytes: tee.bytes(), contentType, truncated: false };
+  if (tee === undefined || tee.seen === 0) return fromParser(exchange, headers, contentType, maxBodyBytes) ?? NO_BODY(contentType);
+  const bytes = tee.bytes();
+  if (tee.truncated) {
+    const whole = fromParser(exchange, headers, contentType, maxBodyBytes);
+    return whole !== undefined && !whole.truncated ? whole : { bytes, contentType, truncated: true };
   }
-  // Whole and already decoded: better than cut or still-compressed bytes.
+  const encoding = headers['content-encoding'];
+  if (encoding === undefined) return { bytes, contentType, truncated: false };
+  const decoded = decompress(bytes, encoding.toLowerCase(), maxBodyBytes);
+  if (decoded !== bytes) return { bytes: decoded, contentType, truncated: false };
+  // Not decodable here: the parser may have decoded it; else the compressed bytes.
+  return fromParser(exchange, headers, contentType, maxBodyBytes) ?? { bytes, contentType, truncated: false };
+}
+
+/** What the app's body parser made of the request body, cut at `max`; undefined when it made nothing to record. */
+function fromParser(exchange: Exchange, headers: IncomingHttpHeaders, contentType: string | undefined, max: number): CapturedBody | undefined {
   const parsed = exchange.adapter.parsedBody?.(exchange.req, exchange.state);
-  if (Buffer.isBuffer(parsed)) return { bytes: parsed, contentType, truncated: false };
-  if (typeof parsed === 'string') return { bytes: Buffer.from(parsed), contentType, truncated: false };
-  if (parsed !== null && typeof parsed === 'object' && (hasOwnKeys(parsed) || mayHaveBody(headers))) {
-    try {
-      // Parsed form and JSON bodies alike are objects now: they go on as JSON.
-      return { bytes: Buffer.from(JSON.stringify(parsed)), contentType: 'application/json', truncated: false };
-    } catch {
-      // Cyclic or BigInt: fall through to what the tee saw.
-    }
+  if (typeof parsed === 'string' || Buffer.isBuffer(parsed)) {
+    // A string longer than `max` characters is longer than `max` bytes: only that much is encoded.
+    const bytes = typeof parsed === 'string' ? Buffer.from(parsed.length > max ? parsed.slice(0, max + 1) : parsed) : parsed;
+    return bytes.length > max ? { bytes: bytes.subarray(0, max), contentType, truncated: true } : { bytes, contentType, truncated: false };
   }
-  if (tee !== undefined && tee.seen > 0) return { bytes: tee.bytes(), contentType, truncated: tee.truncated };
-  return NO_BODY(contentType);
+  if (parsed === null || typeof parsed !== 'object' || !(hasOwnKeys(parsed) || mayHaveBody(headers))) return undefined;
+  const length = Number(headers['content-length']);
+  let json: { text: string; cut: boolean } | undefined;
+  if (length <= max) {
+    // Known to be small: the native serialiser (its text is about as long as what was sent).
+    try {
+      const text = JSON.stringify(parsed) as string | undefined;
+      json = text === undefined ? undefined : { text, cut: false };
+    } catch {
+      json = undefined; // cyclic or BigInt
+    }
+  } else {
+    json = boundedJson(parsed, max);
+  }
+  if (json === undefined) return undefined;
+  const bytes = Buffer.from(json.text);
+  const cut = json.cut || bytes.length > max;
+  return { bytes: cut ? bytes.subarray(0, max) : bytes, contentType, truncated: cut, parsed: true };
 }
 
 /** `Object.keys(value).length > 0` without making the array. */
@@ -481,7 +517,7 @@ export function nodeRecordInput(exchange: Exchange, aborted: boolean, route: Rou
     // headersDistinct keeps repeated request headers apart, as the wire format wants.
     requestHeaders: requestHeaders(req),
     responseHeaders: sent,
-    requestBody: limits.captureRequestBody ? requestBody(exchange, headers) : undefined,
+    requestBody: limits.captureRequestBody ? requestBody(exchange, headers, limits.maxBodyBytes) : undefined,
     responseBody: limits.captureResponseBody ? responseBody(exchange, limits.maxBodyBytes, sent) : undefined,
     // 499 (nginx's "client closed request") when the client left before any status was sent.
     statusCode: aborted && !res.headersSent ? 499 : res.statusCode,
