@@ -82,3 +82,13 @@ export class RecordDroppedError extends APIToolkitError {
     this.reason = reason;
   }
 }
+
+/** `assertNoLeaks()` found open leaks in the records it scanned; `error.report` lists them. */
+export class LeakFoundError extends APIToolkitError {
+  /** The scan report (`report.open`, `report.rules`). */
+  readonly report: unknown;
+  constructor(message: string, report: unknown) {
+    super('APITOOLKIT_ERR_LEAK_FOUND', message);
+    this.report = report;
+  }
+}
