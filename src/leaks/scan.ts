@@ -29,9 +29,15 @@ export function scanRecord(record: ApiRecord, options: ScanOptions = {}): LeakFi
   const secretlint = scanWithSecretlint(slots.map((slot) => ({ key: slot.whole ? slot.key : '', value: slot.value, whole: slot.whole })));
   const findings: LeakFinding[] = [];
   const matches: ValueMatch[] = [];
-  slots.forEach((slot, i) => {
+  const context = { key: '', path: '', whole: true };
+  for (let i = 0; i < slots.length; i++) {
+    const slot = slots[i]!;
+    // No detector flags one or two characters (a CVV has three, a PIN four).
+    if (slot.value.length < 3 && secretlint[i]!.length === 0) continue;
     matches.length = 0;
-    const context = { key: slot.key, path: slot.path, whole: slot.whole };
+    context.key = slot.key;
+    context.path = slot.path;
+    context.whole = slot.whole;
     for (const detector of VALUE_DETECTORS) {
       try {
         detector.run(slot.value, context, matches);
@@ -39,13 +45,17 @@ export function scanRecord(record: ApiRecord, options: ScanOptions = {}): LeakFi
         // A detector must not stop the others (nor the request it looks at).
       }
     }
-    matches.push(...secretlint[i]!);
-    const seen = new Set<string>();
+    for (const m of secretlint[i]!) matches.push(m);
+    if (matches.length === 0) continue;
+    let seen: Set<string> | null = null;
     for (const m of matches) {
       if (!atLeast(m.confidence, min)) continue;
-      const key = `${m.detector} ${m.start} ${m.end}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
+      if (matches.length > 1) {
+        const key = `${m.detector} ${m.start} ${m.end}`;
+        seen ??= new Set();
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
       const match = slot.value.slice(m.start, m.end);
       findings.push({
         detector: m.detector,
@@ -58,7 +68,7 @@ export function scanRecord(record: ApiRecord, options: ScanOptions = {}): LeakFi
         match,
       });
     }
-  });
+  }
   return findings;
 }
 
