@@ -14,6 +14,8 @@ export default defineConfig({
     'http/index': 'src/adapters/http/index.ts',
     'collector/index': 'src/collector/index.ts',
     cli: 'src/cli.ts',
+    // Zero-code start: node --import apitoolkit-node/register app.js
+    register: 'src/register.ts',
     // The publishing thread's entry (src/transport/thread.ts finds it next to the chunks).
     'transport/pubsub-worker': 'src/transport/pubsub-worker.ts',
   },

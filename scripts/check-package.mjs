@@ -67,9 +67,16 @@ for (const [format, mod, http] of [['esm', esm, await import(`${self}/http`)], [
 }
 await collector.close();
 
+// Zero-code start resolves in both formats (no key here: it warns and lets the program run).
+for (const flag of ['--import', '--require']) {
+  const env = { ...process.env, APITOOLKIT_KEY: '' };
+  const out = execFileSync(process.execPath, [flag, `${self}/register`, '-e', 'console.log("program ran")'], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.match(out, /program ran/, flag);
+}
+
 const help = execFileSync(process.execPath, ['dist/cli.js', '--help'], { encoding: 'utf8' });
 assert.match(help, /collector/);
 
-execFileSync('npx', ['--no-install', 'attw', '--pack', '.', '--profile', 'node16'], { stdio: 'inherit' });
+execFileSync('npx', ['--no-install', 'attw', '--pack', '.'], { stdio: 'inherit' });
 execFileSync('npx', ['--no-install', 'publint', '--strict'], { stdio: 'inherit' });
 console.log('package check: ok');

@@ -15,7 +15,7 @@ import { ApiKeyRefusedError, QueueFullError, RecordDroppedError } from './core/e
 import { resolveOptions, type APIToolkitOptions, type DropReason, type ResolvedOptions } from './core/options.js';
 import { REDACTED, type ApiRecord } from './core/record.js';
 import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/redact.js';
-import { kCurrentRequest, kObserve, kObserveWeb, kRecordError, kSubmit } from './core/symbols.js';
+import { kCurrentRequest, kEnter, kObserve, kObserveWeb, kRecordError, kSubmit } from './core/symbols.js';
 import { describeLocation } from './leaks/format.js';
 import { redactFindings } from './leaks/redact.js';
 import { endpointOf, scanRecord, suggestRule } from './leaks/scan.js';
@@ -31,8 +31,12 @@ export interface APIToolkitStats {
    * transport's start() rejected; `shut_down` after shutdown(); `disabled` with `enabled: false`.
    */
   state: 'disabled' | 'starting' | 'ready' | 'refused' | 'failed' | 'shut_down';
-  /** Requests observed to the end (ignored ones excluded). */
+  /** Requests observed to the end (ignored and sampled-out ones excluded). */
   captured: number;
+  /** Requests not recorded because of `ignorePaths` / `ignoreMethods`. */
+  ignored: number;
+  /** Requests not recorded because of `sampleRate` / `sampleRoutes`. */
+  sampledOut: number;
   /** Records the endpoint acknowledged. */
   published: number;
   /** Records waiting in the queue (including a batch being sent). */
@@ -123,8 +127,10 @@ export class APIToolkit {
   #shutdown: Promise<ShutdownResult> | undefined;
   readonly #warned = new Set<string>();
   readonly #leakWarned = new Set<string>();
+  // Some sampleRoutes key is a route template: a request no exact path decides waits for its route.
+  readonly #sampleLater: boolean;
   readonly #stats = {
-    captured: 0, published: 0, failed: 0, redactions: 0, unparsableBodies: 0, truncatedBodies: 0, leaksFound: 0,
+    captured: 0, ignored: 0, sampledOut: 0, published: 0, failed: 0, redactions: 0, unparsableBodies: 0, truncatedBodies: 0, leaksFound: 0,
     dropped: emptyDrops(),
   };
 
@@ -135,6 +141,7 @@ export class APIToolkit {
     const outgoingRules = compileOutgoingRules(o);
     this.#outgoingRedactor = outgoingRules.redactor;
     this.#capture = createNodeCapture(o, (exchange, aborted) => this.#completeNode(exchange, aborted));
+    this.#sampleLater = [...o.sampleRoutes.keys()].some((route) => /[:*{[(]/.test(route));
     if (!o.enabled) {
       this.#state = 'disabled';
       this.#started = Promise.resolve({ projectId: '' });
@@ -227,12 +234,25 @@ export class APIToolkit {
    */
   reportError(error: unknown): boolean {
     const exchange = this.#context.getStore();
-    if (exchange === undefined || exchange.done) {
-      this.#debug('reportError called outside a request: ignored');
+    if (exchange === undefined || exchange.done || exchange.sampledOut === true) {
+      if (exchange?.sampledOut !== true) this.#debug('reportError called outside a request: ignored');
       return false;
     }
     exchange.errors.push(errorRecord(error));
     return true;
+  }
+
+  /**
+   * The `msg_id` of the record of the request being served (found through async context, across
+   * `await`), to put on your log lines so that each one leads to its request in APIToolkit;
+   * `undefined` outside a request. Never throws.
+   * @example
+   * // pino: every line logged while serving a request carries its msg_id
+   * const logger = pino({ mixin: () => ({ msg_id: apitoolkit.currentMsgId() }) });
+   */
+  currentMsgId(): string | undefined {
+    const exchange = this.#context.getStore();
+    return exchange === undefined || exchange.done || exchange.sampledOut === true ? undefined : exchange.msgId;
   }
 
   /** A snapshot of the SDK's counters. */
@@ -241,6 +261,8 @@ export class APIToolkit {
     return {
       state: this.#state,
       captured: s.captured,
+      ignored: s.ignored,
+      sampledOut: s.sampledOut,
       published: s.published,
       queued: this.#batcher?.size ?? 0,
       queuedBytes: this.#batcher?.bytes ?? 0,
@@ -344,14 +366,35 @@ export class APIToolkit {
     // one record, the first observer's, and its context.
     if (exchange !== undefined && !exchange.done) return this.#state === 'shut_down' ? next() : this.#context.run(exchange, next);
     exchange = undefined;
+    let admission: Admission = 'skip';
     try {
       const rawUrl = receivedUrl(req);
-      if (this.#shouldObserve(req.method, rawUrl)) exchange = this.#capture.start(req, res, adapter, state, rawUrl);
+      admission = this.#admit(req.method, rawUrl);
+      if (admission === 'observe') exchange = this.#capture.start(req, res, adapter, state, rawUrl);
     } catch (error) {
       this.#fault(toError(error), 'capture');
     }
-    if (exchange === undefined) return next();
-    return this.#context.run(exchange, next);
+    if (exchange !== undefined) return this.#context.run(exchange, next);
+    return this.#unobserved(admission, next);
+  }
+
+  /**
+   * Zero-code start only (`apitoolkit-node/register`): observe a request from node's
+   * `http.server.request.start` channel, which runs just before the server's 'request' listeners,
+   * and make it the async context of what follows (they are not called by us, so `run()` cannot
+   * wrap them). A request not observed gets no context, so it never inherits one.
+   */
+  [kEnter](req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter<any>): void {
+    let context: RequestContext | undefined;
+    try {
+      const rawUrl = receivedUrl(req);
+      const admission = this.#admit(req.method, rawUrl);
+      if (admission === 'observe') context = this.#capture.start(req, res, adapter, undefined, rawUrl);
+      else if (admission === 'unsampled' && this.#outgoing !== undefined) context = UNSAMPLED;
+    } catch (error) {
+      this.#fault(toError(error), 'capture');
+    }
+    if (context !== undefined || this.#context.getStore() !== undefined) this.#context.enterWith(context as RequestContext);
   }
 
   /**
@@ -366,8 +409,9 @@ export class APIToolkit {
     } catch {
       // Not observable: serve it anyway.
     }
-    if (url === undefined || !this.#shouldObserve(request.method, url.pathname + url.search)) {
-      return Promise.resolve().then(handler);
+    const admission = url === undefined ? 'skip' : this.#admit(request.method, url.pathname + url.search);
+    if (url === undefined || admission !== 'observe') {
+      return Promise.resolve().then(() => this.#unobserved(admission, handler));
     }
     return observeWeb(request, url, adapter, this.#options, this.#context, handler, this.#onWebDone, (error) => this.#fault(toError(error), 'capture'));
   }
@@ -393,13 +437,36 @@ export class APIToolkit {
     }
   }
 
-  #shouldObserve(method: string | undefined, url = ''): boolean {
+  /** Whether to observe a request, by state, `ignore*` and sampling (an exact path's rate, or `sampleRate`). */
+  #admit(method: string | undefined, url = ''): Admission {
     const state = this.#state;
-    if (state !== 'starting' && state !== 'ready') return false;
-    if (this.#options.ignoreMethods.has(method ?? '')) return false;
-    if (this.#options.ignorePaths.length === 0) return true;
+    if (state !== 'starting' && state !== 'ready') return 'skip';
+    const o = this.#options;
+    if (o.ignoreMethods.has(method ?? '')) {
+      this.#stats.ignored += 1;
+      return 'skip';
+    }
+    if (o.ignorePaths.length === 0 && o.sampleRoutes.size === 0 && o.sampleRate === 1) return 'observe';
     const q = url.indexOf('?');
-    return !this.#ignored(q === -1 ? url : url.slice(0, q));
+    const path = q === -1 ? url : url.slice(0, q);
+    if (o.ignorePaths.length > 0 && this.#ignored(path)) {
+      this.#stats.ignored += 1;
+      return 'skip';
+    }
+    const own = o.sampleRoutes.get(path);
+    // A template rate, when one might apply, is decided once the route is known (#buildRecord).
+    if (own === undefined && this.#sampleLater) return 'observe';
+    if (sampled(own ?? o.sampleRate)) return 'observe';
+    this.#stats.sampledOut += 1;
+    return 'unsampled';
+  }
+
+  /**
+   * Runs a request that is not observed. A sampled-out one runs in a context that says so when
+   * outgoing calls are captured, so that the calls it makes are not recorded either.
+   */
+  #unobserved<T>(admission: Admission, next: () => T): T {
+    return admission === 'unsampled' && this.#outgoing !== undefined ? this.#context.run(UNSAMPLED, next) : next();
   }
 
   #ignored(path: string, template?: string): boolean {
@@ -453,7 +520,18 @@ export class APIToolkit {
     const o = this.#options;
     const route = input.route;
     const q = input.rawUrl.indexOf('?');
-    if (o.ignorePaths.length > 0 && !input.outgoing && this.#ignored(q === -1 ? input.rawUrl : input.rawUrl.slice(0, q), route.template)) return undefined;
+    if (!input.outgoing && (o.ignorePaths.length > 0 || this.#sampleLater)) {
+      const path = q === -1 ? input.rawUrl : input.rawUrl.slice(0, q);
+      if (o.ignorePaths.length > 0 && this.#ignored(path, route.template)) {
+        this.#stats.ignored += 1;
+        return undefined;
+      }
+      // Requests an exact path decided were decided when they started.
+      if (this.#sampleLater && !o.sampleRoutes.has(path) && !sampled(o.sampleRoutes.get(route.template) ?? o.sampleRate)) {
+        this.#stats.sampledOut += 1;
+        return undefined;
+      }
+    }
 
     const redactor = input.outgoing ? this.#outgoingRedactor : this.#redactor;
     const reqHeaders = redactor.headers(input.requestHeaders);
@@ -627,6 +705,17 @@ export class APIToolkit {
   #debug(line: string): void {
     if (this.#options.debug) this.#options.logger(`apitoolkit: ${line}`);
   }
+}
+
+/** How a request is handled at its start: observed, passed through, or passed through as sampled out. */
+type Admission = 'observe' | 'skip' | 'unsampled';
+
+/** The context of a request sampled out: outgoing calls made under it are not recorded. */
+const UNSAMPLED: RequestContext = Object.freeze({ msgId: '', errors: [], done: false, sampledOut: true });
+
+/** True with probability `rate` (0 to 1). */
+function sampled(rate: number): boolean {
+  return rate >= 1 || (rate > 0 && Math.random() < rate);
 }
 
 function toError(value: unknown): Error {

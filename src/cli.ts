@@ -11,6 +11,7 @@ import { COLLECTOR_DEFAULTS, startCollector, type Collector, type CollectorOptio
 import { formatDoctorReport, runDoctor } from './collector/doctor.js';
 import { scanRecordsFile } from './collector/scan.js';
 import { shouldColor } from './collector/print.js';
+import { packageVersion } from './collector/version.js';
 import { DEFAULT_ROOT_URL } from './core/options.js';
 
 const DEFAULT_HTTP_PORT = 8788;
@@ -65,6 +66,7 @@ Options for doctor:
   --fail-on LEVEL         lowest confidence that fails the scan: high, medium (default) or low
 
   -h, --help              show this help
+  -v, --version           print the version
 `;
 
 const COMMAND_OPTIONS: Readonly<Record<string, ReadonlySet<string>>> = {
@@ -83,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
       strict: true,
       options: {
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
         host: { type: 'string' },
         'http-port': { type: 'string' },
         'grpc-port': { type: 'string' },
@@ -108,7 +111,10 @@ async function main(argv: string[]): Promise<number> {
       },
     });
   } catch (error) {
-    return usageError((error as Error).message);
+    const unknown = (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'(-[^']*)'/.exec((error as Error).message)?.[1] : undefined;
+    if (unknown === undefined) return usageError((error as Error).message.split('. ')[0]!);
+    const known = [...new Set(Object.values(COMMAND_OPTIONS).flatMap((options) => [...options]))].map((name) => `--${name}`);
+    return usageError(`unknown option ${unknown}${didYouMean(unknown.replace(/=.*$/, ''), known)}`);
   }
   const { values, positionals } = parsed;
   const [command, ...extra] = positionals;
@@ -116,11 +122,15 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (command === undefined) return usageError('missing command');
+  if (values.version === true) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  if (command === undefined) return usageError('missing command (collector or doctor)');
   const allowed = COMMAND_OPTIONS[command];
-  if (allowed === undefined) return usageError(`unknown command: ${command}`);
+  if (allowed === undefined) return usageError(`unknown command ${command}${didYouMean(command, Object.keys(COMMAND_OPTIONS))}`);
   if (extra.length > 0) return usageError(`unexpected argument: ${extra[0]}`);
-  const foreign = Object.keys(values).find((name) => name !== 'help' && !allowed.has(name));
+  const foreign = Object.keys(values).find((name) => name !== 'help' && name !== 'version' && !allowed.has(name));
   if (foreign !== undefined) return usageError(`--${foreign} is not an option of ${command}`);
   return command === 'doctor' ? doctor(values) : collector(values);
 }
@@ -264,9 +274,34 @@ function positiveInt(value: string, flag: string): number {
   return n;
 }
 
+/** One line and a hint, as git and npm do: the full help is one flag away. */
 function usageError(message: string): number {
-  process.stderr.write(`apitoolkit-node: ${message}\n\n${USAGE}`);
+  process.stderr.write(`apitoolkit-node: ${message}\nRun 'apitoolkit-node --help' for usage.\n`);
   return 2;
+}
+
+/** `; did you mean X?` for the closest of `candidates` within two edits of `input`, else ''. */
+function didYouMean(input: string, candidates: readonly string[]): string {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of candidates) {
+    const distance = editDistance(input, candidate);
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best === undefined ? '' : `; did you mean ${best}?`;
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 main(process.argv.slice(2)).then(

@@ -10,11 +10,11 @@ import { OptionsInvalidError } from './core/errors.js';
 /** Options of {@link shutdownOnSignals}. */
 export interface ShutdownOnSignalsOptions {
   /** Signals to handle. Default `['SIGTERM', 'SIGINT']`. */
-  signals?: readonly NodeJS.Signals[];
+  signals?: readonly NodeJS.Signals[] | undefined;
   /** Passed to `shutdown()`: the longest the flush may take, in ms. Default 5 000. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Called once shutdown resolved, before the process goes on stopping. Must not throw. */
-  onShutdown?: (result: ShutdownResult, signal: NodeJS.Signals) => void;
+  onShutdown?: ((result: ShutdownResult, signal: NodeJS.Signals) => void) | undefined;
 }
 
 const DEFAULT_SIGNALS: readonly NodeJS.Signals[] = Object.freeze(['SIGTERM', 'SIGINT'] as NodeJS.Signals[]);

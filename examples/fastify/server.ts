@@ -6,7 +6,7 @@
  */
 import Fastify from 'fastify';
 import { APIToolkit } from '../../src/index.js';
-import { fastifyPlugin } from '../../src/adapters/fastify/index.js';
+import apitoolkitFastify from '../../src/adapters/fastify/index.js';
 import { collectorSettings, port, printBanner, startLocalCollector, stopOnSignals } from '../local.js';
 
 // 1. The local collector stands in for APIToolkit: it serves client metadata and a Pub/Sub endpoint.
@@ -25,7 +25,7 @@ const apitoolkit = new APIToolkit({
 
 // 3. An ordinary Fastify app. The SDK plugin is registered first, on the root instance.
 const app = Fastify();
-await app.register(fastifyPlugin, { client: apitoolkit });
+await app.register(apitoolkitFastify, { client: apitoolkit });
 
 type Body = { username?: string; amount?: number } | undefined;
 

@@ -22,6 +22,8 @@ export interface RouteMatch {
  */
 export interface CaptureAdapter<State = unknown> {
   readonly sdkType: SdkType;
+  /** The SDK type when it is only known once the response is done (zero-code start); else `sdkType`. */
+  sdkTypeOf?(req: IncomingMessage, state: State): SdkType;
   /** Route template and path params, read once the response is done. */
   route(req: IncomingMessage, state: State): RouteMatch;
   /** What the app's body parser produced, for when the raw bytes went by before we were mounted. */
@@ -62,6 +64,8 @@ export interface RequestContext {
   readonly msgId: string;
   readonly errors: ErrorRecord[];
   done: boolean;
+  /** A request that sampling left out: nothing under it is recorded. */
+  readonly sampledOut?: boolean;
 }
 
 export interface CaptureLimits {
@@ -465,7 +469,7 @@ export function nodeRecordInput(exchange: Exchange, aborted: boolean, route: Rou
   const headers = req.headers;
   const sent = responseHeaders(exchange);
   return {
-    sdkType: exchange.adapter.sdkType,
+    sdkType: exchange.adapter.sdkTypeOf?.(req, exchange.state) ?? exchange.adapter.sdkType,
     msgId: exchange.msgId,
     parentId: null,
     timestamp: exchange.timestamp,

@@ -37,14 +37,14 @@ export interface AxiosInstanceLike {
  */
 export interface CaptureOutgoingOptions {
   /** Node's global `fetch` (undici), through diagnostics_channel. Default `false`. */
-  fetch?: boolean;
+  fetch?: boolean | undefined;
   /** `node:http` / `node:https` client requests, through diagnostics_channel. Default `false`. */
-  http?: boolean;
+  http?: boolean | undefined;
   /**
    * axios: `true` for the default instance (`import axios from 'axios'`), or the instance(s) to
    * watch (`axios.create()` instances do not share the default one's interceptors). Default `false`.
    */
-  axios?: boolean | AxiosInstanceLike | AxiosInstanceLike[];
+  axios?: boolean | AxiosInstanceLike | readonly AxiosInstanceLike[] | undefined;
 }
 
 /** `captureOutgoing` after validation; `undefined` in `ResolvedOptions` when nothing is on. */
@@ -58,22 +58,22 @@ export interface ResolvedCaptureOutgoing {
 /** Options of `new APIToolkit()`. Every field is optional except `apiKey` (unless `transport` is given). */
 export interface APIToolkitOptions {
   /** Your APIToolkit API key. Required unless `transport` is given. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** Base URL of APIToolkit; `{rootURL}/api/client_metadata` is asked for the topic. Default `https://app.apitoolkit.io`. */
-  rootURL?: string;
+  rootURL?: string | undefined;
   /**
    * Accept a plain `http:` `rootURL` that is not on this machine. The API key travels to `rootURL`
    * and the publisher's credentials come back from it, so by default only `https:` is accepted,
    * except for loopback (127.0.0.0/8, ::1, localhost). Default `false`.
    */
-  allowInsecureRootURL?: boolean;
+  allowInsecureRootURL?: boolean | undefined;
   /**
    * `host:port` of a Pub/Sub emulator or of the local collector: publish there in plaintext without
    * credentials. Default: `process.env.PUBSUB_EMULATOR_HOST`, as the official client does.
    */
-  pubsubEndpoint?: string;
+  pubsubEndpoint?: string | undefined;
   /** Deliver records here instead of APIToolkit's Pub/Sub topic, e.g. a `MemoryTransport` in tests. */
-  transport?: Transport;
+  transport?: Transport | undefined;
   /**
    * Publish from a worker thread: loading the Pub/Sub client and each publish's gRPC work stay off
    * your event loop. `false` publishes from the app's thread. Default `'auto'`: the thread when the
@@ -81,83 +81,93 @@ export interface APIToolkitOptions {
    * where a thread only takes turns with your app. The app's thread is used anyway when the worker's
    * file is missing (a single-file bundle).
    */
-  publishThread?: boolean | 'auto';
+  publishThread?: boolean | 'auto' | undefined;
   /** Turn capture off entirely (the middleware becomes a pass-through). Default `true`. */
-  enabled?: boolean;
+  enabled?: boolean | undefined;
   /** Print what the SDK does and each record it sends (after redaction). Default `false`. */
-  debug?: boolean;
+  debug?: boolean | undefined;
   /** Where debug lines go. Default: standard error. */
-  logger?: (line: string) => void;
+  logger?: ((line: string) => void) | undefined;
   /** Header names to redact, case-insensitive, ADDED to Authorization, Cookie, Set-Cookie, Proxy-Authorization. */
-  redactHeaders?: string[];
+  redactHeaders?: readonly string[] | undefined;
   /** JSONPath expressions redacted in request bodies (JSON and form-encoded), e.g. `$.password`. */
-  redactRequestBody?: string[];
+  redactRequestBody?: readonly string[] | undefined;
   /** JSONPath expressions redacted in response bodies, e.g. `$.token`. */
-  redactResponseBody?: string[];
+  redactResponseBody?: readonly string[] | undefined;
   /**
    * Query parameter names, case-insensitive, whose values are redacted wherever a URL lands in a
    * record (`raw_url`, `query_params`, `referer`, the Referer and Location headers), on incoming
    * and outgoing records alike, e.g. `['token', 'api_key']`. Default `[]`.
    */
-  redactQueryParams?: string[];
+  redactQueryParams?: readonly string[] | undefined;
   /** Your service's version, sent as `service_version`. Default `null`. */
-  serviceVersion?: string | null;
+  serviceVersion?: string | null | undefined;
   /** Free-form tags sent with every record. Default `[]`. */
-  tags?: string[];
+  tags?: readonly string[] | undefined;
   /**
    * Requests not to record: a string matches the path or the route template exactly
    * (`'/health'`, `'/users/:id'`), a RegExp is tested against the path. Default `[]`.
    */
-  ignorePaths?: (string | RegExp)[];
+  ignorePaths?: readonly (string | RegExp)[] | undefined;
+  /**
+   * Fraction of requests recorded, from 0 to 1, decided per request at random. Default 1 (all).
+   * Counted in `stats().sampledOut`.
+   */
+  sampleRate?: number | undefined;
+  /**
+   * Per-route sample rates, overriding `sampleRate`: an exact path (`'/health': 0`) is decided when
+   * the request starts, at no cost; a route template (`'/users/:id': 0.1`) once the route is known.
+   */
+  sampleRoutes?: Readonly<Record<string, number>> | undefined;
   /** HTTP methods not to record, e.g. `['OPTIONS']`. Default `[]`. */
-  ignoreMethods?: string[];
+  ignoreMethods?: readonly string[] | undefined;
   /** Capture request bodies. Default `true`. */
-  captureRequestBody?: boolean;
+  captureRequestBody?: boolean | undefined;
   /** Capture response bodies. Default `true`. */
-  captureResponseBody?: boolean;
+  captureResponseBody?: boolean | undefined;
   /** Bytes kept of each body; the rest is cut off (never buffered). Default 1 MiB, at most 3 MiB. */
-  maxBodyBytes?: number;
+  maxBodyBytes?: number | undefined;
   /** Records held in memory waiting to be sent; more are dropped and counted. Default 10 000. */
-  maxQueueSize?: number;
+  maxQueueSize?: number | undefined;
   /** Bytes (encoded) held in memory waiting to be sent. Default 64 MiB. */
-  maxQueueBytes?: number;
+  maxQueueBytes?: number | undefined;
   /** Records per publish request. Default 500 (Pub/Sub allows 1 000). */
-  maxBatchSize?: number;
+  maxBatchSize?: number | undefined;
   /** Bytes per publish request. Default 5 MiB (Pub/Sub allows 10 MB). */
-  maxBatchBytes?: number;
+  maxBatchBytes?: number | undefined;
   /** Longest a record waits for a batch to fill, in milliseconds. Default 500. */
-  flushIntervalMs?: number;
+  flushIntervalMs?: number | undefined;
   /** Time allowed for one publish request before it counts as failed and is retried, in ms. Default 10 000. */
-  exportTimeoutMs?: number;
+  exportTimeoutMs?: number | undefined;
   /** Time allowed for one client-metadata request, in ms. Default 10 000. */
-  metadataTimeoutMs?: number;
+  metadataTimeoutMs?: number | undefined;
   /** Last look at each record before it is queued (after redaction); return `null` to drop it. Must not throw. */
-  beforeSend?: (record: ApiRecord) => ApiRecord | null | undefined;
+  beforeSend?: ((record: ApiRecord) => ApiRecord | null | undefined) | undefined;
   /** Called with every runtime fault (never thrown into your app). Default: a debug log line. */
-  onError?: (error: Error, context: { reason: string }) => void;
+  onError?: ((error: Error, context: { reason: string }) => void) | undefined;
   /**
    * Record outgoing calls made while serving a request, e.g. `{ fetch: true, http: true, axios: true }`.
    * Default: none.
    */
-  captureOutgoing?: CaptureOutgoingOptions;
+  captureOutgoing?: CaptureOutgoingOptions | undefined;
   /** Header names redacted in outgoing calls, ADDED to Authorization, Cookie, Set-Cookie, Proxy-Authorization. */
-  redactOutgoingHeaders?: string[];
+  redactOutgoingHeaders?: readonly string[] | undefined;
   /** JSONPath expressions redacted in the bodies your app sends in outgoing calls. */
-  redactOutgoingRequestBody?: string[];
+  redactOutgoingRequestBody?: readonly string[] | undefined;
   /** JSONPath expressions redacted in the bodies outgoing calls receive. */
-  redactOutgoingResponseBody?: string[];
+  redactOutgoingResponseBody?: readonly string[] | undefined;
   /**
    * URL templates for outgoing calls, tried in order before the default id rule:
    * `'/v1/customers/:customer'`, or with a host `'api.github.com/repos/:owner/:repo'`.
    */
-  outgoingUrlPatterns?: string[];
+  outgoingUrlPatterns?: readonly string[] | undefined;
   /**
    * Run the leak finder on every record, after your rules: `'warn'` logs each field that looks like
    * a secret or personal data (medium or high confidence) once, through `logger`, with the rule to
    * add; `'redact'` also replaces what it found with `[CLIENT_REDACTED]`. Costs tens of microseconds
    * per record (see README "Leak finder"). Default `false`.
    */
-  detectLeaks?: 'warn' | 'redact' | false;
+  detectLeaks?: 'warn' | 'redact' | false | undefined;
 }
 
 export const DEFAULT_ROOT_URL = 'https://app.apitoolkit.io';
@@ -192,6 +202,8 @@ export interface ResolvedOptions {
   readonly serviceVersion: string | null;
   readonly tags: readonly string[];
   readonly ignorePaths: readonly (string | RegExp)[];
+  readonly sampleRate: number;
+  readonly sampleRoutes: ReadonlyMap<string, number>;
   readonly ignoreMethods: ReadonlySet<string>;
   readonly captureRequestBody: boolean;
   readonly captureResponseBody: boolean;
@@ -218,7 +230,7 @@ export interface ResolvedOptions {
 export const KNOWN_OPTIONS: ReadonlySet<string> = new Set(Object.keys({
   apiKey: true, rootURL: true, allowInsecureRootURL: true, pubsubEndpoint: true, transport: true, publishThread: true, enabled: true, debug: true, logger: true,
   redactHeaders: true, redactRequestBody: true, redactResponseBody: true, redactQueryParams: true, serviceVersion: true, tags: true,
-  ignorePaths: true, ignoreMethods: true, captureRequestBody: true, captureResponseBody: true, maxBodyBytes: true,
+  ignorePaths: true, sampleRate: true, sampleRoutes: true, ignoreMethods: true, captureRequestBody: true, captureResponseBody: true, maxBodyBytes: true,
   maxQueueSize: true, maxQueueBytes: true, maxBatchSize: true, maxBatchBytes: true, flushIntervalMs: true,
   exportTimeoutMs: true, metadataTimeoutMs: true, beforeSend: true, onError: true,
   captureOutgoing: true, redactOutgoingHeaders: true, redactOutgoingRequestBody: true, redactOutgoingResponseBody: true,
@@ -282,21 +294,21 @@ function isLoopback(hostname: string): boolean {
   return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-function rootURL(value: unknown, allowInsecure: boolean): string {
+function rootURL(value: unknown, allowInsecure: boolean, name: string): string {
   if (value === undefined) return DEFAULT_ROOT_URL;
-  if (typeof value !== 'string') throw new OptionsInvalidError('rootURL', `expected a URL string, got ${describe(value)}`);
+  if (typeof value !== 'string') throw new OptionsInvalidError(name, `expected a URL string, got ${describe(value)}`);
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new OptionsInvalidError('rootURL', `expected an absolute http(s) URL, got ${describe(value)}`);
+    throw new OptionsInvalidError(name, `expected an absolute http(s) URL, got ${describe(value)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new OptionsInvalidError('rootURL', `expected an http or https URL, got ${describe(value)}`);
+    throw new OptionsInvalidError(name, `expected an http or https URL, got ${describe(value)}`);
   }
   if (url.protocol === 'http:' && !allowInsecure && !isLoopback(url.hostname)) {
     throw new OptionsInvalidError(
-      'rootURL',
+      name,
       `expected an https URL (the API key is sent to it), got ${describe(value)}; plain http is accepted for loopback ` +
         '(127.0.0.0/8, ::1, localhost) only, unless you set allowInsecureRootURL: true',
     );
@@ -332,6 +344,24 @@ function ignorePaths(value: unknown): (string | RegExp)[] {
   });
   // A global/sticky RegExp keeps lastIndex between test() calls and would skip every other match.
   return list!.map((item) => (item instanceof RegExp && (item.global || item.sticky) ? new RegExp(item.source, item.flags.replace(/[gy]/g, '')) : item));
+}
+
+function rate(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new OptionsInvalidError(name, `expected a number from 0 to 1, got ${describe(value)}`);
+  return value;
+}
+
+function sampleRoutes(value: unknown): ReadonlyMap<string, number> {
+  if (value === undefined) return new Map();
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new OptionsInvalidError('sampleRoutes', `expected an object of route -> rate, such as { '/health': 0 }, got ${describe(value)}`);
+  }
+  const routes = new Map<string, number>();
+  for (const [route, r] of Object.entries(value)) {
+    if (route === '') throw new OptionsInvalidError('sampleRoutes', 'expected a path or route template as key, got ""');
+    routes.set(route, rate(r, `sampleRoutes[${JSON.stringify(route)}]`));
+  }
+  return routes;
 }
 
 function isAxiosLike(value: unknown): value is AxiosInstanceLike {
@@ -377,6 +407,53 @@ function detectLeaks(value: unknown): 'warn' | 'redact' | false {
   return value;
 }
 
+/**
+ * Environment variables read for an option the code leaves out (as Sentry reads SENTRY_DSN and
+ * dd-trace DD_ENV): the code's value wins. Exported for the options test and docs/options.md.
+ */
+export const ENVIRONMENT_VARIABLES = Object.freeze({
+  APITOOLKIT_KEY: 'apiKey',
+  APITOOLKIT_ROOT_URL: 'rootURL',
+  APITOOLKIT_PUBSUB_ENDPOINT: 'pubsubEndpoint',
+  APITOOLKIT_ENABLED: 'enabled',
+  APITOOLKIT_DEBUG: 'debug',
+  APITOOLKIT_SERVICE_VERSION: 'serviceVersion',
+  APITOOLKIT_TAGS: 'tags',
+} as const satisfies Record<string, keyof APIToolkitOptions>);
+
+/** `process.env` where the runtime has one (Workers and the edge runtime may not). */
+function environment(): Record<string, string | undefined> {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env ?? {};
+}
+
+/**
+ * `options` with each option it leaves out (undefined) taken from its environment variable, when
+ * set and not empty. A bad value is refused with the variable's name: `APITOOLKIT_DEBUG (environment)`.
+ */
+function withEnvironment(options: APIToolkitOptions): { options: APIToolkitOptions; from: Map<string, string> } {
+  const env = environment();
+  const merged: Record<string, unknown> = { ...options };
+  const from = new Map<string, string>();
+  for (const [variable, option] of Object.entries(ENVIRONMENT_VARIABLES)) {
+    const raw = env[variable];
+    if (merged[option] !== undefined || raw === undefined || raw.trim() === '') continue;
+    const name = `${variable} (environment)`;
+    from.set(option, name);
+    if (option === 'enabled' || option === 'debug') merged[option] = envBoolean(name, raw);
+    else if (option === 'tags') merged[option] = raw.split(',').map((tag) => tag.trim()).filter((tag) => tag !== '');
+    else merged[option] = raw.trim();
+  }
+  return { options: merged as APIToolkitOptions, from };
+}
+
+function envBoolean(name: string, raw: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (value === 'true' || value === '1' || value === 'yes' || value === 'on') return true;
+  if (value === 'false' || value === '0' || value === 'no' || value === 'off') return false;
+  throw new OptionsInvalidError(name, `expected true or false (or 1 / 0), got ${describe(raw)}`);
+}
+
 function defaultLogger(line: string): void {
   process.stderr.write(`${line}\n`);
 }
@@ -393,17 +470,24 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
   for (const key of Object.keys(input)) {
     if (!KNOWN_OPTIONS.has(key)) throw new OptionsInvalidError(key, 'unknown option (check the spelling; see docs/options.md)');
   }
-  const options = input;
+  const { options, from } = withEnvironment(input);
   const t = transport(options.transport);
   const apiKey = options.apiKey;
   if (apiKey !== undefined && (typeof apiKey !== 'string' || apiKey.trim() === '')) {
     throw new OptionsInvalidError('apiKey', `expected a non-empty string, got ${apiKey === '' ? 'an empty string' : typeof apiKey}`);
   }
-  const enabled = bool(options, 'enabled', true);
   const allowInsecureRootURL = bool(options, 'allowInsecureRootURL', false);
-  if (apiKey === undefined && t === undefined && enabled) {
-    throw new OptionsInvalidError('apiKey', 'required (got undefined): pass your APIToolkit API key, or a `transport` such as MemoryTransport');
+  const logger = fn<(line: string) => void>(options, 'logger') ?? defaultLogger;
+  // No key anywhere: the app must still start (every snippet reads the key from the environment,
+  // and a test run or a fresh clone may not have it). Say so once, and record nothing.
+  const missingKey = apiKey === undefined && t === undefined && bool(options, 'enabled', true);
+  if (missingKey) {
+    logger(
+      'apitoolkit: no API key (set APITOOLKIT_KEY or pass apiKey, or a transport such as MemoryTransport); ' +
+        'requests are served as usual but not recorded',
+    );
   }
+  const enabled = !missingKey && bool(options, 'enabled', true);
   const serviceVersion = options.serviceVersion;
   if (serviceVersion !== undefined && serviceVersion !== null && typeof serviceVersion !== 'string') {
     throw new OptionsInvalidError('serviceVersion', `expected a string or null, got ${describe(serviceVersion)}`);
@@ -412,7 +496,6 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
   const maxQueueBytes = int(options, 'maxQueueBytes', DEFAULT_MAX_QUEUE_BYTES, 1024, 2 ** 40, 'bytes');
   let maxBatchSize = int(options, 'maxBatchSize', DEFAULT_MAX_BATCH_SIZE, 1, MAX_MAX_BATCH_SIZE, 'records');
   const maxBatchBytes = int(options, 'maxBatchBytes', DEFAULT_MAX_BATCH_BYTES, 1024, MAX_MAX_BATCH_BYTES, 'bytes');
-  const logger = fn<(line: string) => void>(options, 'logger') ?? defaultLogger;
   if (maxBatchSize > maxQueueSize) {
     // A recoverable inconsistency: clamp and say so once rather than refuse to start.
     logger(`apitoolkit: maxBatchSize (${maxBatchSize}) is larger than maxQueueSize (${maxQueueSize}); using ${maxQueueSize}`);
@@ -421,9 +504,9 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
   const ignoreMethods = strings(options, 'ignoreMethods').map((m) => m.toUpperCase());
   return Object.freeze({
     apiKey,
-    rootURL: rootURL(options.rootURL, allowInsecureRootURL),
+    rootURL: rootURL(options.rootURL, allowInsecureRootURL, from.get('rootURL') ?? 'rootURL'),
     allowInsecureRootURL,
-    pubsubEndpoint: endpoint(options.pubsubEndpoint, 'pubsubEndpoint') ?? endpoint(process.env.PUBSUB_EMULATOR_HOST, 'PUBSUB_EMULATOR_HOST (environment)'),
+    pubsubEndpoint: endpoint(options.pubsubEndpoint, from.get('pubsubEndpoint') ?? 'pubsubEndpoint') ?? endpoint(environment().PUBSUB_EMULATOR_HOST, 'PUBSUB_EMULATOR_HOST (environment)'),
     transport: t,
     publishThread: publishThread(options.publishThread),
     enabled,
@@ -436,6 +519,8 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
     serviceVersion: serviceVersion ?? null,
     tags: Object.freeze(strings(options, 'tags')),
     ignorePaths: Object.freeze(ignorePaths(options.ignorePaths)),
+    sampleRate: options.sampleRate === undefined ? 1 : rate(options.sampleRate, 'sampleRate'),
+    sampleRoutes: sampleRoutes(options.sampleRoutes),
     ignoreMethods: new Set(ignoreMethods),
     captureRequestBody: bool(options, 'captureRequestBody', true),
     captureResponseBody: bool(options, 'captureResponseBody', true),

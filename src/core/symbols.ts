@@ -14,3 +14,8 @@ export const kObserveWeb = Symbol.for('apitoolkit-node.observeWeb');
 export const kCurrentRequest = Symbol.for('apitoolkit-node.currentRequest');
 /** `APIToolkit` internal: queue a finished exchange built outside the node:http path (outgoing capture). */
 export const kSubmit = Symbol.for('apitoolkit-node.submit');
+/**
+ * `APIToolkit` internal: start observing a request and make it the current async context for the
+ * rest of the synchronous call (zero-code start: no middleware to wrap the app's listener).
+ */
+export const kEnter = Symbol.for('apitoolkit-node.enter');

@@ -20,6 +20,9 @@ import type { ErrorRecord } from '../core/record.js';
 import { kCurrentRequest, kSubmit } from '../core/symbols.js';
 import { headerValue, pathOf, teedBody, type CallOwner, type OutgoingCall, type OutgoingEnv } from './call.js';
 
+/** The package name, held in a variable: see installAxios(). */
+const AXIOS: string = 'axios';
+
 type Adapter = (config: unknown) => Promise<unknown>;
 type GetAdapter = (adapters: unknown, config?: unknown) => Adapter;
 
@@ -283,7 +286,9 @@ export function installAxios(env: OutgoingEnv, setting: true | readonly AxiosIns
   const require = createRequire(import.meta.url);
   let required: AxiosModule | undefined;
   try {
-    required = defaultExport(require('axios'));
+    // axios is an optional peer: a bundler (Next's webpack and Turbopack) must not try to resolve
+    // it in an app that does not have it. Node resolves it from here at run time.
+    required = defaultExport(require(/* webpackIgnore: true */ /* turbopackIgnore: true */ AXIOS));
   } catch (error) {
     if (setting === true) {
       throw new OptionsInvalidError('captureOutgoing.axios', `true, but the axios package could not be loaded (${error instanceof Error ? error.message : String(error)})`, { cause: error });
@@ -294,7 +299,7 @@ export function installAxios(env: OutgoingEnv, setting: true | readonly AxiosIns
   else setting.forEach(hook);
   // The ESM copy (a different object from the CommonJS one) resolves asynchronously; instances an
   // ESM app created find their getAdapter through it.
-  resolver.pending = import('axios').then((m: unknown) => {
+  resolver.pending = import(/* webpackIgnore: true */ /* turbopackIgnore: true */ AXIOS).then((m: unknown) => {
     const module = defaultExport(m);
     if (module === undefined || closed) return;
     resolver.add(module);

@@ -108,6 +108,7 @@ export function beginCall(env: OutgoingEnv, sdkType: SdkType, enabled: boolean):
   const owner = scope?.owner;
   if (owner === undefined && !enabled) return undefined;
   const parent = env.client[kCurrentRequest]();
+  if (parent?.sampledOut === true) return undefined;
   const call = new OutgoingCall(sdkType, parent?.msgId ?? null, owner);
   owner?.attach(call);
   return call;

@@ -82,6 +82,27 @@ function buildApp(express: Express, apitoolkit: APIToolkit | undefined, parserFi
 
 for (const { name, version, express } of expressVersions) {
   describe(`${name} (${version})`, () => {
+    test('a body the parser (mounted before the SDK) refuses is still recorded, from the error handler on', async (t) => {
+      const { transport, apitoolkit } = client(t, { redactRequestBody: ['$.password'] });
+      const url = await serve(t, buildApp(express, apitoolkit));
+      for (const body of ['{"password":hunter2-never}', JSON.stringify({ password: 'x'.repeat(200_000) })]) {
+        transport.clear();
+        const res = await fetch(`${url}/users/5`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        assert.equal(res.status, 500); // this app's own error handler answers every error with 500
+        const [r] = await transport.waitForRecords(1);
+        assert.ok(r);
+        assert.equal(r.method, 'POST');
+        assert.equal(r.raw_url, '/users/5');
+        assert.equal(r.status_code, 500);
+        assert.equal(r.errors.length, 1, JSON.stringify(r.errors));
+        assert.match(r.errors[0]!.error_type, /SyntaxError|PayloadTooLargeError/);
+        // The malformed body is withheld (it cannot be parsed, so the rules cannot be applied).
+        assert.ok(r.request_body === '' || unb64(r.request_body) === '"[CLIENT_REDACTED]"', unb64(r.request_body));
+        assert.ok(!JSON.stringify(r).includes('hunter2'));
+      }
+      assert.equal(apitoolkit.stats().captured, 2);
+    });
+
     test('every wire field, exactly typed, for the README example', async (t) => {
       const { transport, apitoolkit } = client(t, { serviceVersion: '1.4.0', tags: ['prod'] });
       const url = await serve(t, buildApp(express, apitoolkit));
@@ -203,6 +224,25 @@ for (const { name, version, express } of expressVersions) {
       assert.equal(report.errors[0]!.error_type, 'RangeError');
       assert.equal(report.errors[0]!.root_error_message, 'handled but worth knowing');
       assert.equal(apitoolkit.reportError(new Error('outside')), false);
+    });
+
+    test('currentMsgId() inside a request, across await, is the msg_id of its record; outside, undefined', async (t) => {
+      const { transport, apitoolkit } = client(t);
+      const app = express();
+      app.use(expressMiddleware(apitoolkit));
+      const logged: (string | undefined)[] = [];
+      app.get('/log/:n', async (_req, res) => {
+        logged.push(apitoolkit.currentMsgId());
+        await sleep(2);
+        logged.push(apitoolkit.currentMsgId());
+        res.send('ok');
+      });
+      const url = await serve(t, app);
+      await Promise.all([1, 2, 3].map(async (n) => (await fetch(`${url}/log/${n}`)).text()));
+      const records = await transport.waitForRecords(3);
+      assert.deepEqual(new Set(logged), new Set(records.map((r) => r.msg_id)));
+      assert.equal(logged.length, 6);
+      assert.equal(apitoolkit.currentMsgId(), undefined);
     });
 
     test('streamed, piped and empty responses are captured whole and delivered unchanged', async (t) => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { APIToolkit, MemoryTransport, OptionsInvalidError, type APIToolkitOptions } from '../../src/index.js';
-import { fastifyPlugin } from '../../src/adapters/fastify/index.js';
+import apitoolkitFastify, { fastifyPlugin } from '../../src/adapters/fastify/index.js';
 import { fastifyVersions, listenFastify } from '../conformance/targets/fastify.js';
 import { unb64, unb64json } from '../helpers/http.js';
 
@@ -42,6 +42,17 @@ test('fastifyPlugin is a fastify-plugin (no encapsulation) with names for stack 
 
 for (const { name, version, Fastify } of fastifyVersions) {
   describe(`${name} (${version})`, () => {
+    test('the default export is the plugin, as Fastify plugins are imported', async (t) => {
+      assert.equal(apitoolkitFastify, fastifyPlugin);
+      const { transport, apitoolkit } = client(t);
+      const app = Fastify();
+      await app.register(apitoolkitFastify, { client: apitoolkit });
+      app.get('/items/:id', async (request) => ({ id: (request.params as { id: string }).id }));
+      const url = await serveApp(t, app);
+      assert.deepEqual(await (await fetch(`${url}/items/3`)).json(), { id: '3' });
+      assert.equal((await oneRecord(apitoolkit, transport)).url_path, '/items/:id');
+    });
+
     test('register() without a client rejects with a coded error, at setup', async () => {
       for (const options of [{}, { client: {} }]) {
         const app = Fastify();

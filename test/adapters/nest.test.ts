@@ -60,8 +60,62 @@ test('the middleware has a name for stack traces; forRoot is a global module exp
   assert.deepEqual(module.exports, [APIToolkit, APITOOLKIT_CLIENT]);
 });
 
+test('forRootAsync refuses a missing factory at setup', () => {
+  assert.throws(() => APIToolkitModule.forRootAsync({} as never), (e: unknown) => e instanceof OptionsInvalidError && /forRootAsync\(options\)\.useFactory/.test(e.message));
+});
+
 for (const platform of ['express', 'fastify'] as const) {
   describe(`nest (${platform} platform)`, () => {
+    test('forRootAsync: the client built by a factory from an imported config provider observes, records errors, and is injectable', async (t) => {
+      const transport = new MemoryTransport();
+      const made: APIToolkit[] = [];
+      t.after(() => Promise.all(made.map((c) => c.shutdown(1_000))));
+      class ConfigService {
+        get(key: string): string | undefined {
+          return { SERVICE_VERSION: '7.1.0' }[key];
+        }
+      }
+      @Module({ providers: [ConfigService], exports: [ConfigService] })
+      class ConfigModule {}
+      @Injectable()
+      class Reporter {
+        constructor(@Inject(APITOOLKIT_CLIENT) readonly byToken: APIToolkit, @Inject(APIToolkit) readonly byClass: APIToolkit) {}
+      }
+      @Controller('async')
+      class AsyncController {
+        constructor(@Inject(Reporter) private readonly reporter: Reporter) {}
+        @Get(':id')
+        find(@Param('id', ParseIntPipe) id: number) {
+          return { id, same: this.reporter.byToken === this.reporter.byClass && this.reporter.byToken === made[0] };
+        }
+      }
+      @Module({
+        imports: [APIToolkitModule.forRootAsync({
+          imports: [ConfigModule],
+          inject: [ConfigService],
+          useFactory: async (config: ConfigService) => {
+            await Promise.resolve();
+            const apitoolkit = new APIToolkit({ transport, flushIntervalMs: 0, serviceVersion: config.get('SERVICE_VERSION') });
+            made.push(apitoolkit);
+            return { client: apitoolkit };
+          },
+        })],
+        controllers: [AsyncController],
+        providers: [Reporter],
+      })
+      class AppModule {}
+      const url = await serveNest(t, platform, AppModule);
+      assert.deepEqual(await (await fetch(`${url}/async/5`)).json(), { id: 5, same: true });
+      let record = await oneRecord(made[0]!, transport);
+      assert.equal(record.url_path, '/async/:id');
+      assert.equal(record.service_version, '7.1.0');
+      transport.clear();
+      assert.equal((await fetch(`${url}/async/x`)).status, 400);
+      record = await oneRecord(made[0]!, transport);
+      assert.deepEqual(record.errors.map((e) => e.error_type), ['BadRequestException']);
+      assert.equal(made.length, 1);
+    });
+
     test('global prefix and params: the full template; a ParseIntPipe error is recorded and answered 400 by Nest', async (t) => {
       const { transport, apitoolkit } = client(t);
       @Controller('items')

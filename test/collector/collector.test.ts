@@ -530,11 +530,24 @@ describe('apitoolkit-node CLI', () => {
     assert.match(cli.stdout(), /--http-port PORT/);
   });
 
-  test('an unknown command prints usage to stderr and exits 2', async () => {
-    const cli = runCli(['serve']);
-    assert.deepEqual(await cli.exited, [2, null]);
-    assert.match(cli.stderr(), /unknown command: serve[\s\S]*Usage: apitoolkit-node/);
-    assert.equal(cli.stdout(), '');
+  test('an unknown command or option: one line with the nearest name and a hint, exit 2', async () => {
+    for (const [args, line] of [
+      [['serve'], 'unknown command serve'],
+      [['colector'], 'unknown command colector; did you mean collector?'],
+      [['collector', '--htp-port', '1'], 'unknown option --htp-port; did you mean --http-port?'],
+      [['doctor', '--zzz'], 'unknown option --zzz'],
+    ] as const) {
+      const cli = runCli([...args]);
+      assert.deepEqual(await cli.exited, [2, null]);
+      assert.equal(cli.stderr(), `apitoolkit-node: ${line}\nRun 'apitoolkit-node --help' for usage.\n`, args.join(' '));
+      assert.equal(cli.stdout(), '');
+    }
+  });
+
+  test('--version prints the package version', async () => {
+    const cli = runCli(['--version']);
+    assert.deepEqual(await cli.exited, [0, null]);
+    assert.equal(cli.stdout(), `${JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version}\n`);
   });
 
   test('a bad port is a usage error', async () => {

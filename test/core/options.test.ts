@@ -56,7 +56,6 @@ describe('resolveOptions', () => {
   });
 
   const bad: [string, Record<string, unknown>, RegExp][] = [
-    ['apiKey', {}, /apiKey.*required/],
     ['apiKey', { apiKey: 42 }, /apiKey.*number/],
     ['apiKey', { apiKey: '' }, /apiKey.*empty/],
     ['rootURL', { apiKey: 'k', rootURL: 'not a url' }, /rootURL.*"not a url"/],

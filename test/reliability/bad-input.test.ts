@@ -286,13 +286,14 @@ describe('a client that never reads the response', () => {
           written.set(key, state);
           res.type('application/octet-stream');
           const chunk = Buffer.alloc(64 * 1024, 'z');
-          res.on('close', () => { state.done = true; });
+          // One 'close' promise for the whole loop: a once() per wait would pile up listeners.
+          const closed = once(res, 'close').then(() => { state.done = true; });
           // An app that honours backpressure: write until write() says stop, wait for 'drain'.
           while (!state.done && state.bytes < 256 * MiB) {
             state.bytes += chunk.length;
             if (!res.write(chunk)) {
               state.sawBackpressure = true;
-              await Promise.race([once(res, 'drain'), once(res, 'close')]);
+              await Promise.race([new Promise((resolve) => res.once('drain', resolve)), closed]);
             }
           }
           if (!state.done) res.end();

@@ -16,7 +16,6 @@ const BAD: Record<string, { value: unknown; option?: string; shows: string | Reg
     { value: 42, shows: 'number', base: {} },
     { value: '', shows: 'empty string', base: {} },
     { value: '   ', shows: 'non-empty string', base: {} },
-    { value: undefined, shows: 'required', base: {} },
   ],
   rootURL: [
     { value: 'not a url', shows: '"not a url"' },
@@ -42,6 +41,12 @@ const BAD: Record<string, { value: unknown; option?: string; shows: string | Reg
     { value: 'x-api-key', shows: '"x-api-key"' },
     { value: ['a', 7], option: 'redactHeaders[1]', shows: 'number 7' },
     { value: [''], option: 'redactHeaders[0]', shows: '""' },
+  ],
+  sampleRate: [{ value: 1.5, shows: 'number 1.5' }, { value: '0.1', shows: '"0.1"' }, { value: Number.NaN, shows: 'NaN' }],
+  sampleRoutes: [
+    { value: ['/health'], shows: 'an array' },
+    { value: { '/health': 2 }, option: 'sampleRoutes["/health"]', shows: 'number 2' },
+    { value: { '': 0 }, shows: '""' },
   ],
   redactQueryParams: [
     { value: 'token', shows: '"token"' },
@@ -123,6 +128,52 @@ describe('bad configuration of every option', () => {
     } finally {
       if (saved === undefined) delete process.env.PUBSUB_EMULATOR_HOST;
       else process.env.PUBSUB_EMULATOR_HOST = saved;
+    }
+  });
+
+  test('environment variables fill the options the code leaves out; a bad one is named as such', () => {
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, {
+        APITOOLKIT_KEY: 'env-key', APITOOLKIT_ROOT_URL: 'http://127.0.0.1:1/', APITOOLKIT_PUBSUB_ENDPOINT: '127.0.0.1:2',
+        APITOOLKIT_DEBUG: 'yes', APITOOLKIT_ENABLED: '1', APITOOLKIT_SERVICE_VERSION: ' 2.0.1 ', APITOOLKIT_TAGS: 'eu, canary,,',
+      });
+      const resolved = resolveOptions({ logger: () => {} });
+      assert.equal(resolved.apiKey, 'env-key');
+      assert.equal(resolved.rootURL, 'http://127.0.0.1:1');
+      assert.equal(resolved.pubsubEndpoint, '127.0.0.1:2');
+      assert.equal(resolved.debug, true);
+      assert.equal(resolved.enabled, true);
+      assert.equal(resolved.serviceVersion, '2.0.1');
+      assert.deepEqual(resolved.tags, ['eu', 'canary']);
+      // The code's own value wins.
+      const own = resolveOptions({ apiKey: 'code-key', debug: false, tags: [], logger: () => {} });
+      assert.deepEqual([own.apiKey, own.debug, own.tags], ['code-key', false, []]);
+      for (const [variable, value, shows] of [
+        ['APITOOLKIT_DEBUG', 'maybe', '"maybe"'], ['APITOOLKIT_ENABLED', 'nope', '"nope"'],
+        ['APITOOLKIT_ROOT_URL', 'http://10.0.0.7', 'https'], ['APITOOLKIT_PUBSUB_ENDPOINT', 'http://x', '"http://x"'],
+      ] as const) {
+        process.env[variable] = value;
+        assert.throws(() => resolveOptions({}), (e: unknown) => e instanceof OptionsInvalidError && e.option === `${variable} (environment)` && e.message.includes(shows), variable);
+        process.env[variable] = variable === 'APITOOLKIT_DEBUG' || variable === 'APITOOLKIT_ENABLED' ? 'true' : variable === 'APITOOLKIT_ROOT_URL' ? 'http://127.0.0.1:1' : '127.0.0.1:2';
+      }
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
+  });
+
+  test('no API key anywhere: one warning through the logger, and the client passes requests through', () => {
+    const saved = process.env.APITOOLKIT_KEY;
+    delete process.env.APITOOLKIT_KEY;
+    try {
+      const lines: string[] = [];
+      const client = new APIToolkit({ logger: (line) => lines.push(line) });
+      assert.equal(client.stats().state, 'disabled');
+      assert.equal(lines.length, 1);
+      assert.match(lines[0]!, /no API key \(set APITOOLKIT_KEY or pass apiKey/);
+    } finally {
+      if (saved !== undefined) process.env.APITOOLKIT_KEY = saved;
     }
   });
 

@@ -19,6 +19,23 @@ const adapter: CaptureAdapter = {
 };
 
 /**
+ * For a request an earlier middleware failed before ours ran (a body parser refusing malformed
+ * JSON, mounted before the SDK as the README shows): observed from the error handler on. The
+ * parser consumed the body; body-parser keeps its text on the error (`err.body`), which goes through
+ * the same rules (malformed JSON is withheld).
+ */
+const lateAdapter: CaptureAdapter<{ body?: unknown }> = {
+  sdkType: 'JsExpress',
+  route: expressRoute,
+  parsedBody(req, state) {
+    if (typeof state.body === 'string') return state.body;
+    const body = (req as IncomingMessage & { body?: unknown }).body;
+    // body-parser 1 sets `req.body = {}` before it reads: an empty object says nothing was parsed.
+    return body !== null && typeof body === 'object' && Object.keys(body).length === 0 ? undefined : body;
+  },
+};
+
+/**
  * Observes every request that reaches it. Mount it early (before your routes); it works before
  * or after body parsers and never changes the response.
  *
@@ -47,8 +64,11 @@ export function expressMiddleware(client: APIToolkit) {
  */
 export function expressErrorHandler(client: APIToolkit) {
   assertClient(client, 'expressErrorHandler');
-  return function apitoolkitExpressError(error: unknown, req: IncomingMessage, _res: ServerResponse, next: Next): void {
-    client[kRecordError](req, error);
+  return function apitoolkitExpressError(error: unknown, req: IncomingMessage, res: ServerResponse, next: Next): void {
+    // Observing a request twice is a no-op that runs `record` in its context.
+    const record = (): void => client[kRecordError](req, error);
+    if (res.headersSent) record();
+    else client[kObserve](req, res, lateAdapter, record, { body: (error as { body?: unknown } | null)?.body });
     next(error);
   };
 }

@@ -98,3 +98,9 @@ export const fastifyPlugin: FastifyPluginCallback<FastifyPluginOptions> = fp(api
   fastify: '4.x || 5.x',
   name: 'apitoolkit-node',
 });
+
+/**
+ * The plugin as Fastify plugins are usually imported (`import apitoolkit from 'apitoolkit-node/fastify'`),
+ * which also keeps clear of `fastify-plugin`'s own `fastifyPlugin` name.
+ */
+export default fastifyPlugin;

@@ -6,9 +6,10 @@
  * CommonJS build needs no ESM-only package.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { APIToolkit } from '../../apitoolkit.js';
+import { APIToolkit } from '../../apitoolkit.js';
 import type { CaptureAdapter, RouteMatch } from '../../core/capture.js';
 import { setOwn } from '../../core/own.js';
+import { OptionsInvalidError } from '../../core/errors.js';
 import { kObserve, kRecordError } from '../../core/symbols.js';
 import { assertClient } from '../assert-client.js';
 
@@ -76,8 +77,17 @@ export type NestMiddlewareFunction = (req: IncomingMessage, res: ServerResponse,
  */
 export function nestMiddleware(client: APIToolkit): NestMiddlewareFunction {
   assertClient(client, 'nestMiddleware');
+  return observer(() => client);
+}
+
+/** The client, once known: `forRootAsync` learns it when Nest has run the app's factory. */
+type ClientRef = () => APIToolkit | undefined;
+
+function observer(client: ClientRef): NestMiddlewareFunction {
   return function apitoolkitNest(req, res, next) {
-    client[kObserve](req, res, adapter, next);
+    const c = client();
+    if (c === undefined) next();
+    else c[kObserve](req, res, adapter, next);
   };
 }
 
@@ -128,11 +138,12 @@ function makeGuard() {
 }
 
 /** The global interceptor: notes the route for the record and records errors on their way to Nest's filters. */
-function makeInterceptor(client: APIToolkit) {
+function makeInterceptor(client: ClientRef) {
   return {
     intercept(context: ExecutionContextLike, next: { handle(): ObservableLike }): ObservableLike {
       const source = next.handle();
-      if (context.getType() !== 'http') return source;
+      const c = client();
+      if (context.getType() !== 'http' || c === undefined) return source;
       const req = noteRoute(context);
       if (req === undefined) return source;
       // A new Observable of the same (rxjs) class as Nest's, so that no rxjs import is needed.
@@ -140,7 +151,7 @@ function makeInterceptor(client: APIToolkit) {
       return new Observable((subscriber) => source.subscribe({
         next: (value) => subscriber.next(value),
         error: (error) => {
-          client[kRecordError](req, error);
+          c[kRecordError](req, error);
           subscriber.error(error);
         },
         complete: () => subscriber.complete(),
@@ -155,11 +166,31 @@ export interface APIToolkitModuleOptions {
   client: APIToolkit;
 }
 
-/** What `forRoot` returns: a Nest `DynamicModule`. */
+/**
+ * Options of `APIToolkitModule.forRootAsync`, as Nest's own modules take them: `useFactory` gets
+ * the `inject` providers (from `imports`) and returns the client, e.g. built from `ConfigService`.
+ */
+export interface APIToolkitModuleAsyncOptions {
+  /** Modules whose providers `useFactory` needs (e.g. `ConfigModule`). */
+  imports?: any[] | undefined;
+  /** Tokens of the providers handed to `useFactory`, in order (e.g. `[ConfigService]`). */
+  inject?: any[] | undefined;
+  /** Returns (or resolves to) `{ client }`. */
+  useFactory: (...args: any[]) => APIToolkitModuleOptions | Promise<APIToolkitModuleOptions>;
+}
+
+/** A provider of the module, in Nest's shapes. */
+export type APIToolkitProvider =
+  | { provide: string | Function; useValue: unknown }
+  | { provide: string | Function; useFactory: (...args: any[]) => unknown; inject: any[] }
+  | { provide: string | Function; useExisting: string | Function };
+
+/** What `forRoot` and `forRootAsync` return: a Nest `DynamicModule`. */
 export interface APIToolkitDynamicModule {
   module: new () => unknown;
   global: boolean;
-  providers: { provide: string | Function; useValue: unknown }[];
+  imports?: any[];
+  providers: APIToolkitProvider[];
   exports: (string | Function)[];
 }
 
@@ -209,26 +240,80 @@ export class APIToolkitModule {
   static forRoot(options: APIToolkitModuleOptions): APIToolkitDynamicModule {
     const client = options?.client;
     assertClient(client, 'APIToolkitModule.forRoot');
-    const middleware = nestMiddleware(client);
-    // Nest builds modules without constructor arguments here (no decorator metadata), so the
-    // module that applies the middleware closes over it instead of injecting it.
-    const module = class extends APIToolkitModule {
-      configure(consumer: MiddlewareConsumerLike): void {
-        // '*' is every path, unmatched ones included; Nest 11+ reads it as '{*path}'.
-        consumer.apply(middleware).forRoutes('*');
-      }
-    };
-    Object.defineProperty(module, 'name', { value: 'APIToolkitModule' }); // as Nest's logs show it
     return {
-      module,
-      global: true,
+      ...globalModule(() => client),
       providers: [
-        { provide: 'APP_GUARD', useValue: makeGuard() },
-        { provide: 'APP_INTERCEPTOR', useValue: makeInterceptor(client) },
+        ...hooks(() => client),
         { provide: client.constructor, useValue: client },
         { provide: APITOOLKIT_CLIENT, useValue: client },
       ],
       exports: [client.constructor, APITOOLKIT_CLIENT],
     };
   }
+
+  /**
+   * `forRoot` for a client built from other providers, as Nest's own modules do it. The client is
+   * injectable as `APITOOLKIT_CLIENT` and as the `APIToolkit` class.
+   * @example
+   * ```ts
+   * @Module({
+   *   imports: [ConfigModule.forRoot(), APIToolkitModule.forRootAsync({
+   *     imports: [ConfigModule],
+   *     inject: [ConfigService],
+   *     useFactory: (config: ConfigService) => ({ client: new APIToolkit({ apiKey: config.get('APITOOLKIT_KEY') }) }),
+   *   })],
+   * })
+   * class AppModule {}
+   * ```
+   */
+  static forRootAsync(options: APIToolkitModuleAsyncOptions): APIToolkitDynamicModule {
+    if (typeof options?.useFactory !== 'function') {
+      throw new OptionsInvalidError('APIToolkitModule.forRootAsync(options).useFactory', `expected a function, got ${typeof options?.useFactory}`);
+    }
+    // Nest runs the factory before the app serves: every request finds the client set.
+    let client: APIToolkit | undefined;
+    const get = (): APIToolkit | undefined => client;
+    return {
+      ...globalModule(get),
+      imports: options.imports ?? [],
+      providers: [
+        ...hooks(get),
+        {
+          provide: APITOOLKIT_CLIENT,
+          inject: options.inject ?? [],
+          useFactory: async (...args: unknown[]) => {
+            const made = (await options.useFactory(...args))?.client;
+            assertClient(made, 'APIToolkitModule.forRootAsync');
+            client = made;
+            return made;
+          },
+        },
+        { provide: APIToolkit, useExisting: APITOOLKIT_CLIENT },
+      ],
+      exports: [APIToolkit, APITOOLKIT_CLIENT],
+    };
+  }
+}
+
+/** The global module applying the observing middleware to every path. */
+function globalModule(client: ClientRef): { module: new () => unknown; global: boolean } {
+  const middleware = observer(client);
+  // Nest builds modules without constructor arguments here (no decorator metadata), so the
+  // module that applies the middleware closes over it instead of injecting it.
+  const module = class extends APIToolkitModule {
+    configure(consumer: MiddlewareConsumerLike): void {
+      // '*' is every path, unmatched ones included; Nest 11+ reads it as '{*path}'.
+      consumer.apply(middleware).forRoutes('*');
+    }
+  };
+  Object.defineProperty(module, 'name', { value: 'APIToolkitModule' }); // as Nest's logs show it
+  return { module, global: true };
+}
+
+/** The global guard and interceptor. */
+function hooks(client: ClientRef): APIToolkitProvider[] {
+  return [
+    { provide: 'APP_GUARD', useValue: makeGuard() },
+    { provide: 'APP_INTERCEPTOR', useValue: makeInterceptor(client) },
+  ];
 }

@@ -22,7 +22,7 @@ export interface NextHandlerOptions {
    * @example
    * export const GET = nextRouteHandler(apitoolkit, handler, { route: '/docs/[[...slug]]' });
    */
-  route?: string;
+  route?: string | undefined;
 }
 
 /**
