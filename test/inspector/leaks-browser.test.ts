@@ -93,7 +93,7 @@ describe('inspector: Leaks view and the request log, in a browser', () => {
     const billing = express();
     billing.get('/v1/customers/:id', async (req, res) => {
       await sleep(Number(req.query.wait ?? 5));
-      res.json({ id: req.params.id, plan: 'pro' });
+      res.json({ id: req.params.id, plan: 'pro', stripe_key: 'sk_live_4eC39HqLyjWDarjtT1zdp7dc' });
     });
     const billingUrl = await listen(billing);
 
@@ -160,7 +160,7 @@ describe('inspector: Leaks view and the request log, in a browser', () => {
   });
 
   test('the Leaks view lists each finding once per endpoint and field, with the rule to add and a copy button', async () => {
-    await eventually(async () => assert.equal(await page.locator('#leak-count').textContent(), '3'));
+    await eventually(async () => assert.equal(await page.locator('#leak-count').textContent(), '4'));
     await page.click('#tab-leaks');
     const card = leakRow("POST /login request_body $['credit-card'].number");
     await card.waitFor();
@@ -172,7 +172,7 @@ describe('inspector: Leaks view and the request log, in a browser', () => {
     assert.equal(await card.locator('code.rule-text').textContent(), RULE);
     assert.equal(await leakRow('POST /login request_header x-api-key').locator('code.rule-text').textContent(), 'redactHeaders: ["x-api-key"]');
     assert.equal(await leakRow("POST /login request_body $['credit-card'].cvv").count(), 1);
-    assert.equal(await page.locator('#leaks-body tr.leak').count(), 3);
+    assert.equal(await page.locator('#leaks-body tr.leak').count(), 4);
 
     await card.locator('button.copy-rule').click();
     await card.locator('button.copy-rule', { hasText: 'Copied' }).waitFor();
@@ -208,12 +208,26 @@ describe('inspector: Leaks view and the request log, in a browser', () => {
     assert.ok(await page.locator('#leak-filter').isHidden());
   });
 
+  test("an outgoing call's finding suggests the outgoing rule, and its records are listed though they sit under a request", async () => {
+    await page.click('#tab-leaks');
+    const call = page.locator('#leaks-body tr.leak', { has: page.locator('td.endpoint .badge.out') });
+    await call.waitFor();
+    assert.match((await call.getAttribute('data-id'))!, /^GET 127\.0\.0\.1:\d+\/v1\/customers\/:id response_body \$\.stripe_key$/);
+    assert.equal(await call.locator('code.rule-text').textContent(), 'redactOutgoingResponseBody: ["$.stripe_key"]');
+    assert.equal(await call.locator('td.records').textContent(), '4');
+    await call.locator('td.records').click();
+    await page.locator('#log-view').waitFor();
+    await eventually(async () => assert.equal(await rows().locator('.badge.out').count(), 4));
+    await page.click('#leak-filter-clear');
+    await eventually(async () => assert.equal(await rows().count(), 5, 'nested under their requests again'));
+  });
+
   test('a dismissed finding leaves the list, is kept in the store and its file, and can be reopened', async () => {
     await page.click('#tab-leaks');
     const id = 'POST /login request_header x-api-key';
     await leakRow(id).locator('button.dismiss').click();
     await eventually(async () => assert.equal(await leakRow(id).count(), 0));
-    assert.equal(await page.locator('#leak-count').textContent(), '2');
+    assert.equal(await page.locator('#leak-count').textContent(), '3');
     assert.deepEqual(store.dismissed(), [id]);
     await eventually(async () => assert.deepEqual(JSON.parse(readFileSync(dismissalsPath(store.path!), 'utf8')), { dismissed: [id] }));
     await page.reload();

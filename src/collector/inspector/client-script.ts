@@ -302,7 +302,8 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     for (var i = state.entries.length - 1; i >= 0; i--) {
       var entry = state.entries[i];
       if (entry.seq <= state.hiddenBelow) break;
-      if (isNested(entry)) continue;
+      // Outgoing calls sit under their request, except when a leak finding lists them itself.
+      if (isNested(entry) && state.leakFilter === null) continue;
       if (matches(entry, f)) out.push(entry);
     }
     return sortEntries(out);

@@ -151,7 +151,9 @@ table { border-collapse: collapse; width: 100%; }
 .confidence { font-weight: 650; text-transform: uppercase; font-size: 11px; }
 .c-high { color: var(--bad); } .c-medium { color: var(--warn); } .c-low { color: var(--muted); }
 .rule { display: flex; align-items: flex-start; gap: 6px; }
-.rule code { background: var(--code); border: 1px solid var(--line); border-radius: 4px; padding: 1px 5px; word-break: break-all; }
+.rule code { background: var(--code); border: 1px solid var(--line); border-radius: 4px; padding: 1px 5px; overflow-wrap: anywhere; }
+#leaks td.rule-cell { min-width: 25em; }
+#leaks td.where code { white-space: nowrap; }
 .detector { color: var(--muted); font-size: 11px; }
 mark.leak { background: transparent; color: var(--bad); border-bottom: 2px solid var(--bad); font-weight: 650; }
 .leaks-box { border-left: 3px solid var(--bad); padding: 4px 10px; margin: 8px 0; }
