@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { leakPackages } from './scripts/esbuild-leak-packages.js';
 
 // One build, two formats: ESM (.js + .d.ts) and CommonJS (.cjs + .d.cts), one entry per subpath.
 export default defineConfig({
@@ -25,4 +26,5 @@ export default defineConfig({
   // import.meta.url in the CommonJS build (the package's version, axios through createRequire).
   shims: true,
   splitting: true,
+  esbuildPlugins: [leakPackages],
 });

@@ -16,6 +16,9 @@ import { resolveOptions, type APIToolkitOptions, type DropReason, type ResolvedO
 import { REDACTED, type ApiRecord } from './core/record.js';
 import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/redact.js';
 import { kCurrentRequest, kEnter, kObserve, kObserveWeb, kRecordError, kSubmit } from './core/symbols.js';
+import { describeLocation } from './leaks/format.js';
+import { redactFindings } from './leaks/redact.js';
+import { endpointOf, scanRecord, suggestRule } from './leaks/scan.js';
 import { compileOutgoingRules, installOutgoing, type OutgoingCapture } from './outgoing/index.js';
 import { nodeHttpClient } from './transport/http-node.js';
 import { makePubSubTransport } from './transport/pubsub.js';
@@ -57,6 +60,11 @@ export interface APIToolkitStats {
    * how many values it has matched. A rule stuck at 0 is usually a typo, and redacts nothing.
    */
   redactionRules: { option: string; rule: string; matches: number }[];
+  /**
+   * With `detectLeaks`: values the leak finder flagged (medium or high confidence) that no rule had
+   * redacted; with `'redact'` they are also counted in `redactions`. 0 without `detectLeaks`.
+   */
+  leaksFound: number;
 }
 
 /** What `shutdown()` reports. */
@@ -72,6 +80,8 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000; // 5 s
 const WARN_INTERVAL_MS = 10 * 60_000; // 10 min
 // Debug mode checks the redaction rules after this many records, and again after each as many more.
 const RULE_CHECK_EVERY = 100;
+// detectLeaks warns once per endpoint, field and detector; beyond this many it stops remembering.
+const MAX_LEAK_WARNINGS = 1_000;
 // Headers, URLs and the fixed fields of a record held before start-up: a generous estimate.
 const PENDING_RECORD_OVERHEAD_BYTES = 2_048;
 
@@ -119,10 +129,11 @@ export class APIToolkit {
   #shutdown: Promise<ShutdownResult> | undefined;
   readonly #warned = new Set<string>();
   readonly #warnedAt = new Map<WarningCode, number>();
+  readonly #leakWarned = new Set<string>();
   // Some sampleRoutes key is a route template: a request no exact path decides waits for its route.
   readonly #sampleLater: boolean;
   readonly #stats = {
-    captured: 0, ignored: 0, sampledOut: 0, published: 0, failed: 0, redactions: 0, unparsableBodies: 0, truncatedBodies: 0,
+    captured: 0, ignored: 0, sampledOut: 0, published: 0, failed: 0, redactions: 0, unparsableBodies: 0, truncatedBodies: 0, leaksFound: 0,
     dropped: emptyDrops(),
   };
 
@@ -276,6 +287,7 @@ export class APIToolkit {
       unparsableBodies: s.unparsableBodies,
       truncatedBodies: s.truncatedBodies,
       redactionRules: this.#redactor.ruleMatches(),
+      leaksFound: s.leaksFound,
     };
   }
 
@@ -595,6 +607,7 @@ export class APIToolkit {
       msg_id: input.msgId,
       parent_id: input.parentId,
     };
+    if (o.detectLeaks !== false) record = this.#detectLeaks(record);
     if (o.beforeSend !== undefined) {
       try {
         record = o.beforeSend(record);
@@ -608,6 +621,40 @@ export class APIToolkit {
       }
     }
     return record;
+  }
+
+  /**
+   * `detectLeaks`: flags what the rules missed, warns once per endpoint, field and detector (never
+   * printing the value) and, with `'redact'`, hides it. A failing scan leaves the record as the
+   * rules made it.
+   */
+  #detectLeaks(record: ApiRecord): ApiRecord {
+    let findings;
+    try {
+      findings = scanRecord(record, { minConfidence: 'medium' });
+    } catch (error) {
+      this.#fault(toError(error), 'detect_leaks');
+      return record;
+    }
+    if (findings.length === 0) return record;
+    const redact = this.#options.detectLeaks === 'redact';
+    this.#stats.leaksFound += findings.length;
+    const endpoint = endpointOf(record);
+    for (const finding of findings) {
+      const key = `${endpoint.key} ${finding.location.part} ${finding.location.field} ${finding.detector}`;
+      if (this.#leakWarned.has(key) || this.#leakWarned.size >= MAX_LEAK_WARNINGS) continue;
+      this.#leakWarned.add(key);
+      const { rule, advice } = suggestRule(finding.location, endpoint.outgoing);
+      this.#options.logger(
+        `apitoolkit: possible leak in ${describeLocation(finding.location)} of ${endpoint.key}: ${finding.description} ` +
+          `[${finding.detector}, ${finding.confidence} confidence]; ${redact ? 'redacted by detectLeaks' : 'sent as it is (detectLeaks: \'warn\')'}; ` +
+          `${rule === null ? advice : `to hide it by rule, add ${rule.text}`}`,
+      );
+    }
+    if (!redact) return record;
+    const redacted = redactFindings(record, findings);
+    this.#stats.redactions += redacted.redactions;
+    return redacted.record;
   }
 
   /** Cuts a body to maxBodyBytes (redaction may have grown it) and counts truncation once. */

@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import { COLLECTOR_DEFAULTS, startCollector, type Collector, type CollectorOptions } from './collector/index.js';
 import { formatDoctorReport, runDoctor } from './collector/doctor.js';
+import { scanRecordsFile } from './collector/scan.js';
 import { shouldColor } from './collector/print.js';
 import { packageVersion } from './collector/version.js';
 import { DEFAULT_ROOT_URL } from './core/options.js';
@@ -57,6 +58,13 @@ Options for doctor:
   --redact-request-body PATH    a JSONPath your app redacts in request bodies (repeatable)
   --redact-response-body PATH   a JSONPath your app redacts in response bodies (repeatable)
   --timeout MS            time allowed for each network check (default 10000)
+  --scan FILE             instead of the checks above: run the leak finder over a JSONL records
+                          file (the collector's --jsonl file, or one your tests wrote) and print
+                          each field your rules miss with the rule to add. Exits 1 when a finding
+                          is open, 0 when none is
+  --dismissed FILE        findings dismissed as false positives (default: FILE.dismissed.json, the
+                          one the inspector writes next to the records file)
+  --fail-on LEVEL         lowest confidence that fails the scan: high, medium (default) or low
 
   -h, --help              show this help
   -v, --version           print the version
@@ -64,7 +72,7 @@ Options for doctor:
 
 const COMMAND_OPTIONS: Readonly<Record<string, ReadonlySet<string>>> = {
   collector: new Set(['host', 'http-port', 'pubsub-port', 'grpc-port', 'inspector-port', 'inspector-host', 'no-inspector', 'jsonl', 'no-jsonl', 'max-stored', 'no-print', 'project-id', 'reject-key']),
-  doctor: new Set(['api-key', 'root-url', 'pubsub-endpoint', 'redact-header', 'redact-request-body', 'redact-response-body', 'timeout']),
+  doctor: new Set(['api-key', 'root-url', 'pubsub-endpoint', 'redact-header', 'redact-request-body', 'redact-response-body', 'timeout', 'scan', 'dismissed', 'fail-on']),
 };
 
 class UsageError extends Error {}
@@ -99,6 +107,9 @@ async function main(argv: string[]): Promise<number> {
         'redact-request-body': { type: 'string', multiple: true },
         'redact-response-body': { type: 'string', multiple: true },
         timeout: { type: 'string' },
+        scan: { type: 'string' },
+        dismissed: { type: 'string' },
+        'fail-on': { type: 'string' },
       },
     });
   } catch (error) {
@@ -128,7 +139,29 @@ async function main(argv: string[]): Promise<number> {
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
+async function scan(values: Values): Promise<number> {
+  const failOn = values['fail-on'] as string | undefined;
+  if (failOn !== undefined && failOn !== 'high' && failOn !== 'medium' && failOn !== 'low') {
+    return usageError(`--fail-on expects high, medium or low, got ${JSON.stringify(failOn)}`);
+  }
+  const network = ['api-key', 'root-url', 'pubsub-endpoint', 'timeout'].find((name) => values[name] !== undefined);
+  if (network !== undefined) return usageError(`--${network} does not apply to --scan (it reads a file, no network)`);
+  try {
+    const { report, text } = await scanRecordsFile(values.scan as string, {
+      ...(values.dismissed === undefined ? {} : { dismissedPath: values.dismissed as string }),
+      ...(failOn === undefined ? {} : { failOn: failOn as 'high' | 'medium' | 'low' }),
+    });
+    process.stdout.write(text);
+    return report.ok ? 0 : 1;
+  } catch (error) {
+    process.stderr.write(`apitoolkit-node: cannot scan ${values.scan as string}: ${(error as Error).message}\n`);
+    return 2;
+  }
+}
+
 async function doctor(values: Values): Promise<number> {
+  if (values.scan !== undefined) return scan(values);
+  if (values.dismissed !== undefined || values['fail-on'] !== undefined) return usageError('--dismissed and --fail-on go with --scan');
   let timeoutMs: number | undefined;
   try {
     timeoutMs = values.timeout === undefined ? undefined : positiveInt(values.timeout as string, '--timeout');

@@ -25,3 +25,4 @@ export { inferShape, type BodyShape, type ShapeField, type JsonType } from './in
 export { runDoctor, formatDoctorReport, type DoctorOptions, type DoctorReport, type DoctorCheck, type CheckStatus } from './doctor.js';
 export { formatRecord, formatInvalidMessage, shouldColor, MAX_BODY_DISPLAY_CHARS, type FormatOptions } from './print.js';
 export { checkRecord } from './check.js';
+export { scanRecordsFile, type ScanFileOptions, type ScanFileResult } from './scan.js';

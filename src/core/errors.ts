@@ -83,6 +83,16 @@ export class RecordDroppedError extends APIToolkitError {
   }
 }
 
+/** `assertNoLeaks()` found open leaks in the records it scanned; `error.report` lists them. */
+export class LeakFoundError extends APIToolkitError {
+  /** The scan report (`report.open`, `report.rules`). */
+  readonly report: unknown;
+  constructor(message: string, report: unknown) {
+    super('APITOOLKIT_ERR_LEAK_FOUND', message);
+    this.report = report;
+  }
+}
+
 /**
  * Warnings the SDK prints through `logger` even without `debug`, each at most once every ten
  * minutes: a failure the app's owner must act on, which would otherwise pass in silence (records
