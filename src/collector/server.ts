@@ -426,7 +426,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       },
       setPublishFault(next: PublishFault): void {
         if (next !== null && next !== 'hang' && !(Number.isInteger(next) && next >= 1 && next <= 16)) {
-          throw new TypeError(`apitoolkit-node collector: publish fault must be a gRPC status code 1-16 (google.rpc.Code), 'hang' or null; got ${String(next)}`);
+          throw new OptionsInvalidError('setPublishFault(fault)', `expected a gRPC status code 1-16 (google.rpc.Code), 'hang' or null, got ${String(next)}`);
         }
         fault = next;
       },
