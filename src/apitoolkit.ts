@@ -14,7 +14,7 @@ import { encodeRecord } from './core/encode.js';
 import { ApiKeyRefusedError, QueueFullError, RecordDroppedError, WARNINGS, type WarningCode } from './core/errors.js';
 import { resolveOptions, type APIToolkitOptions, type DropReason, type ResolvedOptions } from './core/options.js';
 import { REDACTED, type ApiRecord } from './core/record.js';
-import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/redact.js';
+import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/redact/index.js';
 import { kCurrentRequest, kEnter, kObserve, kObserveWeb, kRecordError, kSubmit } from './core/symbols.js';
 import { describeLocation } from './leaks/format.js';
 import { redactFindings } from './leaks/redact.js';

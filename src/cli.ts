@@ -8,10 +8,10 @@
 
 import { parseArgs } from 'node:util';
 import { COLLECTOR_DEFAULTS, startCollector, type Collector, type CollectorOptions } from './collector/index.js';
-import { formatDoctorReport, runDoctor } from './collector/doctor.js';
+import { formatDoctorReport, runDoctor } from './doctor/index.js';
 import { scanRecordsFile } from './collector/scan.js';
 import { shouldColor } from './collector/print.js';
-import { packageVersion } from './collector/version.js';
+import { packageVersion } from './version.js';
 import { DEFAULT_ROOT_URL } from './core/options.js';
 
 const DEFAULT_HTTP_PORT = 8788;

@@ -18,7 +18,7 @@ import type { ApiRecord } from '../core/record.js';
 import { startInspector, type InspectorOptions, type InspectorServer } from './inspector/server.js';
 import { formatInvalidMessage, formatRecord, shouldColor } from './print.js';
 import { DEFAULT_MAX_STORED_BYTES, DEFAULT_MAX_STORED_RECORDS, openRecordStore, type RecordStore } from './store.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../version.js';
 
 /** Options of `startCollector()`. Every field is optional. */
 export interface CollectorOptions {
