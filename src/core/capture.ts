@@ -8,8 +8,7 @@ import { IncomingMessage, type IncomingHttpHeaders, type ServerResponse } from '
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { boundedJson } from './bounded-json.js';
 import { setOwn } from './own.js';
-import type { HeaderInput } from './redact/index.js';
-import { REDACTED, type ErrorRecord, type SdkType } from './record.js';
+import { REDACTED, type ErrorRecord, type HeaderInput, type SdkType } from './record.js';
 
 /** A route template (`""` when nothing matched) and its path params. */
 export interface RouteMatch {

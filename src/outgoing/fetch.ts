@@ -9,7 +9,7 @@
  * chunk is kept once, whichever path reports it first.
  */
 import dc from 'node:diagnostics_channel';
-import type { HeaderInput } from '../core/redact/index.js';
+import type { HeaderInput } from '../core/record.js';
 import { BodyTee, beginCall, finishCall, tee, type OutgoingCall, type OutgoingEnv } from './call.js';
 
 /** What undici's channels hand out (undici 5–7), as far as we read it. */

@@ -9,7 +9,7 @@
  */
 import dc from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import type { HeaderInput } from '../core/redact/index.js';
+import type { HeaderInput } from '../core/record.js';
 import { BodyTee, beginCall, finishCall, tee, type OutgoingCall, type OutgoingEnv } from './call.js';
 
 const CREATED = 'http.client.request.created';

@@ -5,6 +5,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { jsonpath } from 'json-p3';
+import { describeValue } from '../describe.js';
 import { OptionsInvalidError } from '../errors.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../options.js';
 import { unchanged, withheld, type BodyRedaction } from './body.js';
@@ -13,7 +14,7 @@ import { headerNames, redactHeaders, type HeaderInput } from './headers.js';
 import { redactJson, startsLikeJson } from './json.js';
 import { redactMultipart } from './multipart.js';
 import { queryNames, redactQuery, type QueryNames, type QueryRedaction } from './query.js';
-import { compileRules, describe, MAX_RECURSION_DEPTH, type MatchStat, type RuleSet } from './rules.js';
+import { compileRules, MAX_RECURSION_DEPTH, type MatchStat, type RuleSet } from './rules.js';
 
 export type { BodyRedaction } from './body.js';
 export type { QueryRedaction } from './query.js';
@@ -96,7 +97,7 @@ export interface RuleMatches {
  */
 export function compileRedactor(options: RedactOptions, internal: { walks?: boolean; needles?: boolean; splice?: boolean } = {}): Redactor {
   if (typeof options !== 'object' || options === null) {
-    throw new OptionsInvalidError('options', `expected an object, got ${describe(options)}`);
+    throw new OptionsInvalidError('options', `expected an object, got ${describeValue(options)}`);
   }
   // One environment per redactor: it carries our recursion limit without touching json-p3's default.
   const environment = new jsonpath.JSONPathEnvironment({ maxRecursionDepth: MAX_RECURSION_DEPTH });

@@ -4,6 +4,7 @@
  * member names a body must contain for a rule to match at all (its needles).
  */
 import { jsonpath } from 'json-p3';
+import { describeValue } from '../describe.js';
 import { OptionsInvalidError, RedactPathInvalidError } from '../errors.js';
 import { REDACTED } from '../record.js';
 import { keyPath, PUSH } from './forms.js';
@@ -400,17 +401,10 @@ function restoreControls(query: Query, controls: ReadonlyMap<string, string>): v
 
 export function stringList(option: string, value: unknown): readonly string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new OptionsInvalidError(option, `expected an array of strings, got ${describe(value)}`);
+  if (!Array.isArray(value)) throw new OptionsInvalidError(option, `expected an array of strings, got ${describeValue(value)}`);
   value.forEach((item: unknown, i) => {
-    if (typeof item !== 'string') throw new OptionsInvalidError(`${option}[${i}]`, `expected a string, got ${describe(item)}`);
+    if (typeof item !== 'string') throw new OptionsInvalidError(`${option}[${i}]`, `expected a string, got ${describeValue(item)}`);
   });
   return value as readonly string[];
 }
 
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
-}
