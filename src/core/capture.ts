@@ -210,7 +210,7 @@ export function createNodeCapture(limits: CaptureLimits, onDone: (exchange: Exch
   // One per client: two clients observing one request each find their own exchange.
   const kExchange = Symbol('apitoolkit.exchange');
   return {
-    // Never throws, as WeakMap.get() did not: adapters may hand over anything.
+    // Never throws: adapters may hand over anything.
     exchangeOf: (req) => (req as unknown as Record<symbol, Exchange | undefined> | null | undefined)?.[kExchange],
     start(req, res, adapter, state, rawUrl = receivedUrl(req)) {
       const exchange = new Exchange(req, res, adapter, state, rawUrl);

@@ -5,7 +5,7 @@
  * string. No string is decoded, no object is built, nothing is re-serialised: whitespace, number
  * spellings and string escapes stay as sent.
  *
- * The scanner gives up (returns null, and the caller evaluates the body as before) on anything it is
+ * The scanner gives up (returns null, and the caller evaluates the parsed body) on anything it is
  * not sure of: text JSON.parse would reject, a member name written with a `\` escape or a byte
  * >= 0x80, nesting as deep as the caller's limit, and any object with two members of the same name
  * (JSON.parse keeps the last one and drops the others, which a splice cannot do; an earlier
@@ -129,7 +129,7 @@ function hashOf(bytes: Uint8Array, start: number, end: number): number {
 /**
  * Applies `plan` to the JSON text in `body` (a leading UTF-8 byte order mark is allowed, as the
  * general path allows it). Returns null when the scanner gives up (see the file comment): the
- * caller must then take its general path, which decides as it always did. Selections and counts
+ * caller must then take its general path (parse and walk). Selections and counts
  * are those of the general path: every rule selects its values in the body as received, a rule
  * counts every value it selects (one inside another selected value too), and the outermost
  * selected values are replaced, each counted once, unless they already hold the marker.

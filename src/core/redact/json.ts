@@ -24,7 +24,7 @@ export function redactJson(body: Buffer, { rules, scan, splice }: RuleSet): Body
   let scannerGaveUp = false;
   if (splice !== null) {
     // The same selections and counts as below, on the bytes; null when the scanner was not sure
-    // of something (invalid JSON included), and then the general path decides as it always did.
+    // of something (invalid JSON included), and then the general path (parse and walk) decides.
     const spliced = spliceJson(body, splice);
     scannerGaveUp = spliced === null;
     if (spliced !== null) {
