@@ -30,7 +30,7 @@ async function app(t: TestContext, options: APIToolkitOptions = {}): Promise<{ u
     throw new Error(`upstream refused key ${KEY}`);
   });
   web.use(expressErrorHandler(client));
-  web.use((error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => res.status(500).json({ error: 'failed' }));
+  web.use((_error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => res.status(500).json({ error: 'failed' }));
   return { url: await serve(t, web as never), transport, client };
 }
 

@@ -463,8 +463,8 @@ function apply(body: Buffer, plan: SplicePlan, scan: Scanner): SpliceResult {
   const text = scan.textStart === 0 ? body : body.subarray(scan.textStart);
   const shift = scan.textStart;
   for (let e = 0; e < count && shift !== 0; e += 1) {
-    starts[e] -= shift;
-    ends[e] -= shift;
+    starts[e]! -= shift;
+    ends[e]! -= shift;
   }
   return { body: spliced(text, plan.marker, starts, ends, replaced), redactions, matches };
 }
