@@ -629,7 +629,7 @@ export class APIToolkit {
    * rules made it.
    */
   #detectLeaks(record: ApiRecord): ApiRecord {
-    let findings;
+    let findings: ReturnType<typeof scanRecord>;
     try {
       findings = scanRecord(record, { minConfidence: 'medium' });
     } catch (error) {

@@ -77,41 +77,46 @@ const COMMAND_OPTIONS: Readonly<Record<string, ReadonlySet<string>>> = {
 
 class UsageError extends Error {}
 
+/** The command line, parsed strictly: an unknown option throws (ERR_PARSE_ARGS_UNKNOWN_OPTION). */
+function parseCommandLine(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+      host: { type: 'string' },
+      'http-port': { type: 'string' },
+      'pubsub-port': { type: 'string' },
+      'grpc-port': { type: 'string' },
+      'inspector-port': { type: 'string' },
+      'inspector-host': { type: 'string' },
+      'no-inspector': { type: 'boolean' },
+      jsonl: { type: 'string' },
+      'no-jsonl': { type: 'boolean' },
+      'max-stored': { type: 'string' },
+      'no-print': { type: 'boolean' },
+      'project-id': { type: 'string' },
+      'reject-key': { type: 'string', multiple: true },
+      'api-key': { type: 'string' },
+      'root-url': { type: 'string' },
+      'pubsub-endpoint': { type: 'string' },
+      'redact-header': { type: 'string', multiple: true },
+      'redact-request-body': { type: 'string', multiple: true },
+      'redact-response-body': { type: 'string', multiple: true },
+      timeout: { type: 'string' },
+      scan: { type: 'string' },
+      dismissed: { type: 'string' },
+      'fail-on': { type: 'string' },
+    },
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseCommandLine>;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-        host: { type: 'string' },
-        'http-port': { type: 'string' },
-        'pubsub-port': { type: 'string' },
-        'grpc-port': { type: 'string' },
-        'inspector-port': { type: 'string' },
-        'inspector-host': { type: 'string' },
-        'no-inspector': { type: 'boolean' },
-        jsonl: { type: 'string' },
-        'no-jsonl': { type: 'boolean' },
-        'max-stored': { type: 'string' },
-        'no-print': { type: 'boolean' },
-        'project-id': { type: 'string' },
-        'reject-key': { type: 'string', multiple: true },
-        'api-key': { type: 'string' },
-        'root-url': { type: 'string' },
-        'pubsub-endpoint': { type: 'string' },
-        'redact-header': { type: 'string', multiple: true },
-        'redact-request-body': { type: 'string', multiple: true },
-        'redact-response-body': { type: 'string', multiple: true },
-        timeout: { type: 'string' },
-        scan: { type: 'string' },
-        dismissed: { type: 'string' },
-        'fail-on': { type: 'string' },
-      },
-    });
+    parsed = parseCommandLine(argv);
   } catch (error) {
     const unknown = (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'(-[^']*)'/.exec((error as Error).message)?.[1] : undefined;
     if (unknown === undefined) return usageError((error as Error).message.split('. ')[0]!);

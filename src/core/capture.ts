@@ -284,7 +284,6 @@ function teeResponse(res: ServerResponse, exchange: Exchange, maxBodyBytes: numb
     } catch {
       // Never let capture break the response.
     }
-    // eslint-disable-next-line prefer-rest-params
     return write.apply(this, arguments as unknown as Parameters<typeof write>);
   } as typeof res.write;
   res.end = function (this: ServerResponse, chunk?: unknown, encoding?: unknown): ServerResponse {
@@ -298,7 +297,6 @@ function teeResponse(res: ServerResponse, exchange: Exchange, maxBodyBytes: numb
     }
     ending = true;
     try {
-      // eslint-disable-next-line prefer-rest-params
       return end.apply(this, arguments as unknown as Parameters<typeof end>);
     } finally {
       ending = false;
@@ -311,7 +309,6 @@ function teeResponse(res: ServerResponse, exchange: Exchange, maxBodyBytes: numb
 function watchWriteHead(res: ServerResponse, exchange: Exchange): void {
   const writeHead = res.writeHead;
   res.writeHead = function (this: ServerResponse, _status: unknown, reason?: unknown, headers?: unknown): ServerResponse {
-    // eslint-disable-next-line prefer-rest-params
     const result = writeHead.apply(this, arguments as unknown as Parameters<typeof writeHead>);
     try {
       const given = typeof reason === 'string' ? headers : reason;

@@ -172,7 +172,6 @@ function hookChunks(request: UndiciRequest, method: 'onBodySent' | 'onData', obs
   const original = request[method];
   if (typeof original !== 'function') return;
   request[method] = function apitoolkitChunk(this: unknown, chunk: unknown) {
-    // eslint-disable-next-line prefer-rest-params
     const result = original.apply(this, arguments as unknown as unknown[]);
     observe(chunk);
     return result;

@@ -77,7 +77,7 @@ export function redactMultipart(body: Buffer, contentType: string, rules: RuleSe
 export function boundaryOf(contentType: string): string | undefined {
   const type = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\/[!#$%&'*+\-.^_`|~0-9A-Za-z]+/.exec(contentType);
   if (type === null) return undefined;
-  const param = /[ \t]*;[ \t]*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)=(?:"((?:[^"\\]|\\[^])*)"|([!#$%&'*+\-.^_`|~0-9A-Za-z]+))/y;
+  const param = /[ \t]*;[ \t]*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)=(?:"((?:[^"\\]|\\[\s\S])*)"|([!#$%&'*+\-.^_`|~0-9A-Za-z]+))/y;
   let at = type[0].length;
   let boundary: string | undefined;
   while (at < contentType.length) {
@@ -87,7 +87,7 @@ export function boundaryOf(contentType: string): string | undefined {
       if (!/^[ \t]*$/.test(contentType.slice(at))) return undefined;
       break;
     }
-    if (m[1]!.toLowerCase() === 'boundary' && boundary === undefined) boundary = m[2] !== undefined ? m[2].replace(/\\([^])/g, '$1') : m[3];
+    if (m[1]!.toLowerCase() === 'boundary' && boundary === undefined) boundary = m[2] !== undefined ? m[2].replace(/\\([\s\S])/g, '$1') : m[3];
     at = param.lastIndex;
   }
   return boundary === '' ? undefined : boundary;
@@ -150,7 +150,7 @@ function describePart(head: string): { name: string | undefined; fileType: strin
     const param = m[1]!.toLowerCase();
     if (!params.has(param)) params.set(param, m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!.trim());
   }
-  const mediaType = type?.split(';')[0]!.trim().toLowerCase();
+  const mediaType = type === undefined ? undefined : type.split(';')[0]!.trim().toLowerCase();
   // A file: it says so (filename), or it carries something other than text (RFC 7578 §4.4: text/plain is the default).
   const isFile = params.has('filename') || params.has('filename*') || (mediaType !== undefined && mediaType !== '' && mediaType !== 'text/plain');
   const fileType = isFile ? (type === undefined || type === '' ? 'application/octet-stream' : type.replace(/[\s\]]+/g, ' ').trim()) : undefined;

@@ -369,8 +369,8 @@ function controlEscapesAside(path: string): { text: string; controls: Map<string
       text += ch;
       continue;
     }
-    const escape = path.slice(i, i + 6);
-    const code = /^\\u[0-9a-f]{4}$/i.test(escape) ? Number.parseInt(escape.slice(2), 16) : -1;
+    const escaped = path.slice(i, i + 6);
+    const code = /^\\u[0-9a-f]{4}$/i.test(escaped) ? Number.parseInt(escaped.slice(2), 16) : -1;
     if (code >= 0 && code < 0x20) {
       const standIn = String.fromCharCode(base + code);
       controls.set(standIn, String.fromCharCode(code));
