@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { leakPackages } from './scripts/esbuild-leak-packages.js';
 
 // Two builds. The Node build (Node and Bun): ESM (.js + .d.ts) and CommonJS (.cjs + .d.cts), one
 // entry per subpath. The Web build (dist/web, ESM only, no `node:` import): what the `workerd`,
@@ -29,6 +30,7 @@ export default defineConfig([
     // import.meta.url in the CommonJS build (the package's version, axios through createRequire).
     shims: true,
     splitting: true,
+    esbuildPlugins: [leakPackages],
   },
   {
     entry: {
@@ -48,6 +50,7 @@ export default defineConfig([
     splitting: true,
     // The `buffer` polyfill goes into the bundle: it must never resolve to a runtime's node:buffer.
     noExternal: ['buffer'],
+    esbuildPlugins: [leakPackages],
     esbuildOptions(options) {
       options.inject = ['src/web/buffer.ts'];
       options.mainFields = ['module', 'main'];

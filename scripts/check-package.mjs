@@ -14,6 +14,13 @@ for (const mod of [esm, cjs]) {
   assert.equal(typeof mod.MemoryTransport, 'function');
   assert.equal(mod.REDACTED, '[CLIENT_REDACTED]');
 }
+// The leak finder, bundled into both builds with its pattern sets.
+for (const mod of [esm, cjs]) {
+  const record = { method: 'POST', url_path: '/pay', request_headers: { 'content-type': ['application/json'] }, response_headers: {}, query_params: {}, path_params: {}, errors: [],
+    request_body: Buffer.from('{"card":"4111111111111111","token":"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"}').toString('base64'), response_body: '' };
+  assert.deepEqual(mod.scanRecords([record]).open.map((g) => g.detectors.map((d) => d.detector).join()).sort(), ['credential-field,secretlint/github', 'payment-card']);
+  assert.throws(() => mod.assertNoLeaks([record]), mod.LeakFoundError);
+}
 // Errors from the two copies still recognise each other.
 assert.ok(new cjs.OptionsInvalidError('x', 'y') instanceof esm.APIToolkitError);
 

@@ -8,9 +8,10 @@
 
 import { parseArgs } from 'node:util';
 import { COLLECTOR_DEFAULTS, startCollector, type Collector, type CollectorOptions } from './collector/index.js';
-import { formatDoctorReport, runDoctor } from './collector/doctor.js';
+import { formatDoctorReport, runDoctor } from './doctor/index.js';
+import { scanRecordsFile } from './collector/scan.js';
 import { shouldColor } from './collector/print.js';
-import { packageVersion } from './collector/version.js';
+import { packageVersion } from './version.js';
 import { DEFAULT_ROOT_URL } from './core/options.js';
 
 const DEFAULT_HTTP_PORT = 8788;
@@ -57,6 +58,13 @@ Options for doctor:
   --redact-request-body PATH    a JSONPath your app redacts in request bodies (repeatable)
   --redact-response-body PATH   a JSONPath your app redacts in response bodies (repeatable)
   --timeout MS            time allowed for each network check (default 10000)
+  --scan FILE             instead of the checks above: run the leak finder over a JSONL records
+                          file (the collector's --jsonl file, or one your tests wrote) and print
+                          each field your rules miss with the rule to add. Exits 1 when a finding
+                          is open, 0 when none is
+  --dismissed FILE        findings dismissed as false positives (default: FILE.dismissed.json, the
+                          one the inspector writes next to the records file)
+  --fail-on LEVEL         lowest confidence that fails the scan: high, medium (default) or low
 
   -h, --help              show this help
   -v, --version           print the version
@@ -64,43 +72,51 @@ Options for doctor:
 
 const COMMAND_OPTIONS: Readonly<Record<string, ReadonlySet<string>>> = {
   collector: new Set(['host', 'http-port', 'pubsub-port', 'grpc-port', 'inspector-port', 'inspector-host', 'no-inspector', 'jsonl', 'no-jsonl', 'max-stored', 'no-print', 'project-id', 'reject-key']),
-  doctor: new Set(['api-key', 'root-url', 'pubsub-endpoint', 'redact-header', 'redact-request-body', 'redact-response-body', 'timeout']),
+  doctor: new Set(['api-key', 'root-url', 'pubsub-endpoint', 'redact-header', 'redact-request-body', 'redact-response-body', 'timeout', 'scan', 'dismissed', 'fail-on']),
 };
 
 class UsageError extends Error {}
 
+/** The command line, parsed strictly: an unknown option throws (ERR_PARSE_ARGS_UNKNOWN_OPTION). */
+function parseCommandLine(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+      host: { type: 'string' },
+      'http-port': { type: 'string' },
+      'pubsub-port': { type: 'string' },
+      'grpc-port': { type: 'string' },
+      'inspector-port': { type: 'string' },
+      'inspector-host': { type: 'string' },
+      'no-inspector': { type: 'boolean' },
+      jsonl: { type: 'string' },
+      'no-jsonl': { type: 'boolean' },
+      'max-stored': { type: 'string' },
+      'no-print': { type: 'boolean' },
+      'project-id': { type: 'string' },
+      'reject-key': { type: 'string', multiple: true },
+      'api-key': { type: 'string' },
+      'root-url': { type: 'string' },
+      'pubsub-endpoint': { type: 'string' },
+      'redact-header': { type: 'string', multiple: true },
+      'redact-request-body': { type: 'string', multiple: true },
+      'redact-response-body': { type: 'string', multiple: true },
+      timeout: { type: 'string' },
+      scan: { type: 'string' },
+      dismissed: { type: 'string' },
+      'fail-on': { type: 'string' },
+    },
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseCommandLine>;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-        host: { type: 'string' },
-        'http-port': { type: 'string' },
-        'pubsub-port': { type: 'string' },
-        'grpc-port': { type: 'string' },
-        'inspector-port': { type: 'string' },
-        'inspector-host': { type: 'string' },
-        'no-inspector': { type: 'boolean' },
-        jsonl: { type: 'string' },
-        'no-jsonl': { type: 'boolean' },
-        'max-stored': { type: 'string' },
-        'no-print': { type: 'boolean' },
-        'project-id': { type: 'string' },
-        'reject-key': { type: 'string', multiple: true },
-        'api-key': { type: 'string' },
-        'root-url': { type: 'string' },
-        'pubsub-endpoint': { type: 'string' },
-        'redact-header': { type: 'string', multiple: true },
-        'redact-request-body': { type: 'string', multiple: true },
-        'redact-response-body': { type: 'string', multiple: true },
-        timeout: { type: 'string' },
-      },
-    });
+    parsed = parseCommandLine(argv);
   } catch (error) {
     const unknown = (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'(-[^']*)'/.exec((error as Error).message)?.[1] : undefined;
     if (unknown === undefined) return usageError((error as Error).message.split('. ')[0]!);
@@ -128,7 +144,29 @@ async function main(argv: string[]): Promise<number> {
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
+async function scan(values: Values): Promise<number> {
+  const failOn = values['fail-on'] as string | undefined;
+  if (failOn !== undefined && failOn !== 'high' && failOn !== 'medium' && failOn !== 'low') {
+    return usageError(`--fail-on expects high, medium or low, got ${JSON.stringify(failOn)}`);
+  }
+  const network = ['api-key', 'root-url', 'pubsub-endpoint', 'timeout'].find((name) => values[name] !== undefined);
+  if (network !== undefined) return usageError(`--${network} does not apply to --scan (it reads a file, no network)`);
+  try {
+    const { report, text } = await scanRecordsFile(values.scan as string, {
+      ...(values.dismissed === undefined ? {} : { dismissedPath: values.dismissed as string }),
+      ...(failOn === undefined ? {} : { failOn: failOn as 'high' | 'medium' | 'low' }),
+    });
+    process.stdout.write(text);
+    return report.ok ? 0 : 1;
+  } catch (error) {
+    process.stderr.write(`apitoolkit-node: cannot scan ${values.scan as string}: ${(error as Error).message}\n`);
+    return 2;
+  }
+}
+
 async function doctor(values: Values): Promise<number> {
+  if (values.scan !== undefined) return scan(values);
+  if (values.dismissed !== undefined || values['fail-on'] !== undefined) return usageError('--dismissed and --fail-on go with --scan');
   let timeoutMs: number | undefined;
   try {
     timeoutMs = values.timeout === undefined ? undefined : positiveInt(values.timeout as string, '--timeout');

@@ -11,13 +11,16 @@ import type { CaptureAdapter, Exchange, NodeCapture } from './core/capture.js';
 import { errorRecord, type RecordInput, type RequestContext, type RouteMatch } from './core/capture-core.js';
 import { observeWeb, type WebCaptureAdapter, type WebCaptureEnv, type WebHandler } from './core/capture-web.js';
 import { encodeRecord } from './core/encode.js';
-import { ApiKeyRefusedError, OptionsInvalidError, QueueFullError, RecordDroppedError } from './core/errors.js';
+import { ApiKeyRefusedError, OptionsInvalidError, QueueFullError, RecordDroppedError, WARNINGS, type WarningCode } from './core/errors.js';
 import { resolveOptions, type APIToolkitOptions, type DropReason, type ResolvedOptions } from './core/options.js';
 import type { Platform } from './core/platform.js';
 import { REDACTED, type ApiRecord } from './core/record.js';
-import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/redact.js';
+import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/redact/index.js';
 import type { ContextStore } from './core/context.js';
 import { kCurrentRequest, kEnter, kObserve, kObserveWeb, kRecordError, kSubmit, kUseNode } from './core/symbols.js';
+import { describeLocation } from './leaks/format.js';
+import { redactFindings } from './leaks/redact.js';
+import { endpointOf, scanRecord, suggestRule } from './leaks/scan.js';
 import type { OutgoingCapture } from './outgoing/index.js';
 import { makePubSubTransport } from './transport/pubsub.js';
 import type { Transport, TransportInfo } from './transport/types.js';
@@ -58,6 +61,11 @@ export interface APIToolkitStats {
    * how many values it has matched. A rule stuck at 0 is usually a typo, and redacts nothing.
    */
   redactionRules: { option: string; rule: string; matches: number }[];
+  /**
+   * With `detectLeaks`: values the leak finder flagged (medium or high confidence) that no rule had
+   * redacted; with `'redact'` they are also counted in `redactions`. 0 without `detectLeaks`.
+   */
+  leaksFound: number;
 }
 
 /** What `shutdown()` reports. */
@@ -69,10 +77,14 @@ export interface ShutdownResult {
 }
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000; // 5 s
+// Warnings (printed without debug) repeat at most this often per code.
+const WARN_INTERVAL_MS = 10 * 60_000; // 10 min
 /** How long work handed to a platform's `waitUntil` may take to deliver a request's record. */
 export const WAIT_UNTIL_FLUSH_MS = 10_000; // 10 s
 // Debug mode checks the redaction rules after this many records, and again after each as many more.
 const RULE_CHECK_EVERY = 100;
+// detectLeaks warns once per endpoint, field and detector; beyond this many it stops remembering.
+const MAX_LEAK_WARNINGS = 1_000;
 // Headers, URLs and the fixed fields of a record held before start-up: a generous estimate.
 const PENDING_RECORD_OVERHEAD_BYTES = 2_048;
 
@@ -124,10 +136,12 @@ export class APIToolkit {
   #state: APIToolkitStats['state'];
   #shutdown: Promise<ShutdownResult> | undefined;
   readonly #warned = new Set<string>();
+  readonly #warnedAt = new Map<WarningCode, number>();
+  readonly #leakWarned = new Set<string>();
   // Some sampleRoutes key is a route template: a request no exact path decides waits for its route.
   readonly #sampleLater: boolean;
   readonly #stats = {
-    captured: 0, ignored: 0, sampledOut: 0, published: 0, failed: 0, redactions: 0, unparsableBodies: 0, truncatedBodies: 0,
+    captured: 0, ignored: 0, sampledOut: 0, published: 0, failed: 0, redactions: 0, unparsableBodies: 0, truncatedBodies: 0, leaksFound: 0,
     dropped: emptyDrops(),
   };
 
@@ -178,6 +192,11 @@ export class APIToolkit {
       metadataTimeoutMs: o.metadataTimeoutMs,
       http: platform.http(),
       onDebug: o.debug ? (line) => this.#debug(line) : undefined,
+      onMetadataRetry: (reason) => this.#warn(
+        WARNINGS.metadataUnreachable,
+        `cannot fetch client metadata from ${o.rootURL}/api/client_metadata (${reason}); retrying in the background, ` +
+          'records are kept meanwhile (up to maxQueueSize). Check rootURL and that this host can reach it (HTTPS_PROXY if you need a proxy)',
+      ),
     });
     const transport = this.#transport;
     this.#batcher = createBatcher({
@@ -196,6 +215,7 @@ export class APIToolkit {
       onRetry: (error, attempt, delayMs) => {
         this.#stats.failed += 1;
         this.#fault(error, 'send_retry', `send failed (attempt ${attempt}), retrying in ${delayMs} ms: ${error.message}`);
+        this.#warn(WARNINGS.publishRetrying, `publishing failed (${errorText(error)}); retrying, records are kept meanwhile (up to maxQueueSize)`);
       },
     });
     if (!platform.lazyStart) this.#begin();
@@ -224,6 +244,9 @@ export class APIToolkit {
     } catch (error) {
       const err = toError(error);
       // The Pub/Sub transport retries everything but a refused key itself; any rejection is final.
+      if (err instanceof ApiKeyRefusedError) {
+        this.#warn(WARNINGS.apiKeyRefused, `the API key was refused (401) by ${this.#options.rootURL}: nothing will be recorded. Check APITOOLKIT_KEY / apiKey against your project's API keys`);
+      }
       if (this.#state === 'starting') {
         this.#state = err instanceof ApiKeyRefusedError ? 'refused' : 'failed';
         this.#drop(err instanceof ApiKeyRefusedError ? 'api_key_refused' : 'start_failed', this.#takePending().length, err);
@@ -297,6 +320,7 @@ export class APIToolkit {
       unparsableBodies: s.unparsableBodies,
       truncatedBodies: s.truncatedBodies,
       redactionRules: this.#redactor.ruleMatches(),
+      leaksFound: s.leaksFound,
     };
   }
 
@@ -629,7 +653,7 @@ export class APIToolkit {
     let requestBodyB64 = '';
     const rawRequest = input.requestBody;
     if (rawRequest !== undefined && rawRequest.bytes.length > 0) {
-      const result = redactor.requestBody(rawRequest.bytes, rawRequest.contentType);
+      const result = redactor.requestBody(rawRequest.bytes, rawRequest.contentType, rawRequest.parsed);
       redactions += result.redactions;
       if (result.unparsable) this.#stats.unparsableBodies += 1;
       requestBodyB64 = this.#cap(result.body, rawRequest.truncated).toString('base64');
@@ -637,7 +661,7 @@ export class APIToolkit {
     let responseBodyB64 = '';
     const rawResponse = input.responseBody;
     if (rawResponse !== undefined && rawResponse.bytes.length > 0) {
-      const result = redactor.responseBody(rawResponse.bytes, rawResponse.contentType);
+      const result = redactor.responseBody(rawResponse.bytes, rawResponse.contentType, rawResponse.parsed);
       redactions += result.redactions;
       if (result.unparsable) this.#stats.unparsableBodies += 1;
       responseBodyB64 = this.#cap(result.body, rawResponse.truncated).toString('base64');
@@ -680,6 +704,7 @@ export class APIToolkit {
       msg_id: input.msgId,
       parent_id: input.parentId,
     };
+    if (o.detectLeaks !== false) record = this.#detectLeaks(record);
     if (o.beforeSend !== undefined) {
       try {
         record = o.beforeSend(record);
@@ -693,6 +718,40 @@ export class APIToolkit {
       }
     }
     return record;
+  }
+
+  /**
+   * `detectLeaks`: flags what the rules missed, warns once per endpoint, field and detector (never
+   * printing the value) and, with `'redact'`, hides it. A failing scan leaves the record as the
+   * rules made it.
+   */
+  #detectLeaks(record: ApiRecord): ApiRecord {
+    let findings: ReturnType<typeof scanRecord>;
+    try {
+      findings = scanRecord(record, { minConfidence: 'medium' });
+    } catch (error) {
+      this.#fault(toError(error), 'detect_leaks');
+      return record;
+    }
+    if (findings.length === 0) return record;
+    const redact = this.#options.detectLeaks === 'redact';
+    this.#stats.leaksFound += findings.length;
+    const endpoint = endpointOf(record);
+    for (const finding of findings) {
+      const key = `${endpoint.key} ${finding.location.part} ${finding.location.field} ${finding.detector}`;
+      if (this.#leakWarned.has(key) || this.#leakWarned.size >= MAX_LEAK_WARNINGS) continue;
+      this.#leakWarned.add(key);
+      const { rule, advice } = suggestRule(finding.location, endpoint.outgoing);
+      this.#options.logger(
+        `apitoolkit: possible leak in ${describeLocation(finding.location)} of ${endpoint.key}: ${finding.description} ` +
+          `[${finding.detector}, ${finding.confidence} confidence]; ${redact ? 'redacted by detectLeaks' : 'sent as it is (detectLeaks: \'warn\')'}; ` +
+          `${rule === null ? advice : `to hide it by rule, add ${rule.text}`}`,
+      );
+    }
+    if (!redact) return record;
+    const redacted = redactFindings(record, findings);
+    this.#stats.redactions += redacted.redactions;
+    return redacted.record;
   }
 
   /** Cuts a body to maxBodyBytes (redaction may have grown it) and counts truncation once. */
@@ -733,6 +792,10 @@ export class APIToolkit {
   #drop(reason: DropReason, count: number, error?: Error): void {
     if (count <= 0) return;
     this.#stats.dropped[reason] += count;
+    // Your own hook's decision, and a refused key (warned of at start-up), need no warning here.
+    if (reason !== 'before_send' && reason !== 'api_key_refused') {
+      this.#warn(WARNINGS.recordsDropped, `${count} record(s) dropped (${reason}${error === undefined ? '' : `: ${errorText(error)}`}); stats().dropped counts them by reason`);
+    }
     // Once per reason: a full queue under load must not flood the logs or onError.
     if (!this.#warned.has(reason)) {
       this.#warned.add(reason);
@@ -754,6 +817,22 @@ export class APIToolkit {
     }
   }
 
+  /**
+   * A failure the app's owner must act on: printed through `logger` even without `debug`, at most
+   * once per code every WARN_INTERVAL_MS (debug mode prints the events themselves as they happen).
+   */
+  #warn(code: WarningCode, message: string): void {
+    const now = Date.now();
+    const last = this.#warnedAt.get(code);
+    if (last !== undefined && now - last < WARN_INTERVAL_MS) return;
+    this.#warnedAt.set(code, now);
+    try {
+      this.#options.logger(`apitoolkit: warning ${code}: ${message}`);
+    } catch {
+      // A throwing logger must not reach the host app.
+    }
+  }
+
   #debug(line: string): void {
     if (this.#options.debug) this.#options.logger(`apitoolkit: ${line}`);
   }
@@ -771,6 +850,11 @@ const ignore = (): void => {};
 /** True with probability `rate` (0 to 1). */
 function sampled(rate: number): boolean {
   return rate >= 1 || (rate > 0 && Math.random() < rate);
+}
+
+/** An error's message without the package prefix, for a warning line. */
+function errorText(error: Error): string {
+  return error.message.replace(/^apitoolkit-node: /, '');
 }
 
 function toError(value: unknown): Error {

@@ -8,7 +8,7 @@ export type { APIToolkitStats, ShutdownResult } from './apitoolkit.js';
 export type { APIToolkitOptions, AxiosInstanceLike, CaptureOutgoingOptions, DropReason } from './core/options.js';
 export {
   APIToolkitError, ApiKeyRefusedError, MetadataError, OptionsInvalidError, QueueFullError,
-  RecordDroppedError, RedactPathInvalidError, TransportError,
+  LeakFoundError, RecordDroppedError, RedactPathInvalidError, TransportError,
 } from './core/errors.js';
 export { REDACTED } from './core/record.js';
 export type { ApiRecord, ErrorRecord, SdkType } from './core/record.js';
@@ -16,3 +16,8 @@ export { MemoryTransport } from './transport/memory.js';
 export { shutdownOnSignals, type ShutdownOnSignalsOptions } from './signals.js';
 export { withFlush, type WithFlushOptions } from './serverless.js';
 export type { SendResult, Transport, TransportInfo } from './transport/types.js';
+export {
+  assertNoLeaks, scanRecord, scanRecords, formatLeakReport,
+  type LeakConfidence, type LeakFinding, type LeakGroup, type LeakKind, type LeakLocation, type LeakPart, type LeakReport,
+  type ScanOptions, type ScanRecordsOptions, type SuggestedRule,
+} from './leaks/index.js';

@@ -5,6 +5,7 @@
  */
 import { constants } from 'node:os';
 import type { APIToolkit, ShutdownResult } from './apitoolkit.js';
+import { describeValue } from './core/describe.js';
 import { OptionsInvalidError } from './core/errors.js';
 
 /** Options of {@link shutdownOnSignals}. */
@@ -46,16 +47,16 @@ export function shutdownOnSignals(client: APIToolkit, options: ShutdownOnSignals
     throw new OptionsInvalidError('shutdownOnSignals(client)', 'expected an APIToolkit instance (new APIToolkit({...}))');
   }
   if (options === null || typeof options !== 'object') {
-    throw new OptionsInvalidError('shutdownOnSignals(options)', `expected an object, got ${describe(options)}`);
+    throw new OptionsInvalidError('shutdownOnSignals(options)', `expected an object, got ${describeValue(options)}`);
   }
   const signals = signalList(options.signals);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 3_600_000) {
-    throw new OptionsInvalidError('timeoutMs', `expected an integer number of milliseconds from 0 to 3600000, got ${describe(timeoutMs)}`);
+    throw new OptionsInvalidError('timeoutMs', `expected an integer number of milliseconds from 0 to 3600000, got ${describeValue(timeoutMs)}`);
   }
   const onShutdown = options.onShutdown;
   if (onShutdown !== undefined && typeof onShutdown !== 'function') {
-    throw new OptionsInvalidError('onShutdown', `expected a function, got ${describe(onShutdown)}`);
+    throw new OptionsInvalidError('onShutdown', `expected a function, got ${describeValue(onShutdown)}`);
   }
 
   let installed = true;
@@ -125,21 +126,13 @@ async function stop(
 function signalList(value: unknown): readonly NodeJS.Signals[] {
   if (value === undefined) return DEFAULT_SIGNALS;
   if (!Array.isArray(value) || value.length === 0) {
-    throw new OptionsInvalidError('signals', `expected a non-empty array of signal names, got ${describe(value)}`);
+    throw new OptionsInvalidError('signals', `expected a non-empty array of signal names, got ${describeValue(value)}`);
   }
   value.forEach((signal: unknown, i) => {
     if (typeof signal !== 'string' || !Object.hasOwn(constants.signals, signal) || signal === 'SIGKILL' || signal === 'SIGSTOP') {
-      throw new OptionsInvalidError(`signals[${i}]`, `expected a signal name that can be handled, such as "SIGTERM", got ${describe(signal)}`);
+      throw new OptionsInvalidError(`signals[${i}]`, `expected a signal name that can be handled, such as "SIGTERM", got ${describeValue(signal)}`);
     }
   });
   return [...new Set(value as NodeJS.Signals[])];
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
-}

@@ -1,6 +1,6 @@
 /**
- * The per-record cost of each pipeline stage, with tinybench: capture, redact, encode, enqueue,
- * publish; and the SDK's start-up (fresh processes, see startup.ts). `bench/run.ts` runs it in a child process (pinned to the app core) over IPC; run by
+ * The per-record cost of each pipeline stage, with tinybench: capture, redact, leaks
+ * (detectLeaks), encode, enqueue, publish; and the SDK's start-up (fresh processes, see startup.ts). `bench/run.ts` runs it in a child process (pinned to the app core) over IPC; run by
  * hand it starts its own collector and prints the table:
  *
  *   node --import tsx bench/micro/index.ts [--time MS] [stage ...]
@@ -11,6 +11,7 @@ import { announce, fatal, serveIpc } from '../ipc-child.js';
 import { spawnNode } from '../proc.js';
 import { captureBench } from './capture.js';
 import { encodeBench } from './encode.js';
+import { leaksBench } from './leaks.js';
 import { enqueueBench } from './enqueue.js';
 import type { MicroRow } from './fixtures.js';
 import { publishBench } from './publish.js';
@@ -18,7 +19,7 @@ import { microTable } from './table.js';
 import { redactBench } from './redact.js';
 import { startupBench } from './startup.js';
 
-export const STAGES = ['capture', 'redact', 'encode', 'enqueue', 'publish', 'startup'] as const;
+export const STAGES = ['capture', 'redact', 'leaks', 'encode', 'enqueue', 'publish', 'startup'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface MicroRunOptions {
@@ -37,6 +38,7 @@ export async function runMicro(options: MicroRunOptions): Promise<MicroRow[]> {
       switch (stage) {
         case 'capture': rows.push(...(await captureBench(options))); break;
         case 'redact': rows.push(...(await redactBench(options))); break;
+        case 'leaks': rows.push(...(await leaksBench(options))); break;
         case 'encode': rows.push(...(await encodeBench(options))); break;
         case 'enqueue': rows.push(...(await enqueueBench(options))); break;
         case 'publish': rows.push(...(await publishBench(options))); break;

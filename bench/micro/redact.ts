@@ -3,6 +3,11 @@
  * response JSONPath rules), for 1 KB and 64 KB bodies; then the same bodies with 20 rules that
  * match nothing (`$.absentN.field` member chains, and `$..absentN`), to show that rules which
  * cannot match cost (almost) nothing whatever their number.
+ *
+ * Then the engines side by side, on the jobs where each runs: the byte splice (JSON under `$.a.b`
+ * and `$..a` rules only), the direct walk of the parsed value (those rules when the splice gives up:
+ * a member name it does not read plainly, a rule set with other shapes, form fields) and json-p3
+ * alone (what the walk replaces). Each job's engines must give the same value.
  */
 import { compileRedactor } from '../../src/core/redact/index.js';
 import {
@@ -45,8 +50,37 @@ export async function redactBench(options: MicroOptions): Promise<MicroRow[]> {
     [`request body ${kb(REQUEST_64K)}, 20 non-matching $..name rules`, () => nonMatchingDescendants.requestBody(REQUEST_64K, JSON_TYPE)],
     [`request body ${kb(REQUEST_64K)}, no rules`, () => none.requestBody(REQUEST_64K, JSON_TYPE)],
   ];
+  cases.push(...engineCases());
   const bench = newBench(options);
   for (const [name, fn] of cases) bench.add(name, fn);
   await bench.run();
   return bench.tasks.map((t) => rowOf(t, 'redact', t.name));
+}
+
+/** The same rules through each engine that can take the job (see the file comment). */
+function engineCases(): [string, () => unknown][] {
+  // A member name the splice does not read plainly: it gives up, the parsed value is walked.
+  const nonAscii = (body: Buffer): Buffer => Buffer.from(body.toString().replace('"password":', '"pässword":1,"password":'));
+  const mixed = [...REDACT_REQUEST_BODY, '$.items[?@.id == 3].title'];
+  const fields = Object.entries(JSON.parse(REQUEST_1K.toString()) as Record<string, unknown>).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+  const form = Buffer.from(new URLSearchParams(fields).toString());
+  const jobs: [string, Buffer, string, readonly string[]][] = [
+    [`JSON ${kb(REQUEST_1K)}`, REQUEST_1K, JSON_TYPE, REDACT_REQUEST_BODY],
+    [`JSON ${kb(REQUEST_64K)}`, REQUEST_64K, JSON_TYPE, REDACT_REQUEST_BODY],
+    [`JSON ${kb(REQUEST_64K)}, a non-ASCII member name`, nonAscii(REQUEST_64K), JSON_TYPE, REDACT_REQUEST_BODY],
+    [`JSON ${kb(REQUEST_64K)}, + a filter rule`, REQUEST_64K, JSON_TYPE, mixed],
+    [`form ${kb(form)}`, form, 'application/x-www-form-urlencoded', REDACT_REQUEST_BODY],
+  ];
+  const cases: [string, () => unknown][] = [];
+  for (const [job, body, type, rules] of jobs) {
+    const engines: [string, ReturnType<typeof compileRedactor>][] = [
+      ['as shipped', compileRedactor({ redactRequestBody: rules })],
+      ['walk, no splice', compileRedactor({ redactRequestBody: rules }, { splice: false })],
+      ['json-p3 only', compileRedactor({ redactRequestBody: rules }, { splice: false, walks: false })],
+    ];
+    const values = engines.map(([, engine]) => JSON.stringify(JSON.parse(engine.requestBody(body, type).body.toString())));
+    if (new Set(values).size !== 1) throw new Error(`redact harness: the engines disagree on ${job}`);
+    for (const [name, engine] of engines) cases.push([`engine: ${job}, ${name}`, () => engine.requestBody(body, type)]);
+  }
+  return cases;
 }

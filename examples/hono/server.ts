@@ -18,7 +18,7 @@ const collector = await startLocalCollector();
 const apitoolkit = new APIToolkit({
   apiKey: process.env.APITOOLKIT_KEY ?? 'local-development-key',
   redactHeaders: ['X-Api-Key'],
-  redactRequestBody: ['$.password', '$.credit-card.cvv'],
+  redactRequestBody: ['$.password', '$.credit-card.number', '$.credit-card.cvv'],
   redactResponseBody: ['$.token'],
   serviceVersion: '1.4.0',
   tags: ['example'],

@@ -18,7 +18,7 @@ import type { ApiRecord } from '../core/record.js';
 import { startInspector, type InspectorOptions, type InspectorServer } from './inspector/server.js';
 import { formatInvalidMessage, formatRecord, shouldColor } from './print.js';
 import { DEFAULT_MAX_STORED_BYTES, DEFAULT_MAX_STORED_RECORDS, openRecordStore, type RecordStore } from './store.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../version.js';
 
 /** Options of `startCollector()`. Every field is optional. */
 export interface CollectorOptions {
@@ -233,16 +233,26 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     req.resume();
     // Not `new URL()`: it throws on some request-targets Node's parser lets through.
     const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/api/client_metadata') return sendJson(res, 404, { error: `not found: ${path}` });
+    if (path !== '/api/client_metadata') {
+      sendJson(res, 404, { error: `not found: ${path}` });
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
-      return sendJson(res, 405, { error: `method not allowed: ${req.method}` });
+      sendJson(res, 405, { error: `method not allowed: ${req.method}` });
+      return;
     }
     stats.metadataRequests++;
     const key = bearerToken(req.headers.authorization);
     res.setHeader('www-authenticate', 'Bearer');
-    if (key === null) return sendJson(res, 401, { error: 'missing API key: send "Authorization: Bearer <key>"' });
-    if (rejectKeys.has(key)) return sendJson(res, 401, { error: 'invalid API key' });
+    if (key === null) {
+      sendJson(res, 401, { error: 'missing API key: send "Authorization: Bearer <key>"' });
+      return;
+    }
+    if (rejectKeys.has(key)) {
+      sendJson(res, 401, { error: 'invalid API key' });
+      return;
+    }
     res.removeHeader('www-authenticate');
     sendJson(res, 200, metadataBody);
   }
@@ -285,9 +295,15 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
 
   function publish(topic: string, body: unknown, res: ServerResponse): void {
     const request = parsePublish(topic, body);
-    if ('code' in request) return sendRestError(res, request);
+    if ('code' in request) {
+      sendRestError(res, request);
+      return;
+    }
     const invalid = checkPublish(request.topic, request.messages);
-    if (invalid !== null) return sendRestError(res, { code: 3, message: invalid });
+    if (invalid !== null) {
+      sendRestError(res, { code: 3, message: invalid });
+      return;
+    }
     topics.add(topic);
     const messageIds = request.messages.map((message) => accept(topic, message));
     settleWaiters();
@@ -298,11 +314,18 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   // an injected fault: PERMISSION_DENIED is answered as Google answers a caller without the
   // permission (no permissions, not an error); other faults fail the call as they fail publish.
   function testIamPermissions(body: unknown, res: ServerResponse): void {
-    if (fault === 7) return sendJson(res, 200, {});
-    if (fault !== null) return sendRestError(res, restError(fault as number, `apitoolkit-node collector: injected fault ${RPC_CODES[fault as number]?.[0] ?? fault}`));
+    if (fault === 7) {
+      sendJson(res, 200, {});
+      return;
+    }
+    if (fault !== null) {
+      sendRestError(res, restError(fault as number, `apitoolkit-node collector: injected fault ${RPC_CODES[fault as number]?.[0] ?? fault}`));
+      return;
+    }
     const permissions = (body as { permissions?: unknown } | null)?.permissions;
     if (!Array.isArray(permissions) || !permissions.every((p) => typeof p === 'string')) {
-      return sendRestError(res, { code: 3, message: 'Invalid value at \'permissions\': expected a list of strings' });
+      sendRestError(res, { code: 3, message: 'Invalid value at \'permissions\': expected a list of strings' });
+      return;
     }
     sendJson(res, 200, permissions.length === 0 ? {} : { permissions });
   }
@@ -319,39 +342,54 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     const verb = match?.[2];
     if (match === null || topic === '' || (verb !== undefined && verb !== 'publish' && verb !== 'testIamPermissions')) {
       req.resume();
-      return sendRestError(res, { code: 5, message: `apitoolkit-node collector: no such method: ${req.method} ${path}` });
+      sendRestError(res, { code: 5, message: `apitoolkit-node collector: no such method: ${req.method} ${path}` });
+      return;
     }
     if (!TOPIC_NAME.test(topic)) {
       req.resume();
-      return sendRestError(res, invalidTopic(topic));
+      sendRestError(res, invalidTopic(topic));
+      return;
     }
     const method = verb === undefined ? (req.method === 'PUT' ? 'create' : req.method === 'GET' ? 'get' : null) : req.method === 'POST' ? verb : null;
     if (method === null) {
       req.resume();
       res.setHeader('allow', verb === undefined ? 'GET, PUT' : 'POST');
-      return sendRestError(res, { code: 12, message: `apitoolkit-node collector: ${req.method} is not allowed on ${path}` });
+      sendRestError(res, { code: 12, message: `apitoolkit-node collector: ${req.method} is not allowed on ${path}` });
+      return;
     }
     if (method === 'publish') stats.publishRequests++;
-    if ((method === 'publish' || method === 'testIamPermissions') && fault === 'hang') return hang(req, res);
+    if ((method === 'publish' || method === 'testIamPermissions') && fault === 'hang') {
+      hang(req, res);
+      return;
+    }
     if (method === 'publish' && fault !== null) {
       req.resume();
-      return sendRestError(res, restError(fault as number, `apitoolkit-node collector: injected fault ${RPC_CODES[fault as number]?.[0] ?? fault}`));
+      sendRestError(res, restError(fault as number, `apitoolkit-node collector: injected fault ${RPC_CODES[fault as number]?.[0] ?? fault}`));
+      return;
     }
     readJson(req, (error, body) => {
-      if (error !== null) return sendRestError(res, error);
+      if (error !== null) {
+        sendRestError(res, error);
+        return;
+      }
       switch (method) {
         case 'publish':
           return publish(topic, body, res);
         case 'testIamPermissions':
           return testIamPermissions(body, res);
         case 'create':
-          if (topics.has(topic)) return sendRestError(res, { code: 6, message: 'Topic already exists' });
+          if (topics.has(topic)) {
+            sendRestError(res, { code: 6, message: 'Topic already exists' });
+            return;
+          }
           topics.add(topic);
-          return sendJson(res, 200, { name: topic });
+          sendJson(res, 200, { name: topic });
+          return;
         default:
           // Every well-formed topic exists implicitly: the SDK never creates topics in production.
           topics.add(topic);
-          return sendJson(res, 200, { name: topic });
+          sendJson(res, 200, { name: topic });
+          return;
       }
     });
   }
@@ -426,7 +464,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       },
       setPublishFault(next: PublishFault): void {
         if (next !== null && next !== 'hang' && !(Number.isInteger(next) && next >= 1 && next <= 16)) {
-          throw new TypeError(`apitoolkit-node collector: publish fault must be a gRPC status code 1-16 (google.rpc.Code), 'hang' or null; got ${String(next)}`);
+          throw new OptionsInvalidError('setPublishFault(fault)', `expected a gRPC status code 1-16 (google.rpc.Code), 'hang' or null, got ${String(next)}`);
         }
         fault = next;
       },

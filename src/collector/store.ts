@@ -7,7 +7,7 @@
 
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { ApiRecord } from '../core/record.js';
 
@@ -44,8 +44,36 @@ export interface RecordStore {
   get(seq: number): StoredRecord | undefined;
   /** Calls `listener` with each record added from now on; returns the unsubscribe function. */
   subscribe(listener: (entry: StoredRecord) => void): () => void;
+  /** Ids of leak-finder findings dismissed as false positives (kept in {@link dismissalsPath} of the file). */
+  dismissed(): string[];
+  /** Dismisses (or, with `false`, reopens) a finding; persisted next to the JSONL file when there is one. */
+  setDismissed(id: string, dismissed: boolean): Promise<void>;
   /** Finishes a rewrite in progress and closes the file. Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * Where the dismissed leak findings of a records file are kept: `records.jsonl.dismissed.json`, a
+ * JSON object `{ "dismissed": ["POST /login request_body $.card", ...] }`. `doctor --scan` reads it.
+ */
+export function dismissalsPath(path: string): string {
+  return `${path}.dismissed.json`;
+}
+
+/** The dismissed finding ids in a dismissals file; a missing file holds none. Rejects on a malformed one. */
+export async function readDismissals(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const value = JSON.parse(text) as { dismissed?: unknown };
+  if (!Array.isArray(value.dismissed) || !value.dismissed.every((id) => typeof id === 'string')) {
+    throw new Error(`${file}: expected {"dismissed": ["finding id", ...]}`);
+  }
+  return value.dismissed as string[];
 }
 
 /** Defaults of the store bounds. */
@@ -114,6 +142,11 @@ export async function openRecordStore(options: RecordStoreOptions): Promise<Reco
     needsNewline = loaded.bytes > 0 && !loaded.endsWithNewline;
   }
   const reloaded = entries.length - head;
+  const dismissals = new Set(path === null ? [] : await readDismissals(dismissalsPath(path)).catch((error: Error) => {
+    warn(dismissalsPath(path), error);
+    return [];
+  }));
+  let savingDismissals: Promise<void> = Promise.resolve();
 
   if (path !== null) {
     const rewritten = overgrown();
@@ -190,6 +223,16 @@ export async function openRecordStore(options: RecordStoreOptions): Promise<Reco
     },
     list: kept,
     get: (seq: number) => bySeq.get(seq),
+    dismissed: () => [...dismissals],
+    setDismissed(id: string, dismissed: boolean): Promise<void> {
+      if (dismissed) dismissals.add(id);
+      else dismissals.delete(id);
+      if (path === null) return Promise.resolve();
+      const text = `${JSON.stringify({ dismissed: [...dismissals] }, null, 2)}\n`;
+      // One write at a time, in order: the last call's set is what stays on disk.
+      savingDismissals = savingDismissals.then(() => replaceFile(dismissalsPath(path), text)).catch((error: Error) => warn(dismissalsPath(path), error));
+      return savingDismissals;
+    },
     subscribe(listener: (entry: StoredRecord) => void): () => void {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -197,6 +240,7 @@ export async function openRecordStore(options: RecordStoreOptions): Promise<Reco
     close(): Promise<void> {
       closed ??= (async () => {
         listeners.clear();
+        await savingDismissals;
         while (compacting !== null) await compacting;
         await closeStream(stream);
         stream = null;
@@ -220,20 +264,21 @@ async function replaceFile(file: string, text: string): Promise<void> {
   }
 }
 
-interface LoadedFile {
+/** What {@link readJsonl} read. */
+export interface LoadedFile {
   records: { record: ApiRecord; bytes: number }[];
   lines: number;
   bytes: number;
   endsWithNewline: boolean;
 }
 
-/** Every JSON-object line of `path`; a missing file is an empty one. */
-async function readJsonl(path: string): Promise<LoadedFile> {
+/** Every JSON-object line of `path`; a missing file is an empty one (unless `mustExist`: it rejects). */
+export async function readJsonl(path: string, options: { mustExist?: boolean } = {}): Promise<LoadedFile> {
   let size: number;
   try {
     size = (await stat(path)).size;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], lines: 0, bytes: 0, endsWithNewline: true };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && options.mustExist !== true) return { records: [], lines: 0, bytes: 0, endsWithNewline: true };
     throw error;
   }
   const records: LoadedFile['records'] = [];

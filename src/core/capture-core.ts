@@ -3,8 +3,7 @@
  * tee, timestamps and error descriptions. Runtime-neutral (no `node:` import): the node:http
  * capture (capture.ts) and the Web Request/Response capture (capture-web.ts) build on it.
  */
-import { REDACTED, type ErrorRecord, type SdkType } from './record.js';
-import type { HeaderInput } from './redact.js';
+import { REDACTED, type ErrorRecord, type HeaderInput, type SdkType } from './record.js';
 
 /** A route template (`""` when nothing matched) and its path params. */
 export interface RouteMatch {
@@ -141,6 +140,12 @@ export interface CapturedBody {
   bytes: Buffer;
   contentType: string | undefined;
   truncated: boolean;
+  /**
+   * The bytes are the JSON of what the app's body parser made of the body (the SDK was mounted
+   * after it), not the bytes received; `contentType` is still the request's, so that a parsed form
+   * is redacted as a form.
+   */
+  parsed?: boolean;
 }
 
 const MAX_CAUSE_DEPTH = 32;

@@ -329,7 +329,10 @@ function readClone(
     reader.cancel().catch(() => {});
     done(true);
   };
-  if (gone?.aborted) return onGone();
+  if (gone?.aborted) {
+    onGone();
+    return;
+  }
   gone?.addEventListener('abort', onGone, { once: true });
   void (async () => {
     try {

@@ -6,13 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { boundedJson } from './bounded-json.js';
 import { setOwn } from './own.js';
-import type { HeaderInput } from './redact.js';
 import {
   BodyTee, isoNow,
   type CapturedBody, type CaptureLimits, type RecordInput, type RequestContext, type RouteMatch,
 } from './capture-core.js';
-import type { ErrorRecord, SdkType } from './record.js';
+import type { ErrorRecord, HeaderInput, SdkType } from './record.js';
 
 export {
   BodyTee, errorRecord, isoNow,
@@ -89,7 +89,7 @@ export function createNodeCapture(limits: CaptureLimits, onDone: (exchange: Exch
   // One per client: two clients observing one request each find their own exchange.
   const kExchange = Symbol('apitoolkit.exchange');
   return {
-    // Never throws, as WeakMap.get() did not: adapters may hand over anything.
+    // Never throws: adapters may hand over anything.
     exchangeOf: (req) => (req as unknown as Record<symbol, Exchange | undefined> | null | undefined)?.[kExchange],
     start(req, res, adapter, state, rawUrl = receivedUrl(req)) {
       const exchange = new Exchange(req, res, adapter, state, rawUrl);
@@ -163,7 +163,6 @@ function teeResponse(res: ServerResponse, exchange: Exchange, maxBodyBytes: numb
     } catch {
       // Never let capture break the response.
     }
-    // eslint-disable-next-line prefer-rest-params
     return write.apply(this, arguments as unknown as Parameters<typeof write>);
   } as typeof res.write;
   res.end = function (this: ServerResponse, chunk?: unknown, encoding?: unknown): ServerResponse {
@@ -177,7 +176,6 @@ function teeResponse(res: ServerResponse, exchange: Exchange, maxBodyBytes: numb
     }
     ending = true;
     try {
-      // eslint-disable-next-line prefer-rest-params
       return end.apply(this, arguments as unknown as Parameters<typeof end>);
     } finally {
       ending = false;
@@ -190,7 +188,6 @@ function teeResponse(res: ServerResponse, exchange: Exchange, maxBodyBytes: numb
 function watchWriteHead(res: ServerResponse, exchange: Exchange): void {
   const writeHead = res.writeHead;
   res.writeHead = function (this: ServerResponse, _status: unknown, reason?: unknown, headers?: unknown): ServerResponse {
-    // eslint-disable-next-line prefer-rest-params
     const result = writeHead.apply(this, arguments as unknown as Parameters<typeof writeHead>);
     try {
       const given = typeof reason === 'string' ? headers : reason;
@@ -242,27 +239,56 @@ function headerRecord(headers: object): HeaderInput {
 
 const NO_BODY = (contentType: string | undefined): CapturedBody => ({ bytes: Buffer.alloc(0), contentType, truncated: false });
 
-/** The request body to record: the bytes seen, or what the parser produced when we came too late. */
-export function requestBody(exchange: Exchange, headers: IncomingHttpHeaders = exchange.req.headers): CapturedBody {
+/**
+ * The request body to record: the bytes seen (decompressed by their Content-Encoding), or what the
+ * app's body parser produced when the SDK came after it and saw no byte, or when the bytes were cut
+ * at maxBodyBytes but the parser's value fits (it is serialised no further than maxBodyBytes: a
+ * 50 MB upload costs one MiB of work). Otherwise the bytes, cut; the redactor withholds what it
+ * cannot read whole.
+ */
+export function requestBody(exchange: Exchange, headers: IncomingHttpHeaders = exchange.req.headers, maxBodyBytes = Number.MAX_SAFE_INTEGER): CapturedBody {
   const contentType = headers['content-type'];
   const tee = exchange.requestTee;
-  if (tee !== undefined && tee.seen > 0 && !tee.truncated && headers['content-encoding'] === undefined) {
-    return { bytes: tee.bytes(), contentType, truncated: false };
+  if (tee === undefined || tee.seen === 0) return fromParser(exchange, headers, contentType, maxBodyBytes) ?? NO_BODY(contentType);
+  const bytes = tee.bytes();
+  if (tee.truncated) {
+    const whole = fromParser(exchange, headers, contentType, maxBodyBytes);
+    return whole !== undefined && !whole.truncated ? whole : { bytes, contentType, truncated: true };
   }
-  // Whole and already decoded: better than cut or still-compressed bytes.
+  const encoding = headers['content-encoding'];
+  if (encoding === undefined) return { bytes, contentType, truncated: false };
+  const decoded = decompress(bytes, encoding.toLowerCase(), maxBodyBytes);
+  if (decoded !== bytes) return { bytes: decoded, contentType, truncated: false };
+  // Not decodable here: the parser may have decoded it; else the compressed bytes.
+  return fromParser(exchange, headers, contentType, maxBodyBytes) ?? { bytes, contentType, truncated: false };
+}
+
+/** What the app's body parser made of the request body, cut at `max`; undefined when it made nothing to record. */
+function fromParser(exchange: Exchange, headers: IncomingHttpHeaders, contentType: string | undefined, max: number): CapturedBody | undefined {
   const parsed = exchange.adapter.parsedBody?.(exchange.req, exchange.state);
-  if (Buffer.isBuffer(parsed)) return { bytes: parsed, contentType, truncated: false };
-  if (typeof parsed === 'string') return { bytes: Buffer.from(parsed), contentType, truncated: false };
-  if (parsed !== null && typeof parsed === 'object' && (hasOwnKeys(parsed) || mayHaveBody(headers))) {
-    try {
-      // Parsed form and JSON bodies alike are objects now: they go on as JSON.
-      return { bytes: Buffer.from(JSON.stringify(parsed)), contentType: 'application/json', truncated: false };
-    } catch {
-      // Cyclic or BigInt: fall through to what the tee saw.
-    }
+  if (typeof parsed === 'string' || Buffer.isBuffer(parsed)) {
+    // A string longer than `max` characters is longer than `max` bytes: only that much is encoded.
+    const bytes = typeof parsed === 'string' ? Buffer.from(parsed.length > max ? parsed.slice(0, max + 1) : parsed) : parsed;
+    return bytes.length > max ? { bytes: bytes.subarray(0, max), contentType, truncated: true } : { bytes, contentType, truncated: false };
   }
-  if (tee !== undefined && tee.seen > 0) return { bytes: tee.bytes(), contentType, truncated: tee.truncated };
-  return NO_BODY(contentType);
+  if (parsed === null || typeof parsed !== 'object' || !(hasOwnKeys(parsed) || mayHaveBody(headers))) return undefined;
+  const length = Number(headers['content-length']);
+  let json: { text: string; cut: boolean } | undefined;
+  if (length <= max) {
+    // Known to be small: the native serialiser (its text is about as long as what was sent).
+    try {
+      const text = JSON.stringify(parsed) as string | undefined;
+      json = text === undefined ? undefined : { text, cut: false };
+    } catch {
+      json = undefined; // cyclic or BigInt
+    }
+  } else {
+    json = boundedJson(parsed, max);
+  }
+  if (json === undefined) return undefined;
+  const bytes = Buffer.from(json.text);
+  const cut = json.cut || bytes.length > max;
+  return { bytes: cut ? bytes.subarray(0, max) : bytes, contentType, truncated: cut, parsed: true };
 }
 
 /** `Object.keys(value).length > 0` without making the array. */
@@ -355,7 +381,7 @@ export function nodeRecordInput(exchange: Exchange, aborted: boolean, route: Rou
     // headersDistinct keeps repeated request headers apart, as the wire format wants.
     requestHeaders: requestHeaders(req),
     responseHeaders: sent,
-    requestBody: limits.captureRequestBody ? requestBody(exchange, headers) : undefined,
+    requestBody: limits.captureRequestBody ? requestBody(exchange, headers, limits.maxBodyBytes) : undefined,
     responseBody: limits.captureResponseBody ? responseBody(exchange, limits.maxBodyBytes, sent) : undefined,
     // 499 (nginx's "client closed request") when the client left before any status was sent.
     statusCode: aborted && !res.headersSent ? 499 : res.statusCode,

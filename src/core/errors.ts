@@ -82,3 +82,34 @@ export class RecordDroppedError extends APIToolkitError {
     this.reason = reason;
   }
 }
+
+/** `assertNoLeaks()` found open leaks in the records it scanned; `error.report` lists them. */
+export class LeakFoundError extends APIToolkitError {
+  /** The scan report (`report.open`, `report.rules`). */
+  readonly report: unknown;
+  constructor(message: string, report: unknown) {
+    super('APITOOLKIT_ERR_LEAK_FOUND', message);
+    this.report = report;
+  }
+}
+
+/**
+ * Warnings the SDK prints through `logger` even without `debug`, each at most once every ten
+ * minutes: a failure the app's owner must act on, which would otherwise pass in silence (records
+ * never arriving). Documented in docs/errors.md, with what to do.
+ */
+export const WARNINGS = Object.freeze({
+  /** No API key anywhere: requests pass through unrecorded. */
+  noApiKey: 'APITOOLKIT_WARN_NO_API_KEY',
+  /** client_metadata answered 401: nothing will be sent. */
+  apiKeyRefused: 'APITOOLKIT_WARN_API_KEY_REFUSED',
+  /** client_metadata cannot be fetched (network, timeout, 5xx, malformed): retried in the background. */
+  metadataUnreachable: 'APITOOLKIT_WARN_METADATA_UNREACHABLE',
+  /** A publish failed and will be retried (the endpoint is down, slow or erroring). */
+  publishRetrying: 'APITOOLKIT_WARN_PUBLISH_RETRYING',
+  /** Records were dropped (queue full, refused by Pub/Sub, too large, shutdown...). */
+  recordsDropped: 'APITOOLKIT_WARN_RECORDS_DROPPED',
+} as const);
+
+/** One of {@link WARNINGS}. */
+export type WarningCode = (typeof WARNINGS)[keyof typeof WARNINGS];

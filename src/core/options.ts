@@ -2,7 +2,8 @@
  * Options: one DEFAULTS table, validated and frozen once by `resolveOptions()` at construction.
  * The request path only ever reads the frozen result.
  */
-import { OptionsInvalidError } from './errors.js';
+import { OptionsInvalidError, WARNINGS } from './errors.js';
+import { describeValue } from './describe.js';
 import type { ApiRecord } from './record.js';
 import type { Transport } from '../transport/types.js';
 
@@ -160,6 +161,13 @@ export interface APIToolkitOptions {
    * `'/v1/customers/:customer'`, or with a host `'api.github.com/repos/:owner/:repo'`.
    */
   outgoingUrlPatterns?: readonly string[] | undefined;
+  /**
+   * Run the leak finder on every record, after your rules: `'warn'` logs each field that looks like
+   * a secret or personal data (medium or high confidence) once, through `logger`, with the rule to
+   * add; `'redact'` also replaces what it found with `[CLIENT_REDACTED]`. Costs tens of microseconds
+   * per record (see README "Leak finder"). Default `false`.
+   */
+  detectLeaks?: 'warn' | 'redact' | false | undefined;
 }
 
 export const DEFAULT_ROOT_URL = 'https://app.apitoolkit.io';
@@ -213,6 +221,7 @@ export interface ResolvedOptions {
   readonly redactOutgoingRequestBody: readonly string[];
   readonly redactOutgoingResponseBody: readonly string[];
   readonly outgoingUrlPatterns: readonly string[];
+  readonly detectLeaks: 'warn' | 'redact' | false;
 }
 
 // `satisfies` makes the compiler fail when an option is added to the interface but not here.
@@ -224,29 +233,21 @@ export const KNOWN_OPTIONS: ReadonlySet<string> = new Set(Object.keys({
   maxQueueSize: true, maxQueueBytes: true, maxBatchSize: true, maxBatchBytes: true, flushIntervalMs: true,
   exportTimeoutMs: true, metadataTimeoutMs: true, beforeSend: true, onError: true,
   captureOutgoing: true, redactOutgoingHeaders: true, redactOutgoingRequestBody: true, redactOutgoingResponseBody: true,
-  outgoingUrlPatterns: true,
+  outgoingUrlPatterns: true, detectLeaks: true,
 } satisfies Record<keyof APIToolkitOptions, true>));
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
-}
 
 /** The deprecated `publishThread`: still checked, so that a typo is no more silent than before, then ignored. */
 function publishThread(value: unknown): void {
   if (value !== undefined && value !== 'auto' && typeof value !== 'boolean') {
-    throw new OptionsInvalidError('publishThread', `expected true, false or 'auto' (deprecated, ignored), got ${describe(value)}`);
+    throw new OptionsInvalidError('publishThread', `expected true, false or 'auto' (deprecated, ignored), got ${describeValue(value)}`);
   }
 }
 
 function bool(options: APIToolkitOptions, name: keyof APIToolkitOptions, fallback: boolean): boolean {
   const value = options[name];
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new OptionsInvalidError(name, `expected a boolean, got ${describe(value)}`);
+  if (typeof value !== 'boolean') throw new OptionsInvalidError(name, `expected a boolean, got ${describeValue(value)}`);
   return value;
 }
 
@@ -254,7 +255,7 @@ function int(options: APIToolkitOptions, name: keyof APIToolkitOptions, fallback
   const value = options[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new OptionsInvalidError(name, `expected an integer number of ${unit} from ${min} to ${max}, got ${describe(value)}`);
+    throw new OptionsInvalidError(name, `expected an integer number of ${unit} from ${min} to ${max}, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -262,10 +263,10 @@ function int(options: APIToolkitOptions, name: keyof APIToolkitOptions, fallback
 function strings(options: APIToolkitOptions, name: keyof APIToolkitOptions): string[] {
   const value = options[name];
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new OptionsInvalidError(name, `expected an array of strings, got ${describe(value)}`);
+  if (!Array.isArray(value)) throw new OptionsInvalidError(name, `expected an array of strings, got ${describeValue(value)}`);
   value.forEach((item, i) => {
     if (typeof item !== 'string' || item.trim() === '') {
-      throw new OptionsInvalidError(`${name}[${i}]`, `expected a non-empty string, got ${describe(item)}`);
+      throw new OptionsInvalidError(`${name}[${i}]`, `expected a non-empty string, got ${describeValue(item)}`);
     }
   });
   return [...(value as string[])];
@@ -274,7 +275,7 @@ function strings(options: APIToolkitOptions, name: keyof APIToolkitOptions): str
 function fn<T>(options: APIToolkitOptions, name: keyof APIToolkitOptions): T | undefined {
   const value = options[name];
   if (value === undefined) return undefined;
-  if (typeof value !== 'function') throw new OptionsInvalidError(name, `expected a function, got ${describe(value)}`);
+  if (typeof value !== 'function') throw new OptionsInvalidError(name, `expected a function, got ${describeValue(value)}`);
   return value as T;
 }
 
@@ -286,20 +287,20 @@ export function isLoopback(hostname: string): boolean {
 
 function rootURL(value: unknown, allowInsecure: boolean, name: string): string {
   if (value === undefined) return DEFAULT_ROOT_URL;
-  if (typeof value !== 'string') throw new OptionsInvalidError(name, `expected a URL string, got ${describe(value)}`);
+  if (typeof value !== 'string') throw new OptionsInvalidError(name, `expected a URL string, got ${describeValue(value)}`);
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new OptionsInvalidError(name, `expected an absolute http(s) URL, got ${describe(value)}`);
+    throw new OptionsInvalidError(name, `expected an absolute http(s) URL, got ${describeValue(value)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new OptionsInvalidError(name, `expected an http or https URL, got ${describe(value)}`);
+    throw new OptionsInvalidError(name, `expected an http or https URL, got ${describeValue(value)}`);
   }
   if (url.protocol === 'http:' && !allowInsecure && !isLoopback(url.hostname)) {
     throw new OptionsInvalidError(
       name,
-      `expected an https URL (the API key is sent to it), got ${describe(value)}; plain http is accepted for loopback ` +
+      `expected an https URL (the API key is sent to it), got ${describeValue(value)}; plain http is accepted for loopback ` +
         '(127.0.0.0/8, ::1, localhost) only, unless you set allowInsecureRootURL: true',
     );
   }
@@ -316,10 +317,10 @@ function endpoint(value: unknown, name: string, { https = true } = {}): string |
       url = undefined;
     }
     if (url !== undefined && url.username === '' && url.password === '' && (url.pathname === '/' || url.pathname === '') && url.search === '' && url.hash === '') return url.origin;
-    throw new OptionsInvalidError(name, `expected "https://host[:port]" with no path, query or credentials, got ${describe(value)}`);
+    throw new OptionsInvalidError(name, `expected "https://host[:port]" with no path, query or credentials, got ${describeValue(value)}`);
   }
   if (typeof value !== 'string' || !/^[^\s/:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(value)) {
-    throw new OptionsInvalidError(name, `expected "host:port"${https ? ' (plaintext, an emulator or the local collector) or "https://host[:port]"' : ''}, got ${describe(value)}`);
+    throw new OptionsInvalidError(name, `expected "host:port"${https ? ' (plaintext, an emulator or the local collector) or "https://host[:port]"' : ''}, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -328,7 +329,7 @@ function transport(value: unknown): Transport | undefined {
   if (value === undefined) return undefined;
   const t = value as Partial<Transport> | null;
   if (t === null || typeof t !== 'object' || typeof t.start !== 'function' || typeof t.send !== 'function' || typeof t.shutdown !== 'function') {
-    throw new OptionsInvalidError('transport', `expected an object with start(), send() and shutdown(), got ${describe(value)}`);
+    throw new OptionsInvalidError('transport', `expected an object with start(), send() and shutdown(), got ${describeValue(value)}`);
   }
   return t as Transport;
 }
@@ -336,10 +337,10 @@ function transport(value: unknown): Transport | undefined {
 function ignorePaths(value: unknown): (string | RegExp)[] {
   const list = value as (string | RegExp)[] | undefined;
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new OptionsInvalidError('ignorePaths', `expected an array of strings or RegExps, got ${describe(value)}`);
+  if (!Array.isArray(value)) throw new OptionsInvalidError('ignorePaths', `expected an array of strings or RegExps, got ${describeValue(value)}`);
   value.forEach((item, i) => {
     if (!(item instanceof RegExp) && (typeof item !== 'string' || item === '')) {
-      throw new OptionsInvalidError(`ignorePaths[${i}]`, `expected a non-empty string or a RegExp, got ${describe(item)}`);
+      throw new OptionsInvalidError(`ignorePaths[${i}]`, `expected a non-empty string or a RegExp, got ${describeValue(item)}`);
     }
   });
   // A global/sticky RegExp keeps lastIndex between test() calls and would skip every other match.
@@ -347,14 +348,14 @@ function ignorePaths(value: unknown): (string | RegExp)[] {
 }
 
 function rate(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new OptionsInvalidError(name, `expected a number from 0 to 1, got ${describe(value)}`);
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new OptionsInvalidError(name, `expected a number from 0 to 1, got ${describeValue(value)}`);
   return value;
 }
 
 function sampleRoutes(value: unknown): ReadonlyMap<string, number> {
   if (value === undefined) return new Map();
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new OptionsInvalidError('sampleRoutes', `expected an object of route -> rate, such as { '/health': 0 }, got ${describe(value)}`);
+    throw new OptionsInvalidError('sampleRoutes', `expected an object of route -> rate, such as { '/health': 0 }, got ${describeValue(value)}`);
   }
   const routes = new Map<string, number>();
   for (const [route, r] of Object.entries(value)) {
@@ -375,7 +376,7 @@ const OUTGOING_CLIENTS: ReadonlySet<string> = new Set(['fetch', 'http', 'axios']
 function captureOutgoing(value: unknown): ResolvedCaptureOutgoing | undefined {
   if (value === undefined) return undefined;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new OptionsInvalidError('captureOutgoing', `expected an object such as { fetch: true, http: true, axios: true }, got ${describe(value)}`);
+    throw new OptionsInvalidError('captureOutgoing', `expected an object such as { fetch: true, http: true, axios: true }, got ${describeValue(value)}`);
   }
   const input = value as Record<string, unknown>;
   for (const key of Object.keys(input)) {
@@ -383,7 +384,7 @@ function captureOutgoing(value: unknown): ResolvedCaptureOutgoing | undefined {
   }
   for (const key of ['fetch', 'http'] as const) {
     if (input[key] !== undefined && typeof input[key] !== 'boolean') {
-      throw new OptionsInvalidError(`captureOutgoing.${key}`, `expected a boolean, got ${describe(input[key])}`);
+      throw new OptionsInvalidError(`captureOutgoing.${key}`, `expected a boolean, got ${describeValue(input[key])}`);
     }
   }
   let axios: ResolvedCaptureOutgoing['axios'] = false;
@@ -392,13 +393,19 @@ function captureOutgoing(value: unknown): ResolvedCaptureOutgoing | undefined {
   else if (isAxiosLike(a)) axios = Object.freeze([a]);
   else if (Array.isArray(a) && a.length > 0 && a.every(isAxiosLike)) axios = Object.freeze([...new Set(a)]);
   else if (a !== undefined) {
-    throw new OptionsInvalidError('captureOutgoing.axios', `expected true, false, an axios instance or an array of them, got ${describe(a)}`);
+    throw new OptionsInvalidError('captureOutgoing.axios', `expected true, false, an axios instance or an array of them, got ${describeValue(a)}`);
   }
   const fetch = input.fetch === true;
   const http = input.http === true;
   // All off is the same as not asking: nothing gets subscribed.
   if (!fetch && !http && axios === false) return undefined;
   return Object.freeze({ fetch, http, axios });
+}
+
+function detectLeaks(value: unknown): 'warn' | 'redact' | false {
+  if (value === undefined || value === false) return false;
+  if (value !== 'warn' && value !== 'redact') throw new OptionsInvalidError('detectLeaks', `expected 'warn', 'redact' or false, got ${describeValue(value)}`);
+  return value;
 }
 
 /**
@@ -445,7 +452,7 @@ function envBoolean(name: string, raw: string): boolean {
   const value = raw.trim().toLowerCase();
   if (value === 'true' || value === '1' || value === 'yes' || value === 'on') return true;
   if (value === 'false' || value === '0' || value === 'no' || value === 'off') return false;
-  throw new OptionsInvalidError(name, `expected true or false (or 1 / 0), got ${describe(raw)}`);
+  throw new OptionsInvalidError(name, `expected true or false (or 1 / 0), got ${describeValue(raw)}`);
 }
 
 function defaultLogger(line: string): void {
@@ -462,7 +469,7 @@ function defaultLogger(line: string): void {
 export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOptions {
   if (input === undefined) input = {};
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new OptionsInvalidError('options', `expected an object, got ${describe(input)}`);
+    throw new OptionsInvalidError('options', `expected an object, got ${describeValue(input)}`);
   }
   for (const key of Object.keys(input)) {
     if (!KNOWN_OPTIONS.has(key)) throw new OptionsInvalidError(key, 'unknown option (check the spelling; see docs/options.md)');
@@ -480,14 +487,14 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
   const missingKey = apiKey === undefined && t === undefined && bool(options, 'enabled', true);
   if (missingKey) {
     logger(
-      'apitoolkit: no API key (set APITOOLKIT_KEY or pass apiKey, or a transport such as MemoryTransport); ' +
+      `apitoolkit: warning ${WARNINGS.noApiKey}: no API key (set APITOOLKIT_KEY or pass apiKey, or a transport such as MemoryTransport); ` +
         'requests are served as usual but not recorded',
     );
   }
   const enabled = !missingKey && bool(options, 'enabled', true);
   const serviceVersion = options.serviceVersion;
   if (serviceVersion !== undefined && serviceVersion !== null && typeof serviceVersion !== 'string') {
-    throw new OptionsInvalidError('serviceVersion', `expected a string or null, got ${describe(serviceVersion)}`);
+    throw new OptionsInvalidError('serviceVersion', `expected a string or null, got ${describeValue(serviceVersion)}`);
   }
   const maxQueueSize = int(options, 'maxQueueSize', DEFAULT_MAX_QUEUE_SIZE, 1, 10_000_000, 'records');
   const maxQueueBytes = int(options, 'maxQueueBytes', DEFAULT_MAX_QUEUE_BYTES, 1024, 2 ** 40, 'bytes');
@@ -536,5 +543,6 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
     redactOutgoingRequestBody: Object.freeze(strings(options, 'redactOutgoingRequestBody')),
     redactOutgoingResponseBody: Object.freeze(strings(options, 'redactOutgoingResponseBody')),
     outgoingUrlPatterns: Object.freeze(strings(options, 'outgoingUrlPatterns')),
+    detectLeaks: detectLeaks(options.detectLeaks),
   });
 }

@@ -3,6 +3,12 @@
  * object (see the project's docs/wire-format contract). Field names and types are the contract.
  */
 
+/**
+ * Headers as node and the SDK's captures give them (`req.headersDistinct`, `req.headers`,
+ * `res.getHeaders()`): what a record's header sets are made from, before redaction.
+ */
+export type HeaderInput = Record<string, string | readonly string[] | number | undefined>;
+
 /** One error raised while serving a request. */
 export interface ErrorRecord {
   /** RFC 3339 timestamp of when the error was recorded. */

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { errorRecord, type CapturedBody, type RecordInput } from '../core/capture.js';
 import { OptionsInvalidError } from '../core/errors.js';
 import type { AxiosInstanceLike } from '../core/options.js';
-import type { HeaderInput } from '../core/redact.js';
+import type { HeaderInput } from '../core/record.js';
 import type { ErrorRecord } from '../core/record.js';
 import { kCurrentRequest, kSubmit } from '../core/symbols.js';
 import { headerValue, pathOf, teedBody, type CallOwner, type OutgoingCall, type OutgoingEnv } from './call.js';

@@ -9,7 +9,7 @@ import {
   BodyTee, decompress, errorRecord,
   type CaptureLimits, type CapturedBody, type RecordInput, type RequestContext,
 } from '../core/capture.js';
-import type { HeaderInput } from '../core/redact.js';
+import type { HeaderInput } from '../core/record.js';
 import type { ErrorRecord, SdkType } from '../core/record.js';
 import { kCurrentRequest, kSubmit } from '../core/symbols.js';
 import type { UrlTemplater } from './template.js';

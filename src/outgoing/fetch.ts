@@ -9,7 +9,7 @@
  * chunk is kept once, whichever path reports it first.
  */
 import dc from 'node:diagnostics_channel';
-import type { HeaderInput } from '../core/redact.js';
+import type { HeaderInput } from '../core/record.js';
 import { BodyTee, beginCall, finishCall, tee, type OutgoingCall, type OutgoingEnv } from './call.js';
 
 /** What undici's channels hand out (undici 5–7), as far as we read it. */
@@ -172,7 +172,6 @@ function hookChunks(request: UndiciRequest, method: 'onBodySent' | 'onData', obs
   const original = request[method];
   if (typeof original !== 'function') return;
   request[method] = function apitoolkitChunk(this: unknown, chunk: unknown) {
-    // eslint-disable-next-line prefer-rest-params
     const result = original.apply(this, arguments as unknown as unknown[]);
     observe(chunk);
     return result;

@@ -9,7 +9,7 @@
  */
 import dc from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import type { HeaderInput } from '../core/redact.js';
+import type { HeaderInput } from '../core/record.js';
 import { BodyTee, beginCall, finishCall, tee, type OutgoingCall, type OutgoingEnv } from './call.js';
 
 const CREATED = 'http.client.request.created';
@@ -111,7 +111,6 @@ function watchRequest(env: OutgoingEnv, req: ClientRequest, call: OutgoingCall):
         env.fault(error);
       }
     }
-    // eslint-disable-next-line prefer-rest-params
     return emit.apply(this, arguments as unknown as Parameters<typeof emit>);
   } as typeof req.emit;
 }
@@ -136,7 +135,6 @@ function watchResponse(env: OutgoingEnv, res: IncomingMessage, call: OutgoingCal
         env.fault(error);
       }
     }
-    // eslint-disable-next-line prefer-rest-params
     return emit.apply(this, arguments as unknown as Parameters<typeof emit>);
   } as typeof res.emit;
 }
@@ -147,12 +145,10 @@ function teeWrites(req: ClientRequest, target: BodyTee): void {
   const end = req.end;
   req.write = function apitoolkitWrite(this: ClientRequest, chunk: unknown, encoding?: unknown): boolean {
     if (!this.writableEnded) tee(target, chunk, encoding);
-    // eslint-disable-next-line prefer-rest-params
     return write.apply(this, arguments as unknown as Parameters<typeof write>);
   } as typeof req.write;
   req.end = function apitoolkitEnd(this: ClientRequest, chunk?: unknown, encoding?: unknown): ClientRequest {
     if (!this.writableEnded && chunk !== undefined && chunk !== null && typeof chunk !== 'function') tee(target, chunk, encoding);
-    // eslint-disable-next-line prefer-rest-params
     return end.apply(this, arguments as unknown as Parameters<typeof end>);
   } as typeof req.end;
 }

@@ -6,7 +6,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { OptionsInvalidError, RedactPathInvalidError } from '../core/errors.js';
 import type { ResolvedOptions } from '../core/options.js';
-import { compileRedactor, type Redactor } from '../core/redact.js';
+import { compileRedactor, type Redactor } from '../core/redact/index.js';
 import { installAxios } from './axios.js';
 import type { OutgoingClient, OutgoingEnv, OutgoingScope } from './call.js';
 import { installFetch } from './fetch.js';

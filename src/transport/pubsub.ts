@@ -83,6 +83,8 @@ export interface PubSubTransportOptions {
   http?: HttpClient;
   /** Receives one line per notable event. Never receives the API key, the private key or a token. */
   onDebug?: (msg: string) => void;
+  /** Told of each failed metadata attempt that will be retried (the client rate-limits its warning). */
+  onMetadataRetry?: (reason: string) => void;
 }
 
 /** Where publish requests go, and whether they carry a token. */
@@ -177,6 +179,7 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
         // Jitter (50-100 % of the delay) so a fleet restarted together doesn't retry in step.
         const wait = Math.round(delay * (0.5 + Math.random() * 0.5));
         debug(`client metadata attempt ${attempt} failed (${errorMessage(err)}); retrying in ${wait} ms`);
+        options.onMetadataRetry?.(errorMessage(err));
         await sleep(wait, signal);
         delay = Math.min(delay * 2, METADATA_RETRY_MAX_DELAY_MS);
       }

@@ -406,7 +406,7 @@ describe('start-up and shutdown', () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => { release = resolve; });
     const slow: Transport = {
-      start: async (signal) => { await gate; return memory.start(); },
+      start: async () => { await gate; return memory.start(); },
       send: (m) => memory.send(m),
       shutdown: () => memory.shutdown(),
     };

@@ -9,6 +9,7 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, test, type TestContext } from 'node:test';
 import { REDACTED, type ApiRecord } from '../../src/core/record.js';
+import { OptionsInvalidError } from '../../src/core/errors.js';
 import {
   checkRecord,
   formatRecord,
@@ -223,7 +224,7 @@ describe('setPublishFault', () => {
   test('rejects a value that is not a status code, hang or null', async (t) => {
     const collector = await start(t);
     for (const bad of [0, 17, 1.5, 'slow']) {
-      assert.throws(() => collector.setPublishFault(bad as never), TypeError);
+      assert.throws(() => collector.setPublishFault(bad as never), (e: unknown) => e instanceof OptionsInvalidError && e.code === 'APITOOLKIT_ERR_OPTIONS_INVALID' && e.option === 'setPublishFault(fault)');
     }
   });
 });

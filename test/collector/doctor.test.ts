@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startCollector, type Collector, type CollectorOptions } from '../../src/collector/index.js';
-import { findFrameworks, formatDoctorReport, metadataFailure, runDoctor, type DoctorReport } from '../../src/collector/doctor.js';
+import { findFrameworks, formatDoctorReport, metadataFailure, runDoctor, type DoctorReport } from '../../src/doctor/index.js';
 import { closedPort } from '../helpers/emulator.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));

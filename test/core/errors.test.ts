@@ -13,6 +13,13 @@ test('every error code in the source is documented in docs/errors.md, and vice v
   assert.deepEqual([...inSource].sort(), [...inDoc].sort());
 });
 
+test('every warning code is documented in docs/errors.md, and vice versa', () => {
+  const inSource = Object.values(errors.WARNINGS);
+  const inDoc = new Set(doc.match(/APITOOLKIT_WARN_[A-Z_]+/g));
+  assert.ok(inSource.length >= 5);
+  assert.deepEqual([...inSource].sort(), [...inDoc].sort());
+});
+
 test('every exported error class is documented and carries its code', () => {
   for (const [name, value] of Object.entries(errors)) {
     if (typeof value !== 'function' || name === 'APIToolkitError') continue;

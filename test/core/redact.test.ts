@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 import { jsonpath } from 'json-p3';
 import { OptionsInvalidError, RedactPathInvalidError } from '../../src/core/errors.js';
 import { REDACTED } from '../../src/core/record.js';
@@ -84,6 +85,57 @@ describe('normalizeJsonPath', () => {
     assert.equal(normalizeJsonPath(''), '');
     assert.equal(normalizeJsonPath('   '), '');
   });
+
+  it('trims only the blanks RFC 9535 knows: U+00A0, U+FEFF and U+2028 are name characters', () => {
+    assert.equal(normalizeJsonPath(' \t\r\n$.a\n '), '$.a');
+    assert.equal(normalizeJsonPath('\u00a0.password'), '$.\u00a0.password');
+    assert.equal(normalizeJsonPath('\ufeff.password'), '$.\ufeff.password');
+    assert.equal(normalizeJsonPath('$.a\u2028'), '$.a\u2028');
+  });
+});
+
+describe('a name with a no-break space is that name, not a blank', () => {
+  it('"\u00a0.password" hides the password under the member named U+00A0, not the top-level one', () => {
+    const body = { password: 'top', '\u00a0': { password: 'under-nbsp' } };
+    const { value, result } = requestJson(['\u00a0.password'], body);
+    assert.deepEqual(value, { password: 'top', '\u00a0': { password: REDACTED } });
+    assert.equal(result.redactions, 1);
+  });
+
+  it('a rule of only a no-break space names that member; it is not an empty path', () => {
+    assert.deepEqual(redactedJson(['\u00a0'], { '\u00a0': 1, a: 2 }), { '\u00a0': REDACTED, a: 2 });
+  });
+});
+
+describe('control characters escaped as RFC 9535 allows (\\u0000-\\u001f)', () => {
+  // json-p3 2.3.1 refuses these escapes; the SDK compiles them (see rules.ts controlEscapesAside).
+  const body = {
+    'a\tb': 'tab', 'x\u0001y': 'soh', n: { '\u001f': 'us', keep: 'k1' }, '\u0000': 'nul',
+    list: [{ k: 'v\u0002', s: 'filtered' }, { k: 'v', s: 'k2' }], '\ue001': 'k3', '\u0001': 'k4',
+  };
+  const rules = ["$['a\\u0009b']", '$["x\\u0001y"]', "$..['\\u001F']", "$['\\u0000']", "$.list[?@.k == 'v\\u0002'].s"];
+
+  it('in names and filter strings: each selects the member it escapes, nothing else', () => {
+    const { value, result } = requestJson(rules, body);
+    assert.deepEqual(value, {
+      'a\tb': REDACTED, 'x\u0001y': REDACTED, n: { '\u001f': REDACTED, keep: 'k1' }, '\u0000': REDACTED,
+      list: [{ k: 'v\u0002', s: REDACTED }, { k: 'v', s: 'k2' }], '\ue001': 'k3', '\u0001': 'k4',
+    });
+    assert.equal(result.redactions, 5);
+  });
+
+  it('a path that also holds the private-use characters the SDK stands in with keeps them apart', () => {
+    assert.deepEqual(redactedJson(["$['\\ue001']", "$['\\u0001']"], { '\ue001': 1, '\u0001': 2, '\ue021': 3 }), { '\ue001': REDACTED, '\u0001': REDACTED, '\ue021': 3 });
+    assert.deepEqual(redactedJson(["$['\ue001\\u0001']"], { '\ue001\u0001': 1, '\ue001\ue001': 2 }), { '\ue001\u0001': REDACTED, '\ue001\ue001': 2 });
+  });
+
+  it('an escaped backslash before u is not an escape', () => {
+    assert.deepEqual(redactedJson(["$['\\\\u0001']"], { '\\u0001': 1, '\u0001': 2 }), { '\\u0001': REDACTED, '\u0001': 2 });
+  });
+
+  it('a raw control character in dot notation is escaped, then compiled the same way', () => {
+    assert.deepEqual(redactedJson(['$.ctl\u0001'], { 'ctl\u0001': 1, ctl: 2 }), { 'ctl\u0001': REDACTED, ctl: 2 });
+  });
 });
 
 describe('body redaction by path form', () => {
@@ -167,7 +219,7 @@ describe('body redaction by path form', () => {
     assert.equal(result.unparsable, false);
   });
 
-  it('a parent and a child rule: the child is skipped once the parent is gone', () => {
+  it('a parent and a child rule: the parent is hidden whole and counted once', () => {
     const { value, result } = requestJson(['$.a', '$.a.b'], { a: { b: 1 }, c: 2 });
     assert.deepEqual(value, { a: REDACTED, c: 2 });
     assert.equal(result.redactions, 1);
@@ -395,6 +447,9 @@ describe('content types', () => {
     'application/problem+json',
     'application/vnd.api+json',
     'application/merge-patch+json; charset=utf-8',
+    'text/json',
+    'application/x-json',
+    'text/x-json; charset=utf-8',
   ]) {
     it(`${JSON.stringify(type)} is JSON`, () => {
       assert.equal(redactor.requestBody(raw, type).body.toString(), redactedText);
@@ -402,13 +457,32 @@ describe('content types', () => {
     });
   }
 
-  for (const type of ['text/plain', 'text/html', 'application/octet-stream', 'multipart/form-data; boundary=x', 'application/jsonl', 'application/json-seq']) {
+  it('text/plain that holds JSON is JSON (an app may parse it as such)', () => {
+    for (const type of ['text/plain', 'text/plain; charset=utf-8', 'TEXT/PLAIN']) {
+      assert.equal(redactor.requestBody(raw, type).body.toString(), redactedText, type);
+      assert.equal(redactor.responseBody(raw, type).body.toString(), redactedText, type);
+    }
+    const text = Buffer.from('hello {"secret": 1}');
+    assert.equal(redactor.requestBody(text, 'text/plain').body, text, 'text that does not start like JSON is text');
+  });
+
+  for (const type of ['text/html', 'application/octet-stream', 'application/xml', 'image/png']) {
     it(`${JSON.stringify(type)} is left as it is`, () => {
       const result = redactor.requestBody(raw, type);
       assert.equal(result.body, raw);
       assert.equal(result.redactions, 0);
     });
   }
+
+  it('JSON sequences and lines (application/jsonl, json-seq, x-ndjson) are not one document: withheld under rules', () => {
+    const lines = Buffer.from('{"secret":"a"}\n{"secret":"b"}\n');
+    for (const type of ['application/jsonl', 'application/json-seq', 'application/x-ndjson']) {
+      const result = redactor.responseBody(lines, type);
+      assert.equal(result.body.toString(), MARKER_BODY, type);
+      assert.equal(result.unparsable, true);
+      assert.equal(compileRedactor({}).responseBody(lines, type).body, lines, 'without rules: as it is');
+    }
+  });
 
   it('no content type: a body that looks like JSON and parses is redacted', () => {
     assert.equal(redactor.requestBody(Buffer.from(' \n{"secret":"s3cr3t","ok":true}'), undefined).body.toString(), ` \n${redactedText}`);
@@ -417,12 +491,58 @@ describe('content types', () => {
     assert.equal(array.body.toString(), `[{"secret":"${REDACTED}"}]`);
   });
 
-  it('no content type: anything else is left as it is, even if it starts with {', () => {
-    for (const text of ['{"secret": "s3cr3t"', '"secret"', '42', 'secret=s3cr3t', '']) {
+  it('no content type, with a byte order mark: still JSON, and redacted', () => {
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), raw]);
+    for (const type of [undefined, '', 'text/plain']) {
+      const result = redactor.requestBody(bom, type);
+      assert.ok(!result.body.toString().includes('s3cr3t'), `${type}: ${result.body.toString()}`);
+      assert.equal(result.redactions, 1);
+    }
+  });
+
+  it('no content type: a body that starts like JSON but does not parse (cut, or not JSON after all) is withheld', () => {
+    for (const text of ['{"secret": "s3cr3t"', '{"secret": "s3cr3t", "pad": "xxxxx', '[{"secret": 1}', '{not json at all}']) {
+      for (const type of [undefined, 'text/plain']) {
+        const result = redactor.requestBody(Buffer.from(text), type);
+        assert.equal(result.body.toString(), MARKER_BODY, text);
+        assert.equal(result.unparsable, true);
+      }
+    }
+  });
+
+  it('no content type: anything else is left as it is', () => {
+    for (const text of ['"secret"', '42', 'secret=s3cr3t', 'plain text']) {
       const body = Buffer.from(text);
       const result = redactor.requestBody(body, undefined);
       assert.equal(result.body, body, text);
       assert.equal(result.unparsable, false);
+    }
+  });
+
+  it('no content type, gzip by its magic bytes: decoded and redacted; withheld when it cannot be decoded', () => {
+    const gz = gzipSync(raw);
+    assert.equal(redactor.requestBody(gz, undefined).body.toString(), redactedText);
+    assert.equal(redactor.responseBody(gz, 'text/plain').body.toString(), redactedText);
+    // Cut (as at maxBodyBytes), corrupt, or past the limit: withheld.
+    for (const bad of [gz.subarray(0, gz.length - 6), Buffer.concat([gz.subarray(0, 12), Buffer.alloc(20, 7)])]) {
+      const result = redactor.requestBody(bad, undefined);
+      assert.equal(result.body.toString(), MARKER_BODY);
+      assert.equal(result.unparsable, true);
+    }
+    const big = gzipSync(Buffer.from(JSON.stringify({ secret: 'x'.repeat(5000) })));
+    const small = compileRedactor({ redactRequestBody: ['$.secret'], maxBodyBytes: 1000 });
+    assert.equal(small.requestBody(big, undefined).body.toString(), MARKER_BODY);
+    assert.equal(small.requestBody(gzipSync(gz), undefined).body.toString(), MARKER_BODY, 'gzip in gzip');
+    const text = gzipSync('just text');
+    assert.equal(redactor.requestBody(text, undefined).body.toString(), 'just text', 'decoded text is recorded decoded');
+    assert.equal(compileRedactor({}).requestBody(gz, undefined).body, gz, 'without rules: as it came');
+  });
+
+  it('a multipart body the SDK cannot read is withheld under rules (no boundary, or no delimiter in it)', () => {
+    for (const type of ['multipart/form-data; boundary=x', 'multipart/form-data', 'multipart/form-data; boundary=', 'multipart/form-data; boundary="unterminated']) {
+      const result = redactor.requestBody(raw, type);
+      assert.equal(result.body.toString(), MARKER_BODY, type);
+      assert.equal(compileRedactor({}).requestBody(raw, type).body, raw, 'without rules: as it is');
     }
   });
 });

@@ -60,6 +60,20 @@ export interface ChildApp {
 const CRASH_EXIT_CODE = 70;
 
 /** Forks this file as an app process and waits until it listens. */
+/**
+ * A child's stderr split into the SDK's warnings (`apitoolkit: warning CODE: ...`, printed without
+ * debug and rate-limited per code) and everything else, which must stay empty.
+ */
+export function splitWarnings(stderr: string): { codes: string[]; rest: string } {
+  const codes: string[] = [];
+  const rest = stderr.split('\n').filter((line) => {
+    const code = /^apitoolkit: warning (APITOOLKIT_WARN_[A-Z_]+): /.exec(line)?.[1];
+    if (code !== undefined) codes.push(code);
+    return code === undefined;
+  });
+  return { codes, rest: rest.join('\n').trim() };
+}
+
 export async function startChildApp(config: ChildAppConfig): Promise<ChildApp> {
   const child = fork(fileURLToPath(import.meta.url), [JSON.stringify(config)], {
     // --expose-gc: memory samples are taken after a full collection, so a leak is not hidden in noise.

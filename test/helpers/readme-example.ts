@@ -12,7 +12,7 @@ import { serve } from './http.js';
 
 export const README_OPTIONS = {
   redactHeaders: ['X-Api-Key'],
-  redactRequestBody: ['$.password', '$.credit-card.cvv'],
+  redactRequestBody: ['$.password', '$.credit-card.number', '$.credit-card.cvv'],
   redactResponseBody: ['$.token'],
   serviceVersion: '1.4.0',
   tags: ['prod'],
@@ -42,7 +42,7 @@ export async function runReadmeExample(t: TestContext, options: APIToolkitOption
 export function assertReadmeRecord(data: Buffer, url: string, projectId: string): void {
   const record = JSON.parse(data.toString('utf8')) as ApiRecord;
   const host = new URL(url).host;
-  const requestBody = JSON.stringify({ username: 'ada', password: '[CLIENT_REDACTED]', 'credit-card': { number: '4111111111111111', cvv: '[CLIENT_REDACTED]' } });
+  const requestBody = JSON.stringify({ username: 'ada', password: '[CLIENT_REDACTED]', 'credit-card': { number: '[CLIENT_REDACTED]', cvv: '[CLIENT_REDACTED]' } });
   const expected: ApiRecord = {
     timestamp: record.timestamp,
     duration: record.duration,

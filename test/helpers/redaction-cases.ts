@@ -19,7 +19,7 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 export const TRICKY_KEYS = [
   'a', 'b', 'user', 'password', 'token', 'credit-card', 'cvv', 'odd.name', "it's", 'say "hi"', '__proto__',
   'constructor', 'ключ', '名前', '🔑', 'with space', '0lead', '-dash', 'a-b-c', 'x_y', '$dollar', 'back\\slash',
-  '', '*', '[x]', 'tab\there', 'a,b', '@at', '?q', 'ümlaut', 'é',
+  '', '*', '[x]', 'tab\there', 'ctl\u0001', 'a,b', '@at', '?q', 'ümlaut', 'é', '\u00a0',
 ];
 
 export const keyArb: fc.Arbitrary<string> = fc.oneof(
@@ -115,9 +115,9 @@ function quote(name: string, double: boolean): string {
     const code = ch.codePointAt(0)!;
     if (ch === '\\') out += '\\\\';
     else if (ch === q) out += `\\${q}`;
-    // The short escapes users write. (json-p3 2.3.1 rejects `\u0009`-style escapes of control
-    // characters, a valid RFC 9535 form: the SDK then refuses to start, it does not leak.)
-    else if (SHORT_ESCAPES[ch] !== undefined) out += SHORT_ESCAPES[ch];
+    // Control characters: the short escapes users write (`\t`) in single quotes, the `\u0009` form
+    // RFC 9535 also allows in double quotes (json-p3 2.3.1 refuses that form; the SDK works around it).
+    else if (SHORT_ESCAPES[ch] !== undefined && !double) out += SHORT_ESCAPES[ch];
     else if (code < 0x20) out += `\\u${code.toString(16).padStart(4, '0')}`;
     else out += ch;
   }

@@ -16,7 +16,7 @@ async function start(t: TestContext, options: CollectorOptions = {}): Promise<Co
   return collector as Collector & { inspectorURL: string };
 }
 
-async function publish(t: TestContext, collector: Collector, records: ApiRecord[]): Promise<void> {
+async function publish(_t: TestContext, collector: Collector, records: ApiRecord[]): Promise<void> {
   for (const record of records) await publishRecord(collector.pubsubEndpoint, record);
 }
 

@@ -102,8 +102,8 @@ describe('faults of the Pub/Sub endpoint', () => {
     const back = Date.now();
     await c.waitForRecords(6, 10_000);
     const resumed = Date.now() - back;
-    await c.waitForRecords(55, 10_000);
-    assert.equal(new Set(c.records().map((r) => r.msg_id)).size, 55, 'no record lost');
+    // At least once: a batch whose answer the cut connection lost is sent again, so count distinct ids.
+    await until(() => new Set(c.records().map((r) => r.msg_id)).size === 55, 'every record, once or more', 10_000);
     assert.ok(resumed < 3_000, `delivery resumed ${resumed} ms after the endpoint came back`);
     assert.equal(Object.values(apitoolkit.stats().dropped).reduce((a, b) => a + b, 0), 0);
   });

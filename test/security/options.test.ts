@@ -88,6 +88,7 @@ const BAD: Record<string, { value: unknown; option?: string; shows: string | Reg
   redactOutgoingRequestBody: [{ value: 'x', shows: '"x"' }],
   redactOutgoingResponseBody: [{ value: [''], option: 'redactOutgoingResponseBody[0]', shows: '""' }],
   outgoingUrlPatterns: [{ value: [3], option: 'outgoingUrlPatterns[0]', shows: 'number 3' }],
+  detectLeaks: [{ value: true, shows: 'boolean true' }, { value: 'block', shows: '"block"' }],
 };
 
 describe('bad configuration of every option', () => {

@@ -38,16 +38,11 @@ function secretFactory(): () => string {
   return () => `S3CR3T${run}X${(n++).toString(36).padStart(4, '0')}Q`;
 }
 
-/** The document with a secret at every value some rule selects (rules applied in order, as the SDK does). */
+/** The document with a secret at every value some rule selects in it as received (rules are evaluated together). */
 function plant(doc: Json, rules: RuleCase[], nextSecret: () => string): { doc: Json; secrets: string[]; publics: string[] } {
-  let current = labelPublic(doc).doc;
-  const secrets: string[] = [];
-  for (const rule of rules) {
-    const planted = plantSecrets(current, select(current, rule.segments), nextSecret);
-    current = planted.doc;
-    secrets.push(...planted.secrets);
-  }
-  return { doc: current, secrets, publics: stringLeaves(current).filter((s) => PUBLIC.test(s)) };
+  const labelled = labelPublic(doc).doc;
+  const planted = plantSecrets(labelled, rules.flatMap((rule) => select(labelled, rule.segments)), nextSecret);
+  return { doc: planted.doc, secrets: planted.secrets, publics: stringLeaves(planted.doc).filter((s) => PUBLIC.test(s)) };
 }
 
 function baseRecord(): ApiRecord {
@@ -125,8 +120,11 @@ describe('redaction property: random documents x random rules', () => {
         const publics: string[] = [];
         const form = new URLSearchParams();
         for (const key of fields) {
-          const value = redacted.includes(key) ? nextSecret() : `pub${publics.length}z`;
-          (redacted.includes(key) ? secrets : publics).push(value);
+          // A field named __proto__ is dropped by qs: where a nested parser puts it is in doubt, so
+          // it is hidden whenever rules apply (see forms.ts).
+          const hidden = redacted.includes(key) || key === '__proto__';
+          const value = hidden ? nextSecret() : `pub${publics.length}z`;
+          (hidden ? secrets : publics).push(value);
           form.append(key, value);
         }
         const paths = redacted.map((k) => (dotted && !/[.\s]/.test(k) ? `$.${k}` : `$['${k}']`));

@@ -12,7 +12,7 @@ function createClient() {
     rootURL: process.env.APITOOLKIT_ROOT_URL,
     pubsubEndpoint: process.env.APITOOLKIT_PUBSUB_ENDPOINT,
     redactHeaders: ['X-Api-Key'],
-    redactRequestBody: ['$.password', '$.credit-card.cvv'],
+    redactRequestBody: ['$.password', '$.credit-card.number', '$.credit-card.cvv'],
     redactResponseBody: ['$.token'],
     serviceVersion: '1.4.0',
     tags: ['example'],

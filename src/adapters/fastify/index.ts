@@ -9,9 +9,9 @@ import type { FastifyPluginCallback } from 'fastify';
 import fp from 'fastify-plugin';
 import type { APIToolkit } from '../../apitoolkit.js';
 import type { CaptureAdapter, RouteMatch } from '../../core/capture.js';
-import { setOwn } from '../../core/own.js';
 import { kObserve, kRecordError } from '../../core/symbols.js';
 import { assertNodeClient } from '../node-client.js';
+import { stringParams } from '../params.js';
 
 /** Options of `fastifyPlugin`. */
 export interface FastifyPluginOptions {
@@ -38,14 +38,6 @@ function fastifyRoute(request: RequestLike): RouteMatch {
   return { template: url, params: stringParams(request.params) };
 }
 
-function stringParams(params: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (params === null || typeof params !== 'object') return out;
-  for (const [key, value] of Object.entries(params)) {
-    if (value !== undefined && value !== null) setOwn(out, key, String(value));
-  }
-  return out;
-}
 
 const adapter: CaptureAdapter<RequestLike> = {
   sdkType: 'JsFastify',

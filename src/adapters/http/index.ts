@@ -101,7 +101,7 @@ export function httpHandler(client: APIToolkit, handler: HttpRequestHandler, opt
         throw error;
       }
       if (result instanceof Promise) {
-        // The same rejection goes on, to the caller or to 'unhandledRejection' as before.
+        // The same rejection goes on, to the caller or to 'unhandledRejection' as without the SDK.
         return result.catch((error: unknown) => {
           client[kRecordError](req, error);
           throw error;

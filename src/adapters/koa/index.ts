@@ -6,9 +6,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIToolkit } from '../../apitoolkit.js';
 import type { CaptureAdapter, RouteMatch } from '../../core/capture.js';
-import { setOwn } from '../../core/own.js';
 import { kObserve, kRecordError } from '../../core/symbols.js';
 import { assertNodeClient } from '../node-client.js';
+import { stringParams } from '../params.js';
 
 /** The parts of a `@koa/router` Layer we read. */
 interface RouterLayer {
@@ -67,16 +67,6 @@ function koaRoute(ctx: KoaContextLike): RouteMatch {
   return { template: String(layer.path), params: stringParams(params) };
 }
 
-function stringParams(params: Record<string, unknown> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (params === undefined || params === null) return out;
-  for (const [key, value] of Object.entries(params)) {
-    if (typeof value === 'string') setOwn(out, key, value);
-    else if (Array.isArray(value)) setOwn(out, key, value.join('/'));
-    else if (value !== undefined && value !== null) setOwn(out, key, String(value));
-  }
-  return out;
-}
 
 const adapter: CaptureAdapter<KoaContextLike> = {
   sdkType: 'JsKoa',

@@ -8,10 +8,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { APIToolkit } from '../../apitoolkit.js';
 import type { CaptureAdapter, RouteMatch } from '../../core/capture.js';
-import { setOwn } from '../../core/own.js';
 import { OptionsInvalidError } from '../../core/errors.js';
 import { kObserve, kRecordError } from '../../core/symbols.js';
 import { assertNodeClient } from '../node-client.js';
+import { stringParams } from '../params.js';
 
 /** The route the guard or interceptor saw, on node's request: shared by every copy of the adapter. */
 const kNestRoute = Symbol.for('apitoolkit-node.nestRoute');
@@ -29,15 +29,6 @@ interface PlatformRequest {
   routeOptions?: { url?: unknown };
 }
 
-function stringParams(params: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (params === null || typeof params !== 'object') return out;
-  for (const [key, value] of Object.entries(params)) {
-    if (Array.isArray(value)) setOwn(out, key, value.join('/'));
-    else if (value !== undefined && value !== null) setOwn(out, key, String(value));
-  }
-  return out;
-}
 
 /**
  * The template as the platform routed it: Nest registers every route on the platform with its

@@ -17,6 +17,8 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
   var MAX_BODY_CHARS = 200000;
   var MAX_NESTING = 4;
   var CATALOG_REFRESH_MS = 1000;
+  var COPIED_RESET_MS = 1500;
+  var MIN_COLUMN_PX = 40;
   var NO_ROUTE = '(no route)';
 
   var state = {
@@ -27,6 +29,12 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     children: new Map(),
     methods: new Set(),
     routes: new Set(),
+    services: new Map(),
+    sort: { key: null, dir: 1 },
+    leakFilter: null,
+    leaks: { groups: [], byRecord: new Map() },
+    leaksTimer: null,
+    resizing: false,
     paused: false,
     held: [],
     hiddenBelow: 0,
@@ -50,14 +58,46 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     return typeof value === 'string' ? value : (typeof value === 'object' ? JSON.stringify(value) : String(value));
   }
 
-  // Appends text to parent with every redaction marker wrapped in <mark class="redacted">.
+  // Appends text to parent with every redaction marker wrapped in <mark class="redacted"> and, in
+  // the detail of a record with leak findings, every flagged value in <mark class="leak">.
   function marked(parent, text) {
-    var parts = str(text).split(MARKER);
-    for (var i = 0; i < parts.length; i++) {
-      if (i > 0) parent.appendChild(el('mark', 'redacted', MARKER));
-      if (parts[i] !== '') parent.appendChild(document.createTextNode(parts[i]));
+    var rest = str(text);
+    var needles = state.needles || [];
+    for (;;) {
+      var at = rest.indexOf(MARKER);
+      var hit = at === -1 ? null : MARKER;
+      for (var i = 0; i < needles.length; i++) {
+        var j = rest.indexOf(needles[i]);
+        if (j !== -1 && (at === -1 || j < at)) { at = j; hit = needles[i]; }
+      }
+      if (hit === null) break;
+      if (at > 0) parent.appendChild(document.createTextNode(rest.slice(0, at)));
+      var mark = el('mark', hit === MARKER ? 'redacted' : 'leak', hit);
+      if (hit !== MARKER) mark.title = 'The leak finder flagged this value';
+      parent.appendChild(mark);
+      rest = rest.slice(at + hit.length);
     }
+    if (rest !== '') parent.appendChild(document.createTextNode(rest));
     return parent;
+  }
+
+  // An outgoing call's raw_url is already absolute: never put its host in front of it twice.
+  function shownUrl(record) {
+    var raw = str(record.raw_url);
+    return isOutgoing(record) && !/^https?:\/\//i.test(raw) ? str(record.host) + raw : raw;
+  }
+
+  function b64Size(base64) {
+    if (typeof base64 !== 'string' || base64 === '') return 0;
+    var pad = base64.slice(-2) === '==' ? 2 : base64.slice(-1) === '=' ? 1 : 0;
+    return Math.floor(base64.length * 3 / 4) - pad;
+  }
+
+  function serviceKeys(record) {
+    var keys = [];
+    if (typeof record.service_version === 'string' && record.service_version !== '') keys.push('v:' + record.service_version);
+    if (Array.isArray(record.tags)) record.tags.forEach(function (tag) { if (typeof tag === 'string') keys.push('t:' + tag); });
+    return keys;
   }
 
   function isObject(value) { return typeof value === 'object' && value !== null && !Array.isArray(value); }
@@ -198,6 +238,7 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     }
     if (typeof r.method === 'string') state.methods.add(r.method);
     if (!isOutgoing(r)) state.routes.add(routeOf(r));
+    serviceKeys(r).forEach(function (key) { state.services.set(key, (key.charAt(0) === 'v' ? 'version ' : 'tag ') + key.slice(2)); });
     while (list.length > MAX_ENTRIES) forget(list.shift());
     return true;
   }
@@ -237,6 +278,7 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
       method: byId('filter-method').value,
       status: byId('filter-status').value,
       route: byId('filter-route').value,
+      service: byId('filter-service').value,
       text: byId('filter-text').value.trim().toLowerCase()
     };
   }
@@ -248,6 +290,8 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
       if (!(r.status_code >= 500 || (Array.isArray(r.errors) && r.errors.length > 0))) return false;
     } else if (f.status && statusClass(r.status_code) !== 's' + f.status + 'xx') return false;
     if (f.route && routeOf(r) !== f.route) return false;
+    if (f.service && serviceKeys(r).indexOf(f.service) === -1) return false;
+    if (state.leakFilter && !state.leakFilter.msgIds.has(r.msg_id)) return false;
     if (f.text && searchText(entry).indexOf(f.text) === -1) return false;
     return true;
   }
@@ -258,10 +302,72 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     for (var i = state.entries.length - 1; i >= 0; i--) {
       var entry = state.entries[i];
       if (entry.seq <= state.hiddenBelow) break;
-      if (isNested(entry)) continue;
+      // Outgoing calls sit under their request, except when a leak finding lists them itself.
+      if (isNested(entry) && state.leakFilter === null) continue;
       if (matches(entry, f)) out.push(entry);
     }
-    return out;
+    return sortEntries(out);
+  }
+
+  var SORT_KEYS = {
+    time: function (e) { return str(e.record.timestamp); },
+    method: function (e) { return str(e.record.method); },
+    route: function (e) { return routeOf(e.record); },
+    url: function (e) { return shownUrl(e.record); },
+    status: function (e) { return typeof e.record.status_code === 'number' ? e.record.status_code : -1; },
+    duration: function (e) { return typeof e.record.duration === 'number' ? e.record.duration : -1; },
+    size: function (e) { return b64Size(e.record.response_body); }
+  };
+
+  // Newest first unless a column header asked otherwise; ties keep arrival order.
+  function sortEntries(list) {
+    var key = state.sort.key;
+    if (key === null || !SORT_KEYS[key]) return list;
+    var get = SORT_KEYS[key];
+    var dir = state.sort.dir;
+    return list.map(function (e, i) { return { e: e, k: get(e), i: i }; }).sort(function (a, b) {
+      if (a.k < b.k) return -dir;
+      if (a.k > b.k) return dir;
+      return a.i - b.i;
+    }).map(function (x) { return x.e; });
+  }
+
+  function setSort(key) {
+    if (state.sort.key === key) state.sort.dir = -state.sort.dir;
+    else state.sort = { key: key, dir: 1 };
+    var ths = document.querySelectorAll('#log thead th');
+    for (var i = 0; i < ths.length; i++) {
+      var th = ths[i];
+      if (th.dataset.sort === key) th.setAttribute('aria-sort', state.sort.dir === 1 ? 'ascending' : 'descending');
+      else th.removeAttribute('aria-sort');
+    }
+    renderLog();
+  }
+
+  // A drag handle at the right edge of each column header; the widths stay until the page reloads.
+  function makeResizable(th) {
+    var handle = el('span', 'resizer');
+    handle.title = 'Drag to resize';
+    th.appendChild(handle);
+    handle.addEventListener('click', function (event) { event.stopPropagation(); });
+    handle.addEventListener('mousedown', function (event) {
+      event.preventDefault();
+      event.stopPropagation();
+      var startX = event.clientX;
+      var startWidth = th.getBoundingClientRect().width;
+      state.resizing = true;
+      handle.classList.add('active');
+      function move(e) { th.style.width = Math.max(MIN_COLUMN_PX, Math.round(startWidth + e.clientX - startX)) + 'px'; }
+      function up() {
+        document.removeEventListener('mousemove', move);
+        document.removeEventListener('mouseup', up);
+        handle.classList.remove('active');
+        // The click that ends a drag must not also sort.
+        setTimeout(function () { state.resizing = false; }, 0);
+      }
+      document.addEventListener('mousemove', move);
+      document.addEventListener('mouseup', up);
+    });
   }
 
   function syncOptions(select, values) {
@@ -289,10 +395,32 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     });
   }
 
+  function syncServices() {
+    var select = byId('filter-service');
+    if (select.options.length - 1 === state.services.size) return;
+    var current = select.value;
+    while (select.options.length > 1) select.remove(1);
+    Array.from(state.services.keys()).sort().forEach(function (key) {
+      var option = el('option', null, state.services.get(key));
+      option.value = key;
+      select.appendChild(option);
+    });
+    select.value = current;
+  }
+
   function renderLog() {
     syncOptions(byId('filter-method'), state.methods);
     syncOptions(byId('filter-route'), state.routes);
+    syncServices();
     var list = visibleEntries();
+    // The detail never shows a record the filters hide.
+    if (state.selected !== null && !list.some(function (e) { return e.seq === state.selected; })) {
+      state.selected = null;
+      renderDetail();
+    }
+    var chip = byId('leak-filter');
+    chip.hidden = state.leakFilter === null;
+    if (state.leakFilter !== null) byId('leak-filter-text').textContent = 'Records of the finding: ' + state.leakFilter.label;
     var body = byId('log-body');
     var fragment = document.createDocumentFragment();
     list.slice(0, MAX_ROWS).forEach(function (entry) { fragment.appendChild(row(entry)); });
@@ -312,7 +440,7 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     tr.appendChild(el('td', 'method', r.method));
     tr.appendChild(el('td', 'route', isOutgoing(r) ? str(r.host) + str(r.url_path) : routeOf(r)));
     var url = el('td', 'url');
-    marked(url, r.raw_url);
+    marked(url, shownUrl(r));
     var kids = childrenOf(entry).length;
     if (kids > 0) url.appendChild(el('span', 'badge calls', '↳ ' + kids + (kids === 1 ? ' call' : ' calls')));
     if (Array.isArray(r.errors) && r.errors.length > 0) url.appendChild(el('span', 'badge err', r.errors.length === 1 ? 'error' : r.errors.length + ' errors'));
@@ -320,6 +448,10 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     tr.appendChild(url);
     tr.appendChild(el('td', 'status ' + statusClass(r.status_code), r.status_code));
     tr.appendChild(el('td', 'num duration', fmtDuration(r.duration)));
+    var size = el('td', 'num size', fmtBytes(b64Size(r.response_body)));
+    size.title = 'response body ' + fmtBytes(b64Size(r.response_body)) + ', request body ' + fmtBytes(b64Size(r.request_body));
+    tr.appendChild(size);
+    tr.tabIndex = -1;
     tr.addEventListener('click', function () { select(entry.seq); });
     return tr;
   }
@@ -329,6 +461,19 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     var rows = byId('log-body').children;
     for (var i = 0; i < rows.length; i++) rows[i].classList.toggle('selected', rows[i].dataset.seq === String(seq));
     renderDetail();
+  }
+
+  // Arrow keys (or j/k) move the selection through the rows shown, as in the browser's dev tools.
+  function moveSelection(step) {
+    var rows = byId('log-body').children;
+    if (rows.length === 0) return;
+    var at = -1;
+    for (var i = 0; i < rows.length; i++) if (rows[i].dataset.seq === String(state.selected)) at = i;
+    var next = at === -1 ? (step > 0 ? 0 : rows.length - 1) : Math.min(rows.length - 1, Math.max(0, at + step));
+    var row = rows[next];
+    select(Number(row.dataset.seq));
+    row.focus({ preventScroll: true });
+    row.scrollIntoView({ block: 'nearest' });
   }
 
   // ---------------------------------------------------------------- detail
@@ -343,7 +488,77 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     close.type = 'button';
     close.addEventListener('click', function () { select(null); });
     aside.appendChild(close);
-    aside.appendChild(recordView(entry, 0));
+    var findings = state.leaks.byRecord.get(entry.seq);
+    if (findings === undefined) loadRecordLeaks(entry.seq);
+    state.needles = needlesOf(findings || []);
+    try {
+      aside.appendChild(recordView(entry, 0));
+    } finally {
+      state.needles = null;
+    }
+  }
+
+  // The texts to highlight for a record's findings: the flagged value as it appears in a header or
+  // parameter, and as it appears (escaped) in pretty-printed JSON. Short values (a CVV, a PIN)
+  // only as a whole JSON string, or they would light up every "123" on the page.
+  function needlesOf(findings) {
+    var out = [];
+    findings.forEach(function (f) {
+      var m = str(f.match);
+      if (m.length >= 4) {
+        out.push(m);
+        var escaped = JSON.stringify(m).slice(1, -1);
+        if (escaped !== m) out.push(escaped);
+      } else if (m !== '') out.push(JSON.stringify(m));
+    });
+    return out.filter(function (n, i) { return out.indexOf(n) === i; }).sort(function (a, b) { return b.length - a.length; });
+  }
+
+  function loadRecordLeaks(seq) {
+    state.leaks.byRecord.set(seq, []);
+    fetch('/api/records/' + seq + '/leaks').then(function (res) { return res.json(); }).then(function (data) {
+      var findings = Array.isArray(data.findings) ? data.findings : [];
+      state.leaks.byRecord.set(seq, findings);
+      if (findings.length > 0 && state.selected === seq) renderDetail();
+    }).catch(function () { state.leaks.byRecord.delete(seq); });
+  }
+
+  // Sets a button's label for a moment (Copied), then puts the original back.
+  function flash(button, text) {
+    if (button.dataset.label === undefined) button.dataset.label = button.textContent;
+    button.textContent = text;
+    clearTimeout(button.flashTimer);
+    button.flashTimer = setTimeout(function () { button.textContent = button.dataset.label; }, COPIED_RESET_MS);
+  }
+
+  function copyText(text, button) {
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(function () { flash(button, 'Copied'); }, function () { flash(button, 'Copy failed: select the text'); });
+    } else flash(button, 'Copy failed: select the text');
+  }
+
+  function leaksBox(findings) {
+    var box = el('div', 'leaks-box');
+    var list = el('ul', 'leak-list');
+    findings.forEach(function (f) {
+      var li = el('li', 'leak-item');
+      li.appendChild(el('span', 'confidence c-' + f.confidence, f.confidence));
+      li.appendChild(document.createTextNode(' ' + f.description + ' in ' + whereText(f.location) + ' '));
+      li.appendChild(el('span', 'detector', '[' + f.detector + ']'));
+      list.appendChild(li);
+    });
+    box.appendChild(list);
+    var open = el('button', 'open-leaks', 'Open the Leaks view');
+    open.type = 'button';
+    open.addEventListener('click', function () { show('leaks'); });
+    box.appendChild(open);
+    return box;
+  }
+
+  var PART_LABEL = { request_header: 'request header', response_header: 'response header', query: 'query parameter', request_body: 'request body', response_body: 'response body', url_path: 'path parameter', error: 'error' };
+
+  function whereText(location) {
+    return (PART_LABEL[location.part] || location.part) + ' ' + (location.field === '' ? '(whole)' : location.field);
   }
 
   function kvTable(map, className) {
@@ -381,7 +596,7 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     var title = el('h2');
     title.appendChild(el('span', 'method', r.method));
     title.appendChild(document.createTextNode(' '));
-    marked(title, isOutgoing(r) ? str(r.host) + str(r.raw_url) : r.raw_url);
+    marked(title, shownUrl(r));
     title.appendChild(document.createTextNode(' '));
     title.appendChild(el('span', 'status ' + statusClass(r.status_code), r.status_code));
     box.appendChild(title);
@@ -420,6 +635,8 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     field(dl, 'Version', r.service_version);
     field(dl, 'Tags', Array.isArray(r.tags) && r.tags.length > 0 ? r.tags.join(', ') : '');
     box.appendChild(dl);
+    var findings = depth === 0 ? state.leaks.byRecord.get(entry.seq) : undefined;
+    if (findings && findings.length > 0) section(box, 'Leaks (' + findings.length + ')', leaksBox(findings));
     if (typeof r.parent_id === 'string' && state.byMsgId.has(r.parent_id) && depth === 0) {
       var parent = state.byMsgId.get(r.parent_id);
       var up = el('button', 'open-parent', 'Open the request that made this call');
@@ -462,6 +679,7 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     var kids = childrenOf(entry);
     if (kids.length > 0) {
       var nest = el('div', 'children');
+      var span = timeline(r, kids);
       kids.forEach(function (kid) {
         var k = kid.record;
         var details = el('details', 'child');
@@ -469,10 +687,11 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
         var summary = el('summary');
         summary.appendChild(el('span', 'method', k.method));
         summary.appendChild(document.createTextNode(' '));
-        marked(summary, str(k.host) + str(k.raw_url));
+        marked(summary, shownUrl(k));
         summary.appendChild(document.createTextNode(' '));
         summary.appendChild(el('span', 'status ' + statusClass(k.status_code), k.status_code));
         summary.appendChild(el('span', 'muted', ' ' + fmtDuration(k.duration)));
+        summary.appendChild(waterfallBar(span, k));
         details.appendChild(summary);
         details.addEventListener('toggle', function () {
           if (details.open && details.childNodes.length === 1) {
@@ -486,6 +705,34 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     return box;
   }
 
+  // The time span the waterfall of a request's outgoing calls covers: from the request's start to
+  // the end of the request or of its last call, whichever is later (milliseconds).
+  function timeline(parent, kids) {
+    var start = Date.parse(parent.timestamp);
+    var end = start + (typeof parent.duration === 'number' ? parent.duration / 1e6 : 0);
+    kids.forEach(function (kid) {
+      var k = kid.record;
+      var s = Date.parse(k.timestamp);
+      if (!isNaN(s)) end = Math.max(end, s + (typeof k.duration === 'number' ? k.duration / 1e6 : 0));
+    });
+    return { start: start, total: Math.max(end - start, 0.001) };
+  }
+
+  function waterfallBar(span, k) {
+    var track = el('span', 'waterfall');
+    var bar = el('span', 'bar');
+    var offset = Date.parse(k.timestamp) - span.start;
+    var ms = typeof k.duration === 'number' ? k.duration / 1e6 : 0;
+    if (isNaN(offset) || isNaN(span.start)) offset = 0;
+    var left = Math.min(100, Math.max(0, offset / span.total * 100));
+    // Set through the CSSOM: the page's CSP allows no style attributes.
+    bar.style.left = left.toFixed(2) + '%';
+    bar.style.width = Math.min(100 - left, Math.max(0.5, ms / span.total * 100)).toFixed(2) + '%';
+    track.title = 'starts ' + fmtMs(offset) + ' after the request, takes ' + fmtMs(ms);
+    track.appendChild(bar);
+    return track;
+  }
+
   function copyCurl(entry, button, out) {
     fetch('/api/records/' + entry.seq + '/curl').then(function (res) {
       if (!res.ok) throw new Error('HTTP ' + res.status);
@@ -494,9 +741,7 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
       out.textContent = '';
       marked(out, text.replace(/\n$/, ''));
       out.hidden = false;
-      if (navigator.clipboard && navigator.clipboard.writeText) {
-        navigator.clipboard.writeText(text).then(function () { button.textContent = 'Copied'; }, function () { button.textContent = 'Copy as cURL (select the text below)'; });
-      }
+      copyText(text, button);
     }).catch(function (error) {
       out.hidden = false;
       out.textContent = 'Could not build the command: ' + error.message;
@@ -619,18 +864,121 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     byId('catalog-empty').hidden = endpoints.length > 0;
   }
 
+  // ---------------------------------------------------------------- leaks
+
+  var CONFIDENCE_RANK = { high: 0, medium: 1, low: 2 };
+
+  function loadLeaks() {
+    fetch('/api/leaks').then(function (res) { return res.json(); }).then(function (data) {
+      state.leaks.groups = Array.isArray(data.groups) ? data.groups : [];
+      renderLeaks();
+    }).catch(function () { /* retried on the next record */ });
+  }
+
+  function scheduleLeaks() {
+    if (state.leaksTimer !== null) return;
+    state.leaksTimer = setTimeout(function () {
+      state.leaksTimer = null;
+      loadLeaks();
+    }, CATALOG_REFRESH_MS);
+  }
+
+  function setDismissed(group, dismissed, button) {
+    button.disabled = true;
+    fetch('/api/leaks/dismiss', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: group.id, dismissed: dismissed }) })
+      .then(function (res) {
+        if (!res.ok) throw new Error('HTTP ' + res.status);
+        group.dismissed = dismissed;
+        renderLeaks();
+      })
+      .catch(function (error) { button.disabled = false; button.textContent = 'Failed: ' + error.message; });
+  }
+
+  function showRecordsOf(group) {
+    state.leakFilter = { id: group.id, label: whereText(group.location) + ' of ' + group.endpoint, msgIds: new Set(group.msgIds || []) };
+    state.selected = null;
+    show('log');
+    renderLog();
+  }
+
+  function renderLeaks() {
+    var groups = state.leaks.groups;
+    var min = CONFIDENCE_RANK[byId('leaks-confidence').value];
+    var showDismissed = byId('leaks-show-dismissed').checked;
+    var open = groups.filter(function (g) { return !g.dismissed; });
+    var badge = byId('leak-count');
+    badge.hidden = open.length === 0;
+    badge.textContent = String(open.length);
+    if (state.view !== 'leaks') return;
+    var shown = groups.filter(function (g) { return CONFIDENCE_RANK[g.confidence] <= min && (showDismissed || !g.dismissed); });
+    var body = byId('leaks-body');
+    var fragment = document.createDocumentFragment();
+    shown.forEach(function (g) {
+      var tr = el('tr', 'leak' + (g.dismissed ? ' dismissed' : ''));
+      tr.dataset.id = g.id;
+      tr.appendChild(el('td', 'confidence c-' + g.confidence, g.confidence));
+      var what = el('td', 'finding');
+      g.detectors.forEach(function (d, i) {
+        if (i > 0) what.appendChild(el('br'));
+        what.appendChild(document.createTextNode(d.description + ' '));
+        what.appendChild(el('span', 'detector', '[' + d.detector + ']'));
+      });
+      what.appendChild(el('div', 'muted preview', 'e.g. ' + g.preview));
+      tr.appendChild(what);
+      var endpoint = el('td', 'endpoint');
+      endpoint.appendChild(el('span', 'method', g.method));
+      endpoint.appendChild(document.createTextNode(' ' + (g.route === '' ? NO_ROUTE : g.route)));
+      if (g.outgoing) endpoint.appendChild(el('span', 'badge out', 'outgoing'));
+      tr.appendChild(endpoint);
+      var where = el('td', 'where');
+      where.appendChild(document.createTextNode((PART_LABEL[g.location.part] || g.location.part) + ' '));
+      where.appendChild(el('code', 'field', g.location.field === '' ? '(whole)' : g.location.field));
+      tr.appendChild(where);
+      var records = el('td', 'num records clickable', g.records);
+      records.title = 'Show these requests';
+      records.addEventListener('click', function () { showRecordsOf(g); });
+      tr.appendChild(records);
+      var rule = el('td', 'rule-cell');
+      if (g.rule) {
+        var line = el('div', 'rule');
+        line.appendChild(el('code', 'rule-text', g.rule.text));
+        var copy = el('button', 'copy-rule', 'Copy');
+        copy.type = 'button';
+        copy.addEventListener('click', function () { copyText(g.rule.text, copy); });
+        line.appendChild(copy);
+        rule.appendChild(line);
+      } else rule.appendChild(el('span', 'muted advice', g.advice));
+      tr.appendChild(rule);
+      var act = el('td', 'actions');
+      var button = el('button', g.dismissed ? 'reopen' : 'dismiss', g.dismissed ? 'Reopen' : 'Dismiss');
+      button.type = 'button';
+      button.title = g.dismissed ? 'Count this finding again' : 'A false positive: hide it here and in doctor --scan';
+      button.addEventListener('click', function () { setDismissed(g, !g.dismissed, button); });
+      act.appendChild(button);
+      tr.appendChild(act);
+      fragment.appendChild(tr);
+    });
+    body.textContent = '';
+    body.appendChild(fragment);
+    var dismissed = groups.length - open.length;
+    byId('leaks-count').textContent = open.length + ' open' + (dismissed > 0 ? ', ' + dismissed + ' dismissed' : '') + ' · ' + shown.length + ' shown';
+    byId('leaks-empty').hidden = shown.length > 0;
+  }
+
   // ---------------------------------------------------------------- views, connection
+
+  var VIEWS = ['log', 'catalog', 'leaks'];
 
   function show(view) {
     state.view = view;
-    byId('log-view').hidden = view !== 'log';
-    byId('catalog-view').hidden = view !== 'catalog';
-    ['log', 'catalog'].forEach(function (v) {
+    VIEWS.forEach(function (v) {
+      byId(v + '-view').hidden = v !== view;
       var tab = byId('tab-' + v);
       tab.classList.toggle('active', v === view);
       tab.setAttribute('aria-pressed', String(v === view));
     });
     if (view === 'catalog') loadCatalog();
+    if (view === 'leaks') loadLeaks();
   }
 
   function setConn(kind, text) {
@@ -656,6 +1004,7 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     if (!addEntry(entry)) return;
     scheduleRender();
     scheduleCatalog();
+    scheduleLeaks();
     var selected = state.selected === null ? undefined : state.bySeq.get(state.selected);
     if (selected && entry.record.parent_id && entry.record.parent_id === selected.record.msg_id) renderDetail();
   }
@@ -672,6 +1021,7 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
       (data.records || []).forEach(addEntry);
       scheduleRender();
       if (state.view === 'catalog') loadCatalog();
+      loadLeaks();
     }).catch(function () { setConn('down', 'could not load records'); });
   }
 
@@ -682,6 +1032,8 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
       if (state.instance !== null && state.instance !== info.instance) {
         // A restarted collector numbers its records anew: start over from its store.
         resetAll();
+        state.leaks = { groups: [], byRecord: new Map() };
+        state.leakFilter = null;
         renderDetail();
       }
       state.instance = info.instance;
@@ -697,7 +1049,22 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
 
   function init() {
     byId('filters').addEventListener('submit', function (event) { event.preventDefault(); });
-    ['filter-method', 'filter-status', 'filter-route'].forEach(function (id) { byId(id).addEventListener('change', renderLog); });
+    ['filter-method', 'filter-status', 'filter-route', 'filter-service'].forEach(function (id) { byId(id).addEventListener('change', renderLog); });
+    var ths = document.querySelectorAll('#log thead th');
+    for (var i = 0; i < ths.length; i++) {
+      (function (th) {
+        makeResizable(th);
+        th.addEventListener('click', function () { if (!state.resizing) setSort(th.dataset.sort); });
+      })(ths[i]);
+    }
+    byId('leak-filter-clear').addEventListener('click', function () {
+      state.leakFilter = null;
+      renderLog();
+    });
+    byId('leak-filters').addEventListener('submit', function (event) { event.preventDefault(); });
+    byId('leaks-confidence').addEventListener('change', renderLeaks);
+    byId('leaks-show-dismissed').addEventListener('change', renderLeaks);
+    byId('tab-leaks').addEventListener('click', function () { show('leaks'); });
     byId('filter-text').addEventListener('input', scheduleRender);
     byId('pause').addEventListener('click', function () {
       state.paused = !state.paused;
@@ -719,7 +1086,15 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     byId('export-har').addEventListener('click', exportHar);
     byId('tab-log').addEventListener('click', function () { show('log'); });
     byId('tab-catalog').addEventListener('click', function () { show('catalog'); });
-    document.addEventListener('keydown', function (event) { if (event.key === 'Escape') select(null); });
+    document.addEventListener('keydown', function (event) {
+      if (event.key === 'Escape') { select(null); return; }
+      var target = event.target;
+      var typing = target && (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA');
+      if (typing || state.view !== 'log' || event.altKey || event.ctrlKey || event.metaKey) return;
+      if (event.key === 'ArrowDown' || event.key === 'j') { event.preventDefault(); moveSelection(1); }
+      else if (event.key === 'ArrowUp' || event.key === 'k') { event.preventDefault(); moveSelection(-1); }
+      else if (event.key === '/') { event.preventDefault(); byId('filter-text').focus(); }
+    });
     renderLog();
     connect();
   }

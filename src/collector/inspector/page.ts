@@ -12,6 +12,7 @@ export const INSPECTOR_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>apitoolkit-node inspector</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/inspector.css">
 <script src="/inspector.js" defer></script>
 </head>
@@ -21,6 +22,7 @@ export const INSPECTOR_HTML = `<!doctype html>
   <nav class="tabs" aria-label="Views">
     <button type="button" id="tab-log" class="tab active" aria-pressed="true">Requests</button>
     <button type="button" id="tab-catalog" class="tab" aria-pressed="false">Endpoints</button>
+    <button type="button" id="tab-leaks" class="tab" aria-pressed="false">Leaks <span id="leak-count" class="badge" hidden></span></button>
   </nav>
   <p id="conn" class="conn" role="status">connecting…</p>
 </header>
@@ -34,19 +36,22 @@ export const INSPECTOR_HTML = `<!doctype html>
         <option value="1">1xx</option><option value="error">with errors</option>
       </select></label>
       <label>Route <select id="filter-route"><option value="">all</option></select></label>
+      <label>Service <select id="filter-service" title="Service version or tag"><option value="">all</option></select></label>
       <label class="grow">Search <input id="filter-text" type="search" placeholder="URL, header, body, error…"></label>
       <button type="button" id="pause">Pause</button>
       <button type="button" id="export-har" title="Download the requests shown (and their outgoing calls) as HAR 1.2">Export HAR</button>
       <button type="button" id="clear" title="Hide the requests received so far (the store keeps them)">Clear</button>
       <span id="count" class="count"></span>
+      <span id="leak-filter" class="chip" hidden><span id="leak-filter-text"></span> <button type="button" id="leak-filter-clear" title="Show every request again">Show all</button></span>
     </form>
     <div class="split">
       <div class="list">
         <table id="log">
-          <thead><tr><th>Time</th><th>Method</th><th>Route</th><th>URL</th><th>Status</th><th class="num">Duration</th></tr></thead>
+          <thead><tr><th data-sort="time" class="col-time">Time</th><th data-sort="method" class="col-method">Method</th><th data-sort="route" class="col-route">Route</th><th data-sort="url" class="col-url">URL</th><th data-sort="status" class="col-status">Status</th><th data-sort="duration" class="num col-duration">Duration</th><th data-sort="size" class="num col-size" title="Response body size (request body size in the tooltip of each cell)">Size</th></tr></thead>
           <tbody id="log-body"></tbody>
         </table>
         <p id="empty" class="empty">Waiting for requests. Point the SDK at this collector and call your API.</p>
+        <p class="keys muted">Keys: ↑/↓ or j/k move through the requests, Esc closes the detail, / searches.</p>
       </div>
       <aside id="detail" class="detail" hidden aria-label="Request detail"></aside>
     </div>
@@ -58,10 +63,29 @@ export const INSPECTOR_HTML = `<!doctype html>
     </table>
     <p id="catalog-empty" class="empty">No endpoints yet.</p>
   </section>
+  <section id="leaks-view" aria-label="Leaks" hidden>
+    <form class="toolbar" id="leak-filters" autocomplete="off">
+      <label>Confidence <select id="leaks-confidence">
+        <option value="low">all</option><option value="medium">medium and high</option><option value="high">high</option>
+      </select></label>
+      <label><input type="checkbox" id="leaks-show-dismissed"> show dismissed</label>
+      <span id="leaks-count" class="count"></span>
+    </form>
+    <p class="intro muted">Values that look like secrets or personal data, in fields your redaction rules do not cover: one row per endpoint and field, with the rule that hides it.</p>
+    <table id="leaks">
+      <thead><tr><th>Confidence</th><th>Finding</th><th>Endpoint</th><th>Where</th><th class="num">Records</th><th>Rule to add</th><th></th></tr></thead>
+      <tbody id="leaks-body"></tbody>
+    </table>
+    <p id="leaks-empty" class="empty">No leak found in the stored records.</p>
+  </section>
 </main>
 <footer class="foot" id="foot"></footer>
 </body>
 </html>
+`;
+
+/** The tab icon (served as /favicon.svg and /favicon.ico, so a browser never gets a 404). */
+export const INSPECTOR_FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#3559d8"/><path d="M4 8h8M8 4v8" stroke="#fff" stroke-width="2"/></svg>
 `;
 
 /** The inspector's stylesheet (light and dark). */
@@ -107,10 +131,38 @@ section[hidden] { display: none; }
 .detail { flex: 1 1 45%; overflow: auto; border-left: 1px solid var(--line); background: var(--panel); padding: 10px 14px 30px; min-width: 0; }
 .detail[hidden] { display: none; }
 table { border-collapse: collapse; width: 100%; }
+#log { table-layout: fixed; min-width: 620px; }
+#log th { position: sticky; overflow: hidden; text-overflow: clip; }
+#log th[data-sort] { cursor: pointer; user-select: none; }
+#log th[aria-sort="ascending"]::after { content: " ▲"; font-size: 9px; }
+#log th[aria-sort="descending"]::after { content: " ▼"; font-size: 9px; }
+#log .col-time { width: 105px; } #log .col-method { width: 80px; } #log .col-route { width: 170px; } #log .col-status { width: 76px; }
+#log .col-duration { width: 92px; } #log .col-size { width: 82px; }
+.resizer { position: absolute; right: 0; top: 0; bottom: 0; width: 6px; cursor: col-resize; user-select: none; }
+.resizer:hover, .resizer.active { background: var(--accent); opacity: .4; }
+.keys { padding: 6px 14px; margin: 0; font-size: 11.5px; }
+.chip { display: inline-flex; align-items: center; gap: 6px; padding: 1px 4px 1px 10px; border: 1px solid var(--accent); border-radius: 12px; color: var(--accent); }
+.chip[hidden] { display: none; }
+#log tbody tr:focus { outline: 2px solid var(--accent); outline-offset: -2px; }
+.waterfall { position: relative; height: 6px; margin: 3px 0 2px; background: var(--hover); border-radius: 3px; }
+.waterfall .bar { position: absolute; top: 0; bottom: 0; min-width: 2px; background: var(--accent); border-radius: 3px; }
+#leaks td { font-size: 12px; }
+#leaks tbody tr.dismissed { opacity: .55; }
+.confidence { font-weight: 650; text-transform: uppercase; font-size: 11px; }
+.c-high { color: var(--bad); } .c-medium { color: var(--warn); } .c-low { color: var(--muted); }
+.rule { display: flex; align-items: flex-start; gap: 6px; }
+.rule code { background: var(--code); border: 1px solid var(--line); border-radius: 4px; padding: 1px 5px; overflow-wrap: anywhere; }
+#leaks td.rule-cell { min-width: 25em; }
+#leaks td.where code { white-space: nowrap; }
+.detector { color: var(--muted); font-size: 11px; }
+mark.leak { background: transparent; color: var(--bad); border-bottom: 2px solid var(--bad); font-weight: 650; }
+.leaks-box { border-left: 3px solid var(--bad); padding: 4px 10px; margin: 8px 0; }
+.leaks-box li { margin: 2px 0; }
+.intro { margin: 8px 14px 0; }
 th { position: sticky; top: 0; background: var(--bg); text-align: left; font-weight: 600; color: var(--muted); border-bottom: 1px solid var(--line); padding: 5px 8px; white-space: nowrap; z-index: 1; }
 td { padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
-#log td { white-space: nowrap; max-width: 32vw; overflow: hidden; text-overflow: ellipsis; }
+#log td { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 #log tbody tr { cursor: pointer; }
 #log tbody tr:hover { background: var(--hover); }
 #log tbody tr.selected { background: var(--sel); }
@@ -148,4 +200,14 @@ pre { background: var(--code); border: 1px solid var(--line); border-radius: 6px
 .shape-kinds { color: var(--muted); }
 .clickable { cursor: pointer; color: var(--accent); }
 .close { float: right; margin: 0 0 6px 10px; }
+@media (max-width: 1100px) {
+  .split { flex-direction: column; }
+  .list { flex: 1 1 50%; }
+  .detail { flex: 1 1 50%; border-left: 0; border-top: 1px solid var(--line); }
+  .top { flex-wrap: wrap; gap: 8px 18px; }
+}
+@media (max-width: 860px) {
+  #log .col-route, #log td.route { display: none; }
+  #catalog .request-shape, #catalog .response-shape { max-width: 40vw; }
+}
 `;

@@ -10,12 +10,13 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApiRecord } from '../../core/record.js';
+import { scanRecord, summarize, type LeakFinding } from '../../leaks/index.js';
 import type { RecordStore, StoredRecord } from '../store.js';
 import { createCatalog } from './catalog.js';
 import { INSPECTOR_SCRIPT } from './client-script.js';
 import { toCurl } from './curl.js';
 import { toHar } from './har.js';
-import { INSPECTOR_CSS, INSPECTOR_HTML } from './page.js';
+import { INSPECTOR_CSS, INSPECTOR_FAVICON, INSPECTOR_HTML } from './page.js';
 
 /** Options of the inspector (`startCollector({ inspector })`). Every field is optional. */
 export interface InspectorOptions {
@@ -88,6 +89,20 @@ export async function startInspector(store: RecordStore, options: InspectorOptio
   const port = options.port ?? 0;
   const instance = randomUUID();
   const catalog = createCatalog();
+  // Records never change once stored: each is scanned once.
+  const leakCache = new WeakMap<ApiRecord, LeakFinding[]>();
+  const leaksOf = (record: ApiRecord): LeakFinding[] => {
+    let findings = leakCache.get(record);
+    if (findings === undefined) {
+      try {
+        findings = scanRecord(record);
+      } catch {
+        findings = [];
+      }
+      leakCache.set(record, findings);
+    }
+    return findings;
+  };
   const streams = new Set<ServerResponse>();
   const allowed = new Set([...LOOPBACK_NAMES, ...(options.allowedHosts ?? []).map((name) => name.toLowerCase())]);
   if (!isWildcard(host)) allowed.add(bracketed(host).toLowerCase());
@@ -111,11 +126,16 @@ export async function startInspector(store: RecordStore, options: InspectorOptio
       if (method !== 'POST') return notAllowed(res, 'POST');
       return exportHar(req, res);
     }
+    if (path === '/api/leaks/dismiss') {
+      if (method !== 'POST') return notAllowed(res, 'POST');
+      return dismiss(req, res);
+    }
     req.resume();
     if (method !== 'GET' && method !== 'HEAD') return notAllowed(res, 'GET, HEAD');
     if (path === '/' || path === '/index.html') return send(res, 200, 'text/html; charset=utf-8', INSPECTOR_HTML);
     if (path === '/inspector.js') return send(res, 200, 'text/javascript; charset=utf-8', INSPECTOR_SCRIPT);
     if (path === '/inspector.css') return send(res, 200, 'text/css; charset=utf-8', INSPECTOR_CSS);
+    if (path === '/favicon.svg' || path === '/favicon.ico') return send(res, 200, 'image/svg+xml', INSPECTOR_FAVICON);
     if (path === '/events') return openStream(req, res);
     if (path === '/api/info') return sendJson(res, 200, { instance, ...info() });
     if (path === '/api/records') {
@@ -126,11 +146,16 @@ export async function startInspector(store: RecordStore, options: InspectorOptio
     if (path === '/api/catalog') {
       return sendJson(res, 200, { endpoints: catalog.build(store.list().map((entry) => entry.record)) });
     }
-    const match = /^\/api\/records\/(\d{1,15})(\/curl)?$/.exec(path);
+    if (path === '/api/leaks') {
+      const report = summarize(store.list().map((entry) => entry.record), leaksOf, { dismissed: store.dismissed() });
+      return sendJson(res, 200, { records: report.records, groups: report.groups });
+    }
+    const match = /^\/api\/records\/(\d{1,15})(\/curl|\/leaks)?$/.exec(path);
     if (match !== null) {
       const entry = store.get(Number(match[1]));
       if (entry === undefined) return sendJson(res, 404, { error: `no record ${match[1]} (it may have been dropped from the store)` });
       if (match[2] === '/curl') return send(res, 200, 'text/plain; charset=utf-8', `${toCurl(entry.record)}\n`);
+      if (match[2] === '/leaks') return sendJson(res, 200, { findings: leaksOf(entry.record) });
       return sendJson(res, 200, wire(entry));
     }
     sendJson(res, 404, { error: `not found: ${path}` });
@@ -197,6 +222,27 @@ export async function startInspector(store: RecordStore, options: InspectorOptio
     send(res, 200, 'application/json; charset=utf-8', JSON.stringify(har, null, 2), {
       'content-disposition': `attachment; filename="apitoolkit-${stamp}.har"`,
     });
+  }
+
+  /** `{"id": "...", "dismissed": true}`: dismisses a finding (false: reopens it), kept in the store. */
+  async function dismiss(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+      req.resume();
+      return sendJson(res, 415, { error: 'send application/json: {"id":"<finding id>","dismissed":true}' });
+    }
+    const text = await readBody(req, MAX_REQUEST_BODY_BYTES);
+    if (text === null) return sendJson(res, 413, { error: `request body over ${MAX_REQUEST_BODY_BYTES} bytes` });
+    let body: { id?: unknown; dismissed?: unknown };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      return sendJson(res, 400, { error: 'request body is not JSON' });
+    }
+    if (typeof body !== 'object' || body === null || typeof body.id !== 'string' || body.id === '' || body.id.length > 4096 || typeof body.dismissed !== 'boolean') {
+      return sendJson(res, 400, { error: 'expected {"id": "<finding id>", "dismissed": true|false}' });
+    }
+    await store.setDismissed(body.id, body.dismissed);
+    sendJson(res, 200, { id: body.id, dismissed: body.dismissed });
   }
 
   server.listen(port, host);

@@ -6,6 +6,7 @@
 
 import { REDACTED } from '../../core/record.js';
 import type { BodyKind } from './body.js';
+import { memberPath } from '../../leaks/paths.js';
 
 /** The JSON types a value can have. */
 export type JsonType = 'object' | 'array' | 'string' | 'number' | 'boolean' | 'null';
@@ -182,12 +183,6 @@ export function jsonType(value: unknown): JsonType {
     case 'boolean': return 'boolean';
     default: return 'object';
   }
-}
-
-/** `$.name` when `name` is RFC 9535 member-name shorthand, `$['odd-name']` otherwise. */
-function memberPath(parent: string, key: string): string {
-  if (/^[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*$/.test(key)) return `${parent}.${key}`;
-  return `${parent}['${key.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/[\u0000-\u001f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}']`;
 }
 
 /** Parents before children, then by name: `$.a`, `$.a.b`, `$.a[*]`, `$.b`. */

@@ -4,12 +4,12 @@
  */
 import { OptionsInvalidError } from '../errors.js';
 import { setOwn } from '../own.js';
-import { REDACTED } from '../record.js';
+import { REDACTED, type HeaderInput } from '../record.js';
+
+export type { HeaderInput } from '../record.js';
 import { redactQuery, type QueryNames } from './query.js';
 import { stringList, type MatchStat } from './rules.js';
 
-/** Headers as node gives them: `req.headersDistinct`, `req.headers`, `res.getHeaders()`. */
-export type HeaderInput = Record<string, string | readonly string[] | number | undefined>;
 
 /**
  * Headers that are redacted whatever the options say: they carry credentials.

@@ -5,7 +5,7 @@
  * string. No string is decoded, no object is built, nothing is re-serialised: whitespace, number
  * spellings and string escapes stay as sent.
  *
- * The scanner gives up (returns null, and the caller evaluates the body as before) on anything it is
+ * The scanner gives up (returns null, and the caller evaluates the parsed body) on anything it is
  * not sure of: text JSON.parse would reject, a member name written with a `\` escape or a byte
  * >= 0x80, nesting as deep as the caller's limit, and any object with two members of the same name
  * (JSON.parse keeps the last one and drops the others, which a splice cannot do; an earlier
@@ -48,7 +48,7 @@ export interface SpliceResult {
   readonly body: Buffer;
   /** Values replaced by the marker, counted as the parse-and-walk path counts them. */
   readonly redactions: number;
-  /** Per rule, in plan order: the values it matched, counted as the parse-and-walk path counts them. */
+  /** Per rule, in plan order: the values it selected, counted as the parse-and-walk path counts them. */
   readonly matches: readonly number[];
 }
 
@@ -129,10 +129,10 @@ function hashOf(bytes: Uint8Array, start: number, end: number): number {
 /**
  * Applies `plan` to the JSON text in `body` (a leading UTF-8 byte order mark is allowed, as the
  * general path allows it). Returns null when the scanner gives up (see the file comment): the
- * caller must then take its general path, which decides as it always did. Counts are those of the
- * general path, which applies the rules one after the other to the parsed value: a rule does not
- * see what an earlier rule replaced, a value already holding the marker is matched but not
- * replaced, and a `$..a` match inside a value it replaced is counted but not replaced again.
+ * caller must then take its general path (parse and walk). Selections and counts
+ * are those of the general path: every rule selects its values in the body as received, a rule
+ * counts every value it selects (one inside another selected value too), and the outermost
+ * selected values are replaced, each counted once, unless they already hold the marker.
  *
  * @example
  * const plan = compileSplice([{ kind: 'members', names: ['a', 'b'] }], '[CLIENT_REDACTED]', 1024)!;
@@ -435,73 +435,46 @@ function hasDuplicate(keys: readonly number[], first: number, end: number): bool
 }
 
 /**
- * Replays the rules in order over the entries, as the general path applies them to the parsed
- * value, and writes the output. Entries are in document order and their spans nest like the values
- * they are, so "an entry replaced earlier encloses this one" is the top of a stack of open spans.
+ * Every entry is a value some rule selects in the body as received; the outermost ones are
+ * replaced (the others go with them), unless they already hold the marker. Entries are in document
+ * order and their spans nest like the values they are, so "inside a selected value" is the top of
+ * a stack of open spans.
  */
 function apply(body: Buffer, plan: SplicePlan, scan: Scanner): SpliceResult {
   const { starts, ends, bits, markers } = scan;
   const count = starts.length;
-  // 0: kept; r + 1: replaced by rule r.
-  const replacedBy: number[] = [];
-  for (let e = 0; e < count; e += 1) replacedBy.push(0);
   const matches: number[] = [];
   for (let r = 0; r < plan.rules.length; r += 1) matches.push(0);
+  // 1: replaced; 0: kept (inside a replaced value, or holding the marker already).
+  const replaced: number[] = [];
   let redactions = 0;
-  const before: number[] = []; // ends of open spans replaced by earlier rules
-  const during: number[] = []; // ends of open spans replaced by this `$..a` rule
-  for (let r = 0; r < plan.rules.length; r += 1) {
-    const bit = 1 << r;
-    if ((plan.descendantBits & bit) === 0) {
-      // `$.a.b`: its one value, unless an earlier rule replaced one of the objects leading to it.
-      let e = 0;
-      while (e < count && (bits[e]! & bit) === 0) e += 1;
-      if (e === count) continue;
-      let cut = false;
-      for (let x = 0; x < e && !cut; x += 1) cut = replacedBy[x] !== 0 && ends[x]! >= ends[e]!;
-      if (cut) continue;
-      matches[r] += 1;
-      if (replacedBy[e] !== 0 || markers[e]) continue;
-      replacedBy[e] = r + 1;
-      redactions += 1;
-      continue;
-    }
-    // `$..a`: every member `a` of an object still reachable (not inside an earlier replacement).
-    // One inside a value this rule replaced is counted, not replaced.
-    before.length = 0;
-    during.length = 0;
-    for (let e = 0; e < count; e += 1) {
-      const start = starts[e]!;
-      while (before.length > 0 && before[before.length - 1]! <= start) before.pop();
-      while (during.length > 0 && during[during.length - 1]! <= start) during.pop();
-      if ((bits[e]! & bit) !== 0 && before.length === 0) {
-        matches[r] += 1;
-        if (during.length === 0 && replacedBy[e] === 0 && !markers[e]) {
-          replacedBy[e] = r + 1;
-          redactions += 1;
-        }
-      }
-      if (replacedBy[e] === r + 1) during.push(ends[e]!);
-      else if (replacedBy[e] !== 0) before.push(ends[e]!);
-    }
+  const open: number[] = []; // ends of the selected spans around the current entry
+  for (let e = 0; e < count; e += 1) {
+    const start = starts[e]!;
+    while (open.length > 0 && open[open.length - 1]! <= start) open.pop();
+    for (let b = bits[e]!; b !== 0; b &= b - 1) matches[31 - Math.clz32(b & -b)]! += 1;
+    const replace = open.length === 0 && !markers[e];
+    replaced.push(replace ? 1 : 0);
+    if (replace) redactions += 1;
+    open.push(ends[e]!);
   }
   if (redactions === 0) return { body, redactions, matches };
   // A changed body loses its byte order mark, as a re-serialised one did.
   const text = scan.textStart === 0 ? body : body.subarray(scan.textStart);
   const shift = scan.textStart;
   for (let e = 0; e < count && shift !== 0; e += 1) {
-    starts[e] -= shift;
-    ends[e] -= shift;
+    starts[e]! -= shift;
+    ends[e]! -= shift;
   }
-  return { body: spliced(text, plan.marker, starts, ends, replacedBy), redactions, matches };
+  return { body: spliced(text, plan.marker, starts, ends, replaced), redactions, matches };
 }
 
 /** `body` with each outermost replaced span written as `marker`. */
-function spliced(body: Buffer, marker: Uint8Array, starts: readonly number[], ends: readonly number[], replacedBy: readonly number[]): Buffer {
+function spliced(body: Buffer, marker: Uint8Array, starts: readonly number[], ends: readonly number[], replaced: readonly number[]): Buffer {
   let size = body.length;
   let covered = 0;
   for (let e = 0; e < starts.length; e += 1) {
-    if (replacedBy[e] === 0 || starts[e]! < covered) continue;
+    if (replaced[e] === 0 || starts[e]! < covered) continue;
     size += marker.length - (ends[e]! - starts[e]!);
     covered = ends[e]!;
   }
@@ -510,7 +483,7 @@ function spliced(body: Buffer, marker: Uint8Array, starts: readonly number[], en
   let to = 0;
   covered = 0;
   for (let e = 0; e < starts.length; e += 1) {
-    if (replacedBy[e] === 0 || starts[e]! < covered) continue;
+    if (replaced[e] === 0 || starts[e]! < covered) continue;
     to += body.copy(out, to, from, starts[e]);
     out.set(marker, to);
     to += marker.length;

@@ -15,15 +15,16 @@ const NOT_JSON: unique symbol = Symbol('not-json');
 type ParsedJson = { readonly value: JSONValue; readonly text: string } | typeof NOT_JSON;
 
 /**
- * A body that is JSON (`claimed`: its content type says so) or may be (sniffed: no content type),
- * under at least one rule: spliced on its bytes when the rules allow it, else parsed and walked.
+ * A body that is JSON (its content type says so) or may be (sniffed), under at least one rule:
+ * spliced on its bytes when the rules allow it, else parsed and walked; withheld when it does not
+ * parse (cut at maxBodyBytes, or not JSON after all), as nothing then says what it holds.
  */
-export function redactJson(body: Buffer, claimed: boolean, { rules, scan, splice }: RuleSet): BodyRedaction {
+export function redactJson(body: Buffer, { rules, scan, splice }: RuleSet): BodyRedaction {
   // Whether the scanner already read this body and gave up: the check below would give up too.
   let scannerGaveUp = false;
   if (splice !== null) {
     // The same selections and counts as below, on the bytes; null when the scanner was not sure
-    // of something (invalid JSON included), and then the general path decides as it always did.
+    // of something (invalid JSON included), and then the general path (parse and walk) decides.
     const spliced = spliceJson(body, splice);
     scannerGaveUp = spliced === null;
     if (spliced !== null) {
@@ -31,10 +32,9 @@ export function redactJson(body: Buffer, claimed: boolean, { rules, scan, splice
       return { body: spliced.body, redactions: spliced.redactions, unparsable: false };
     }
   }
-  // Parsed even when no rule can match: a body that claims JSON and is not gets withheld.
+  // Parsed even when no rule can match: a body that may be JSON and does not parse gets withheld.
   const parsed = parseJson(body);
-  // Only a body that claimed to be JSON is withheld; a sniffed one was never JSON to begin with.
-  if (parsed === NOT_JSON) return claimed ? withheld() : unchanged(body);
+  if (parsed === NOT_JSON) return withheld();
   const result = redactValue(parsed.value, rules, { text: parsed.text, scan });
   // Nothing matched: the original bytes, exactly as sent (no re-serialisation, no lost precision),
   // when JSON.parse saw every value they hold. With a member name repeated in an object it kept only
@@ -49,8 +49,12 @@ export function redactJson(body: Buffer, claimed: boolean, { rules, scan, splice
 
 /** The scanner without rules: null unless the text is valid JSON with plain member names, none repeated in an object. */
 const EVERY_MEMBER_SEEN: SplicePlan = compileSplice([], REDACTED, MAX_RECURSION_DEPTH)!;
+
+/** Whether `body` starts with `{` or `[`, after a UTF-8 byte order mark and JSON whitespace. */
 export function startsLikeJson(body: Buffer): boolean {
-  for (const byte of body) {
+  const bom = body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
+  for (let i = bom; i < body.length; i += 1) {
+    const byte = body[i]!;
     if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
     return byte === 0x7b || byte === 0x5b; // `{` or `[`
   }

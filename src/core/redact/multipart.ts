@@ -1,14 +1,11 @@
 /**
- * `multipart/form-data` bodies: text fields kept and redacted by the same rules as a form, file
+ * `multipart/form-data` bodies: text fields kept and redacted as form fields are (forms.ts), file
  * parts replaced by a placeholder, the body written back as multipart.
  */
-import type { JSONValue } from 'json-p3';
-import { setOwn } from '../own.js';
 import { REDACTED } from '../record.js';
 import { unchanged, withheld, WITHHELD, type BodyRedaction } from './body.js';
-import type { FormFields } from './forms.js';
-import type { Rule } from './rules.js';
-import { redactValue } from './walk.js';
+import { formView, selectInForm, type Field } from './forms.js';
+import type { RuleSet } from './rules.js';
 
 const CRLF = Buffer.from('\r\n');
 const HEADER_END = Buffer.from('\r\n\r\n');
@@ -26,79 +23,74 @@ interface Part {
 }
 
 /**
- * `multipart/form-data`: text fields are kept (and redacted by the same JSONPath rules as a form,
- * as a JSON object of their values), while each file part's bytes become a placeholder naming its
- * content type and size, `[FILE image/png 12345 bytes]`. The body is written back as multipart with
- * the same boundary and part headers (preamble and epilogue dropped). A part cut at maxBodyBytes is
- * kept as far as it goes (a file's placeholder then says `(cut)`); a part without a name or whose
- * headers were cut is replaced whole.
+ * `multipart/form-data`: text fields are kept (and redacted by the same JSONPath rules as a form's
+ * fields), while each file part's bytes become a placeholder naming its content type and size,
+ * `[FILE image/png 12345 bytes]`. The body is written back as multipart with the same boundary and
+ * part headers (preamble and epilogue dropped). A part cut at maxBodyBytes is kept as far as it goes
+ * (a file's placeholder then says `(cut)`); a part without a name or whose headers were cut is
+ * replaced whole. A body whose boundary cannot be read from its content type, or in which not one
+ * delimiter is found, is withheld when rules apply (a parser may still have read something from it).
  */
-export function redactMultipart(body: Buffer, contentType: string, rules: readonly Rule[]): BodyRedaction {
+export function redactMultipart(body: Buffer, contentType: string, rules: RuleSet): BodyRedaction {
   const boundary = boundaryOf(contentType);
   const parts = boundary === undefined ? undefined : multipartParts(body, boundary);
-  // Not multipart at all (no boundary, or not one delimiter in the bytes): no form parser would
-  // read fields or files from it either, so it is left as it is, like any other non-JSON body.
-  if (boundary === undefined || parts === undefined) return unchanged(body);
+  if (boundary === undefined || parts === undefined) return rules.rules.length > 0 ? withheld() : unchanged(body);
 
-  // Text values by field name, in order; a repeated name becomes an array, as in a form.
-  const fields: FormFields = {};
-  const texts: string[] = [];
+  const fields: Field[] = [];
+  const fieldOf = new Map<Part, number>();
   for (const part of parts) {
     if (part.fileType !== undefined || part.name === undefined) continue;
-    const text = part.content.toString('utf8');
-    texts.push(text);
-    const previous = Object.hasOwn(fields, part.name) ? fields[part.name] : undefined;
-    if (previous === undefined) setOwn(fields, part.name, text);
-    else if (Array.isArray(previous)) previous.push(text);
-    else setOwn(fields, part.name, [previous, text]);
+    fieldOf.set(part, fields.length);
+    fields.push({ key: part.name, value: part.content.toString('utf8') });
   }
-  let redacted: JSONValue = fields;
-  let redactions = 0;
-  if (rules.length > 0 && texts.length > 0) {
-    const result = redactValue(fields, rules, undefined);
-    if (result.value === WITHHELD) return withheld();
-    redacted = result.value;
-    redactions = result.redactions;
-  }
+  const selection = selectInForm(formView(fields), rules);
+  if (selection === WITHHELD) return withheld();
 
-  const seen = new Map<string, number>();
   const delimiter = Buffer.from(`--${boundary}`, 'latin1');
   const out: Buffer[] = [];
   for (const part of parts) {
     let content: Buffer;
+    const field = fieldOf.get(part);
     if (part.fileType !== undefined) {
       const size = `${part.content.length} bytes${part.incomplete ? ' (cut)' : ''}`;
       content = Buffer.from(`[FILE ${part.fileType} ${size}]`, 'utf8');
-    } else if (part.name === undefined) {
+    } else if (field === undefined) {
       // A part that is not a form field (no name): nothing says what it holds, so keep nothing.
       content = Buffer.from(REDACTED, 'utf8');
     } else {
-      const index = seen.get(part.name) ?? 0;
-      seen.set(part.name, index + 1);
-      content = Buffer.from(fieldValue(redacted, part.name, index) ?? REDACTED, 'utf8');
+      content = selection.hidden[field] ? Buffer.from(REDACTED, 'utf8') : part.content;
     }
     out.push(delimiter, CRLF);
     if (part.head.length > 0) out.push(part.head, CRLF);
     out.push(CRLF, content, CRLF);
   }
   out.push(delimiter, Buffer.from('--\r\n'));
-  return { body: Buffer.concat(out), redactions, unparsable: false };
+  return { body: Buffer.concat(out), redactions: selection.redactions, unparsable: false };
 }
 
-/** The text the rules left for the `index`-th field called `name`, or undefined when it was redacted away. */
-function fieldValue(redacted: JSONValue, name: string, index: number): string | undefined {
-  if (typeof redacted !== 'object' || redacted === null || Array.isArray(redacted) || !Object.hasOwn(redacted, name)) return undefined;
-  const value = redacted[name];
-  const item = Array.isArray(value) ? value[index] : index === 0 ? value : undefined;
-  // A whole list replaced by the marker redacts every part of that name.
-  if (!Array.isArray(value) && value === REDACTED) return REDACTED;
-  return typeof item === 'string' ? item : undefined;
-}
-
-/** The `boundary` parameter of a multipart content type (RFC 2046: 1-70 characters). */
-function boundaryOf(contentType: string): string | undefined {
-  const match = /;\s*boundary\s*=\s*(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(contentType);
-  return match === null ? undefined : (match[1] ?? match[2]);
+/**
+ * The `boundary` parameter of a multipart content type, read as busboy (multer's parser) reads
+ * it: `type/subtype`, then `; name=value` parameters, each value a token or a quoted string with
+ * `\` escapes, the first of a name winning; any length. Undefined when there is none, or the
+ * parameters are malformed (busboy refuses those bodies).
+ */
+export function boundaryOf(contentType: string): string | undefined {
+  const type = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\/[!#$%&'*+\-.^_`|~0-9A-Za-z]+/.exec(contentType);
+  if (type === null) return undefined;
+  const param = /[ \t]*;[ \t]*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)=(?:"((?:[^"\\]|\\[\s\S])*)"|([!#$%&'*+\-.^_`|~0-9A-Za-z]+))/y;
+  let at = type[0].length;
+  let boundary: string | undefined;
+  while (at < contentType.length) {
+    param.lastIndex = at;
+    const m = param.exec(contentType);
+    if (m === null) {
+      if (!/^[ \t]*$/.test(contentType.slice(at))) return undefined;
+      break;
+    }
+    if (m[1]!.toLowerCase() === 'boundary' && boundary === undefined) boundary = m[2] !== undefined ? m[2].replace(/\\([\s\S])/g, '$1') : m[3];
+    at = param.lastIndex;
+  }
+  return boundary === '' ? undefined : boundary;
 }
 
 /**
@@ -142,21 +134,23 @@ function multipartParts(body: Buffer, boundary: string): Part[] | undefined {
 
 /** The field name of a part and, when it is a file, its type. */
 function describePart(head: string): { name: string | undefined; fileType: string | undefined } {
-  let disposition = '';
+  let disposition: string | undefined;
   let type: string | undefined;
   for (const line of head.split('\r\n')) {
     const colon = line.indexOf(':');
     if (colon === -1) continue;
     const key = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim();
-    if (key === 'content-disposition') disposition = value;
-    else if (key === 'content-type') type = value;
+    // The first of each header and of each parameter counts, as busboy reads them.
+    if (key === 'content-disposition') disposition ??= value;
+    else if (key === 'content-type') type ??= value;
   }
   const params = new Map<string, string>();
-  for (const m of disposition.matchAll(/;\s*([^\s=;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g)) {
-    params.set(m[1]!.toLowerCase(), m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!.trim());
+  for (const m of (disposition ?? '').matchAll(/;\s*([^\s=;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g)) {
+    const param = m[1]!.toLowerCase();
+    if (!params.has(param)) params.set(param, m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!.trim());
   }
-  const mediaType = type?.split(';')[0]!.trim().toLowerCase();
+  const mediaType = type === undefined ? undefined : type.split(';')[0]!.trim().toLowerCase();
   // A file: it says so (filename), or it carries something other than text (RFC 7578 §4.4: text/plain is the default).
   const isFile = params.has('filename') || params.has('filename*') || (mediaType !== undefined && mediaType !== '' && mediaType !== 'text/plain');
   const fileType = isFile ? (type === undefined || type === '' ? 'application/octet-stream' : type.replace(/[\s\]]+/g, ' ').trim()) : undefined;

@@ -4,8 +4,10 @@
  * member names a body must contain for a rule to match at all (its needles).
  */
 import { jsonpath } from 'json-p3';
+import { describeValue } from '../describe.js';
 import { OptionsInvalidError, RedactPathInvalidError } from '../errors.js';
 import { REDACTED } from '../record.js';
+import { keyPath, PUSH } from './forms.js';
 import { compileSplice, type SplicePlan, type SpliceRule } from './json-splice.js';
 
 // The default of json-p3 (50) is shallower than real payloads; past this depth the rules cannot be
@@ -34,6 +36,8 @@ export interface RuleSet {
   readonly rules: readonly Rule[];
   readonly scan: RegExp | null;
   readonly splice: SplicePlan | null;
+  /** For form fields: each rule that names a bracketed field (`$['user[password]']`), and its twin on the nested view (`$.user.password`). */
+  readonly twins: readonly { readonly rule: number; readonly twin: Rule }[];
 }
 
 /**
@@ -68,7 +72,7 @@ export type BodyOption = 'redactRequestBody' | 'redactResponseBody';
  * normalizeJsonPath('$.a.0');                 // "$.a['0']"
  */
 export function normalizeJsonPath(path: string): string {
-  const source = withRoot(path.trim());
+  const source = withRoot(trimBlanks(path));
   if (source === '') return source; // nothing to anchor; the compiler rejects it
   let out = '$';
   let i = 1;
@@ -88,6 +92,14 @@ export function normalizeJsonPath(path: string): string {
     }
   }
   return out;
+}
+
+/**
+ * `path` without the blanks RFC 9535 knows (space, tab, LF, CR) around it. Not `trim()`: that also
+ * takes away U+00A0, U+FEFF and the like, which are valid member-name characters.
+ */
+function trimBlanks(path: string): string {
+  return path.replace(/^[ \t\n\r]+|[ \t\n\r]+$/g, '');
 }
 
 function withRoot(path: string): string {
@@ -193,7 +205,7 @@ export function compileRules(option: BodyOption, value: unknown, environment: En
   const rules = new Map<string, Rule>();
   stringList(option, value).forEach((path, i) => {
     const name = `${option}[${i}]`;
-    if (path.trim() === '') throw new RedactPathInvalidError(name, path, 'the path is empty');
+    if (trimBlanks(path) === '') throw new RedactPathInvalidError(name, path, 'the path is empty');
     const normalized = normalizeJsonPath(path);
     // Identical rules would only re-walk the same body.
     if (rules.has(normalized)) return;
@@ -204,7 +216,40 @@ export function compileRules(option: BodyOption, value: unknown, environment: En
     rules.set(normalized, Object.freeze({ query, plan, needles, stat: { option: name, rule: path, matches: 0 } }));
   });
   const list = Object.freeze([...rules.values()]);
-  return Object.freeze({ rules: list, scan: needleScan(list), splice: how.splice ? splicePlan(list) : null });
+  const twins: { rule: number; twin: Rule }[] = [];
+  list.forEach((rule, i) => {
+    const twin = twinOf(rule.query);
+    if (twin === null) return;
+    const query = compilePath(environment, rule.stat.option, rule.stat.rule, twin);
+    twins.push(Object.freeze({ rule: i, twin: Object.freeze({ query, plan: how.walks ? planOf(query) : QUERY_PLAN, needles: null, stat: { ...rule.stat, matches: 0 } }) }));
+  });
+  return Object.freeze({ rules: list, scan: needleScan(list), splice: how.splice ? splicePlan(list) : null, twins: Object.freeze(twins) });
+}
+
+/**
+ * The twin of a rule that names a bracketed form field, for the nested view of forms: each segment
+ * that selects one such name (`['user[password]']`, `..['items[0][card]']`, `['tags[]']`) written as
+ * the steps the nesting parsers read from it (`['user']['password']`, `..['items'][0]['card']`,
+ * `['tags']`). Null when no segment does. See forms.ts.
+ */
+function twinOf(query: Query): string | null {
+  let changed = false;
+  let out = '$';
+  for (const segment of query.segments) {
+    const only = segment.selectors.length === 1 ? nameOf(segment.selectors[0]!) : undefined;
+    const steps = only === undefined || !only.includes('[') ? null : keyPath(only);
+    if (steps === null) {
+      out += segment.toString();
+      continue;
+    }
+    changed = true;
+    out += segment.toString().startsWith('..') ? '..' : '';
+    for (const step of steps) {
+      if (step === PUSH) break;
+      out += typeof step === 'number' ? `[${step}]` : `[${quoteName(step)}]`;
+    }
+  }
+  return changed ? out : null;
 }
 
 /** The byte-splicing form of `rules` when each one is a member chain or a descendant name, else null. */
@@ -281,8 +326,11 @@ function hasOneJsonSpelling(name: string): boolean {
 }
 
 function compilePath(environment: Environment, name: string, path: string, normalized: string): Query {
+  const { text, controls } = controlEscapesAside(normalized);
   try {
-    return environment.compile(normalized);
+    const query = environment.compile(text);
+    if (controls !== null) restoreControls(query, controls);
+    return query;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const reason = normalized === path ? message : `${message}; read as ${normalized}`;
@@ -290,19 +338,73 @@ function compilePath(environment: Environment, name: string, path: string, norma
   }
 }
 
+/**
+ * json-p3 (2.3.1) refuses the `\u0000`-`\u001f` escapes RFC 9535 allows in string literals
+ * (`$['a\u0001b']`, and `\u0009` for a tab): its unescaping rejects every code point below 0x20.
+ * Each such escape is written instead as the escape of a private-use character that occurs nowhere
+ * in the path, and the compiled names and string literals get the control characters back
+ * ({@link restoreControls}). `controls` maps each stand-in to its control character; null when the
+ * path has no such escape.
+ */
+function controlEscapesAside(path: string): { text: string; controls: Map<string, string> | null } {
+  if (!/\\u00[01]/i.test(path)) return { text: path, controls: null };
+  // 32 stand-ins from a private-use block none of whose characters the path holds, as itself or escaped.
+  const held = new Set<number>();
+  for (let i = 0; i < path.length; i += 1) held.add(path.charCodeAt(i));
+  for (const m of path.matchAll(/\\u([0-9a-f]{4})/gi)) held.add(Number.parseInt(m[1]!, 16));
+  let base = 0xe000;
+  while (base < 0xf8e0 && [...held].some((code) => code >= base && code < base + 0x20)) base += 0x20;
+  const controls = new Map<string, string>();
+  let text = '';
+  let quote: string | null = null;
+  for (let i = 0; i < path.length; i += 1) {
+    const ch = path[i]!;
+    if (quote === null) {
+      if (ch === "'" || ch === '"') quote = ch;
+      text += ch;
+      continue;
+    }
+    if (ch === quote) quote = null;
+    if (ch !== '\\') {
+      text += ch;
+      continue;
+    }
+    const escaped = path.slice(i, i + 6);
+    const code = /^\\u[0-9a-f]{4}$/i.test(escaped) ? Number.parseInt(escaped.slice(2), 16) : -1;
+    if (code >= 0 && code < 0x20) {
+      const standIn = String.fromCharCode(base + code);
+      controls.set(standIn, String.fromCharCode(code));
+      text += `\\u${(base + code).toString(16)}`;
+      i += 5;
+    } else {
+      // Any other escape is copied whole, so an escaped quote does not end the string.
+      text += path.slice(i, i + 2);
+      i += 1;
+    }
+  }
+  return { text, controls };
+}
+
+/** Puts the control characters back into every name selector and string literal of `query`. */
+function restoreControls(query: Query, controls: ReadonlyMap<string, string>): void {
+  const restore = (value: string): string => [...value].map((ch) => controls.get(ch) ?? ch).join('');
+  const seen = new Set<object>();
+  const visit = (node: unknown): void => {
+    if (node === null || typeof node !== 'object' || seen.has(node)) return;
+    seen.add(node);
+    if (node instanceof jsonpath.selectors.NameSelector) (node as { name: string }).name = restore(node.name);
+    else if (node instanceof jsonpath.expressions.StringLiteral) (node as { value: string }).value = restore(node.value);
+    for (const [key, child] of Object.entries(node)) if (key !== 'environment' && key !== 'token') visit(child);
+  };
+  visit(query);
+}
+
 export function stringList(option: string, value: unknown): readonly string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new OptionsInvalidError(option, `expected an array of strings, got ${describe(value)}`);
+  if (!Array.isArray(value)) throw new OptionsInvalidError(option, `expected an array of strings, got ${describeValue(value)}`);
   value.forEach((item: unknown, i) => {
-    if (typeof item !== 'string') throw new OptionsInvalidError(`${option}[${i}]`, `expected a string, got ${describe(item)}`);
+    if (typeof item !== 'string') throw new OptionsInvalidError(`${option}[${i}]`, `expected a string, got ${describeValue(item)}`);
   });
   return value as readonly string[];
 }
 
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
-}

@@ -14,21 +14,35 @@ export interface JsonSource {
   readonly scan: RegExp | null;
 }
 
+/** Where a rule's matches are counted: its stat, or a slot of a caller's array. */
+type Tally = MatchStat | { readonly index: number; readonly counts: number[] };
+
+function count(tally: Tally, n: number): void {
+  if ('matches' in tally) tally.matches += n;
+  else tally.counts[tally.index]! += n;
+}
+
+/** Where a node is: the member names and array indexes from the root (json-p3's `location`). */
+export type Location = readonly (string | number)[];
+
 /**
- * Applies every rule in turn to `root` (in place) and counts the replacements. `source` is the
- * JSON body `root` was parsed from: a rule whose needles it lacks cannot match and is skipped unread.
+ * Every node each rule selects in `root` as it is (no rule sees what another one hides), with each
+ * rule's match count added to its stat (or, given `counts`, to counts[i] for rules[i]); WITHHELD
+ * when the value is too deep to evaluate. `source` is the JSON text `root` was parsed from: a rule
+ * whose needles it lacks cannot match and is skipped unread. `root` is not changed.
  */
-export function redactValue(root: JSONValue, rules: readonly Rule[], source: JsonSource | undefined): { value: JSONValue | typeof WITHHELD; redactions: number } {
-  let current = root;
-  let redactions = 0;
+export function selectNodes(root: JSONValue, rules: readonly Rule[], source: JsonSource | undefined, counts?: number[]): Location[] | typeof WITHHELD {
+  const selected: Location[] = [];
   // The needles in the text, searched once, when a rule first needs them; null when the text spells
   // some string with `\u` escapes (a name may then be there without its needle).
   let found: ReadonlySet<string> | null | undefined;
   try {
-    for (const rule of rules) {
+    for (let r = 0; r < rules.length; r += 1) {
+      const rule = rules[r]!;
       const plan = rule.plan;
+      const stat: Tally = counts === undefined ? rule.stat : { index: r, counts };
       if (plan.kind === 'members') {
-        redactions += redactMembers(current, plan.names, rule.stat);
+        selectMembers(root, plan.names, stat, selected);
         continue;
       }
       if (source !== undefined && source.scan !== null && rule.needles !== null) {
@@ -36,47 +50,58 @@ export function redactValue(root: JSONValue, rules: readonly Rule[], source: Jso
         if (found !== null && !rule.needles.some((needle) => found!.has(needle))) continue;
       }
       if (plan.kind === 'descendant') {
-        redactions += redactDescendants(current, plan.name, rule.stat);
+        selectDescendants(root, plan.name, stat, selected);
         continue;
       }
-      // query() collects every node before we mutate; a lazy iterator would see our changes mid-walk.
-      const nodes = rule.query.query(current);
-      rule.stat.matches += nodes.length;
-      for (const node of nodes) {
-        if (node.location.length === 0) {
-          if (current !== REDACTED) redactions += 1;
-          current = REDACTED;
-        } else if (replaceAt(current, node.location)) {
-          redactions += 1;
-        }
-      }
+      const nodes = rule.query.query(root);
+      count(stat, nodes.length);
+      for (const node of nodes) selected.push(node.location);
     }
-    return { value: current, redactions };
+    return selected;
   } catch {
     // Too deep for the evaluator: fail closed rather than leak.
-    return { value: WITHHELD, redactions: 0 };
+    return WITHHELD;
   }
 }
 
 /**
- * `$.a.b`: replaces the one value the member chain leads to, as json-p3 would select it (own
- * members of objects only, never array elements or inherited members); counts it as a match even
- * when it already holds the marker. Returns the number of replacements (0 or 1).
+ * Replaces every selected node by the marker, outermost first (a node inside one already replaced
+ * is gone with it), in place; counts the values replaced (a node selected twice, or already holding
+ * the marker, is not counted again). Returns the new root (the marker when the root was selected).
  */
-function redactMembers(root: JSONValue, names: readonly string[], stat: MatchStat): number {
-  let parent = root;
-  const last = names.length - 1;
-  for (let i = 0; i < last; i += 1) {
-    const child = ownMember(parent, names[i]!);
-    if (child === undefined) return 0;
-    parent = child;
+export function replaceNodes(root: JSONValue, selected: readonly Location[]): { value: JSONValue; redactions: number } {
+  if (selected.length === 0) return { value: root, redactions: 0 };
+  // Outermost first: a stable sort by depth keeps document order within a level.
+  const ordered = selected.length === 1 ? selected : [...selected].sort((a, b) => a.length - b.length);
+  if (ordered[0]!.length === 0) return { value: REDACTED, redactions: root === REDACTED ? 0 : 1 };
+  let redactions = 0;
+  for (const location of ordered) if (replaceAt(root, location)) redactions += 1;
+  return { value: root, redactions };
+}
+
+/**
+ * Applies every rule to `root` (in place): the union of what each selects in the value as received
+ * is replaced by the marker. See {@link selectNodes} and {@link replaceNodes}.
+ */
+export function redactValue(root: JSONValue, rules: readonly Rule[], source: JsonSource | undefined): { value: JSONValue | typeof WITHHELD; redactions: number } {
+  const selected = selectNodes(root, rules, source);
+  if (selected === WITHHELD) return { value: WITHHELD, redactions: 0 };
+  return replaceNodes(root, selected);
+}
+
+/**
+ * `$.a.b`: the one value the member chain leads to, as json-p3 selects it (own members of objects
+ * only, never array elements or inherited members).
+ */
+function selectMembers(root: JSONValue, names: readonly string[], stat: Tally, selected: Location[]): void {
+  let value = root;
+  for (const name of names) {
+    const child = ownMember(value, name);
+    if (child === undefined) return;
+    value = child;
   }
-  const value = ownMember(parent, names[last]!);
-  if (value === undefined) return 0;
-  stat.matches += 1;
-  if (value === REDACTED) return 0;
-  setOwn(parent as object, names[last]!, REDACTED);
-  return 1;
+  count(stat, 1);
+  selected.push(names);
 }
 
 /** The own member `name` of an object (not an array), or undefined. */
@@ -85,55 +110,38 @@ function ownMember(value: JSONValue, name: string): JSONValue | undefined {
   return value[name];
 }
 
-/** What one `$..name` walk has found so far; added to the rule's stat only if the walk completes. */
-interface DescendantWalk {
-  readonly name: string;
-  matches: number;
-  redactions: number;
-}
-
 /**
- * `$..name`: replaces every own member `name` at any depth in one walk, with json-p3's results.
- * json-p3 first lists the matches (a member when its object is visited, before the object's
- * children; objects and arrays in document order) and then replaces them in that order, so a
- * match inside a value already replaced is counted but not replaced: here the original value is
- * walked "detached". json-p3 throws when any node (scalars too) lies {@link MAX_RECURSION_DEPTH}
- * levels down; so does this walk, before anything is counted. Returns the replacements.
+ * `$..name`: every own member `name` at any depth, in one walk, with json-p3's results: a member
+ * when its object is visited, before the object's children; objects and arrays in document order.
+ * json-p3 throws when any node (scalars too) lies {@link MAX_RECURSION_DEPTH} levels down; so does
+ * this walk, before anything is counted or selected.
  */
-function redactDescendants(root: JSONValue, name: string, stat: MatchStat): number {
-  const walk: DescendantWalk = { name, matches: 0, redactions: 0 };
-  visit(root, 1, true, walk);
-  stat.matches += walk.matches;
-  return walk.redactions;
+function selectDescendants(root: JSONValue, name: string, stat: Tally, selected: Location[]): void {
+  const found: Location[] = [];
+  visit(root, [], name, found);
+  count(stat, found.length);
+  for (const location of found) selected.push(location);
 }
 
-/** One node of {@link redactDescendants} at `depth` (the root is 1); `attached`: reachable from the root. */
-function visit(value: JSONValue, depth: number, attached: boolean, walk: DescendantWalk): void {
-  if (depth >= MAX_RECURSION_DEPTH) throw new RangeError(`redaction: nesting deeper than ${MAX_RECURSION_DEPTH - 1} levels`);
+/** One node of {@link selectDescendants}; `path` is its location (the root's is empty). */
+function visit(value: JSONValue, path: (string | number)[], name: string, found: Location[]): void {
+  if (path.length + 1 >= MAX_RECURSION_DEPTH) throw new RangeError(`redaction: nesting deeper than ${MAX_RECURSION_DEPTH - 1} levels`);
   if (typeof value !== 'object' || value === null) return;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i += 1) visit(value[i]!, depth + 1, attached, walk);
+    for (let i = 0; i < value.length; i += 1) {
+      path.push(i);
+      visit(value[i]!, path, name, found);
+      path.pop();
+    }
     return;
   }
-  const name = walk.name;
-  let replaced: JSONValue | typeof NOTHING = NOTHING;
-  if (Object.hasOwn(value, name)) {
-    walk.matches += 1;
-    const original = value[name]!;
-    if (attached && original !== REDACTED) {
-      setOwn(value, name, REDACTED);
-      walk.redactions += 1;
-      replaced = original;
-    }
-  }
+  if (Object.hasOwn(value, name)) found.push([...path, name]);
   for (const key of Object.keys(value)) {
-    if (replaced !== NOTHING && key === name) visit(replaced, depth + 1, false, walk);
-    else visit(value[key]!, depth + 1, attached, walk);
+    path.push(key);
+    visit(value[key]!, path, name, found);
+    path.pop();
   }
 }
-
-// Sentinel for "no member was replaced here" (any JSON value, null included, can be replaced).
-const NOTHING: unique symbol = Symbol('nothing');
 
 /**
  * Replaces the value at `location` by the marker. Returns false when the location no longer

@@ -9,13 +9,13 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ApiKeyRefusedError } from '../core/errors.js';
 import { DEFAULT_ROOT_URL, resolveOptions } from '../core/options.js';
-import { ALWAYS_REDACTED_HEADERS, compileRedactor } from '../core/redact.js';
+import { ALWAYS_REDACTED_HEADERS, compileRedactor } from '../core/redact/index.js';
 import { errorCodes, type HttpClient } from '../transport/http.js';
 import { nodeHttpClient } from '../transport/http-node.js';
 import { serviceAccountOf } from '../transport/google-token.js';
 import { fetchClientMetadata, type ClientMetadata } from '../transport/metadata.js';
 import { canPublish, PUBLISH_PERMISSION } from '../transport/pubsub.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../version.js';
 
 /** How one check went. `warn` and `skip` do not fail the run. */
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
