@@ -1,5 +1,16 @@
+import { fileURLToPath } from 'node:url';
+import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 import { leakPackages } from './scripts/esbuild-leak-packages.js';
+
+/** The Web build: redaction's `node:zlib` (gunzip of a body of unknown type) is src/web/zlib.ts. */
+const webZlib: Plugin = {
+  name: 'apitoolkit-web-zlib',
+  setup(build) {
+    const shim = fileURLToPath(new URL('./src/web/zlib.ts', import.meta.url));
+    build.onResolve({ filter: /^(node:)?zlib$/ }, (args) => (/[\\/]src[\\/]core[\\/]redact[\\/]/.test(args.importer) ? { path: shim } : undefined));
+  },
+};
 
 // Two builds. The Node build (Node and Bun): ESM (.js + .d.ts) and CommonJS (.cjs + .d.cts), one
 // entry per subpath. The Web build (dist/web, ESM only, no `node:` import): what the `workerd`,
@@ -50,7 +61,9 @@ export default defineConfig([
     splitting: true,
     // The `buffer` polyfill goes into the bundle: it must never resolve to a runtime's node:buffer.
     noExternal: ['buffer'],
-    esbuildPlugins: [leakPackages],
+    // Keep `node:` on imports, so that webZlib sees redaction's and check-package.mjs any other.
+    removeNodeProtocol: false,
+    esbuildPlugins: [leakPackages, webZlib],
     esbuildOptions(options) {
       options.inject = ['src/web/buffer.ts'];
       options.mainFields = ['module', 'main'];

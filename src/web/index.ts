@@ -14,13 +14,18 @@ export type { APIToolkitStats, ShutdownResult } from '../client.js';
 export type { APIToolkitOptions, AxiosInstanceLike, CaptureOutgoingOptions, DropReason } from '../core/options.js';
 export {
   APIToolkitError, ApiKeyRefusedError, MetadataError, OptionsInvalidError, QueueFullError,
-  RecordDroppedError, RedactPathInvalidError, TransportError,
+  LeakFoundError, RecordDroppedError, RedactPathInvalidError, TransportError,
 } from '../core/errors.js';
 export { REDACTED } from '../core/record.js';
 export type { ApiRecord, ErrorRecord, SdkType } from '../core/record.js';
 export { MemoryTransport } from '../transport/memory.js';
 export type { SendResult, Transport, TransportInfo } from '../transport/types.js';
 export { withFlush, type WithFlushOptions } from '../serverless.js';
+export {
+  assertNoLeaks, scanRecord, scanRecords, formatLeakReport,
+  type LeakConfidence, type LeakFinding, type LeakGroup, type LeakKind, type LeakLocation, type LeakPart, type LeakReport,
+  type ScanOptions, type ScanRecordsOptions, type SuggestedRule,
+} from '../leaks/index.js';
 export type { ShutdownOnSignalsOptions };
 
 /**

@@ -89,3 +89,17 @@ test('withFlush: the records of an invocation are delivered before it returns; r
   assert.throws(() => withFlush({} as never, () => 1), /withFlush\(client\)/);
   await apitoolkit.shutdown();
 });
+
+test('the Web build\'s zlib for redaction: the runtime\'s where it lends one, else a throw (the body is then withheld)', async () => {
+  const { gunzipSync } = await import('../../src/web/zlib.js');
+  const { gzipSync } = await import('node:zlib');
+  assert.equal(gunzipSync(gzipSync('{"a":1}')).toString(), '{"a":1}');
+  const process = globalThis.process as { getBuiltinModule?: unknown };
+  const original = process.getBuiltinModule;
+  process.getBuiltinModule = undefined;
+  try {
+    assert.throws(() => gunzipSync(gzipSync('{"a":1}')), /no zlib/);
+  } finally {
+    process.getBuiltinModule = original;
+  }
+});
