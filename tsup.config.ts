@@ -1,3 +1,4 @@
+import { cpSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 import { leakPackages } from './scripts/esbuild-leak-packages.js';
 
@@ -27,4 +28,8 @@ export default defineConfig({
   shims: true,
   splitting: true,
   esbuildPlugins: [leakPackages],
+  // The inspector's page files ship as they are (src/collector/inspector/assets.ts finds them here).
+  onSuccess: async () => {
+    cpSync('src/collector/inspector/assets', 'dist/inspector', { recursive: true, filter: (path) => !path.endsWith('tsconfig.json') });
+  },
 });
