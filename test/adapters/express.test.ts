@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import compression from 'compression';
 import { Readable } from 'node:stream';
-import { describe, test, } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APIToolkit, MemoryTransport, type ApiRecord, type Transport } from '../../src/index.js';
 import { expressErrorHandler, expressMiddleware } from '../../src/adapters/express/index.js';

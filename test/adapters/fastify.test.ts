@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { OptionsInvalidError, } from '../../src/index.js';
+import { OptionsInvalidError } from '../../src/index.js';
 import apitoolkitFastify, { fastifyPlugin } from '../../src/adapters/fastify/index.js';
 import { fastifyVersions, listenFastify } from '../conformance/targets/fastify.js';
 import { unb64, unb64json } from '../helpers/http.js';

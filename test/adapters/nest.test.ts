@@ -14,7 +14,7 @@ import {
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { interval, map, take, type Observable } from 'rxjs';
-import { APIToolkit, MemoryTransport, OptionsInvalidError, } from '../../src/index.js';
+import { APIToolkit, MemoryTransport, OptionsInvalidError } from '../../src/index.js';
 import { APITOOLKIT_CLIENT, APIToolkitModule, nestMiddleware } from '../../src/adapters/nest/index.js';
 import { rawResponse, startNest, type NestPlatform } from '../conformance/targets/nest.js';
 import { unb64, unb64json } from '../helpers/http.js';
