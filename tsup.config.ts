@@ -1,3 +1,4 @@
+import { cpSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
@@ -42,6 +43,10 @@ export default defineConfig([
     shims: true,
     splitting: true,
     esbuildPlugins: [leakPackages],
+    // The inspector's page files ship as they are (src/collector/inspector/assets.ts finds them here).
+    onSuccess: async () => {
+      cpSync('src/collector/inspector/assets', 'dist/inspector', { recursive: true, filter: (path) => !path.endsWith('tsconfig.json') });
+    },
   },
   {
     entry: {

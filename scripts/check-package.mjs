@@ -66,6 +66,15 @@ for (const [format, mod, http] of [['esm', esm, await import(`${self}/http`)], [
 }
 await collector.close();
 
+// The inspector's page files ship in dist/inspector/ and are served by both builds.
+for (const mod of [await import(`${self}/collector`), require(`${self}/collector`)]) {
+  const collector = await mod.startCollector({});
+  const script = await (await fetch(`${collector.inspectorURL}inspector.js`)).text();
+  assert.match(script, /^\/\/ @ts-check/);
+  assert.match(await (await fetch(collector.inspectorURL)).text(), /<script src="\/inspector.js" defer>/);
+  await collector.close();
+}
+
 // Zero-code start resolves in both formats (no key here: it warns and lets the program run).
 for (const flag of ['--import', '--require']) {
   const env = { ...process.env, APITOOLKIT_KEY: '' };

@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import compression from 'compression';
 import { Readable } from 'node:stream';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { APIToolkit, MemoryTransport, type APIToolkitOptions, type ApiRecord, type Transport } from '../../src/index.js';
+import { APIToolkit, MemoryTransport, type ApiRecord, type Transport } from '../../src/index.js';
 import { expressErrorHandler, expressMiddleware } from '../../src/adapters/express/index.js';
 import { expressVersions } from '../helpers/express.js';
 import { serve, unb64, unb64json } from '../helpers/http.js';
 import { until } from '../helpers/wait.js';
+import { memoryClient } from '../helpers/client.js';
 
 type Express = (typeof expressVersions)[number]['express'];
 
@@ -22,12 +23,7 @@ const WIRE_FIELDS = [
   'proto_major', 'proto_minor', 'referer', 'errors', 'service_version', 'tags', 'msg_id', 'parent_id',
 ].sort();
 
-function client(t: TestContext, options: APIToolkitOptions = {}) {
-  const transport = new MemoryTransport({ projectId: '11111111-2222-4333-8444-555555555555' });
-  const apitoolkit = new APIToolkit({ transport, flushIntervalMs: 0, ...options });
-  t.after(() => apitoolkit.shutdown(1_000));
-  return { transport, apitoolkit };
-}
+const client = memoryClient;
 
 /**
  * The app most tests use: parser before or after the SDK, nested routers, errors, streams.

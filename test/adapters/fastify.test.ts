@@ -6,26 +6,14 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { APIToolkit, MemoryTransport, OptionsInvalidError, type APIToolkitOptions } from '../../src/index.js';
+import { OptionsInvalidError } from '../../src/index.js';
 import apitoolkitFastify, { fastifyPlugin } from '../../src/adapters/fastify/index.js';
 import { fastifyVersions, listenFastify } from '../conformance/targets/fastify.js';
 import { unb64, unb64json } from '../helpers/http.js';
+import { memoryClient, oneRecord } from '../helpers/client.js';
 
-function client(t: TestContext, options: APIToolkitOptions = {}) {
-  const transport = new MemoryTransport({ projectId: '11111111-2222-4333-8444-555555555555' });
-  const apitoolkit = new APIToolkit({ transport, flushIntervalMs: 0, ...options });
-  t.after(() => apitoolkit.shutdown(1_000));
-  return { transport, apitoolkit };
-}
+const client = memoryClient;
 
-/** Exactly one record arrives for the request just made. */
-async function oneRecord(apitoolkit: APIToolkit, transport: MemoryTransport) {
-  const [record] = await transport.waitForRecords(1);
-  assert.ok(record);
-  assert.equal(await apitoolkit.flush(1_000), true);
-  assert.equal(transport.records().length, 1, 'one record per request');
-  return record;
-}
 
 async function serveApp(t: TestContext, app: FastifyInstance): Promise<string> {
   const server = await listenFastify(app);

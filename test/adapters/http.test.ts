@@ -6,26 +6,14 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { test, type TestContext } from 'node:test';
-import { APIToolkit, MemoryTransport, OptionsInvalidError, type APIToolkitOptions } from '../../src/index.js';
+import { test } from 'node:test';
+import { APIToolkit, OptionsInvalidError } from '../../src/index.js';
 import { httpHandler } from '../../src/adapters/http/index.js';
 import { serve, unb64, unb64json } from '../helpers/http.js';
+import { memoryClient, oneRecord } from '../helpers/client.js';
 
-function client(t: TestContext, options: APIToolkitOptions = {}) {
-  const transport = new MemoryTransport({ projectId: '11111111-2222-4333-8444-555555555555' });
-  const apitoolkit = new APIToolkit({ transport, flushIntervalMs: 0, ...options });
-  t.after(() => apitoolkit.shutdown(1_000));
-  return { transport, apitoolkit };
-}
+const client = memoryClient;
 
-/** Exactly one record arrives for the request just made. */
-async function oneRecord(apitoolkit: APIToolkit, transport: MemoryTransport) {
-  const [record] = await transport.waitForRecords(1);
-  assert.ok(record);
-  assert.equal(await apitoolkit.flush(1_000), true);
-  assert.equal(transport.records().length, 1, 'one record per request');
-  return record;
-}
 
 const hello = (_req: IncomingMessage, res: ServerResponse) => {
   res.writeHead(200, { 'content-type': 'text/plain' }).end('hello');

@@ -6,21 +6,17 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import type Koa from 'koa';
 import Router from '@koa/router';
-import { APIToolkit, MemoryTransport, OptionsInvalidError, type APIToolkitOptions } from '../../src/index.js';
+import { APIToolkit, MemoryTransport, OptionsInvalidError } from '../../src/index.js';
 import { koaMiddleware } from '../../src/adapters/koa/index.js';
 import { koaVersions } from '../conformance/targets/koa.js';
 import { serve, unb64, unb64json } from '../helpers/http.js';
 import { until } from '../helpers/wait.js';
+import { memoryClient } from '../helpers/client.js';
 
-function client(t: TestContext, options: APIToolkitOptions = {}) {
-  const transport = new MemoryTransport({ projectId: '11111111-2222-4333-8444-555555555555' });
-  const apitoolkit = new APIToolkit({ transport, flushIntervalMs: 0, ...options });
-  t.after(() => apitoolkit.shutdown(1_000));
-  return { transport, apitoolkit };
-}
+const client = memoryClient;
 
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];

@@ -14,26 +14,14 @@ import {
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { interval, map, take, type Observable } from 'rxjs';
-import { APIToolkit, MemoryTransport, OptionsInvalidError, type APIToolkitOptions } from '../../src/index.js';
+import { APIToolkit, MemoryTransport, OptionsInvalidError } from '../../src/index.js';
 import { APITOOLKIT_CLIENT, APIToolkitModule, nestMiddleware } from '../../src/adapters/nest/index.js';
 import { rawResponse, startNest, type NestPlatform } from '../conformance/targets/nest.js';
 import { unb64, unb64json } from '../helpers/http.js';
+import { memoryClient, oneRecord } from '../helpers/client.js';
 
-function client(t: TestContext, options: APIToolkitOptions = {}) {
-  const transport = new MemoryTransport({ projectId: '11111111-2222-4333-8444-555555555555' });
-  const apitoolkit = new APIToolkit({ transport, flushIntervalMs: 0, ...options });
-  t.after(() => apitoolkit.shutdown(1_000));
-  return { transport, apitoolkit };
-}
+const client = memoryClient;
 
-/** Exactly one record arrives for the request just made. */
-async function oneRecord(apitoolkit: APIToolkit, transport: MemoryTransport) {
-  const [record] = await transport.waitForRecords(1);
-  assert.ok(record);
-  assert.equal(await apitoolkit.flush(1_000), true);
-  assert.equal(transport.records().length, 1, 'one record per request');
-  return record;
-}
 
 type Root = new () => unknown;
 

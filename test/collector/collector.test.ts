@@ -19,6 +19,7 @@ import {
   type CollectorOptions,
 } from '../../src/collector/index.js';
 import { publishRecord as publishTo, restCall, restPublish } from '../helpers/pubsub-rest.js';
+import { until } from '../helpers/wait.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TOPIC = 'apitoolkit-local';
@@ -66,13 +67,6 @@ function publishRecord(collector: Collector, record: unknown): Promise<string> {
   return publishTo(collector.pubsubEndpoint, record);
 }
 
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 async function isPending(promise: Promise<unknown>, ms = 100): Promise<boolean> {
   const pending = Symbol('pending');
@@ -201,7 +195,7 @@ describe('setPublishFault', () => {
     collector.setPublishFault('hang');
     const publishing = restPublish(collector.pubsubEndpoint, [{ data: JSON.stringify(makeRecord()) }]);
     publishing.catch(() => {}); // asserted below
-    await until(() => collector.stats().publishRequests === 1);
+    await until(() => collector.stats().publishRequests === 1, 'one publish request');
     assert.equal(await isPending(publishing, 200), true);
 
     const started = performance.now();
@@ -550,7 +544,7 @@ describe('apitoolkit-node CLI', () => {
     const cli = runCli(['collector', '--http-port', '0', '--pubsub-port', '0', '--jsonl', jsonl]);
     t.after(() => cli.child.kill('SIGKILL'));
 
-    await until(() => cli.stdout().includes('Press Ctrl-C to stop'), 15_000);
+    await until(() => cli.stdout().includes('Press Ctrl-C to stop'), 'the banner', 15_000);
     const rootURL = /rootURL: +'(http:\/\/127\.0\.0\.1:(\d+))'/.exec(cli.stdout())?.[1];
     const endpoint = /pubsubEndpoint: +'(127\.0\.0\.1:\d+)' +\(or PUBSUB_EMULATOR_HOST=\1\)/.exec(cli.stdout())?.[1];
     assert.ok(rootURL && !rootURL.endsWith(':0'), cli.stdout());
@@ -563,7 +557,7 @@ describe('apitoolkit-node CLI', () => {
 
     const record = makeRecord({ url_path: '/cli/:check' });
     await publishTo(endpoint!, record);
-    await until(() => cli.stdout().includes('POST /cli/:check → 201 Created'));
+    await until(() => cli.stdout().includes('POST /cli/:check → 201 Created'), 'the record printed');
 
     cli.child.kill('SIGTERM');
     assert.deepEqual(await cli.exited, [0, null]);

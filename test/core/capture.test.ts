@@ -7,15 +7,15 @@
 import assert from 'node:assert/strict';
 import { createServer, IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import express from 'express';
 import Fastify from 'fastify';
-import { APIToolkit, MemoryTransport, type APIToolkitOptions } from '../../src/index.js';
 import { BodyTee, errorRecord, isoNow, requestHeaders } from '../../src/core/capture.js';
 import { expressMiddleware } from '../../src/adapters/express/index.js';
 import { fastifyPlugin } from '../../src/adapters/fastify/index.js';
 import { httpHandler } from '../../src/adapters/http/index.js';
 import { serve, unb64 } from '../helpers/http.js';
+import { memoryClient } from '../helpers/client.js';
 
 type AddHeaderLines = { _addHeaderLines(headers: string[], n: number): void };
 
@@ -192,12 +192,7 @@ test('a server with maxHeadersCount: the headers node kept are recorded, as head
   assert.deepEqual(record!.request_headers, { host: ['x'], 'x-one': ['1', '2'] });
 });
 
-function client(t: TestContext, options: APIToolkitOptions = {}) {
-  const transport = new MemoryTransport({ projectId: '11111111-2222-4333-8444-555555555555' });
-  const apitoolkit = new APIToolkit({ transport, flushIntervalMs: 0, ...options });
-  t.after(() => apitoolkit.shutdown(1_000));
-  return { transport, apitoolkit };
-}
+const client = memoryClient;
 
 test('pipelined requests on one connection: each finished response is recorded whole, none as aborted', async (t) => {
   const { transport, apitoolkit } = client(t);

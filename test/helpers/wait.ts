@@ -8,3 +8,17 @@ export async function until(condition: () => boolean, what: string, timeoutMs = 
     await sleep(10);
   }
 }
+
+/** Runs `check` (which throws while its condition is not met) every 25 ms until it passes; rethrows its last error after `timeoutMs`. */
+export async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(25);
+    }
+  }
+}

@@ -10,7 +10,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import express from 'express';
@@ -21,6 +20,7 @@ import { startCollector, type Collector } from '../../src/collector/index.js';
 import { REDACTED, type ApiRecord } from '../../src/core/record.js';
 import { assertValidHar, b64, makeRecord, rawRequest } from './helpers.js';
 import { publishRecord } from '../helpers/pubsub-rest.js';
+import { eventually } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';
@@ -39,18 +39,6 @@ function style(locator: ReturnType<Page['locator']>, property: string): Promise<
   return locator.evaluate((element, name) => (globalThis as unknown as { getComputedStyle(e: unknown): Record<string, string> }).getComputedStyle(element)[name]!, property);
 }
 
-async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(25);
-    }
-  }
-}
 
 describe('inspector in a browser', () => {
   let dir: string;

@@ -19,6 +19,7 @@ import { expressMiddleware } from '../../src/adapters/express/index.js';
 import { startInspector, type InspectorServer } from '../../src/collector/inspector/server.js';
 import { dismissalsPath, openRecordStore, type RecordStore } from '../../src/collector/store.js';
 import { rawRequest } from './helpers.js';
+import { eventually } from '../helpers/wait.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUT = fileURLToPath(new URL('../../test-output/inspector/', import.meta.url));
@@ -26,18 +27,6 @@ const DOCS_SCREENSHOT = fileURLToPath(new URL('../../docs/leaks.png', import.met
 const CARD = '4111111111111111';
 const RULE = `redactRequestBody: ["$['credit-card'].number"]`;
 
-async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(25);
-    }
-  }
-}
 
 describe('inspector: Leaks view and the request log, in a browser', () => {
   let dir: string;

@@ -4,10 +4,14 @@ import { describe, test, type TestContext } from 'node:test';
 import { Script } from 'node:vm';
 import { publishRecord } from '../helpers/pubsub-rest.js';
 import { startCollector, type Collector, type CollectorOptions } from '../../src/collector/index.js';
-import { INSPECTOR_SCRIPT } from '../../src/collector/inspector/client-script.js';
-import { INSPECTOR_HTML } from '../../src/collector/inspector/page.js';
+import { readFileSync } from 'node:fs';
 import type { ApiRecord } from '../../src/core/record.js';
 import { assertValidHar, b64, makeRecord, rawRequest } from './helpers.js';
+
+// The files as they stand in the repository: the server must serve them byte for byte.
+const asset = (name: string) => readFileSync(new URL(`../../src/collector/inspector/assets/${name}`, import.meta.url), 'utf8');
+const INSPECTOR_HTML = asset('inspector.html');
+const INSPECTOR_SCRIPT = asset('inspector.js');
 
 async function start(t: TestContext, options: CollectorOptions = {}): Promise<Collector & { inspectorURL: string }> {
   const collector = await startCollector(options);

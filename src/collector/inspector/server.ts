@@ -13,10 +13,9 @@ import type { ApiRecord } from '../../core/record.js';
 import { scanRecord, summarize, type LeakFinding } from '../../leaks/index.js';
 import type { RecordStore, StoredRecord } from '../store.js';
 import { createCatalog } from './catalog.js';
-import { INSPECTOR_SCRIPT } from './client-script.js';
 import { toCurl } from './curl.js';
 import { toHar } from './har.js';
-import { INSPECTOR_CSS, INSPECTOR_FAVICON, INSPECTOR_HTML } from './page.js';
+import { inspectorAssets } from './assets.js';
 
 /** Options of the inspector (`startCollector({ inspector })`). Every field is optional. */
 export interface InspectorOptions {
@@ -88,6 +87,8 @@ export async function startInspector(store: RecordStore, options: InspectorOptio
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
   const instance = randomUUID();
+  // Read at start: a missing file fails startInspector(), not a request.
+  const assets = inspectorAssets();
   const catalog = createCatalog();
   // Records never change once stored: each is scanned once.
   const leakCache = new WeakMap<ApiRecord, LeakFinding[]>();
@@ -132,10 +133,10 @@ export async function startInspector(store: RecordStore, options: InspectorOptio
     }
     req.resume();
     if (method !== 'GET' && method !== 'HEAD') return notAllowed(res, 'GET, HEAD');
-    if (path === '/' || path === '/index.html') return send(res, 200, 'text/html; charset=utf-8', INSPECTOR_HTML);
-    if (path === '/inspector.js') return send(res, 200, 'text/javascript; charset=utf-8', INSPECTOR_SCRIPT);
-    if (path === '/inspector.css') return send(res, 200, 'text/css; charset=utf-8', INSPECTOR_CSS);
-    if (path === '/favicon.svg' || path === '/favicon.ico') return send(res, 200, 'image/svg+xml', INSPECTOR_FAVICON);
+    if (path === '/' || path === '/index.html') return send(res, 200, 'text/html; charset=utf-8', assets.html);
+    if (path === '/inspector.js') return send(res, 200, 'text/javascript; charset=utf-8', assets.script);
+    if (path === '/inspector.css') return send(res, 200, 'text/css; charset=utf-8', assets.css);
+    if (path === '/favicon.svg' || path === '/favicon.ico') return send(res, 200, 'image/svg+xml', assets.favicon);
     if (path === '/events') return openStream(req, res);
     if (path === '/api/info') return sendJson(res, 200, { instance, ...info() });
     if (path === '/api/records') {

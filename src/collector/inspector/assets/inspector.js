@@ -1,12 +1,10 @@
+// @ts-check
 /**
  * The inspector page's script, served as `/inspector.js` (the page's CSP allows same-origin script
- * only, so it cannot be inline). Plain ES2020 for current browsers, no build step, no dependencies.
- * Kept as a string so it ships inside the build; it holds no backticks and no dollar-brace, so
- * String.raw returns it byte for byte (a test compiles it).
+ * only). Plain browser JavaScript for current browsers: no build step, no dependencies.
+ * Type-checked by `npm run typecheck` (tsconfig.json here) and linted with the rest.
  */
-
-/** The inspector's client-side script. */
-export const INSPECTOR_SCRIPT = String.raw`(function () {
+(function () {
   'use strict';
 
   // Everything shown comes from captured traffic, i.e. from whoever called the API: it is only
@@ -44,6 +42,12 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     renderQueued: false
   };
 
+  /**
+   * An element of the page by id, typed loosely: the page's own markup says what each one is
+   * (an input, a select...), and the callers use it as such.
+   * @param {string} id
+   * @returns {any}
+   */
   function byId(id) { return document.getElementById(id); }
 
   function el(tag, className, text) {
@@ -117,12 +121,12 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
 
   function fmtTime(timestamp) {
     var d = new Date(timestamp);
-    if (isNaN(d.getTime())) return str(timestamp);
+    if (Number.isNaN(d.getTime())) return str(timestamp);
     return pad(d.getHours(), 2) + ':' + pad(d.getMinutes(), 2) + ':' + pad(d.getSeconds(), 2) + '.' + pad(d.getMilliseconds(), 3);
   }
 
   function fmtMs(ms) {
-    if (typeof ms !== 'number' || !isFinite(ms)) return '?';
+    if (typeof ms !== 'number' || !Number.isFinite(ms)) return '?';
     if (ms >= 1000) return (ms / 1000).toFixed(2) + ' s';
     return ms.toFixed(ms < 10 ? 2 : 1) + ' ms';
   }
@@ -151,11 +155,11 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
   function decodeBody(base64, contentType) {
     if (typeof base64 !== 'string' || base64 === '') return { kind: 'empty', size: 0 };
     var binary;
-    try { binary = atob(base64); } catch (e) { return { kind: 'invalid', size: base64.length }; }
+    try { binary = atob(base64); } catch { return { kind: 'invalid', size: base64.length }; }
     var bytes = new Uint8Array(binary.length);
     for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
     var text;
-    try { text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); } catch (e) { return { kind: 'binary', size: bytes.length }; }
+    try { text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); } catch { return { kind: 'binary', size: bytes.length }; }
     if (BINARY_CONTROL.test(text)) return { kind: 'binary', size: bytes.length };
     var type = mediaType(contentType);
     var form = type === 'application/x-www-form-urlencoded';
@@ -164,7 +168,7 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
       try {
         var value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
         return { kind: form && isObject(value) ? 'form' : 'json', size: bytes.length, text: JSON.stringify(value, null, 2), raw: text };
-      } catch (e) { /* not JSON after all */ }
+      } catch { /* not JSON after all */ }
     }
     if (form) {
       var lines = [];
@@ -335,7 +339,7 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
   function setSort(key) {
     if (state.sort.key === key) state.sort.dir = -state.sort.dir;
     else state.sort = { key: key, dir: 1 };
-    var ths = document.querySelectorAll('#log thead th');
+    var ths = /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('#log thead th'));
     for (var i = 0; i < ths.length; i++) {
       var th = ths[i];
       if (th.dataset.sort === key) th.setAttribute('aria-sort', state.sort.dir === 1 ? 'ascending' : 'descending');
@@ -713,7 +717,7 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     kids.forEach(function (kid) {
       var k = kid.record;
       var s = Date.parse(k.timestamp);
-      if (!isNaN(s)) end = Math.max(end, s + (typeof k.duration === 'number' ? k.duration / 1e6 : 0));
+      if (!Number.isNaN(s)) end = Math.max(end, s + (typeof k.duration === 'number' ? k.duration / 1e6 : 0));
     });
     return { start: start, total: Math.max(end - start, 0.001) };
   }
@@ -723,7 +727,7 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     var bar = el('span', 'bar');
     var offset = Date.parse(k.timestamp) - span.start;
     var ms = typeof k.duration === 'number' ? k.duration / 1e6 : 0;
-    if (isNaN(offset) || isNaN(span.start)) offset = 0;
+    if (Number.isNaN(offset) || Number.isNaN(span.start)) offset = 0;
     var left = Math.min(100, Math.max(0, offset / span.total * 100));
     // Set through the CSSOM: the page's CSP allows no style attributes.
     bar.style.left = left.toFixed(2) + '%';
@@ -1042,7 +1046,7 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
       loadRecords(info.instance);
     });
     source.addEventListener('record', function (event) {
-      try { receive(JSON.parse(event.data)); } catch (e) { /* a malformed event is skipped */ }
+      try { receive(JSON.parse(event.data)); } catch { /* a malformed event is skipped */ }
     });
     source.addEventListener('error', function () { setConn('down', 'reconnecting…'); });
   }
@@ -1050,7 +1054,7 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
   function init() {
     byId('filters').addEventListener('submit', function (event) { event.preventDefault(); });
     ['filter-method', 'filter-status', 'filter-route', 'filter-service'].forEach(function (id) { byId(id).addEventListener('change', renderLog); });
-    var ths = document.querySelectorAll('#log thead th');
+    var ths = /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('#log thead th'));
     for (var i = 0; i < ths.length; i++) {
       (function (th) {
         makeResizable(th);
@@ -1088,7 +1092,7 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
     byId('tab-catalog').addEventListener('click', function () { show('catalog'); });
     document.addEventListener('keydown', function (event) {
       if (event.key === 'Escape') { select(null); return; }
-      var target = event.target;
+      var target = /** @type {HTMLElement | null} */ (event.target);
       var typing = target && (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA');
       if (typing || state.view !== 'log' || event.altKey || event.ctrlKey || event.metaKey) return;
       if (event.key === 'ArrowDown' || event.key === 'j') { event.preventDefault(); moveSelection(1); }
@@ -1102,4 +1106,3 @@ export const INSPECTOR_SCRIPT = String.raw`(function () {
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
   else init();
 })();
-`;
