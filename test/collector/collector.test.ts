@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { describe, test, type TestContext } from 'node:test';
 import { REDACTED, type ApiRecord } from '../../src/core/record.js';
 import { OptionsInvalidError } from '../../src/core/errors.js';
@@ -20,8 +17,8 @@ import {
 } from '../../src/collector/index.js';
 import { publishRecord as publishTo, restCall, restPublish } from '../helpers/pubsub-rest.js';
 import { until } from '../helpers/wait.js';
+import { startCli } from '../helpers/cli.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TOPIC = 'apitoolkit-local';
 const TOPIC_NAME = `projects/apitoolkit-local/topics/${TOPIC}`;
 
@@ -490,22 +487,9 @@ describe('checkRecord and shouldColor', () => {
 });
 
 describe('apitoolkit-node CLI', () => {
-  function runCli(args: string[]) {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-    return { child, exited, stdout: () => stdout, stderr: () => stderr };
-  }
 
   test('--help prints usage and exits 0', async () => {
-    const cli = runCli(['--help']);
+    const cli = startCli(['--help']);
     assert.deepEqual(await cli.exited, [0, null]);
     assert.match(cli.stdout(), /^Usage: apitoolkit-node <command>/);
     assert.match(cli.stdout(), /--http-port PORT/);
@@ -518,7 +502,7 @@ describe('apitoolkit-node CLI', () => {
       [['collector', '--htp-port', '1'], 'unknown option --htp-port; did you mean --http-port?'],
       [['doctor', '--zzz'], 'unknown option --zzz'],
     ] as const) {
-      const cli = runCli([...args]);
+      const cli = startCli([...args]);
       assert.deepEqual(await cli.exited, [2, null]);
       assert.equal(cli.stderr(), `apitoolkit-node: ${line}\nRun 'apitoolkit-node --help' for usage.\n`, args.join(' '));
       assert.equal(cli.stdout(), '');
@@ -526,13 +510,13 @@ describe('apitoolkit-node CLI', () => {
   });
 
   test('--version prints the package version', async () => {
-    const cli = runCli(['--version']);
+    const cli = startCli(['--version']);
     assert.deepEqual(await cli.exited, [0, null]);
     assert.equal(cli.stdout(), `${JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version}\n`);
   });
 
   test('a bad port is a usage error', async () => {
-    const cli = runCli(['collector', '--http-port', 'eighty']);
+    const cli = startCli(['collector', '--http-port', 'eighty']);
     assert.deepEqual(await cli.exited, [2, null]);
     assert.match(cli.stderr(), /--http-port expects a port number/);
   });
@@ -541,7 +525,7 @@ describe('apitoolkit-node CLI', () => {
     const dir = await mkdtemp(join(tmpdir(), 'apitoolkit-cli-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const jsonl = join(dir, 'out.jsonl');
-    const cli = runCli(['collector', '--http-port', '0', '--pubsub-port', '0', '--jsonl', jsonl]);
+    const cli = startCli(['collector', '--http-port', '0', '--pubsub-port', '0', '--jsonl', jsonl]);
     t.after(() => cli.child.kill('SIGKILL'));
 
     await until(() => cli.stdout().includes('Press Ctrl-C to stop'), 'the banner', 15_000);

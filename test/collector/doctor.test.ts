@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { startCollector, type Collector, type CollectorOptions } from '../../src/collector/index.js';
 import { findFrameworks, formatDoctorReport, metadataFailure, runDoctor, type DoctorReport } from '../../src/doctor/index.js';
 import { closedPort } from '../helpers/emulator.js';
+import { REPO_ROOT, runCli as runCliFrom } from '../helpers/cli.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const require = createRequire(import.meta.url);
 const KEY = 'dev-key-0000-abcd';
 
@@ -156,18 +153,7 @@ describe('doctor', () => {
 });
 
 describe('apitoolkit-node doctor (CLI)', () => {
-  function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: '1', APITOOLKIT_KEY: '', PUBSUB_EMULATOR_HOST: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    return once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
-  }
+  const runCli = (args: string[]) => runCliFrom(args, { APITOOLKIT_KEY: '', PUBSUB_EMULATOR_HOST: '' });
 
   test('exits 0 when every check passes and 1 when one fails', async (t) => {
     const collector = await start(t, { rejectKeys: ['revoked-9999'] });

@@ -1,29 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { until } from '../helpers/wait.js';
 import { makeRecord } from '../inspector/helpers.js';
+import { startCli, type RunningCli } from '../helpers/cli.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-function runCli(t: TestContext, args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => child.kill('SIGKILL'));
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  return { child, exited, stdout: () => stdout, stderr: () => stderr };
+function runCli(t: TestContext, args: string[]): RunningCli {
+  const cli = startCli(args);
+  t.after(() => cli.child.kill('SIGKILL'));
+  return cli;
 }
 
 describe('apitoolkit-node collector: the inspector', () => {

@@ -4,33 +4,17 @@
  * 0 once the rules are in or the findings are dismissed (in the inspector's dismissals file).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { APIToolkit, MemoryTransport, type APIToolkitOptions, type ApiRecord } from '../../src/index.js';
 import { expressMiddleware } from '../../src/adapters/express/index.js';
 import { dismissalsPath, openRecordStore } from '../../src/collector/store.js';
 import { serve } from '../helpers/http.js';
+import { runCli } from '../helpers/cli.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
-}
 
 /** The records of one login through an instrumented Express app. */
 async function records(t: TestContext, options: APIToolkitOptions = {}): Promise<ApiRecord[]> {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startCollector, type Collector } from '../../src/collector/index.js';
 import { conformance } from '../conformance/run.js';
+import { remoteApp } from '../conformance/targets/serve.js';
 import { CONFORMANCE_OPTIONS, type Expectation, type Target } from '../conformance/spec.js';
 import { bundleWorker, ensureBuilt, makeAppDir, startBun, startDeno, startWorkerd, type RuntimeServer } from '../helpers/runtimes.js';
 
@@ -51,22 +52,7 @@ function runtimeTarget(
         await collector.close();
         throw error;
       }
-      return {
-        url: server.url,
-        close: async () => {
-          await server.close();
-          await collector.close();
-        },
-        records: {
-          clear: () => collector.clear(),
-          records: () => collector.records(),
-          waitForRecords: (count) => collector.waitForRecords(count, 10_000),
-          flush: async (timeoutMs) => {
-            const response = await fetch(`${server.controlUrl}/apitoolkit-flush?timeoutMs=${timeoutMs}`, { signal: AbortSignal.timeout(timeoutMs + 2_000) });
-            return ((await response.json()) as { flushed: boolean }).flushed;
-          },
-        },
-      };
+      return remoteApp(server, collector, server.controlUrl);
     },
   };
 }

@@ -6,6 +6,7 @@
 import { startCollector } from '../../../src/collector/index.js';
 import { buildNextApp, nextVersion, startNextApp } from '../../fixtures/next-app/harness.js';
 import type { Target } from '../spec.js';
+import { remoteApp } from './serve.js';
 
 export const nextTargets: Target[] = [{
   name: `next ${nextVersion} (App Router route handlers)`,
@@ -20,22 +21,7 @@ export const nextTargets: Target[] = [{
         await collector.close();
         throw error;
       });
-    return {
-      url: app.url,
-      close: async () => {
-        await app.close();
-        await collector.close();
-      },
-      records: {
-        clear: () => collector.clear(),
-        records: () => collector.records(),
-        waitForRecords: (count) => collector.waitForRecords(count, 10_000),
-        flush: async (timeoutMs) => {
-          const response = await fetch(`${app.url}/apitoolkit-flush?timeoutMs=${timeoutMs}`, { signal: AbortSignal.timeout(timeoutMs + 1_000) });
-          return ((await response.json()) as { flushed: boolean }).flushed;
-        },
-      },
-    };
+    return remoteApp(app, collector);
   },
   exceptions: {
     '404 has an empty template': {
