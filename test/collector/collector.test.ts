@@ -18,39 +18,24 @@ import {
 import { publishRecord as publishTo, restCall, restPublish } from '../helpers/pubsub-rest.js';
 import { until } from '../helpers/wait.js';
 import { startCli } from '../helpers/cli.js';
+import { b64, makeRecord as sharedRecord } from '../inspector/helpers.js';
 
 const TOPIC = 'apitoolkit-local';
 const TOPIC_NAME = `projects/apitoolkit-local/topics/${TOPIC}`;
 
-const b64 = (data: string | Buffer): string => Buffer.from(data).toString('base64');
-
+/** A POST with bodies, query arrays and a redacted header: the shared record with what these tests read. */
 function makeRecord(overrides: Partial<ApiRecord> = {}): ApiRecord {
-  return {
-    timestamp: '2024-05-01T12:00:00.123Z',
-    duration: 12_345_678,
-    project_id: '00000000-0000-4000-8000-000000000000',
-    sdk_type: 'JsExpress',
+  return sharedRecord({
     method: 'POST',
     host: 'api.example.com',
-    url_path: '/users/:id',
     raw_url: '/users/42?tag=a&tag=b',
-    path_params: { id: '42' },
     query_params: { tag: ['a', 'b'] },
     request_headers: { 'content-type': ['application/json'], authorization: [REDACTED] },
-    response_headers: { 'content-type': ['application/json'] },
     request_body: b64(JSON.stringify({ name: 'Ann', password: REDACTED })),
     response_body: b64(JSON.stringify({ id: 42, ok: true })),
     status_code: 201,
-    proto_major: 1,
-    proto_minor: 1,
-    referer: '',
-    errors: [],
-    service_version: null,
-    tags: [],
-    msg_id: randomUUID(),
-    parent_id: null,
     ...overrides,
-  };
+  });
 }
 
 async function start(t: TestContext, options: CollectorOptions = {}): Promise<Collector> {
