@@ -18,6 +18,7 @@ import { REDACTED, type ApiRecord } from './core/record.js';
 import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/redact/index.js';
 import type { ContextStore } from './core/context.js';
 import { kCurrentRequest, kEnter, kObserve, kObserveWeb, kRecordError, kSubmit, kUseNode } from './core/symbols.js';
+import { within } from './core/within.js';
 import { describeLocation } from './leaks/format.js';
 import { redactFindings } from './leaks/redact.js';
 import { endpointOf, scanRecord, suggestRule } from './leaks/scan.js';
@@ -332,7 +333,7 @@ export class APIToolkit {
     if (this.#batcher === undefined) return true;
     const deadline = Date.now() + timeoutMs;
     // Records captured during start-up can only go once it is over.
-    if (this.#state === 'starting') await raceTimeout(this.#begin().catch(() => undefined), timeoutMs);
+    if (this.#state === 'starting') await within(this.#begin().catch(() => undefined), timeoutMs);
     if (this.#pending.length > 0) return false;
     return this.#batcher.flush(Math.max(0, deadline - Date.now()));
   }
@@ -360,7 +361,7 @@ export class APIToolkit {
     if (this.#state === 'starting') {
       // Give start-up the time we have, so records captured before metadata arrived still go out.
       // Never started (a lazy platform that served nothing): nothing was captured, nothing to fetch.
-      if (this.#started !== undefined) await raceTimeout(this.#started.catch(() => undefined), timeoutMs);
+      if (this.#started !== undefined) await within(this.#started.catch(() => undefined), timeoutMs);
       if (this.#state === 'starting') {
         this.#abort.abort();
         this.#drop('shutdown', this.#takePending().length);
@@ -371,7 +372,7 @@ export class APIToolkit {
     if (previous === 'ready') await this.#batcher.close(Math.max(0, deadline - Date.now()));
     else await this.#batcher.close(0);
     this.#abort.abort();
-    await raceTimeout(this.#ownIo(() => this.#transport!.shutdown()).catch((error: unknown) => this.#fault(toError(error), 'shutdown')), 2_000);
+    await within(this.#ownIo(() => this.#transport!.shutdown()).catch((error: unknown) => this.#fault(toError(error), 'shutdown')), 2_000);
     this.#release();
     const dropped = this.#totalDropped() - before;
     this.#debug(`shut down: ${dropped} record(s) dropped`);
@@ -859,15 +860,4 @@ function errorText(error: Error): string {
 
 function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
-}
-
-function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise,
-    new Promise<undefined>((resolve) => {
-      // Ref'd: shutdown() is awaited, and must not let the process exit half-way.
-      timer = setTimeout(() => resolve(undefined), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

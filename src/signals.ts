@@ -7,6 +7,7 @@ import { constants } from 'node:os';
 import type { APIToolkit, ShutdownResult } from './apitoolkit.js';
 import { describeValue } from './core/describe.js';
 import { OptionsInvalidError } from './core/errors.js';
+import { within } from './core/within.js';
 
 /** Options of {@link shutdownOnSignals}. */
 export interface ShutdownOnSignalsOptions {
@@ -96,18 +97,11 @@ async function stop(
   };
   process.exit = deferredExit;
   let result: ShutdownResult = { flushed: false, dropped: 0 };
-  let timer: NodeJS.Timeout | undefined;
   try {
-    result = await Promise.race([
-      client.shutdown(timeoutMs),
-      new Promise<ShutdownResult>((resolve) => {
-        timer = setTimeout(() => resolve({ flushed: false, dropped: 0 }), timeoutMs + GRACE_MS);
-      }),
-    ]);
+    result = await within(client.shutdown(timeoutMs), timeoutMs + GRACE_MS, (): ShutdownResult => ({ flushed: false, dropped: 0 }));
   } catch {
     // shutdown() never rejects; a foreign object's might. Stopping the process matters more.
   } finally {
-    clearTimeout(timer);
     if (process.exit === deferredExit) process.exit = realExit;
   }
   try {
