@@ -49,22 +49,24 @@ export interface BannerOptions {
 export function printBanner(collector: Collector, address: number | AddressInfo | string | null, options: BannerOptions = {}): void {
   const base = `http://127.0.0.1:${portOf(address)}`;
   const name = options.framework === undefined ? 'Example API' : `Example API (${options.framework})`;
-  console.log([
-    '',
-    `${name} listening on ${base} (records print below and go to ${collector.jsonlPath ?? 'memory'})`,
-    ...(options.notes ?? []),
-    'Try:',
-    `  curl ${base}/users/42?expand=teams`,
-    `  curl -X POST ${base}/login -H 'content-type: application/json' -H 'X-Api-Key: abc123' \\`,
-    `       -d '{"username":"ada","password":"hunter2"}'`,
-    `  curl -X POST ${base}/payments -H 'content-type: application/json' \\`,
-    `       -d '{"amount":42,"credit-card":{"number":"4111111111111111","cvv":"123"}}'`,
-    `  curl ${base}/orgs/acme/projects/apollo`,
-    `  curl ${base}/fail`,
-    ...(options.moreCommands?.(base) ?? []).map((command) => `  ${command}`),
-    'Press Ctrl+C to stop.',
-    '',
-  ].join('\n'));
+  console.log(
+    [
+      '',
+      `${name} listening on ${base} (records print below and go to ${collector.jsonlPath ?? 'memory'})`,
+      ...(options.notes ?? []),
+      'Try:',
+      `  curl ${base}/users/42?expand=teams`,
+      `  curl -X POST ${base}/login -H 'content-type: application/json' -H 'X-Api-Key: abc123' \\`,
+      `       -d '{"username":"ada","password":"hunter2"}'`,
+      `  curl -X POST ${base}/payments -H 'content-type: application/json' \\`,
+      `       -d '{"amount":42,"credit-card":{"number":"4111111111111111","cvv":"123"}}'`,
+      `  curl ${base}/orgs/acme/projects/apollo`,
+      `  curl ${base}/fail`,
+      ...(options.moreCommands?.(base) ?? []).map((command) => `  ${command}`),
+      'Press Ctrl+C to stop.',
+      '',
+    ].join('\n'),
+  );
 }
 
 function portOf(address: number | AddressInfo | string | null): number {

@@ -16,9 +16,24 @@ for (const mod of [esm, cjs]) {
 }
 // The leak finder, bundled into both builds with its pattern sets.
 for (const mod of [esm, cjs]) {
-  const record = { method: 'POST', url_path: '/pay', request_headers: { 'content-type': ['application/json'] }, response_headers: {}, query_params: {}, path_params: {}, errors: [],
-    request_body: Buffer.from('{"card":"4111111111111111","token":"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"}').toString('base64'), response_body: '' };
-  assert.deepEqual(mod.scanRecords([record]).open.map((g) => g.detectors.map((d) => d.detector).join()).sort(), ['credential-field,secretlint/github', 'payment-card']);
+  const record = {
+    method: 'POST',
+    url_path: '/pay',
+    request_headers: { 'content-type': ['application/json'] },
+    response_headers: {},
+    query_params: {},
+    path_params: {},
+    errors: [],
+    request_body: Buffer.from('{"card":"4111111111111111","token":"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"}').toString('base64'),
+    response_body: '',
+  };
+  assert.deepEqual(
+    mod
+      .scanRecords([record])
+      .open.map((g) => g.detectors.map((d) => d.detector).join())
+      .sort(),
+    ['credential-field,secretlint/github', 'payment-card'],
+  );
   assert.throws(() => mod.assertNoLeaks([record]), mod.LeakFoundError);
 }
 // Errors from the two copies still recognise each other.
@@ -51,9 +66,18 @@ assert.equal(typeof require(`${self}/collector`).startCollector, 'function');
 
 // Both builds deliver through the REST transport to the collector (the CommonJS one's).
 const collector = await require(`${self}/collector`).startCollector({ inspector: false });
-for (const [format, mod, http] of [['esm', esm, await import(`${self}/http`)], ['cjs', cjs, require(`${self}/http`)]]) {
+for (const [format, mod, http] of [
+  ['esm', esm, await import(`${self}/http`)],
+  ['cjs', cjs, require(`${self}/http`)],
+]) {
   const lines = [];
-  const client = new mod.APIToolkit({ apiKey: 'k', rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint, debug: true, logger: (l) => lines.push(l) });
+  const client = new mod.APIToolkit({
+    apiKey: 'k',
+    rootURL: collector.rootURL,
+    pubsubEndpoint: collector.pubsubEndpoint,
+    debug: true,
+    logger: (l) => lines.push(l),
+  });
   await client.ready();
   const server = require('node:http').createServer(http.httpHandler(client, (_req, res) => res.end('ok')));
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -61,7 +85,10 @@ for (const [format, mod, http] of [['esm', esm, await import(`${self}/http`)], [
   server.close();
   assert.equal(await client.flush(), true, format);
   assert.equal(client.stats().published, 1, format);
-  assert.ok(lines.some((l) => /over node:https/.test(l)), `${format}: ${lines.join('\n')}`);
+  assert.ok(
+    lines.some((l) => /over node:https/.test(l)),
+    `${format}: ${lines.join('\n')}`,
+  );
   await client.shutdown();
 }
 await collector.close();
@@ -78,7 +105,11 @@ for (const mod of [await import(`${self}/collector`), require(`${self}/collector
 // Zero-code start resolves in both formats (no key here: it warns and lets the program run).
 for (const flag of ['--import', '--require']) {
   const env = { ...process.env, APITOOLKIT_KEY: '' };
-  const out = execFileSync(process.execPath, [flag, `${self}/register`, '-e', 'console.log("program ran")'], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(process.execPath, [flag, `${self}/register`, '-e', 'console.log("program ran")'], {
+    encoding: 'utf8',
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   assert.match(out, /program ran/, flag);
 }
 
@@ -103,7 +134,8 @@ assert.match(help, /collector/);
         if (seen.has(file)) return;
         seen.add(file);
         const code = readFileSync(file, 'utf8');
-        const imports = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)|(?:^|\n)\s*import\s*["']([^"']+)["']/g;
+        const imports =
+          /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)|(?:^|\n)\s*import\s*["']([^"']+)["']/g;
         for (const match of code.matchAll(imports)) {
           const spec = match[1] ?? match[2] ?? match[3];
           assert.ok(!spec.startsWith('node:') && !builtins.has(spec), `${file} imports ${spec}`);

@@ -9,10 +9,19 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { transform, type Plugin } from 'esbuild';
 
-const LEAK_PACKAGES = /[\\/]node_modules[\\/](@secretlint[\\/]secretlint-rule-preset-recommend|stdnum|libphonenumber-js|credit-card-type)[\\/]/;
+const LEAK_PACKAGES =
+  /[\\/]node_modules[\\/](@secretlint[\\/]secretlint-rule-preset-recommend|stdnum|libphonenumber-js|credit-card-type)[\\/]/;
 const NODE_SHIM = fileURLToPath(new URL('../src/leaks/node-shim.ts', import.meta.url));
 
-const EMPTY_MAP = Buffer.from(JSON.stringify({ version: 3, sources: ['leak-finder-patterns (bundled, see docs/third-party-notices.md)'], sourcesContent: [''], names: [], mappings: 'AAAA' })).toString('base64');
+const EMPTY_MAP = Buffer.from(
+  JSON.stringify({
+    version: 3,
+    sources: ['leak-finder-patterns (bundled, see docs/third-party-notices.md)'],
+    sourcesContent: [''],
+    names: [],
+    mappings: 'AAAA',
+  }),
+).toString('base64');
 
 export const leakPackages: Plugin = {
   name: 'apitoolkit-leak-packages',

@@ -71,8 +71,33 @@ Options for doctor:
 `;
 
 const COMMAND_OPTIONS: Readonly<Record<string, ReadonlySet<string>>> = {
-  collector: new Set(['host', 'http-port', 'pubsub-port', 'grpc-port', 'inspector-port', 'inspector-host', 'no-inspector', 'jsonl', 'no-jsonl', 'max-stored', 'no-print', 'project-id', 'reject-key']),
-  doctor: new Set(['api-key', 'root-url', 'pubsub-endpoint', 'redact-header', 'redact-request-body', 'redact-response-body', 'timeout', 'scan', 'dismissed', 'fail-on']),
+  collector: new Set([
+    'host',
+    'http-port',
+    'pubsub-port',
+    'grpc-port',
+    'inspector-port',
+    'inspector-host',
+    'no-inspector',
+    'jsonl',
+    'no-jsonl',
+    'max-stored',
+    'no-print',
+    'project-id',
+    'reject-key',
+  ]),
+  doctor: new Set([
+    'api-key',
+    'root-url',
+    'pubsub-endpoint',
+    'redact-header',
+    'redact-request-body',
+    'redact-response-body',
+    'timeout',
+    'scan',
+    'dismissed',
+    'fail-on',
+  ]),
 };
 
 class UsageError extends Error {}
@@ -118,7 +143,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseCommandLine(argv);
   } catch (error) {
-    const unknown = (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'(-[^']*)'/.exec((error as Error).message)?.[1] : undefined;
+    const unknown =
+      (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'(-[^']*)'/.exec((error as Error).message)?.[1] : undefined;
     if (unknown === undefined) return usageError((error as Error).message.split('. ')[0]!);
     const known = [...new Set(Object.values(COMMAND_OPTIONS).flatMap((options) => [...options]))].map((name) => `--${name}`);
     return usageError(`unknown option ${unknown}${didYouMean(unknown.replace(/=.*$/, ''), known)}`);
@@ -197,9 +223,10 @@ async function collector(values: Values): Promise<number> {
     const options: CollectorOptions = {
       host: (values.host as string | undefined) ?? COLLECTOR_DEFAULTS.host,
       httpPort: port(values['http-port'] as string | undefined, '--http-port', DEFAULT_HTTP_PORT),
-      pubsubPort: values['pubsub-port'] === undefined && values['grpc-port'] !== undefined
-        ? port(values['grpc-port'] as string, '--grpc-port', DEFAULT_PUBSUB_PORT)
-        : port(values['pubsub-port'] as string | undefined, '--pubsub-port', DEFAULT_PUBSUB_PORT),
+      pubsubPort:
+        values['pubsub-port'] === undefined && values['grpc-port'] !== undefined
+          ? port(values['grpc-port'] as string, '--grpc-port', DEFAULT_PUBSUB_PORT)
+          : port(values['pubsub-port'] as string | undefined, '--pubsub-port', DEFAULT_PUBSUB_PORT),
       projectId: (values['project-id'] as string | undefined) ?? COLLECTOR_DEFAULTS.projectId,
       jsonlPath: values['no-jsonl'] === true ? null : ((values.jsonl as string | undefined) ?? DEFAULT_JSONL),
       print: values['no-print'] !== true,
@@ -207,16 +234,19 @@ async function collector(values: Values): Promise<number> {
       // Records are printed and written to the file; memory only needs the recent ones.
       maxKeptRecords: CLI_KEPT_RECORDS,
       ...(values['max-stored'] === undefined ? {} : { maxStoredRecords: positiveInt(values['max-stored'] as string, '--max-stored') }),
-      inspector: values['no-inspector'] === true
-        ? false
-        : { port: inspectorPort, host: (values['inspector-host'] as string | undefined) ?? '127.0.0.1', announce: false },
+      inspector:
+        values['no-inspector'] === true
+          ? false
+          : { port: inspectorPort, host: (values['inspector-host'] as string | undefined) ?? '127.0.0.1', announce: false },
     };
     try {
       running = await startCollector(options);
     } catch (error) {
       // The default inspector port is a convenience, not a requirement: a second collector (or
       // anything else on 8790) must not stop this one from starting.
-      const taken = (error as NodeJS.ErrnoException & { port?: number }).code === 'EADDRINUSE' && (error as { port?: number }).port === DEFAULT_INSPECTOR_PORT;
+      const taken =
+        (error as NodeJS.ErrnoException & { port?: number }).code === 'EADDRINUSE' &&
+        (error as { port?: number }).port === DEFAULT_INSPECTOR_PORT;
       if (!taken || values['inspector-port'] !== undefined || options.inspector === false) throw error;
       running = await startCollector({ ...options, inspector: { ...(options.inspector as object), port: 0 } });
     }
@@ -251,9 +281,10 @@ async function collector(values: Values): Promise<number> {
 function banner(collector: Collector): string {
   const endpoint = collector.pubsubEndpoint;
   const stored = collector.storedRecords().length;
-  const records = collector.jsonlPath === null
-    ? 'not written to a file'
-    : `appended to ${collector.jsonlPath}${stored > 0 ? ` (${stored} reloaded)` : ''}`;
+  const records =
+    collector.jsonlPath === null
+      ? 'not written to a file'
+      : `appended to ${collector.jsonlPath}${stored > 0 ? ` (${stored} reloaded)` : ''}`;
   return `apitoolkit-node collector: a local stand-in for APIToolkit
 
   client metadata  ${collector.rootURL}/api/client_metadata
@@ -279,7 +310,8 @@ function port(value: string | undefined, flag: string, fallback: number): number
 
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || !Number.isSafeInteger(n)) throw new UsageError(`${flag} expects a positive whole number, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || n < 1 || !Number.isSafeInteger(n))
+    throw new UsageError(`${flag} expects a positive whole number, got ${JSON.stringify(value)}`);
   return n;
 }
 

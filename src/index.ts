@@ -7,8 +7,15 @@ export { APIToolkit } from './apitoolkit.js';
 export type { APIToolkitStats, ShutdownResult } from './apitoolkit.js';
 export type { APIToolkitOptions, AxiosInstanceLike, CaptureOutgoingOptions, DropReason } from './core/options.js';
 export {
-  APIToolkitError, ApiKeyRefusedError, MetadataError, OptionsInvalidError, QueueFullError,
-  LeakFoundError, RecordDroppedError, RedactPathInvalidError, TransportError,
+  APIToolkitError,
+  ApiKeyRefusedError,
+  MetadataError,
+  OptionsInvalidError,
+  QueueFullError,
+  LeakFoundError,
+  RecordDroppedError,
+  RedactPathInvalidError,
+  TransportError,
 } from './core/errors.js';
 export { REDACTED } from './core/record.js';
 export type { ApiRecord, ErrorRecord, SdkType } from './core/record.js';
@@ -17,7 +24,18 @@ export { shutdownOnSignals, type ShutdownOnSignalsOptions } from './signals.js';
 export { withFlush, type WithFlushOptions } from './serverless.js';
 export type { SendResult, Transport, TransportInfo } from './transport/types.js';
 export {
-  assertNoLeaks, scanRecord, scanRecords, formatLeakReport,
-  type LeakConfidence, type LeakFinding, type LeakGroup, type LeakKind, type LeakLocation, type LeakPart, type LeakReport,
-  type ScanOptions, type ScanRecordsOptions, type SuggestedRule,
+  assertNoLeaks,
+  scanRecord,
+  scanRecords,
+  formatLeakReport,
+  type LeakConfidence,
+  type LeakFinding,
+  type LeakGroup,
+  type LeakKind,
+  type LeakLocation,
+  type LeakPart,
+  type LeakReport,
+  type ScanOptions,
+  type ScanRecordsOptions,
+  type SuggestedRule,
 } from './leaks/index.js';

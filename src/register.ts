@@ -36,7 +36,8 @@ function pathOf(url: string | undefined): string {
 const adapter: CaptureAdapter = {
   sdkType: 'JsNode',
   sdkTypeOf: (req) => (isExpress(req) ? 'JsExpress' : 'JsNode'),
-  route: (req): RouteMatch => (isExpress(req) ? expressRoute(req) : defaultTemplate(pathOf((req as { originalUrl?: string }).originalUrl ?? req.url))),
+  route: (req): RouteMatch =>
+    isExpress(req) ? expressRoute(req) : defaultTemplate(pathOf((req as { originalUrl?: string }).originalUrl ?? req.url)),
   parsedBody: (req) => (req as IncomingMessage & { body?: unknown }).body,
 };
 

@@ -43,10 +43,14 @@ export function withFlush<Args extends unknown[], Result>(
   if (typeof (client as Partial<APIToolkit> | null)?.flush !== 'function') {
     throw new OptionsInvalidError('withFlush(client)', 'expected an APIToolkit instance (new APIToolkit({...}))');
   }
-  if (typeof handler !== 'function') throw new OptionsInvalidError('withFlush(client, handler)', `expected a function, got ${typeof handler}`);
+  if (typeof handler !== 'function')
+    throw new OptionsInvalidError('withFlush(client, handler)', `expected a function, got ${typeof handler}`);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 900_000) {
-    throw new OptionsInvalidError('withFlush timeoutMs', `expected an integer number of milliseconds from 0 to 900000, got ${String(timeoutMs)}`);
+    throw new OptionsInvalidError(
+      'withFlush timeoutMs',
+      `expected an integer number of milliseconds from 0 to 900000, got ${String(timeoutMs)}`,
+    );
   }
   return async function apitoolkitFlushed(this: unknown, ...args: Args): Promise<Awaited<Result>> {
     let result: Awaited<Result>;

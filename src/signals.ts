@@ -53,7 +53,10 @@ export function shutdownOnSignals(client: APIToolkit, options: ShutdownOnSignals
   const signals = signalList(options.signals);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 3_600_000) {
-    throw new OptionsInvalidError('timeoutMs', `expected an integer number of milliseconds from 0 to 3600000, got ${describeValue(timeoutMs)}`);
+    throw new OptionsInvalidError(
+      'timeoutMs',
+      `expected an integer number of milliseconds from 0 to 3600000, got ${describeValue(timeoutMs)}`,
+    );
   }
   const onShutdown = options.onShutdown;
   if (onShutdown !== undefined && typeof onShutdown !== 'function') {
@@ -124,9 +127,11 @@ function signalList(value: unknown): readonly NodeJS.Signals[] {
   }
   value.forEach((signal: unknown, i) => {
     if (typeof signal !== 'string' || !Object.hasOwn(constants.signals, signal) || signal === 'SIGKILL' || signal === 'SIGSTOP') {
-      throw new OptionsInvalidError(`signals[${i}]`, `expected a signal name that can be handled, such as "SIGTERM", got ${describeValue(signal)}`);
+      throw new OptionsInvalidError(
+        `signals[${i}]`,
+        `expected a signal name that can be handled, such as "SIGTERM", got ${describeValue(signal)}`,
+      );
     }
   });
   return [...new Set(value as NodeJS.Signals[])];
 }
-

@@ -38,12 +38,15 @@ app.post('/payments', async (request, reply) => {
   return { amount: (request.body as Body)?.amount ?? 0, status: 'accepted' };
 });
 
-await app.register(async (orgs) => {
-  orgs.get<{ Params: { orgId: string; projectId: string } }>('/:orgId/projects/:projectId', async (request) => ({
-    org: request.params.orgId,
-    project: request.params.projectId,
-  }));
-}, { prefix: '/orgs' });
+await app.register(
+  async (orgs) => {
+    orgs.get<{ Params: { orgId: string; projectId: string } }>('/:orgId/projects/:projectId', async (request) => ({
+      org: request.params.orgId,
+      project: request.params.projectId,
+    }));
+  },
+  { prefix: '/orgs' },
+);
 
 app.get('/fail', async () => {
   throw new Error('payment provider unavailable', { cause: new Error('connect ECONNREFUSED') });

@@ -32,12 +32,12 @@ app.use('*', honoMiddleware(apitoolkit));
 app.get('/users/:id', (c) => c.json({ id: c.req.param('id'), name: 'Ada Lovelace' }));
 
 app.post('/login', async (c) => {
-  const body = await c.req.json<{ username?: string }>().catch(() => ({} as { username?: string }));
+  const body = await c.req.json<{ username?: string }>().catch(() => ({}) as { username?: string });
   return c.json({ user: body.username ?? null, token: 'eyJhbGciOiJIUzI1NiJ9.secret' });
 });
 
 app.post('/payments', async (c) => {
-  const body = await c.req.json<{ amount?: number }>().catch(() => ({} as { amount?: number }));
+  const body = await c.req.json<{ amount?: number }>().catch(() => ({}) as { amount?: number });
   return c.json({ amount: body.amount ?? 0, status: 'accepted' }, 201);
 });
 

@@ -32,12 +32,18 @@ const routes: [method: string, template: string, handler: Handler][] = [
   ['POST', '/login', (_p, b, res) => send(res, 200, { user: b.username ?? null, token: 'eyJhbGciOiJIUzI1NiJ9.secret' })],
   ['POST', '/payments', (_p, b, res) => send(res, 201, { amount: b.amount ?? 0, status: 'accepted' })],
   ['GET', '/orgs/:orgId/projects/:projectId', (p, _b, res) => send(res, 200, { org: p.orgId, project: p.projectId })],
-  ['GET', '/fail', () => {
-    throw new Error('payment provider unavailable', { cause: new Error('connect ECONNREFUSED') });
-  }],
+  [
+    'GET',
+    '/fail',
+    () => {
+      throw new Error('payment provider unavailable', { cause: new Error('connect ECONNREFUSED') });
+    },
+  ],
 ];
 const compiled = routes.map(([method, template, handler]) => ({
-  method, template, handler,
+  method,
+  template,
+  handler,
   keys: [...template.matchAll(/:(\w+)/g)].map((m) => m[1]!),
   pattern: new RegExp(`^${template.replace(/:\w+/g, '([^/]+)')}$`),
 }));
@@ -63,7 +69,9 @@ async function app(req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (route === null) return send(res, 404, { error: 'not found' });
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  const body = (req.headers['content-type']?.startsWith('application/json') ? JSON.parse(Buffer.concat(chunks).toString() || '{}') : {}) as Body;
+  const body = (
+    req.headers['content-type']?.startsWith('application/json') ? JSON.parse(Buffer.concat(chunks).toString() || '{}') : {}
+  ) as Body;
   route.handler(route.params, body, res);
 }
 

@@ -41,7 +41,7 @@ app.use(async (ctx, next) => {
   }
   await next();
 });
-const body = (ctx: Koa.Context) => ((ctx.request as { body?: Record<string, unknown> }).body ?? {});
+const body = (ctx: Koa.Context) => (ctx.request as { body?: Record<string, unknown> }).body ?? {};
 
 const router = new Router();
 router.get('/users/:id', (ctx) => {

@@ -66,11 +66,7 @@ class ProjectsController {
 class OrgsModule {}
 
 @Module({
-  imports: [
-    APIToolkitModule.forRoot({ client: apitoolkit }),
-    OrgsModule,
-    RouterModule.register([{ path: 'orgs', module: OrgsModule }]),
-  ],
+  imports: [APIToolkitModule.forRoot({ client: apitoolkit }), OrgsModule, RouterModule.register([{ path: 'orgs', module: OrgsModule }])],
   controllers: [AppController],
 })
 class AppModule {}

@@ -42,13 +42,20 @@ const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every((s) => ty
 
 function kindOk(kind: FieldKind, v: unknown): boolean {
   switch (kind) {
-    case 'string': return typeof v === 'string';
-    case 'integer': return Number.isSafeInteger(v);
-    case 'string|null': return v === null || typeof v === 'string';
-    case 'strings': return isStrings(v);
-    case 'string-map': return isObject(v) && Object.values(v).every((s) => typeof s === 'string');
-    case 'string-list-map': return isObject(v) && Object.values(v).every(isStrings);
-    case 'errors': return Array.isArray(v) && v.every((e) => isObject(e) && ERROR_FIELDS.every((f) => typeof e[f] === 'string'));
+    case 'string':
+      return typeof v === 'string';
+    case 'integer':
+      return Number.isSafeInteger(v);
+    case 'string|null':
+      return v === null || typeof v === 'string';
+    case 'strings':
+      return isStrings(v);
+    case 'string-map':
+      return isObject(v) && Object.values(v).every((s) => typeof s === 'string');
+    case 'string-list-map':
+      return isObject(v) && Object.values(v).every(isStrings);
+    case 'errors':
+      return Array.isArray(v) && v.every((e) => isObject(e) && ERROR_FIELDS.every((f) => typeof e[f] === 'string'));
   }
 }
 

@@ -22,7 +22,14 @@ export type { InspectorOptions } from './inspector/server.js';
 export { toCurl } from './inspector/curl.js';
 export { toHar, type Har, type HarEntry } from './inspector/har.js';
 export { inferShape, type BodyShape, type ShapeField, type JsonType } from './inspector/shape.js';
-export { runDoctor, formatDoctorReport, type DoctorOptions, type DoctorReport, type DoctorCheck, type CheckStatus } from '../doctor/index.js';
+export {
+  runDoctor,
+  formatDoctorReport,
+  type DoctorOptions,
+  type DoctorReport,
+  type DoctorCheck,
+  type CheckStatus,
+} from '../doctor/index.js';
 export { formatRecord, formatInvalidMessage, shouldColor, MAX_BODY_DISPLAY_CHARS, type FormatOptions } from './print.js';
 export { checkRecord } from './check.js';
 export { scanRecordsFile, type ScanFileOptions, type ScanFileResult } from './scan.js';

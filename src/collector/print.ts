@@ -90,7 +90,12 @@ export function formatRecord(record: ApiRecord, opts: FormatOptions = {}): strin
   section(out, p, 'response headers', headerLines(r.response_headers));
   section(out, p, 'response body', bodyLines(r.response_body, p));
   if (Array.isArray(r.errors) && r.errors.length > 0) {
-    section(out, p, `errors (${r.errors.length})`, r.errors.flatMap((e) => errorLines(e, p)));
+    section(
+      out,
+      p,
+      `errors (${r.errors.length})`,
+      r.errors.flatMap((e) => errorLines(e, p)),
+    );
   }
   if (opts.check !== false) {
     for (const problem of checkRecord(record)) out.push(`   ${p(ANSI.yellow, `⚠ wire format: ${clean(problem)}`)}`);
@@ -188,7 +193,10 @@ function errorLines(error: unknown, p: Paint): string[] {
   if (e.root_error_type !== e.error_type || e.root_error_message !== e.message) {
     lines.push(`  caused by ${clean(text(e.root_error_type))}: ${clean(text(e.root_error_message))}`);
   }
-  const stack = (typeof e.stack_trace === 'string' ? e.stack_trace : '').split('\n').slice(1, 1 + STACK_LINES).map((l) => `  ${clean(l.trim())}`);
+  const stack = (typeof e.stack_trace === 'string' ? e.stack_trace : '')
+    .split('\n')
+    .slice(1, 1 + STACK_LINES)
+    .map((l) => `  ${clean(l.trim())}`);
   return [...lines, ...stack.map((l) => p(ANSI.dim, l))];
 }
 

@@ -37,9 +37,13 @@ export async function scanRecordsFile(file: string, options: ScanFileOptions = {
   const path = resolve(file);
   const loaded = await readJsonl(path, { mustExist: true });
   const dismissed = await readDismissals(options.dismissedPath ?? dismissalsPath(path));
-  const report = scanRecords(loaded.records.map((r) => r.record), { dismissed, failOn: options.failOn ?? 'medium' });
+  const report = scanRecords(
+    loaded.records.map((r) => r.record),
+    { dismissed, failOn: options.failOn ?? 'medium' },
+  );
   const skippedLines = loaded.lines - loaded.records.length;
   let text = formatLeakReport(report, { source: file });
-  if (skippedLines > 0) text += `(${skippedLines} line${skippedLines === 1 ? '' : 's'} of ${file} were not JSON records and were skipped)\n`;
+  if (skippedLines > 0)
+    text += `(${skippedLines} line${skippedLines === 1 ? '' : 's'} of ${file} were not JSON records and were skipped)\n`;
   return { report, text, skippedLines };
 }

@@ -151,10 +151,22 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** google.rpc.Code: its name and the HTTP status Google's REST API answers it with. */
 const RPC_CODES: Readonly<Record<number, [string, number]>> = {
-  1: ['CANCELLED', 499], 2: ['UNKNOWN', 500], 3: ['INVALID_ARGUMENT', 400], 4: ['DEADLINE_EXCEEDED', 504], 5: ['NOT_FOUND', 404],
-  6: ['ALREADY_EXISTS', 409], 7: ['PERMISSION_DENIED', 403], 8: ['RESOURCE_EXHAUSTED', 429], 9: ['FAILED_PRECONDITION', 400],
-  10: ['ABORTED', 409], 11: ['OUT_OF_RANGE', 400], 12: ['UNIMPLEMENTED', 501], 13: ['INTERNAL', 500], 14: ['UNAVAILABLE', 503],
-  15: ['DATA_LOSS', 500], 16: ['UNAUTHENTICATED', 401],
+  1: ['CANCELLED', 499],
+  2: ['UNKNOWN', 500],
+  3: ['INVALID_ARGUMENT', 400],
+  4: ['DEADLINE_EXCEEDED', 504],
+  5: ['NOT_FOUND', 404],
+  6: ['ALREADY_EXISTS', 409],
+  7: ['PERMISSION_DENIED', 403],
+  8: ['RESOURCE_EXHAUSTED', 429],
+  9: ['FAILED_PRECONDITION', 400],
+  10: ['ABORTED', 409],
+  11: ['OUT_OF_RANGE', 400],
+  12: ['UNIMPLEMENTED', 501],
+  13: ['INTERNAL', 500],
+  14: ['UNAVAILABLE', 503],
+  15: ['DATA_LOSS', 500],
+  16: ['UNAUTHENTICATED', 401],
 };
 
 interface PublishRequest {
@@ -319,12 +331,15 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       return;
     }
     if (fault !== null) {
-      sendRestError(res, restError(fault as number, `apitoolkit-node collector: injected fault ${RPC_CODES[fault as number]?.[0] ?? fault}`));
+      sendRestError(
+        res,
+        restError(fault as number, `apitoolkit-node collector: injected fault ${RPC_CODES[fault as number]?.[0] ?? fault}`),
+      );
       return;
     }
     const permissions = (body as { permissions?: unknown } | null)?.permissions;
     if (!Array.isArray(permissions) || !permissions.every((p) => typeof p === 'string')) {
-      sendRestError(res, { code: 3, message: 'Invalid value at \'permissions\': expected a list of strings' });
+      sendRestError(res, { code: 3, message: "Invalid value at 'permissions': expected a list of strings" });
       return;
     }
     sendJson(res, 200, permissions.length === 0 ? {} : { permissions });
@@ -350,7 +365,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       sendRestError(res, invalidTopic(topic));
       return;
     }
-    const method = verb === undefined ? (req.method === 'PUT' ? 'create' : req.method === 'GET' ? 'get' : null) : req.method === 'POST' ? verb : null;
+    const method =
+      verb === undefined ? (req.method === 'PUT' ? 'create' : req.method === 'GET' ? 'get' : null) : req.method === 'POST' ? verb : null;
     if (method === null) {
       req.resume();
       res.setHeader('allow', verb === undefined ? 'GET, PUT' : 'POST');
@@ -364,7 +380,10 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     }
     if (method === 'publish' && fault !== null) {
       req.resume();
-      sendRestError(res, restError(fault as number, `apitoolkit-node collector: injected fault ${RPC_CODES[fault as number]?.[0] ?? fault}`));
+      sendRestError(
+        res,
+        restError(fault as number, `apitoolkit-node collector: injected fault ${RPC_CODES[fault as number]?.[0] ?? fault}`),
+      );
       return;
     }
     readJson(req, (error, body) => {
@@ -447,11 +466,13 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
             reject,
             timer: setTimeout(() => {
               waiters.delete(waiter);
-              reject(new Error(
-                `apitoolkit-node collector: timed out after ${timeoutMs} ms waiting for ${count} records; ` +
-                  `got ${records.length} records from ${messages.length} messages in ${stats.publishRequests} publish requests` +
-                  (fault === null ? '' : ` (publish fault ${String(fault)} is set)`),
-              ));
+              reject(
+                new Error(
+                  `apitoolkit-node collector: timed out after ${timeoutMs} ms waiting for ${count} records; ` +
+                    `got ${records.length} records from ${messages.length} messages in ${stats.publishRequests} publish requests` +
+                    (fault === null ? '' : ` (publish fault ${String(fault)} is set)`),
+                ),
+              );
             }, timeoutMs),
           };
           waiters.add(waiter);
@@ -464,7 +485,10 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       },
       setPublishFault(next: PublishFault): void {
         if (next !== null && next !== 'hang' && !(Number.isInteger(next) && next >= 1 && next <= 16)) {
-          throw new OptionsInvalidError('setPublishFault(fault)', `expected a gRPC status code 1-16 (google.rpc.Code), 'hang' or null, got ${String(next)}`);
+          throw new OptionsInvalidError(
+            'setPublishFault(fault)',
+            `expected a gRPC status code 1-16 (google.rpc.Code), 'hang' or null, got ${String(next)}`,
+          );
         }
         fault = next;
       },
@@ -489,13 +513,15 @@ async function removeIfEmpty(path: string): Promise<void> {
 /** Reads a string option, falling back to its default; a wrong type is a programmer error. */
 function stringOption(options: CollectorOptions, name: 'host' | 'projectId' | 'topicId' | 'pubsubProjectId'): string {
   const value = options[name] ?? COLLECTOR_DEFAULTS[name];
-  if (typeof value !== 'string' || value === '') throw new OptionsInvalidError(name, `expected a non-empty string, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || value === '')
+    throw new OptionsInvalidError(name, `expected a non-empty string, got ${JSON.stringify(value)}`);
   return value;
 }
 
 function portOption(options: CollectorOptions, name: 'httpPort' | 'pubsubPort' | 'grpcPort'): number {
   const value = options[name] ?? COLLECTOR_DEFAULTS[name === 'grpcPort' ? 'pubsubPort' : name];
-  if (!Number.isInteger(value) || value < 0 || value > 65_535) throw new OptionsInvalidError(name, `expected an integer port 0-65535, got ${String(value)}`);
+  if (!Number.isInteger(value) || value < 0 || value > 65_535)
+    throw new OptionsInvalidError(name, `expected an integer port 0-65535, got ${String(value)}`);
   return value;
 }
 
@@ -518,7 +544,10 @@ function inspectorOption(value: unknown): InspectorOptions | null {
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535)) {
     throw new OptionsInvalidError('inspector.port', `expected an integer port 0-65535, got ${String(options.port)}`);
   }
-  if (options.allowedHosts !== undefined && (!Array.isArray(options.allowedHosts) || !options.allowedHosts.every((h) => typeof h === 'string' && h !== ''))) {
+  if (
+    options.allowedHosts !== undefined &&
+    (!Array.isArray(options.allowedHosts) || !options.allowedHosts.every((h) => typeof h === 'string' && h !== ''))
+  ) {
     throw new OptionsInvalidError('inspector.allowedHosts', 'expected an array of host names');
   }
   return options;
@@ -526,7 +555,8 @@ function inspectorOption(value: unknown): InspectorOptions | null {
 
 function jsonlOption(value: unknown): string | null {
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'string' || value === '') throw new OptionsInvalidError('jsonlPath', `expected a file path or null, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || value === '')
+    throw new OptionsInvalidError('jsonlPath', `expected a file path or null, got ${JSON.stringify(value)}`);
   return resolvePath(value);
 }
 
@@ -562,8 +592,13 @@ function parsePublish(topic: string, body: unknown): PublishRequest | RestError 
   }
   const messages: PublishRequest['messages'] = [];
   for (const [i, item] of ((list ?? []) as unknown[]).entries()) {
-    const { data = '', attributes = {}, orderingKey = '' } = (item ?? {}) as { data?: unknown; attributes?: unknown; orderingKey?: unknown };
-    if (typeof data !== 'string' || !BASE64.test(data)) return { code: 3, message: `Invalid value at 'messages[${i}].data' (TYPE_BYTES), Base64 decoding failed` };
+    const {
+      data = '',
+      attributes = {},
+      orderingKey = '',
+    } = (item ?? {}) as { data?: unknown; attributes?: unknown; orderingKey?: unknown };
+    if (typeof data !== 'string' || !BASE64.test(data))
+      return { code: 3, message: `Invalid value at 'messages[${i}].data' (TYPE_BYTES), Base64 decoding failed` };
     if (typeof attributes !== 'object' || attributes === null || !Object.values(attributes).every((v) => typeof v === 'string')) {
       return { code: 3, message: `Invalid value at 'messages[${i}].attributes': expected a map of strings` };
     }

@@ -131,7 +131,8 @@ export async function openRecordStore(options: RecordStoreOptions): Promise<Reco
 
   const kept = (): StoredRecord[] => entries.slice(head);
 
-  const overgrown = (): boolean => fileRecords > Math.max(maxRecords * COMPACT_FACTOR, maxRecords + 1) || fileBytes > maxBytes * COMPACT_FACTOR;
+  const overgrown = (): boolean =>
+    fileRecords > Math.max(maxRecords * COMPACT_FACTOR, maxRecords + 1) || fileBytes > maxBytes * COMPACT_FACTOR;
 
   let needsNewline = false;
   if (path !== null) {
@@ -142,10 +143,14 @@ export async function openRecordStore(options: RecordStoreOptions): Promise<Reco
     needsNewline = loaded.bytes > 0 && !loaded.endsWithNewline;
   }
   const reloaded = entries.length - head;
-  const dismissals = new Set(path === null ? [] : await readDismissals(dismissalsPath(path)).catch((error: Error) => {
-    warn(dismissalsPath(path), error);
-    return [];
-  }));
+  const dismissals = new Set(
+    path === null
+      ? []
+      : await readDismissals(dismissalsPath(path)).catch((error: Error) => {
+          warn(dismissalsPath(path), error);
+          return [];
+        }),
+  );
   let savingDismissals: Promise<void> = Promise.resolve();
 
   if (path !== null) {
@@ -230,7 +235,9 @@ export async function openRecordStore(options: RecordStoreOptions): Promise<Reco
       if (path === null) return Promise.resolve();
       const text = `${JSON.stringify({ dismissed: [...dismissals] }, null, 2)}\n`;
       // One write at a time, in order: the last call's set is what stays on disk.
-      savingDismissals = savingDismissals.then(() => replaceFile(dismissalsPath(path), text)).catch((error: Error) => warn(dismissalsPath(path), error));
+      savingDismissals = savingDismissals
+        .then(() => replaceFile(dismissalsPath(path), text))
+        .catch((error: Error) => warn(dismissalsPath(path), error));
       return savingDismissals;
     },
     subscribe(listener: (entry: StoredRecord) => void): () => void {
@@ -278,7 +285,8 @@ export async function readJsonl(path: string, options: { mustExist?: boolean } =
   try {
     size = (await stat(path)).size;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && options.mustExist !== true) return { records: [], lines: 0, bytes: 0, endsWithNewline: true };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && options.mustExist !== true)
+      return { records: [], lines: 0, bytes: 0, endsWithNewline: true };
     throw error;
   }
   const records: LoadedFile['records'] = [];

@@ -78,7 +78,10 @@ export class QueueFullError extends APIToolkitError {
 export class RecordDroppedError extends APIToolkitError {
   readonly reason: string;
   constructor(reason: string, count: number) {
-    super('APITOOLKIT_ERR_RECORD_DROPPED', `dropped ${count} record(s): ${reason} (further drops for this reason are only counted in stats())`);
+    super(
+      'APITOOLKIT_ERR_RECORD_DROPPED',
+      `dropped ${count} record(s): ${reason} (further drops for this reason are only counted in stats())`,
+    );
     this.reason = reason;
   }
 }

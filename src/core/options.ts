@@ -9,15 +9,15 @@ import type { Transport } from '../transport/types.js';
 
 /** Why a record was not delivered; the keys of `stats().dropped`. */
 export type DropReason =
-  | 'queue_overflow'      // the queue was full (maxQueueSize / maxQueueBytes)
-  | 'pending_overflow'    // captured before start-up finished and the start-up buffer was full
-  | 'api_key_refused'     // the API key was refused (401): nothing can be sent
-  | 'start_failed'        // a custom transport's start() rejected: nothing can be sent
-  | 'send_failed'         // the endpoint answered with a non-retryable error
-  | 'encode_error'        // the record could not be encoded (or was larger than a message may be)
-  | 'before_send'         // the user's beforeSend hook returned null
-  | 'hook_error'          // the user's beforeSend hook threw
-  | 'shutdown';           // still queued when shutdown(timeoutMs) ran out of time
+  | 'queue_overflow' // the queue was full (maxQueueSize / maxQueueBytes)
+  | 'pending_overflow' // captured before start-up finished and the start-up buffer was full
+  | 'api_key_refused' // the API key was refused (401): nothing can be sent
+  | 'start_failed' // a custom transport's start() rejected: nothing can be sent
+  | 'send_failed' // the endpoint answered with a non-retryable error
+  | 'encode_error' // the record could not be encoded (or was larger than a message may be)
+  | 'before_send' // the user's beforeSend hook returned null
+  | 'hook_error' // the user's beforeSend hook threw
+  | 'shutdown'; // still queued when shutdown(timeoutMs) ran out of time
 
 /**
  * What `captureOutgoing.axios` accepts besides `true`: an axios instance (`axios`, `axios.create()`),
@@ -226,16 +226,47 @@ export interface ResolvedOptions {
 
 // `satisfies` makes the compiler fail when an option is added to the interface but not here.
 // Exported for the test that checks every option's validation (test/security/options.test.ts).
-export const KNOWN_OPTIONS: ReadonlySet<string> = new Set(Object.keys({
-  apiKey: true, rootURL: true, allowInsecureRootURL: true, pubsubEndpoint: true, transport: true, publishThread: true, enabled: true, debug: true, logger: true,
-  redactHeaders: true, redactRequestBody: true, redactResponseBody: true, redactQueryParams: true, serviceVersion: true, tags: true,
-  ignorePaths: true, sampleRate: true, sampleRoutes: true, ignoreMethods: true, captureRequestBody: true, captureResponseBody: true, maxBodyBytes: true,
-  maxQueueSize: true, maxQueueBytes: true, maxBatchSize: true, maxBatchBytes: true, flushIntervalMs: true,
-  exportTimeoutMs: true, metadataTimeoutMs: true, beforeSend: true, onError: true,
-  captureOutgoing: true, redactOutgoingHeaders: true, redactOutgoingRequestBody: true, redactOutgoingResponseBody: true,
-  outgoingUrlPatterns: true, detectLeaks: true,
-} satisfies Record<keyof APIToolkitOptions, true>));
-
+export const KNOWN_OPTIONS: ReadonlySet<string> = new Set(
+  Object.keys({
+    apiKey: true,
+    rootURL: true,
+    allowInsecureRootURL: true,
+    pubsubEndpoint: true,
+    transport: true,
+    publishThread: true,
+    enabled: true,
+    debug: true,
+    logger: true,
+    redactHeaders: true,
+    redactRequestBody: true,
+    redactResponseBody: true,
+    redactQueryParams: true,
+    serviceVersion: true,
+    tags: true,
+    ignorePaths: true,
+    sampleRate: true,
+    sampleRoutes: true,
+    ignoreMethods: true,
+    captureRequestBody: true,
+    captureResponseBody: true,
+    maxBodyBytes: true,
+    maxQueueSize: true,
+    maxQueueBytes: true,
+    maxBatchSize: true,
+    maxBatchBytes: true,
+    flushIntervalMs: true,
+    exportTimeoutMs: true,
+    metadataTimeoutMs: true,
+    beforeSend: true,
+    onError: true,
+    captureOutgoing: true,
+    redactOutgoingHeaders: true,
+    redactOutgoingRequestBody: true,
+    redactOutgoingResponseBody: true,
+    outgoingUrlPatterns: true,
+    detectLeaks: true,
+  } satisfies Record<keyof APIToolkitOptions, true>),
+);
 
 /** The deprecated `publishThread`: still checked, so that a typo is no more silent than before, then ignored. */
 function publishThread(value: unknown): void {
@@ -316,11 +347,22 @@ function endpoint(value: unknown, name: string, { https = true } = {}): string |
     } catch {
       url = undefined;
     }
-    if (url !== undefined && url.username === '' && url.password === '' && (url.pathname === '/' || url.pathname === '') && url.search === '' && url.hash === '') return url.origin;
+    if (
+      url !== undefined &&
+      url.username === '' &&
+      url.password === '' &&
+      (url.pathname === '/' || url.pathname === '') &&
+      url.search === '' &&
+      url.hash === ''
+    )
+      return url.origin;
     throw new OptionsInvalidError(name, `expected "https://host[:port]" with no path, query or credentials, got ${describeValue(value)}`);
   }
   if (typeof value !== 'string' || !/^[^\s/:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(value)) {
-    throw new OptionsInvalidError(name, `expected "host:port"${https ? ' (plaintext, an emulator or the local collector) or "https://host[:port]"' : ''}, got ${describeValue(value)}`);
+    throw new OptionsInvalidError(
+      name,
+      `expected "host:port"${https ? ' (plaintext, an emulator or the local collector) or "https://host[:port]"' : ''}, got ${describeValue(value)}`,
+    );
   }
   return value;
 }
@@ -328,7 +370,13 @@ function endpoint(value: unknown, name: string, { https = true } = {}): string |
 function transport(value: unknown): Transport | undefined {
   if (value === undefined) return undefined;
   const t = value as Partial<Transport> | null;
-  if (t === null || typeof t !== 'object' || typeof t.start !== 'function' || typeof t.send !== 'function' || typeof t.shutdown !== 'function') {
+  if (
+    t === null ||
+    typeof t !== 'object' ||
+    typeof t.start !== 'function' ||
+    typeof t.send !== 'function' ||
+    typeof t.shutdown !== 'function'
+  ) {
     throw new OptionsInvalidError('transport', `expected an object with start(), send() and shutdown(), got ${describeValue(value)}`);
   }
   return t as Transport;
@@ -337,25 +385,32 @@ function transport(value: unknown): Transport | undefined {
 function ignorePaths(value: unknown): (string | RegExp)[] {
   const list = value as (string | RegExp)[] | undefined;
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new OptionsInvalidError('ignorePaths', `expected an array of strings or RegExps, got ${describeValue(value)}`);
+  if (!Array.isArray(value))
+    throw new OptionsInvalidError('ignorePaths', `expected an array of strings or RegExps, got ${describeValue(value)}`);
   value.forEach((item, i) => {
     if (!(item instanceof RegExp) && (typeof item !== 'string' || item === '')) {
       throw new OptionsInvalidError(`ignorePaths[${i}]`, `expected a non-empty string or a RegExp, got ${describeValue(item)}`);
     }
   });
   // A global/sticky RegExp keeps lastIndex between test() calls and would skip every other match.
-  return list!.map((item) => (item instanceof RegExp && (item.global || item.sticky) ? new RegExp(item.source, item.flags.replace(/[gy]/g, '')) : item));
+  return list!.map((item) =>
+    item instanceof RegExp && (item.global || item.sticky) ? new RegExp(item.source, item.flags.replace(/[gy]/g, '')) : item,
+  );
 }
 
 function rate(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new OptionsInvalidError(name, `expected a number from 0 to 1, got ${describeValue(value)}`);
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1))
+    throw new OptionsInvalidError(name, `expected a number from 0 to 1, got ${describeValue(value)}`);
   return value;
 }
 
 function sampleRoutes(value: unknown): ReadonlyMap<string, number> {
   if (value === undefined) return new Map();
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new OptionsInvalidError('sampleRoutes', `expected an object of route -> rate, such as { '/health': 0 }, got ${describeValue(value)}`);
+    throw new OptionsInvalidError(
+      'sampleRoutes',
+      `expected an object of route -> rate, such as { '/health': 0 }, got ${describeValue(value)}`,
+    );
   }
   const routes = new Map<string, number>();
   for (const [route, r] of Object.entries(value)) {
@@ -376,11 +431,15 @@ const OUTGOING_CLIENTS: ReadonlySet<string> = new Set(['fetch', 'http', 'axios']
 function captureOutgoing(value: unknown): ResolvedCaptureOutgoing | undefined {
   if (value === undefined) return undefined;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new OptionsInvalidError('captureOutgoing', `expected an object such as { fetch: true, http: true, axios: true }, got ${describeValue(value)}`);
+    throw new OptionsInvalidError(
+      'captureOutgoing',
+      `expected an object such as { fetch: true, http: true, axios: true }, got ${describeValue(value)}`,
+    );
   }
   const input = value as Record<string, unknown>;
   for (const key of Object.keys(input)) {
-    if (!OUTGOING_CLIENTS.has(key)) throw new OptionsInvalidError(`captureOutgoing.${key}`, 'unknown client (expected fetch, http or axios)');
+    if (!OUTGOING_CLIENTS.has(key))
+      throw new OptionsInvalidError(`captureOutgoing.${key}`, 'unknown client (expected fetch, http or axios)');
   }
   for (const key of ['fetch', 'http'] as const) {
     if (input[key] !== undefined && typeof input[key] !== 'boolean') {
@@ -393,7 +452,10 @@ function captureOutgoing(value: unknown): ResolvedCaptureOutgoing | undefined {
   else if (isAxiosLike(a)) axios = Object.freeze([a]);
   else if (Array.isArray(a) && a.length > 0 && a.every(isAxiosLike)) axios = Object.freeze([...new Set(a)]);
   else if (a !== undefined) {
-    throw new OptionsInvalidError('captureOutgoing.axios', `expected true, false, an axios instance or an array of them, got ${describeValue(a)}`);
+    throw new OptionsInvalidError(
+      'captureOutgoing.axios',
+      `expected true, false, an axios instance or an array of them, got ${describeValue(a)}`,
+    );
   }
   const fetch = input.fetch === true;
   const http = input.http === true;
@@ -404,7 +466,8 @@ function captureOutgoing(value: unknown): ResolvedCaptureOutgoing | undefined {
 
 function detectLeaks(value: unknown): 'warn' | 'redact' | false {
   if (value === undefined || value === false) return false;
-  if (value !== 'warn' && value !== 'redact') throw new OptionsInvalidError('detectLeaks', `expected 'warn', 'redact' or false, got ${describeValue(value)}`);
+  if (value !== 'warn' && value !== 'redact')
+    throw new OptionsInvalidError('detectLeaks', `expected 'warn', 'redact' or false, got ${describeValue(value)}`);
   return value;
 }
 
@@ -442,7 +505,11 @@ function withEnvironment(options: APIToolkitOptions): { options: APIToolkitOptio
     const name = `${variable} (environment)`;
     from.set(option, name);
     if (option === 'enabled' || option === 'debug') merged[option] = envBoolean(name, raw);
-    else if (option === 'tags') merged[option] = raw.split(',').map((tag) => tag.trim()).filter((tag) => tag !== '');
+    else if (option === 'tags')
+      merged[option] = raw
+        .split(',')
+        .map((tag) => tag.trim())
+        .filter((tag) => tag !== '');
     else merged[option] = raw.trim();
   }
   return { options: merged as APIToolkitOptions, from };
@@ -511,7 +578,9 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
     apiKey,
     rootURL: rootURL(options.rootURL, allowInsecureRootURL, from.get('rootURL') ?? 'rootURL'),
     allowInsecureRootURL,
-    pubsubEndpoint: endpoint(options.pubsubEndpoint, from.get('pubsubEndpoint') ?? 'pubsubEndpoint') ?? endpoint(environment().PUBSUB_EMULATOR_HOST, 'PUBSUB_EMULATOR_HOST (environment)', { https: false }),
+    pubsubEndpoint:
+      endpoint(options.pubsubEndpoint, from.get('pubsubEndpoint') ?? 'pubsubEndpoint') ??
+      endpoint(environment().PUBSUB_EMULATOR_HOST, 'PUBSUB_EMULATOR_HOST (environment)', { https: false }),
     transport: t,
     enabled,
     debug: bool(options, 'debug', false),

@@ -34,6 +34,11 @@ export interface Platform {
   /** Outgoing-call capture (`captureOutgoing`); absent where it is not supported. */
   readonly outgoing?: {
     compile(options: ResolvedOptions): OutgoingRules;
-    install(client: OutgoingClient, options: ResolvedOptions, rules: OutgoingRules, fault: (error: unknown) => void): OutgoingCapture | undefined;
+    install(
+      client: OutgoingClient,
+      options: ResolvedOptions,
+      rules: OutgoingRules,
+      fault: (error: unknown) => void,
+    ): OutgoingCapture | undefined;
   };
 }

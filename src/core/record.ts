@@ -25,8 +25,17 @@ export interface ErrorRecord {
 
 /** Which integration produced a record. */
 export type SdkType =
-  | 'JsExpress' | 'JsFastify' | 'JsKoa' | 'JsHono' | 'JsNest' | 'JsNext' | 'JsNode' | 'JsFetch'
-  | 'JsFetchOutgoing' | 'JsHttpOutgoing' | 'JsAxiosOutgoing';
+  | 'JsExpress'
+  | 'JsFastify'
+  | 'JsKoa'
+  | 'JsHono'
+  | 'JsNest'
+  | 'JsNext'
+  | 'JsNode'
+  | 'JsFetch'
+  | 'JsFetchOutgoing'
+  | 'JsHttpOutgoing'
+  | 'JsAxiosOutgoing';
 
 /** One observed request and its response, exactly as published. */
 export interface ApiRecord {

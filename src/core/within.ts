@@ -6,7 +6,12 @@
  * @example
  * const result = await within(transport.send(batch), 5_000, () => timedOut);
  */
-export function within<T, L = undefined>(promise: Promise<T>, ms: number, late?: () => L, options: { unref?: boolean } = {}): Promise<T | L> {
+export function within<T, L = undefined>(
+  promise: Promise<T>,
+  ms: number,
+  late?: () => L,
+  options: { unref?: boolean } = {},
+): Promise<T | L> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<L>((resolve) => {
     timer = setTimeout(() => resolve(late === undefined ? (undefined as L) : late()), ms);

@@ -95,7 +95,11 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       redactRequestBody: options.redactRequestBody ?? [],
       redactResponseBody: options.redactResponseBody ?? [],
     });
-    compileRedactor({ redactHeaders: options.redactHeaders, redactRequestBody: options.redactRequestBody, redactResponseBody: options.redactResponseBody });
+    compileRedactor({
+      redactHeaders: options.redactHeaders,
+      redactRequestBody: options.redactRequestBody,
+      redactResponseBody: options.redactResponseBody,
+    });
     checks.push({ id: 'redaction', label: 'redaction', status: 'ok', detail: describeRules(options) });
   } catch (error) {
     configOk = false;
@@ -113,12 +117,29 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   };
 
   if (apiKey === undefined) {
-    checks.push({ id: 'api-key', label: 'API key', status: 'fail', detail: 'no API key given', hint: 'pass --api-key KEY or set APITOOLKIT_KEY' });
-    for (const [id, label] of [['project', 'project'], ['topic', 'topic'], ['publish', 'publish']] as const) skip(id, label, 'no API key');
+    checks.push({
+      id: 'api-key',
+      label: 'API key',
+      status: 'fail',
+      detail: 'no API key given',
+      hint: 'pass --api-key KEY or set APITOOLKIT_KEY',
+    });
+    for (const [id, label] of [
+      ['project', 'project'],
+      ['topic', 'topic'],
+      ['publish', 'publish'],
+    ] as const)
+      skip(id, label, 'no API key');
     return report(checks);
   }
   if (!configOk) {
-    for (const [id, label] of [['api-key', 'API key'], ['project', 'project'], ['topic', 'topic'], ['publish', 'publish']] as const) skip(id, label, 'invalid options');
+    for (const [id, label] of [
+      ['api-key', 'API key'],
+      ['project', 'project'],
+      ['topic', 'topic'],
+      ['publish', 'publish'],
+    ] as const)
+      skip(id, label, 'invalid options');
     return report(checks);
   }
 
@@ -134,7 +155,13 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
 /** The checks that need the network: the key, the project and topic it maps to, the publish permission. */
 async function networkChecks(
   checks: DoctorCheck[],
-  { rootURL, apiKey, endpoint, timeoutMs, http }: { rootURL: string; apiKey: string; endpoint: string | undefined; timeoutMs: number; http: HttpClient },
+  {
+    rootURL,
+    apiKey,
+    endpoint,
+    timeoutMs,
+    http,
+  }: { rootURL: string; apiKey: string; endpoint: string | undefined; timeoutMs: number; http: HttpClient },
 ): Promise<DoctorReport> {
   const skip = (id: string, label: string, why: string): void => {
     checks.push({ id, label, status: 'skip', detail: `not checked: ${why}` });
@@ -145,7 +172,12 @@ async function networkChecks(
     metadata = await fetchClientMetadata(rootURL, apiKey, { timeoutMs, http });
   } catch (error) {
     checks.push(metadataFailure(error, rootURL, apiKey));
-    for (const [id, label] of [['project', 'project'], ['topic', 'topic'], ['publish', 'publish']] as const) skip(id, label, 'no client metadata');
+    for (const [id, label] of [
+      ['project', 'project'],
+      ['topic', 'topic'],
+      ['publish', 'publish'],
+    ] as const)
+      skip(id, label, 'no client metadata');
     return report(checks);
   }
   const ms = Math.round(performance.now() - started);
@@ -160,11 +192,20 @@ async function networkChecks(
   const topicName = `projects/${metadata.pubsub_project_id}/topics/${metadata.topic_id}`;
   const account = metadata.pubsub_push_service_account;
   const as = typeof account.client_email === 'string' ? account.client_email : 'the service account';
-  const via = endpoint === undefined
-    ? `as ${as} on Google Pub/Sub`
-    : endpoint.startsWith('https://') ? `as ${as} at ${endpoint}` : `via the plaintext endpoint ${endpoint} (emulator mode, no credentials)`;
+  const via =
+    endpoint === undefined
+      ? `as ${as} on Google Pub/Sub`
+      : endpoint.startsWith('https://')
+        ? `as ${as} at ${endpoint}`
+        : `via the plaintext endpoint ${endpoint} (emulator mode, no credentials)`;
   if (/[\s/]/.test(metadata.pubsub_project_id) || /[\s/]/.test(metadata.topic_id)) {
-    checks.push({ id: 'topic', label: 'topic', status: 'fail', detail: `malformed topic ${JSON.stringify(topicName)}`, hint: 'the metadata endpoint answered ids the SDK cannot publish to' });
+    checks.push({
+      id: 'topic',
+      label: 'topic',
+      status: 'fail',
+      detail: `malformed topic ${JSON.stringify(topicName)}`,
+      hint: 'the metadata endpoint answered ids the SDK cannot publish to',
+    });
     skip('publish', 'publish', 'malformed topic');
     return report(checks);
   }
@@ -192,14 +233,20 @@ async function frameworksCheck(cwd: string): Promise<DoctorCheck> {
       label: 'frameworks',
       status: 'warn',
       detail: `none of ${DOCTOR_FRAMEWORKS.join(', ')} found in node_modules from ${cwd} up`,
-      hint: 'run the doctor from your app\'s directory',
+      hint: "run the doctor from your app's directory",
     };
   }
   const express = found.find((f) => f.name === 'express');
   const major = express === undefined ? undefined : Number(express.version.split('.')[0]);
   const detail = found.map((f) => `${f.name} ${f.version}`).join(' · ');
   if (major !== undefined && (major < 4 || major > 5)) {
-    return { id: 'frameworks', label: 'frameworks', status: 'warn', detail, hint: `apitoolkit-node/express supports Express 4 and 5, found ${express!.version}` };
+    return {
+      id: 'frameworks',
+      label: 'frameworks',
+      status: 'warn',
+      detail,
+      hint: `apitoolkit-node/express supports Express 4 and 5, found ${express!.version}`,
+    };
   }
   return { id: 'frameworks', label: 'frameworks', status: 'ok', detail };
 }
@@ -234,11 +281,14 @@ function describeRules(options: DoctorOptions): string {
   const request = options.redactRequestBody ?? [];
   const response = options.redactResponseBody ?? [];
   const list = (items: readonly string[]): string => (items.length === 0 ? 'none' : items.join(', '));
-  return `headers: ${list(ALWAYS_REDACTED_HEADERS)} (always)${headers.length > 0 ? ` + ${list(headers.map((h) => h.toLowerCase()))}` : ''}; ` +
-    `request body: ${list(request)}; response body: ${list(response)}`;
+  return (
+    `headers: ${list(ALWAYS_REDACTED_HEADERS)} (always)${headers.length > 0 ? ` + ${list(headers.map((h) => h.toLowerCase()))}` : ''}; ` +
+    `request body: ${list(request)}; response body: ${list(response)}`
+  );
 }
 
-const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|ERR_OSSL_|CERT_|UNABLE_TO_(GET|VERIFY|DECRYPT)|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH|ERR_CERT)/;
+const TLS_CODE =
+  /^(ERR_TLS_|ERR_SSL_|ERR_OSSL_|CERT_|UNABLE_TO_(GET|VERIFY|DECRYPT)|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH|ERR_CERT)/;
 const NETWORK_HINTS: Readonly<Record<string, string>> = {
   ECONNREFUSED: 'connection refused: nothing is listening there',
   ENOTFOUND: 'the host name does not resolve',
@@ -261,7 +311,11 @@ const NETWORK_HINTS: Readonly<Record<string, string>> = {
 export function metadataFailure(error: unknown, rootURL: string, apiKey: string): DoctorCheck {
   const base = { id: 'api-key', label: 'API key', status: 'fail' as const };
   if (error instanceof ApiKeyRefusedError) {
-    return { ...base, detail: `key …${apiKey.slice(-4)} refused by ${rootURL} (HTTP 401)`, hint: 'copy the key again from your APIToolkit project settings (API keys); a revoked key stays refused' };
+    return {
+      ...base,
+      detail: `key …${apiKey.slice(-4)} refused by ${rootURL} (HTTP 401)`,
+      hint: 'copy the key again from your APIToolkit project settings (API keys); a revoked key stays refused',
+    };
   }
   const codes = errorCodes(error);
   const text = message(error);
@@ -273,30 +327,54 @@ export function metadataFailure(error: unknown, rootURL: string, apiKey: string)
     return {
       ...base,
       detail: `TLS failure talking to ${rootURL}${tls === undefined ? '' : ` (${tls})`}: ${text.replace(/ [0-9A-F]{8,}:error:[^\n]*/, '')}`,
-      hint: 'check that the URL\'s scheme matches the server (https vs http), the system clock, and, behind a TLS-inspecting proxy, NODE_EXTRA_CA_CERTS',
+      hint: "check that the URL's scheme matches the server (https vs http), the system clock, and, behind a TLS-inspecting proxy, NODE_EXTRA_CA_CERTS",
     };
   }
   const network = codes.find((code) => code in NETWORK_HINTS);
   if (network !== undefined) {
-    return { ...base, detail: `cannot reach ${rootURL}: ${NETWORK_HINTS[network]} (${network})`, hint: 'check the URL (--root-url), your network, proxy and firewall' };
+    return {
+      ...base,
+      detail: `cannot reach ${rootURL}: ${NETWORK_HINTS[network]} (${network})`,
+      hint: 'check the URL (--root-url), your network, proxy and firewall',
+    };
   }
-  if (/timed out/.test(text)) return { ...base, detail: `no answer from ${rootURL}: ${text}`, hint: 'the server or the network is slow or blocked; try again, or raise --timeout' };
+  if (/timed out/.test(text))
+    return {
+      ...base,
+      detail: `no answer from ${rootURL}: ${text}`,
+      hint: 'the server or the network is slow or blocked; try again, or raise --timeout',
+    };
   return { ...base, detail: text, hint: `is ${rootURL} the APIToolkit URL? (--root-url)` };
 }
 
-async function publishCheck(metadata: ClientMetadata, topicName: string, endpoint: string | undefined, timeoutMs: number, http: HttpClient): Promise<DoctorCheck> {
+async function publishCheck(
+  metadata: ClientMetadata,
+  topicName: string,
+  endpoint: string | undefined,
+  timeoutMs: number,
+  http: HttpClient,
+): Promise<DoctorCheck> {
   const base = { id: 'publish', label: 'publish' };
   try {
     if (endpoint === undefined || endpoint.startsWith('https://')) {
       try {
         serviceAccountOf(metadata.pubsub_push_service_account);
       } catch (error) {
-        return { ...base, status: 'fail', detail: `the client metadata has no usable service-account key: ${message(error)}`, hint: 'contact APIToolkit support: the project\'s publisher credentials are missing' };
+        return {
+          ...base,
+          status: 'fail',
+          detail: `the client metadata has no usable service-account key: ${message(error)}`,
+          hint: "contact APIToolkit support: the project's publisher credentials are missing",
+        };
       }
     }
     const allowed = await canPublish(metadata, { pubsubEndpoint: endpoint, http, timeoutMs });
     if (allowed) {
-      return { ...base, status: 'ok', detail: `authorised: ${PUBLISH_PERMISSION} granted on ${topicName} (asked with testIamPermissions; no record sent)` };
+      return {
+        ...base,
+        status: 'ok',
+        detail: `authorised: ${PUBLISH_PERMISSION} granted on ${topicName} (asked with testIamPermissions; no record sent)`,
+      };
     }
     return {
       ...base,
@@ -310,9 +388,10 @@ async function publishCheck(metadata: ClientMetadata, topicName: string, endpoin
       ...base,
       status: 'fail',
       detail: `could not ask ${endpoint ?? 'Google Pub/Sub'}: ${tls === undefined ? '' : `TLS failure (${tls}): `}${message(error)}`,
-      hint: endpoint !== undefined && !endpoint.startsWith('https://')
-        ? `is the collector or emulator running at ${endpoint}? (--pubsub-endpoint / PUBSUB_EMULATOR_HOST)`
-        : 'check access to pubsub.googleapis.com:443 and oauth2.googleapis.com:443 from this machine (proxy: HTTPS_PROXY / NO_PROXY; firewall)',
+      hint:
+        endpoint !== undefined && !endpoint.startsWith('https://')
+          ? `is the collector or emulator running at ${endpoint}? (--pubsub-endpoint / PUBSUB_EMULATOR_HOST)`
+          : 'check access to pubsub.googleapis.com:443 and oauth2.googleapis.com:443 from this machine (proxy: HTTPS_PROXY / NO_PROXY; firewall)',
     };
   }
 }
@@ -337,11 +416,18 @@ export interface DoctorFormatOptions {
  */
 export function formatDoctorReport(report: DoctorReport, options: DoctorFormatOptions = {}): string {
   const paint = (code: string, text: string): string => (options.color === true ? `\x1b[${code}m${text}\x1b[0m` : text);
-  const symbol: Record<CheckStatus, string> = { ok: paint('32', '✓'), warn: paint('33', '!'), fail: paint('31', '✗'), skip: paint('2', '-') };
+  const symbol: Record<CheckStatus, string> = {
+    ok: paint('32', '✓'),
+    warn: paint('33', '!'),
+    fail: paint('31', '✗'),
+    skip: paint('2', '-'),
+  };
   const width = Math.max(...report.checks.map((check) => check.label.length));
   const lines = ['apitoolkit-node doctor', ''];
   for (const check of report.checks) {
-    lines.push(`  ${symbol[check.status]} ${check.label.padEnd(width)}  ${check.status === 'skip' ? paint('2', check.detail) : check.detail}`);
+    lines.push(
+      `  ${symbol[check.status]} ${check.label.padEnd(width)}  ${check.status === 'skip' ? paint('2', check.detail) : check.detail}`,
+    );
     if (check.hint !== undefined && check.status !== 'ok') lines.push(`    ${' '.repeat(width)}  ${paint('2', `→ ${check.hint}`)}`);
   }
   const failed = report.checks.filter((check) => check.status === 'fail').length;

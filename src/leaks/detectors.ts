@@ -69,8 +69,29 @@ export function words(name: string): string[] {
 /** Last words of a field name that hold a password. */
 const PASSWORD_WORDS = new Set(['password', 'passwd', 'pwd', 'passphrase', 'passcode']);
 /** Last words (or word pairs) of a field name that hold another credential. */
-const CREDENTIAL_WORDS = new Set(['secret', 'token', 'apikey', 'credential', 'credentials', 'privatekey', 'otp', 'totp', 'pin', 'sessionid', 'sid']);
-const CREDENTIAL_PAIRS = new Set(['api key', 'private key', 'access key', 'secret key', 'signing key', 'session id', 'auth code', 'authorization code']);
+const CREDENTIAL_WORDS = new Set([
+  'secret',
+  'token',
+  'apikey',
+  'credential',
+  'credentials',
+  'privatekey',
+  'otp',
+  'totp',
+  'pin',
+  'sessionid',
+  'sid',
+]);
+const CREDENTIAL_PAIRS = new Set([
+  'api key',
+  'private key',
+  'access key',
+  'secret key',
+  'signing key',
+  'session id',
+  'auth code',
+  'authorization code',
+]);
 /** Words after `password` that still name a password-derived value. */
 const PASSWORD_TAILS = new Set(['hash', 'digest', 'confirmation', 'confirm', 'repeat', 'salt']);
 const CARD_CODE_WORDS = new Set(['cvv', 'cvc', 'cvv2', 'cvc2', 'cid', 'csc']);
@@ -128,20 +149,40 @@ const credentialField: ValueDetector = {
     if (what === null) return;
     if (what === 'card-code') {
       if (!/^\s*\d{3,4}\s*$/.test(value)) return;
-      out.push({ detector: 'card-security-code', source: OURS, kind: 'secret', confidence: 'high', description: `card security code in a field named "${context.key}"`, start: 0, end: value.length });
+      out.push({
+        detector: 'card-security-code',
+        source: OURS,
+        kind: 'secret',
+        confidence: 'high',
+        description: `card security code in a field named "${context.key}"`,
+        start: 0,
+        end: value.length,
+      });
       return;
     }
     if (what === 'password') {
-      out.push({ detector: 'password-field', source: OURS, kind: 'secret', confidence: 'high', description: `password in a field named "${context.key}"`, start: 0, end: value.length });
+      out.push({
+        detector: 'password-field',
+        source: OURS,
+        kind: 'secret',
+        confidence: 'high',
+        description: `password in a field named "${context.key}"`,
+        start: 0,
+        end: value.length,
+      });
       return;
     }
     // A PIN or an OTP is short; other credentials shorter than 8 characters are rarely real.
     const short = value.trim().length < 8;
     const pinLike = /(^|[^a-z])(pin|otp|totp)$/i.test(context.key);
     out.push({
-      detector: 'credential-field', source: OURS, kind: 'secret',
+      detector: 'credential-field',
+      source: OURS,
+      kind: 'secret',
       confidence: short && !pinLike ? 'medium' : 'high',
-      description: `credential in a field named "${context.key}"`, start: 0, end: value.length,
+      description: `credential in a field named "${context.key}"`,
+      start: 0,
+      end: value.length,
     });
   },
 };
@@ -171,8 +212,13 @@ const jwt: ValueDetector = {
       if (typeof decoded !== 'object' || decoded === null || typeof (decoded as { alg?: unknown }).alg !== 'string') continue;
       const signed = !m[0].endsWith('.');
       out.push({
-        detector: 'jwt', source: OURS, kind: 'secret', confidence: signed ? 'high' : 'medium',
-        description: signed ? 'JSON Web Token (signed)' : 'JSON Web Token (unsigned)', start: m.index!, end: m.index! + m[0].length,
+        detector: 'jwt',
+        source: OURS,
+        kind: 'secret',
+        confidence: signed ? 'high' : 'medium',
+        description: signed ? 'JSON Web Token (signed)' : 'JSON Web Token (unsigned)',
+        start: m.index!,
+        end: m.index! + m[0].length,
       });
     }
   },
@@ -186,7 +232,15 @@ const httpCredential: ValueDetector = {
   run(value, _context, out) {
     if (value.includes('Bearer')) {
       for (const m of value.matchAll(BEARER)) {
-        out.push({ detector: 'bearer-credential', source: OURS, kind: 'secret', confidence: 'high', description: 'Bearer credential', start: m.index!, end: m.index! + m[0].length });
+        out.push({
+          detector: 'bearer-credential',
+          source: OURS,
+          kind: 'secret',
+          confidence: 'high',
+          description: 'Bearer credential',
+          start: m.index!,
+          end: m.index! + m[0].length,
+        });
       }
     }
     if (value.includes('Basic')) {
@@ -199,7 +253,15 @@ const httpCredential: ValueDetector = {
         }
         // user:password, printable.
         if (!/^[\x20-\x7e]+:[\x20-\x7e]*$/.test(decoded)) continue;
-        out.push({ detector: 'basic-credential', source: OURS, kind: 'secret', confidence: 'high', description: 'HTTP Basic credential (user:password)', start: m.index!, end: m.index! + m[0].length });
+        out.push({
+          detector: 'basic-credential',
+          source: OURS,
+          kind: 'secret',
+          confidence: 'high',
+          description: 'HTTP Basic credential (user:password)',
+          start: m.index!,
+          end: m.index! + m[0].length,
+        });
       }
     }
   },
@@ -214,7 +276,15 @@ const googleApiKey: ValueDetector = {
   run(value, _context, out) {
     if (!value.includes('AIza')) return;
     for (const m of value.matchAll(GOOGLE_API_KEY)) {
-      out.push({ detector: 'google-api-key', source: OURS, kind: 'secret', confidence: 'high', description: 'Google API key', start: m.index!, end: m.index! + m[0].length });
+      out.push({
+        detector: 'google-api-key',
+        source: OURS,
+        kind: 'secret',
+        confidence: 'high',
+        description: 'Google API key',
+        start: m.index!,
+        end: m.index! + m[0].length,
+      });
     }
   },
 };
@@ -223,7 +293,33 @@ const googleApiKey: ValueDetector = {
 
 // 13 to 19 digits, optionally in groups split by one space or dash.
 const CARD = /(?<![\d.,-])\d(?:[ -]?\d){12,18}(?![\d.,])/g;
-const ID_FIELD = new Set(['id', 'ids', 'uuid', 'guid', 'ref', 'reference', 'no', 'nr', 'seq', 'sequence', 'ts', 'timestamp', 'time', 'at', 'date', 'created', 'updated', 'version', 'serial', 'count', 'total', 'size', 'offset', 'cursor', 'nonce']);
+const ID_FIELD = new Set([
+  'id',
+  'ids',
+  'uuid',
+  'guid',
+  'ref',
+  'reference',
+  'no',
+  'nr',
+  'seq',
+  'sequence',
+  'ts',
+  'timestamp',
+  'time',
+  'at',
+  'date',
+  'created',
+  'updated',
+  'version',
+  'serial',
+  'count',
+  'total',
+  'size',
+  'offset',
+  'cursor',
+  'nonce',
+]);
 const CARD_HINT = /\d{6}|\d{4}[ -]\d{4}/;
 const CARD_FIELD = /(^|[^a-z])(card|cards|cc|pan|ccnum|ccnumber|cardnumber|cardno|creditcard|credit)([^a-z]|$)/;
 
@@ -271,9 +367,13 @@ const paymentCard: ValueDetector = {
       // likely that.
       const idLike = !named && ID_FIELD.has(words(context.key).at(-1) ?? '');
       out.push({
-        detector: 'payment-card', source: 'credit-card-type', kind: 'secret',
+        detector: 'payment-card',
+        source: 'credit-card-type',
+        kind: 'secret',
         confidence: named || grouped ? 'high' : idLike ? 'low' : 'medium',
-        description: `payment card number (${brand}, Luhn-valid)`, start: m.index!, end: m.index! + text.length,
+        description: `payment card number (${brand}, Luhn-valid)`,
+        start: m.index!,
+        end: m.index! + text.length,
       });
     }
   },
@@ -281,7 +381,8 @@ const paymentCard: ValueDetector = {
 
 // ------------------------------------------------------------------ personal data
 
-const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])/g;
+const EMAIL =
+  /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])/g;
 
 const email: ValueDetector = {
   id: 'email',
@@ -290,7 +391,15 @@ const email: ValueDetector = {
     for (const m of value.matchAll(EMAIL)) {
       // `user@host` in a URL's authority is a basic-auth credential, not a mailbox.
       if (/:\/\/[^/\s]*$/.test(value.slice(0, m.index!))) continue;
-      out.push({ detector: 'email', source: OURS, kind: 'pii', confidence: 'low', description: 'email address', start: m.index!, end: m.index! + m[0].length });
+      out.push({
+        detector: 'email',
+        source: OURS,
+        kind: 'pii',
+        confidence: 'low',
+        description: 'email address',
+        start: m.index!,
+        end: m.index! + m[0].length,
+      });
     }
   },
 };
@@ -306,9 +415,13 @@ const phone: ValueDetector = {
       const parsed = parsePhoneNumberFromString(m[0]);
       if (parsed === undefined || !parsed.isValid()) continue;
       out.push({
-        detector: 'phone', source: 'libphonenumber-js', kind: 'pii',
+        detector: 'phone',
+        source: 'libphonenumber-js',
+        kind: 'pii',
         confidence: PHONE_FIELD.test(context.path) ? 'medium' : 'low',
-        description: `phone number (${parsed.country ?? `+${parsed.countryCallingCode}`})`, start: m.index!, end: m.index! + m[0].length,
+        description: `phone number (${parsed.country ?? `+${parsed.countryCallingCode}`})`,
+        start: m.index!,
+        end: m.index! + m[0].length,
       });
     }
   },
@@ -329,22 +442,89 @@ interface NationalId {
 }
 
 const NATIONAL_IDS: readonly NationalId[] = [
-  { id: 'us-ssn', name: 'US Social Security number', validator: usSsn, fields: /(^|[^a-z])(ssn|social ?security( ?number)?)([^a-z]|$)/, shape: /(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])/g },
-  { id: 'br-cpf', name: 'Brazilian CPF', validator: brCpf, fields: /(^|[^a-z])cpf([^a-z]|$)/, shape: /(?<![\d.])\d{3}\.\d{3}\.\d{3}-\d{2}(?![\d-])/g },
+  {
+    id: 'us-ssn',
+    name: 'US Social Security number',
+    validator: usSsn,
+    fields: /(^|[^a-z])(ssn|social ?security( ?number)?)([^a-z]|$)/,
+    shape: /(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])/g,
+  },
+  {
+    id: 'br-cpf',
+    name: 'Brazilian CPF',
+    validator: brCpf,
+    fields: /(^|[^a-z])cpf([^a-z]|$)/,
+    shape: /(?<![\d.])\d{3}\.\d{3}\.\d{3}-\d{2}(?![\d-])/g,
+  },
   { id: 'nl-bsn', name: 'Dutch BSN', validator: nlBsn, fields: /(^|[^a-z])(bsn|burgerservicenummer)([^a-z]|$)/, shape: null },
-  { id: 'es-dni', name: 'Spanish DNI', validator: esDni, fields: /(^|[^a-z])(dni|nif)([^a-z]|$)/, shape: /(?<![\dA-Z])\d{8}-?[A-Z](?![\dA-Za-z])/g },
-  { id: 'es-nie', name: 'Spanish NIE', validator: esNie, fields: /(^|[^a-z])(nie|nif)([^a-z]|$)/, shape: /(?<![\dA-Z])[XYZ]-?\d{7}-?[A-Z](?![\dA-Za-z])/g },
-  { id: 'it-codice-fiscale', name: 'Italian codice fiscale', validator: itCodiceFiscale, fields: /(^|[^a-z])(codice ?fiscale|cf|tax ?code)([^a-z]|$)/, shape: /(?<![A-Z0-9])[A-Z]{6}\d{2}[A-EHLMPR-T]\d{2}[A-Z]\d{3}[A-Z](?![A-Z0-9])/g },
-  { id: 'fr-nir', name: 'French NIR (social security number)', validator: frNir, fields: /(^|[^a-z])(nir|insee|numero ?securite ?sociale|secu)([^a-z]|$)/, shape: /(?<!\d)[12]\d{2}(0[1-9]|1[0-2])(\d{2}|2[AB])\d{6}\d{2}(?!\d)/g },
-  { id: 'in-aadhaar', name: 'Indian Aadhaar number', validator: inAadhaar, fields: /(^|[^a-z])(aadhaa?r|uid)([^a-z]|$)/, shape: /(?<![\d ])[2-9]\d{3} \d{4} \d{4}(?![\d ])/g },
-  { id: 'se-personnummer', name: 'Swedish personnummer', validator: sePersonnummer, fields: /(^|[^a-z])(personnummer|personal ?number)([^a-z]|$)/, shape: /(?<![\d-])(19|20)?\d{6}[-+]\d{4}(?![\d-])/g },
-  { id: 'fi-hetu', name: 'Finnish HETU', validator: fiHetu, fields: /(^|[^a-z])(hetu|henkilotunnus)([^a-z]|$)/, shape: /(?<![\dA-Z])\d{6}[-+A]\d{3}[0-9A-Y](?![\dA-Za-z])/g },
-  { id: 'cn-ric', name: 'Chinese resident identity card number', validator: cnRic, fields: /(^|[^a-z])(ric|resident ?id|shenfenzheng)([^a-z]|$)/, shape: /(?<!\d)\d{17}[\dX](?![\dX])/g },
+  {
+    id: 'es-dni',
+    name: 'Spanish DNI',
+    validator: esDni,
+    fields: /(^|[^a-z])(dni|nif)([^a-z]|$)/,
+    shape: /(?<![\dA-Z])\d{8}-?[A-Z](?![\dA-Za-z])/g,
+  },
+  {
+    id: 'es-nie',
+    name: 'Spanish NIE',
+    validator: esNie,
+    fields: /(^|[^a-z])(nie|nif)([^a-z]|$)/,
+    shape: /(?<![\dA-Z])[XYZ]-?\d{7}-?[A-Z](?![\dA-Za-z])/g,
+  },
+  {
+    id: 'it-codice-fiscale',
+    name: 'Italian codice fiscale',
+    validator: itCodiceFiscale,
+    fields: /(^|[^a-z])(codice ?fiscale|cf|tax ?code)([^a-z]|$)/,
+    shape: /(?<![A-Z0-9])[A-Z]{6}\d{2}[A-EHLMPR-T]\d{2}[A-Z]\d{3}[A-Z](?![A-Z0-9])/g,
+  },
+  {
+    id: 'fr-nir',
+    name: 'French NIR (social security number)',
+    validator: frNir,
+    fields: /(^|[^a-z])(nir|insee|numero ?securite ?sociale|secu)([^a-z]|$)/,
+    shape: /(?<!\d)[12]\d{2}(0[1-9]|1[0-2])(\d{2}|2[AB])\d{6}\d{2}(?!\d)/g,
+  },
+  {
+    id: 'in-aadhaar',
+    name: 'Indian Aadhaar number',
+    validator: inAadhaar,
+    fields: /(^|[^a-z])(aadhaa?r|uid)([^a-z]|$)/,
+    shape: /(?<![\d ])[2-9]\d{3} \d{4} \d{4}(?![\d ])/g,
+  },
+  {
+    id: 'se-personnummer',
+    name: 'Swedish personnummer',
+    validator: sePersonnummer,
+    fields: /(^|[^a-z])(personnummer|personal ?number)([^a-z]|$)/,
+    shape: /(?<![\d-])(19|20)?\d{6}[-+]\d{4}(?![\d-])/g,
+  },
+  {
+    id: 'fi-hetu',
+    name: 'Finnish HETU',
+    validator: fiHetu,
+    fields: /(^|[^a-z])(hetu|henkilotunnus)([^a-z]|$)/,
+    shape: /(?<![\dA-Z])\d{6}[-+A]\d{3}[0-9A-Y](?![\dA-Za-z])/g,
+  },
+  {
+    id: 'cn-ric',
+    name: 'Chinese resident identity card number',
+    validator: cnRic,
+    fields: /(^|[^a-z])(ric|resident ?id|shenfenzheng)([^a-z]|$)/,
+    shape: /(?<!\d)\d{17}[\dX](?![\dX])/g,
+  },
   { id: 'ca-sin', name: 'Canadian SIN', validator: caSin, fields: /(^|[^a-z])(sin|social ?insurance( ?number)?)([^a-z]|$)/, shape: null },
-  { id: 'gb-nino', name: 'UK National Insurance number', validator: gbNino, fields: /(^|[^a-z])(nino|national ?insurance( ?number)?|ni ?number)([^a-z]|$)/, shape: null },
+  {
+    id: 'gb-nino',
+    name: 'UK National Insurance number',
+    validator: gbNino,
+    fields: /(^|[^a-z])(nino|national ?insurance( ?number)?|ni ?number)([^a-z]|$)/,
+    shape: null,
+  },
 ];
 
-const GENERIC_ID_FIELD = /(^|[^a-z])(national ?id|national ?identity|id ?number|identity ?number|tax ?id|taxpayer ?id|personal ?id)( ?number)?([^a-z]|$)/;
+const GENERIC_ID_FIELD =
+  /(^|[^a-z])(national ?id|national ?identity|id ?number|identity ?number|tax ?id|taxpayer ?id|personal ?id)( ?number)?([^a-z]|$)/;
 
 const idFieldCache = new Map<string, { id: NationalId; exact: boolean }[]>();
 
@@ -387,8 +567,13 @@ const nationalId: ValueDetector = {
         if (!validId(id.validator, trimmed)) continue;
         const start = value.indexOf(trimmed);
         out.push({
-          detector: `national-id/${id.id}`, source: 'stdnum', kind: 'pii', confidence: exact ? 'high' : 'medium',
-          description: `${id.name} (checksum valid)`, start, end: start + trimmed.length,
+          detector: `national-id/${id.id}`,
+          source: 'stdnum',
+          kind: 'pii',
+          confidence: exact ? 'high' : 'medium',
+          description: `${id.name} (checksum valid)`,
+          start,
+          end: start + trimmed.length,
         });
         return;
       }
@@ -398,8 +583,13 @@ const nationalId: ValueDetector = {
       for (const m of value.matchAll(id.shape)) {
         if (!validId(id.validator, m[0])) continue;
         out.push({
-          detector: `national-id/${id.id}`, source: 'stdnum', kind: 'pii', confidence: 'medium',
-          description: `${id.name} (checksum valid)`, start: m.index!, end: m.index! + m[0].length,
+          detector: `national-id/${id.id}`,
+          source: 'stdnum',
+          kind: 'pii',
+          confidence: 'medium',
+          description: `${id.name} (checksum valid)`,
+          start: m.index!,
+          end: m.index! + m[0].length,
         });
       }
     }
@@ -408,5 +598,12 @@ const nationalId: ValueDetector = {
 
 /** Every value detector, in the order their findings are listed. */
 export const VALUE_DETECTORS: readonly ValueDetector[] = [
-  credentialField, paymentCard, jwt, httpCredential, googleApiKey, nationalId, email, phone,
+  credentialField,
+  paymentCard,
+  jwt,
+  httpCredential,
+  googleApiKey,
+  nationalId,
+  email,
+  phone,
 ];

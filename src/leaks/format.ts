@@ -52,8 +52,10 @@ export function formatLeakReport(report: LeakReport, options: FormatLeakOptions 
   const dismissed = report.groups.filter((g) => g.dismissed).length;
   const below = report.groups.length - report.open.length - dismissed;
   const from = options.source === undefined ? '' : ` of ${options.source}`;
-  lines.push(`Leak scan${from}: ${report.records} record${report.records === 1 ? '' : 's'}, ${report.open.length} open finding${report.open.length === 1 ? '' : 's'}` +
-    `${dismissed > 0 ? `, ${dismissed} dismissed` : ''}${below > 0 ? `, ${below} below the threshold` : ''}`);
+  lines.push(
+    `Leak scan${from}: ${report.records} record${report.records === 1 ? '' : 's'}, ${report.open.length} open finding${report.open.length === 1 ? '' : 's'}` +
+      `${dismissed > 0 ? `, ${dismissed} dismissed` : ''}${below > 0 ? `, ${below} below the threshold` : ''}`,
+  );
   lines.push('');
   for (const group of report.open) lines.push(...groupLines(group, c), '');
   const options2 = Object.entries(report.rules);
@@ -63,7 +65,8 @@ export function formatLeakReport(report: LeakReport, options: FormatLeakOptions 
     lines.push('');
   }
   const unreachable = report.open.filter((g) => g.rule === null);
-  if (unreachable.length > 0) lines.push(`${unreachable.length} finding${unreachable.length === 1 ? '' : 's'} no rule can reach: see the advice above.`, '');
+  if (unreachable.length > 0)
+    lines.push(`${unreachable.length} finding${unreachable.length === 1 ? '' : 's'} no rule can reach: see the advice above.`, '');
   if (report.ok) lines.push(c('32', 'No open leak.'), '');
   return `${lines.join('\n')}`;
 }

@@ -10,10 +10,31 @@ import type { ApiRecord } from '../core/record.js';
 import { formatLeakReport } from './format.js';
 import { scanRecords, type LeakReport, type ScanRecordsOptions } from './scan.js';
 
-export { scanRecord, scanRecords, summarize, suggestRule, rulesOf, endpointOf, type ScanOptions, type ScanRecordsOptions, type LeakGroup, type LeakReport, type SuggestedRule } from './scan.js';
+export {
+  scanRecord,
+  scanRecords,
+  summarize,
+  suggestRule,
+  rulesOf,
+  endpointOf,
+  type ScanOptions,
+  type ScanRecordsOptions,
+  type LeakGroup,
+  type LeakReport,
+  type SuggestedRule,
+} from './scan.js';
 export { redactFindings } from './redact.js';
 export { formatLeakReport, describeFinding, describeLocation, type FormatLeakOptions } from './format.js';
-export { atLeast, maskValue, CONFIDENCE_ORDER, type LeakConfidence, type LeakFinding, type LeakKind, type LeakLocation, type LeakPart } from './types.js';
+export {
+  atLeast,
+  maskValue,
+  CONFIDENCE_ORDER,
+  type LeakConfidence,
+  type LeakFinding,
+  type LeakKind,
+  type LeakLocation,
+  type LeakPart,
+} from './types.js';
 export { secretlintRuleIds } from './secretlint.js';
 
 /**
@@ -27,6 +48,7 @@ export { secretlintRuleIds } from './secretlint.js';
  */
 export function assertNoLeaks(records: Iterable<ApiRecord>, options: ScanRecordsOptions = {}): LeakReport {
   const report = scanRecords(records, options);
-  if (!report.ok) throw new LeakFoundError(`the redaction rules miss ${report.open.length} field(s)\n\n${formatLeakReport(report)}`, report);
+  if (!report.ok)
+    throw new LeakFoundError(`the redaction rules miss ${report.open.length} field(s)\n\n${formatLeakReport(report)}`, report);
   return report;
 }

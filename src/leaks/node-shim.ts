@@ -8,7 +8,12 @@
 
 /** The last segment of a path. */
 export function basename(path: string): string {
-  return path.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? '';
+  return (
+    path
+      .replace(/[\\/]+$/, '')
+      .split(/[\\/]/)
+      .pop() ?? ''
+  );
 }
 
 /** Always throws: there is no file system here. */

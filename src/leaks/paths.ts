@@ -24,7 +24,10 @@ export function memberSuffix(key: string): string {
   if (suffix !== undefined) return suffix;
   suffix = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*$/.test(key)
     ? `.${key}`
-    : `['${key.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/[\u0000-\u001f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}']`;
+    : `['${key
+        .replace(/\\/g, '\\\\')
+        .replace(/'/g, "\\'")
+        .replace(/[\u0000-\u001f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}']`;
   if (suffixes.size >= SUFFIX_CACHE_SIZE) suffixes.clear();
   suffixes.set(key, suffix);
   return suffix;

@@ -109,7 +109,17 @@ export function decodeBodyText(base64: unknown, contentType: string | undefined)
   return { text, kind: 'text' };
 }
 
-function push(slots: Slot[], part: LeakPart, field: string, exact: string, key: string, path: string, value: string, whole: boolean, lower = false): void {
+function push(
+  slots: Slot[],
+  part: LeakPart,
+  field: string,
+  exact: string,
+  key: string,
+  path: string,
+  value: string,
+  whole: boolean,
+  lower = false,
+): void {
   if (value === '' || value === REDACTED) return;
   slots.push({
     location: { part, field, exact },
@@ -173,7 +183,14 @@ function body(slots: Slot[], part: 'request_body' | 'response_body', decoded: Bo
       if (!Object.hasOwn(value, name)) continue;
       const suffix = memberSuffix(name);
       const lower = name.toLowerCase();
-      walk((value as Record<string, unknown>)[name], field + suffix, exact + suffix, name, path === '' ? lower : `${path}.${lower}`, depth + 1);
+      walk(
+        (value as Record<string, unknown>)[name],
+        field + suffix,
+        exact + suffix,
+        name,
+        path === '' ? lower : `${path}.${lower}`,
+        depth + 1,
+      );
     }
   };
   walk(decoded.value, '$', '$', '', '', 0);
@@ -204,9 +221,19 @@ export function slotsOf(record: ApiRecord): Slot[] {
   if (Array.isArray(record.errors)) {
     record.errors.forEach((error, i) => {
       if (typeof error !== 'object' || error === null) return;
-      if (typeof error.message === 'string') push(slots, 'error', 'errors[*].message', `errors[${i}].message`, 'message', 'message', error.message, false);
+      if (typeof error.message === 'string')
+        push(slots, 'error', 'errors[*].message', `errors[${i}].message`, 'message', 'message', error.message, false);
       if (typeof error.root_error_message === 'string' && error.root_error_message !== error.message) {
-        push(slots, 'error', 'errors[*].root_error_message', `errors[${i}].root_error_message`, 'message', 'message', error.root_error_message, false);
+        push(
+          slots,
+          'error',
+          'errors[*].root_error_message',
+          `errors[${i}].root_error_message`,
+          'message',
+          'message',
+          error.root_error_message,
+          false,
+        );
       }
     });
   }

@@ -44,11 +44,16 @@ function redactUrlParams(url: string, names: ReadonlySet<string>): string {
   return `${url.slice(0, q + 1)}${pieces.join('&')}${hash === -1 ? '' : url.slice(hash)}`;
 }
 
-function redactHeaders(headers: Record<string, string[]>, names: ReadonlySet<string>, params: ReadonlySet<string>): Record<string, string[]> {
+function redactHeaders(
+  headers: Record<string, string[]>,
+  names: ReadonlySet<string>,
+  params: ReadonlySet<string>,
+): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const [name, values] of Object.entries(headers)) {
     if (names.has(name.toLowerCase())) out[name] = [REDACTED];
-    else if (params.size > 0 && Array.isArray(values)) out[name] = values.map((value) => (typeof value === 'string' ? redactUrlParams(value, params) : value));
+    else if (params.size > 0 && Array.isArray(values))
+      out[name] = values.map((value) => (typeof value === 'string' ? redactUrlParams(value, params) : value));
     else out[name] = values;
   }
   return out;
@@ -99,13 +104,29 @@ export function redactFindings(record: ApiRecord, findings: readonly LeakFinding
   const errorTexts: string[] = [];
   for (const { location, match } of findings) {
     switch (location.part) {
-      case 'request_header': requestHeaders.add(location.field); break;
-      case 'response_header': responseHeaders.add(location.field); break;
-      case 'query': params.add(location.field); break;
-      case 'url_path': pathParams.add(location.field); break;
-      case 'request_body': if (location.field === '') requestTexts.push(match); else requestExact.add(location.exact); break;
-      case 'response_body': if (location.field === '') responseTexts.push(match); else responseExact.add(location.exact); break;
-      case 'error': errorTexts.push(match); break;
+      case 'request_header':
+        requestHeaders.add(location.field);
+        break;
+      case 'response_header':
+        responseHeaders.add(location.field);
+        break;
+      case 'query':
+        params.add(location.field);
+        break;
+      case 'url_path':
+        pathParams.add(location.field);
+        break;
+      case 'request_body':
+        if (location.field === '') requestTexts.push(match);
+        else requestExact.add(location.exact);
+        break;
+      case 'response_body':
+        if (location.field === '') responseTexts.push(match);
+        else responseExact.add(location.exact);
+        break;
+      case 'error':
+        errorTexts.push(match);
+        break;
     }
   }
   const out: ApiRecord = { ...record };
@@ -114,17 +135,21 @@ export function redactFindings(record: ApiRecord, findings: readonly LeakFinding
   if (params.size > 0) {
     out.raw_url = redactUrlParams(record.raw_url, params);
     if (typeof record.referer === 'string') out.referer = redactUrlParams(record.referer, params);
-    out.query_params = Object.fromEntries(Object.entries(record.query_params).map(([name, values]) => [name, params.has(name.toLowerCase()) ? [REDACTED] : values]));
+    out.query_params = Object.fromEntries(
+      Object.entries(record.query_params).map(([name, values]) => [name, params.has(name.toLowerCase()) ? [REDACTED] : values]),
+    );
   }
   if (requestHeaders.has('referer')) out.referer = REDACTED;
   if (requestHeaders.has('host')) out.host = REDACTED;
   if (pathParams.size > 0) {
     const values: string[] = [];
-    out.path_params = Object.fromEntries(Object.entries(record.path_params).map(([name, value]) => {
-      if (!pathParams.has(name)) return [name, value];
-      values.push(value, encodeURIComponent(value));
-      return [name, REDACTED];
-    }));
+    out.path_params = Object.fromEntries(
+      Object.entries(record.path_params).map(([name, value]) => {
+        if (!pathParams.has(name)) return [name, value];
+        values.push(value, encodeURIComponent(value));
+        return [name, REDACTED];
+      }),
+    );
     // The value also sits in the URL's path.
     const q = out.raw_url.indexOf('?');
     const path = q === -1 ? out.raw_url : out.raw_url.slice(0, q);

@@ -167,13 +167,20 @@ export function suggestRule(location: Omit<LeakLocation, 'exact'>, outgoing: boo
     case 'request_body':
     case 'response_body': {
       if (location.field === '') {
-        return { rule: null, advice: 'the body is neither JSON nor form fields, so no JSONPath rule reaches it: stop sending the value, or drop it in beforeSend' };
+        return {
+          rule: null,
+          advice:
+            'the body is neither JSON nor form fields, so no JSONPath rule reaches it: stop sending the value, or drop it in beforeSend',
+        };
       }
       const side = location.part === 'request_body' ? 'RequestBody' : 'ResponseBody';
       return make(`redact${outgoing ? 'Outgoing' : ''}${side}`, location.field);
     }
     case 'url_path':
-      return { rule: null, advice: `the URL path carries it (path parameter "${location.field}"): move it to a header or the body, or drop the record with ignorePaths` };
+      return {
+        rule: null,
+        advice: `the URL path carries it (path parameter "${location.field}"): move it to a header or the body, or drop the record with ignorePaths`,
+      };
     case 'error':
       return { rule: null, advice: 'an error message carries it: take it out of the message, or rewrite errors in beforeSend' };
   }
@@ -195,7 +202,11 @@ export function scanRecords(records: Iterable<ApiRecord>, options: ScanRecordsOp
  * Like {@link scanRecords}, with the findings of each record from `findingsOf` (the collector
  * caches them per record).
  */
-export function summarize(records: Iterable<ApiRecord>, findingsOf: (record: ApiRecord) => readonly LeakFinding[], options: ScanRecordsOptions = {}): LeakReport {
+export function summarize(
+  records: Iterable<ApiRecord>,
+  findingsOf: (record: ApiRecord) => readonly LeakFinding[],
+  options: ScanRecordsOptions = {},
+): LeakReport {
   const dismissed = new Set(options.dismissed ?? []);
   const failOn = options.failOn ?? 'medium';
   const min = options.minConfidence ?? 'low';
@@ -215,9 +226,22 @@ export function summarize(records: Iterable<ApiRecord>, findingsOf: (record: Api
       if (group === undefined) {
         const { rule, advice } = suggestRule({ part, field }, endpoint.outgoing);
         group = {
-          id, endpoint: endpoint.key, method: endpoint.method, route: endpoint.route, outgoing: endpoint.outgoing,
-          location: { part, field }, kind: finding.kind, confidence: finding.confidence, detectors: [], records: 0, msgIds: [],
-          preview: finding.preview, rule, advice, dismissed: dismissed.has(id), detectorMap: new Map(),
+          id,
+          endpoint: endpoint.key,
+          method: endpoint.method,
+          route: endpoint.route,
+          outgoing: endpoint.outgoing,
+          location: { part, field },
+          kind: finding.kind,
+          confidence: finding.confidence,
+          detectors: [],
+          records: 0,
+          msgIds: [],
+          preview: finding.preview,
+          rule,
+          advice,
+          dismissed: dismissed.has(id),
+          detectorMap: new Map(),
         };
         groups.set(id, group);
       }
@@ -228,7 +252,13 @@ export function summarize(records: Iterable<ApiRecord>, findingsOf: (record: Api
       if (finding.kind === 'secret') group.kind = 'secret';
       let detector = group.detectorMap.get(finding.detector);
       if (detector === undefined) {
-        detector = { detector: finding.detector, source: finding.source, description: finding.description, confidence: finding.confidence, records: 0 };
+        detector = {
+          detector: finding.detector,
+          source: finding.source,
+          description: finding.description,
+          confidence: finding.confidence,
+          records: 0,
+        };
         group.detectorMap.set(finding.detector, detector);
         group.detectors.push(detector);
       } else if (rank(finding.confidence) < rank(detector.confidence)) {
@@ -253,7 +283,13 @@ export function summarize(records: Iterable<ApiRecord>, findingsOf: (record: Api
     group.detectors.sort((a, b) => rank(a.confidence) - rank(b.confidence) || b.records - a.records);
     return group;
   });
-  list.sort((a, b) => rank(a.confidence) - rank(b.confidence) || (a.kind === b.kind ? 0 : a.kind === 'secret' ? -1 : 1) || b.records - a.records || (a.id < b.id ? -1 : 1));
+  list.sort(
+    (a, b) =>
+      rank(a.confidence) - rank(b.confidence) ||
+      (a.kind === b.kind ? 0 : a.kind === 'secret' ? -1 : 1) ||
+      b.records - a.records ||
+      (a.id < b.id ? -1 : 1),
+  );
   const open = list.filter((group) => !group.dismissed && atLeast(group.confidence, failOn));
   return { records: count, groups: list, open, ok: open.length === 0, rules: rulesOf(open) };
 }
@@ -263,8 +299,13 @@ function rank(confidence: LeakConfidence): number {
 }
 
 const OPTION_ORDER = [
-  'redactHeaders', 'redactQueryParams', 'redactRequestBody', 'redactResponseBody',
-  'redactOutgoingHeaders', 'redactOutgoingRequestBody', 'redactOutgoingResponseBody',
+  'redactHeaders',
+  'redactQueryParams',
+  'redactRequestBody',
+  'redactResponseBody',
+  'redactOutgoingHeaders',
+  'redactOutgoingRequestBody',
+  'redactOutgoingResponseBody',
 ];
 
 /** The rules of these groups merged per option (in the README's order), each value once, sorted. */

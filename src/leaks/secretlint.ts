@@ -56,7 +56,11 @@ function compile(): CompiledRule[] {
   const out: CompiledRule[] = [];
   for (const rule of presetRules as unknown as RuleCreator[]) {
     if (SKIPPED.has(rule.meta.id) || rule.meta.type === 'filter') continue;
-    const entry: CompiledRule = { id: rule.meta.id, name: rule.meta.id.replace(/^@secretlint\/secretlint-rule-/, ''), file: () => undefined };
+    const entry: CompiledRule = {
+      id: rule.meta.id,
+      name: rule.meta.id.replace(/^@secretlint\/secretlint-rule-/, ''),
+      file: () => undefined,
+    };
     const context: RuleContext = {
       report: (descriptor) => sink.push({ message: descriptor.message, range: descriptor.range, rule: entry }),
       // The message id ("AWSSecretAccessKey") describes what was found without repeating the value.
@@ -117,7 +121,8 @@ export function scanWithSecretlint(texts: readonly { key: string; value: string;
     try {
       const pending = rule.file(source);
       // The rules that can be async only do file-system work, skipped here without a path.
-      if (pending !== null && typeof pending === 'object' && typeof (pending as Promise<unknown>).catch === 'function') (pending as Promise<unknown>).catch(() => {});
+      if (pending !== null && typeof pending === 'object' && typeof (pending as Promise<unknown>).catch === 'function')
+        (pending as Promise<unknown>).catch(() => {});
     } catch {
       // A rule that throws on odd input finds nothing; the other rules still run.
     }

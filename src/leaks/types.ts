@@ -11,8 +11,7 @@ export type LeakConfidence = 'high' | 'medium' | 'low';
 export type LeakKind = 'secret' | 'pii';
 
 /** The part of a record a value was found in. */
-export type LeakPart =
-  | 'request_header' | 'response_header' | 'query' | 'request_body' | 'response_body' | 'url_path' | 'error';
+export type LeakPart = 'request_header' | 'response_header' | 'query' | 'request_body' | 'response_body' | 'url_path' | 'error';
 
 /** Where a value sits in a record. */
 export interface LeakLocation {

@@ -37,7 +37,11 @@ const kCall = Symbol('apitoolkit.axiosCall');
 const kOriginalAdapter = Symbol('apitoolkit.originalAdapter');
 
 type AxiosConfig = Record<string | symbol, unknown> & {
-  method?: unknown; url?: unknown; headers?: unknown; data?: unknown; adapter?: unknown;
+  method?: unknown;
+  url?: unknown;
+  headers?: unknown;
+  data?: unknown;
+  adapter?: unknown;
 };
 
 class AxiosCall implements CallOwner {
@@ -112,12 +116,16 @@ class AxiosCall implements CallOwner {
       route: env.templates.match(host, pathOf(target)),
       requestHeaders,
       responseHeaders,
-      requestBody: !limits.captureRequestBody ? undefined
-        : lowRequestBody !== undefined && lowRequestBody.bytes.length > 0 ? lowRequestBody
-        : valueBody(config.data, headerValue(requestHeaders, 'content-type'), limits.maxBodyBytes),
-      responseBody: !limits.captureResponseBody ? undefined
-        : answered ? teedBody(low.responseTee, responseHeaders, limits.maxBodyBytes)
-        : valueBody(response?.data, headerValue(responseHeaders, 'content-type'), limits.maxBodyBytes),
+      requestBody: !limits.captureRequestBody
+        ? undefined
+        : lowRequestBody !== undefined && lowRequestBody.bytes.length > 0
+          ? lowRequestBody
+          : valueBody(config.data, headerValue(requestHeaders, 'content-type'), limits.maxBodyBytes),
+      responseBody: !limits.captureResponseBody
+        ? undefined
+        : answered
+          ? teedBody(low.responseTee, responseHeaders, limits.maxBodyBytes)
+          : valueBody(response?.data, headerValue(responseHeaders, 'content-type'), limits.maxBodyBytes),
       statusCode: answered ? low.statusCode : typeof response?.status === 'number' ? response.status : 0,
       protoMajor: low?.protoMajor ?? 1,
       protoMinor: low?.protoMinor ?? 1,
@@ -141,7 +149,12 @@ function mergeErrors(error: unknown, low: OutgoingCall | undefined): ErrorRecord
   const chain = new Set<unknown>();
   if (error !== undefined) {
     out.push(errorRecord(error));
-    for (let e: unknown = error; e !== null && typeof e === 'object' && !chain.has(e) && chain.size < 32; e = (e as { cause?: unknown }).cause) chain.add(e);
+    for (
+      let e: unknown = error;
+      e !== null && typeof e === 'object' && !chain.has(e) && chain.size < 32;
+      e = (e as { cause?: unknown }).cause
+    )
+      chain.add(e);
   }
   if (low !== undefined) {
     low.errorValues.forEach((value, i) => {
@@ -172,9 +185,7 @@ function splitUrl(url: string): { host: string; target: string } {
 /** AxiosHeaders (or a plain object) -> a plain name -> value(s) object. */
 function plainHeaders(headers: unknown): HeaderInput {
   if (headers === null || typeof headers !== 'object') return {};
-  const source = typeof (headers as { toJSON?: unknown }).toJSON === 'function'
-    ? (headers as { toJSON(): unknown }).toJSON()
-    : headers;
+  const source = typeof (headers as { toJSON?: unknown }).toJSON === 'function' ? (headers as { toJSON(): unknown }).toJSON() : headers;
   const out: Record<string, string | string[]> = Object.create(null);
   for (const [name, value] of Object.entries(source as Record<string, unknown>)) {
     if (value === undefined || value === null || value === false) continue;
@@ -191,7 +202,11 @@ function valueBody(value: unknown, contentType: string | undefined, max: number)
   else if (value instanceof ArrayBuffer) bytes = Buffer.from(value);
   else if (ArrayBuffer.isView(value)) bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   else if (value instanceof URLSearchParams) bytes = Buffer.from(value.toString());
-  else if (typeof value === 'object' && typeof (value as { pipe?: unknown }).pipe !== 'function' && typeof (value as { getReader?: unknown }).getReader !== 'function') {
+  else if (
+    typeof value === 'object' &&
+    typeof (value as { pipe?: unknown }).pipe !== 'function' &&
+    typeof (value as { getReader?: unknown }).getReader !== 'function'
+  ) {
     try {
       // A parsed JSON answer (or a plain object): its JSON, the closest thing to the bytes.
       bytes = Buffer.from(JSON.stringify(value) ?? '');
@@ -200,9 +215,7 @@ function valueBody(value: unknown, contentType: string | undefined, max: number)
     }
   }
   if (bytes === undefined) return undefined; // a stream: not read here
-  return bytes.length > max
-    ? { bytes: bytes.subarray(0, max), contentType, truncated: true }
-    : { bytes, contentType, truncated: false };
+  return bytes.length > max ? { bytes: bytes.subarray(0, max), contentType, truncated: true } : { bytes, contentType, truncated: false };
 }
 
 /** Finds the `getAdapter` of the axios copy an instance comes from (a created instance lacks it). */
@@ -291,7 +304,11 @@ export function installAxios(env: OutgoingEnv, setting: true | readonly AxiosIns
     required = defaultExport(require(/* webpackIgnore: true */ /* turbopackIgnore: true */ AXIOS));
   } catch (error) {
     if (setting === true) {
-      throw new OptionsInvalidError('captureOutgoing.axios', `true, but the axios package could not be loaded (${error instanceof Error ? error.message : String(error)})`, { cause: error });
+      throw new OptionsInvalidError(
+        'captureOutgoing.axios',
+        `true, but the axios package could not be loaded (${error instanceof Error ? error.message : String(error)})`,
+        { cause: error },
+      );
     }
   }
   if (required !== undefined) resolver.add(required);
@@ -299,14 +316,19 @@ export function installAxios(env: OutgoingEnv, setting: true | readonly AxiosIns
   else setting.forEach(hook);
   // The ESM copy (a different object from the CommonJS one) resolves asynchronously; instances an
   // ESM app created find their getAdapter through it.
-  resolver.pending = import(/* webpackIgnore: true */ /* turbopackIgnore: true */ AXIOS).then((m: unknown) => {
-    const module = defaultExport(m);
-    if (module === undefined || closed) return;
-    resolver.add(module);
-    if (setting === true) hook(module);
-  }, () => {}).finally(() => {
-    resolver.pending = undefined;
-  });
+  resolver.pending = import(/* webpackIgnore: true */ /* turbopackIgnore: true */ AXIOS)
+    .then(
+      (m: unknown) => {
+        const module = defaultExport(m);
+        if (module === undefined || closed) return;
+        resolver.add(module);
+        if (setting === true) hook(module);
+      },
+      () => {},
+    )
+    .finally(() => {
+      resolver.pending = undefined;
+    });
 
   return () => {
     closed = true;
@@ -333,7 +355,8 @@ function settle(env: OutgoingEnv, call: unknown, outcome: { response?: AxiosResp
  */
 function wrapAdapter(env: OutgoingEnv, config: AxiosConfig, call: AxiosCall, getAdapter: GetAdapter | undefined): void {
   let original = config.adapter;
-  if (typeof original === 'function' && kOriginalAdapter in original) original = (original as unknown as Record<symbol, unknown>)[kOriginalAdapter];
+  if (typeof original === 'function' && kOriginalAdapter in original)
+    original = (original as unknown as Record<symbol, unknown>)[kOriginalAdapter];
   if (typeof original !== 'function' && getAdapter === undefined) return;
   const scope = { owner: call };
   const wrapper = function apitoolkitAxiosAdapter(this: unknown, cfg: unknown): Promise<unknown> {

@@ -6,8 +6,13 @@
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import {
-  BodyTee, decompress, errorRecord,
-  type CaptureLimits, type CapturedBody, type RecordInput, type RequestContext,
+  BodyTee,
+  decompress,
+  errorRecord,
+  type CaptureLimits,
+  type CapturedBody,
+  type RecordInput,
+  type RequestContext,
 } from '../core/capture.js';
 import type { HeaderInput } from '../core/record.js';
 import type { ErrorRecord, SdkType } from '../core/record.js';
@@ -71,7 +76,11 @@ export class OutgoingCall {
   readonly errorValues: unknown[] = [];
   done = false;
 
-  constructor(readonly sdkType: SdkType, readonly parentId: string | null, readonly owner: CallOwner | undefined) {}
+  constructor(
+    readonly sdkType: SdkType,
+    readonly parentId: string | null,
+    readonly owner: CallOwner | undefined,
+  ) {}
 
   get msgId(): string {
     return (this.#msgId ??= randomUUID());

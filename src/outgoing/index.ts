@@ -68,7 +68,9 @@ export function compileOutgoingRules(options: ResolvedOptions): OutgoingRules {
     if (error instanceof OptionsInvalidError) {
       const marker = `\`${error.option}\`: `;
       const at = error.message.indexOf(marker);
-      throw new OptionsInvalidError(renamed(error.option), at === -1 ? error.message : error.message.slice(at + marker.length), { cause: error });
+      throw new OptionsInvalidError(renamed(error.option), at === -1 ? error.message : error.message.slice(at + marker.length), {
+        cause: error,
+      });
     }
     throw error;
   }

@@ -79,20 +79,30 @@ function splitPath(path: string): string[] {
 
 function compilePattern(pattern: string, option: string): Pattern {
   const slash = pattern.indexOf('/');
-  if (slash === -1) throw new OptionsInvalidError(option, `expected a path such as "/users/:id" or "api.example.com/users/:id", got ${JSON.stringify(pattern)}`);
+  if (slash === -1)
+    throw new OptionsInvalidError(
+      option,
+      `expected a path such as "/users/:id" or "api.example.com/users/:id", got ${JSON.stringify(pattern)}`,
+    );
   const host = slash === 0 ? undefined : pattern.slice(0, slash).toLowerCase();
   // `users/:id` is a path missing its `/`, not a host named "users": say so rather than never match.
   if (host !== undefined && (!HOST.test(host) || !(host === 'localhost' || /[.:]/.test(host)))) {
-    throw new OptionsInvalidError(option, `expected a path starting with "/" (or a host such as "api.example.com/…"), got ${JSON.stringify(pattern)}`);
+    throw new OptionsInvalidError(
+      option,
+      `expected a path starting with "/" (or a host such as "api.example.com/…"), got ${JSON.stringify(pattern)}`,
+    );
   }
   const template = pattern.slice(slash);
-  if (/[?#]/.test(template)) throw new OptionsInvalidError(option, `a pattern matches the path only, without query or fragment: ${JSON.stringify(pattern)}`);
+  if (/[?#]/.test(template))
+    throw new OptionsInvalidError(option, `a pattern matches the path only, without query or fragment: ${JSON.stringify(pattern)}`);
   const names = new Set<string>();
   const segments = splitPath(template).map((segment) => {
     if (!segment.startsWith(':')) return segment;
     const param = segment.slice(1);
-    if (!PARAM_NAME.test(param)) throw new OptionsInvalidError(option, `invalid parameter name ${JSON.stringify(segment)} in ${JSON.stringify(pattern)}`);
-    if (names.has(param)) throw new OptionsInvalidError(option, `parameter ${JSON.stringify(segment)} appears twice in ${JSON.stringify(pattern)}`);
+    if (!PARAM_NAME.test(param))
+      throw new OptionsInvalidError(option, `invalid parameter name ${JSON.stringify(segment)} in ${JSON.stringify(pattern)}`);
+    if (names.has(param))
+      throw new OptionsInvalidError(option, `parameter ${JSON.stringify(segment)} appears twice in ${JSON.stringify(pattern)}`);
     names.add(param);
     return { param };
   });

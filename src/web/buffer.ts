@@ -6,4 +6,5 @@
  */
 import { Buffer as Polyfill } from 'buffer';
 
-export const Buffer: BufferConstructor = (globalThis as { Buffer?: BufferConstructor }).Buffer ?? (Polyfill as unknown as BufferConstructor);
+export const Buffer: BufferConstructor =
+  (globalThis as { Buffer?: BufferConstructor }).Buffer ?? (Polyfill as unknown as BufferConstructor);

@@ -13,8 +13,15 @@ import { WEB } from './platform.js';
 export type { APIToolkitStats, ShutdownResult } from '../client.js';
 export type { APIToolkitOptions, AxiosInstanceLike, CaptureOutgoingOptions, DropReason } from '../core/options.js';
 export {
-  APIToolkitError, ApiKeyRefusedError, MetadataError, OptionsInvalidError, QueueFullError,
-  LeakFoundError, RecordDroppedError, RedactPathInvalidError, TransportError,
+  APIToolkitError,
+  ApiKeyRefusedError,
+  MetadataError,
+  OptionsInvalidError,
+  QueueFullError,
+  LeakFoundError,
+  RecordDroppedError,
+  RedactPathInvalidError,
+  TransportError,
 } from '../core/errors.js';
 export { REDACTED } from '../core/record.js';
 export type { ApiRecord, ErrorRecord, SdkType } from '../core/record.js';
@@ -22,9 +29,20 @@ export { MemoryTransport } from '../transport/memory.js';
 export type { SendResult, Transport, TransportInfo } from '../transport/types.js';
 export { withFlush, type WithFlushOptions } from '../serverless.js';
 export {
-  assertNoLeaks, scanRecord, scanRecords, formatLeakReport,
-  type LeakConfidence, type LeakFinding, type LeakGroup, type LeakKind, type LeakLocation, type LeakPart, type LeakReport,
-  type ScanOptions, type ScanRecordsOptions, type SuggestedRule,
+  assertNoLeaks,
+  scanRecord,
+  scanRecords,
+  formatLeakReport,
+  type LeakConfidence,
+  type LeakFinding,
+  type LeakGroup,
+  type LeakKind,
+  type LeakLocation,
+  type LeakPart,
+  type LeakReport,
+  type ScanOptions,
+  type ScanRecordsOptions,
+  type SuggestedRule,
 } from '../leaks/index.js';
 export type { ShutdownOnSignalsOptions };
 
@@ -53,5 +71,8 @@ export class APIToolkit extends Client {
  * Workers and the edge there is no process to stop; `waitUntil` delivers each request's record.
  */
 export function shutdownOnSignals(_client: APIToolkit, _options?: ShutdownOnSignalsOptions): () => void {
-  throw new OptionsInvalidError('shutdownOnSignals', 'process signals are handled by the Node build (Node, Bun) only; this is the Web build');
+  throw new OptionsInvalidError(
+    'shutdownOnSignals',
+    'process signals are handled by the Node build (Node, Bun) only; this is the Web build',
+  );
 }

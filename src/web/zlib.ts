@@ -10,7 +10,9 @@ type Gunzip = (body: Uint8Array, options?: { maxOutputLength?: number }) => Buff
 export function gunzipSync(body: Uint8Array, options?: { maxOutputLength?: number }): Buffer {
   let zlib: { gunzipSync?: Gunzip } | undefined;
   try {
-    zlib = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:zlib') as typeof zlib;
+    zlib = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
+      'node:zlib',
+    ) as typeof zlib;
   } catch {
     // Next's edge sandbox answers every process method with one that throws.
   }

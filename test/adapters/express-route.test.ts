@@ -126,10 +126,13 @@ async function listen(t: TestContext, app: Express): Promise<string> {
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
-  t.after(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
@@ -247,7 +250,10 @@ async function call(base: string, seen: Map<string, Promise<ExpressRoute>>, path
   return { status: res.status, body: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text, route: await route };
 }
 
-for (const [major, express] of [[4, express4], [5, express5]] as const) {
+for (const [major, express] of [
+  [4, express4],
+  [5, express5],
+] as const) {
   test(`expressRoute with express ${major}`, async (t) => {
     const { app, seen, items, tasks } = buildApp(express, major);
     const base = await listen(t, app);
@@ -271,7 +277,10 @@ for (const [major, express] of [[4, express4], [5, express5]] as const) {
       let r = await call(base, seen, '/later/late/L1');
       assert.deepEqual(r.route, { template: '/later/late/:lateId', params: { lateId: 'L1' } });
       r = await call(base, seen, '/orgs/1/projects/2/late/L2');
-      assert.deepEqual(r.route, { template: '/orgs/:orgId/projects/:projectId/late/:lateTaskId', params: { orgId: '1', projectId: '2', lateTaskId: 'L2' } });
+      assert.deepEqual(r.route, {
+        template: '/orgs/:orgId/projects/:projectId/late/:lateTaskId',
+        params: { orgId: '1', projectId: '2', lateTaskId: 'L2' },
+      });
       r = await call(base, seen, '/v3/items/9');
       assert.deepEqual(r.route, { template: '/v3/items/:itemId', params: { itemId: '9' } });
       r = await call(base, seen, '/v1/items/10');
@@ -311,7 +320,14 @@ test('expressRoute never throws', () => {
   assert.deepEqual(expressRoute(undefined), empty);
   assert.deepEqual(expressRoute({}), empty);
   assert.deepEqual(expressRoute({ route: { path: '/x' }, app: {}, url: '/x' }), empty);
-  const hostile = new Proxy({}, { get() { throw new Error('nope'); } });
+  const hostile = new Proxy(
+    {},
+    {
+      get() {
+        throw new Error('nope');
+      },
+    },
+  );
   assert.deepEqual(expressRoute(hostile), empty);
   assert.deepEqual(expressRoute({ route: {}, app: hostile, baseUrl: '', url: '/' }), empty);
 });

@@ -18,9 +18,29 @@ import { memoryClient } from '../helpers/client.js';
 type Express = (typeof expressVersions)[number]['express'];
 
 const WIRE_FIELDS = [
-  'timestamp', 'duration', 'project_id', 'sdk_type', 'method', 'host', 'url_path', 'raw_url', 'path_params',
-  'query_params', 'request_headers', 'response_headers', 'request_body', 'response_body', 'status_code',
-  'proto_major', 'proto_minor', 'referer', 'errors', 'service_version', 'tags', 'msg_id', 'parent_id',
+  'timestamp',
+  'duration',
+  'project_id',
+  'sdk_type',
+  'method',
+  'host',
+  'url_path',
+  'raw_url',
+  'path_params',
+  'query_params',
+  'request_headers',
+  'response_headers',
+  'request_body',
+  'response_body',
+  'status_code',
+  'proto_major',
+  'proto_minor',
+  'referer',
+  'errors',
+  'service_version',
+  'tags',
+  'msg_id',
+  'parent_id',
 ].sort();
 
 const client = memoryClient;
@@ -145,11 +165,21 @@ for (const { name, version, express } of expressVersions) {
           name: 'ada',
           password: 'hunter2',
           'credit-card': { number: '4111', cvv: 'cvv-secret-987' },
-          user: { books: [{ title: 'A', author: 'secret-author-x' }, { title: 'B', author: 'secret-author-y' }] },
+          user: {
+            books: [
+              { title: 'A', author: 'secret-author-x' },
+              { title: 'B', author: 'secret-author-y' },
+            ],
+          },
         };
         const res = await fetch(`${url}/users/7`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'X-API-KEY': 'key-secret-1', authorization: 'Bearer s3cr3t', cookie: 'sid=cookie-secret' },
+          headers: {
+            'content-type': 'application/json',
+            'X-API-KEY': 'key-secret-1',
+            authorization: 'Bearer s3cr3t',
+            cookie: 'sid=cookie-secret',
+          },
           body: JSON.stringify(body),
         });
         // The app saw the real body: redaction happens only on the copy we send.
@@ -160,7 +190,12 @@ for (const { name, version, express } of expressVersions) {
           name: 'ada',
           password: '[CLIENT_REDACTED]',
           'credit-card': { number: '4111', cvv: '[CLIENT_REDACTED]' },
-          user: { books: [{ title: 'A', author: '[CLIENT_REDACTED]' }, { title: 'B', author: '[CLIENT_REDACTED]' }] },
+          user: {
+            books: [
+              { title: 'A', author: '[CLIENT_REDACTED]' },
+              { title: 'B', author: '[CLIENT_REDACTED]' },
+            ],
+          },
         });
         const response = unb64json(r.response_body) as Record<string, unknown>;
         assert.equal(response.token, '[CLIENT_REDACTED]');
@@ -338,7 +373,9 @@ for (const { name, version, express } of expressVersions) {
             const chunks: Buffer[] = [];
             res.on('data', (c: Buffer) => chunks.push(c));
             res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
-          }).on('error', reject).end();
+          })
+            .on('error', reject)
+            .end();
         });
         assert.equal(raw.headers['content-encoding'], 'gzip');
         assert.deepEqual(JSON.parse(gunzipSync(raw.body).toString()), payload);
@@ -375,7 +412,10 @@ for (const { name, version, express } of expressVersions) {
       await fetch(`${url}/piped`);
       const records = await transport.waitForRecords(1);
       await sleep(50);
-      assert.deepEqual(transport.records().map((r) => r.raw_url), ['/piped']);
+      assert.deepEqual(
+        transport.records().map((r) => r.raw_url),
+        ['/piped'],
+      );
       assert.equal(records.length, 1);
       const off = new APIToolkit({ enabled: false });
       assert.equal(off.stats().state, 'disabled');
@@ -400,9 +440,14 @@ describe('start-up and shutdown', () => {
   test('records captured before metadata arrives are kept and sent once it does', async (t) => {
     const memory = new MemoryTransport();
     let release!: () => void;
-    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const slow: Transport = {
-      start: async () => { await gate; return memory.start(); },
+      start: async () => {
+        await gate;
+        return memory.start();
+      },
       send: (m) => memory.send(m),
       shutdown: () => memory.shutdown(),
     };
@@ -417,7 +462,10 @@ describe('start-up and shutdown', () => {
     release();
     await apitoolkit.ready();
     const records = await memory.waitForRecords(5);
-    assert.deepEqual(records.map((r) => r.raw_url), ['/users/0', '/users/1', '/users/2', '/users/3', '/users/4']);
+    assert.deepEqual(
+      records.map((r) => r.raw_url),
+      ['/users/0', '/users/1', '/users/2', '/users/3', '/users/4'],
+    );
     assert.ok(records.every((r) => r.project_id === '00000000-0000-4000-8000-000000000000'));
   });
 
@@ -437,7 +485,10 @@ describe('start-up and shutdown', () => {
   test('flush() during start-up waits for it, then sends what was captured meanwhile', async (t) => {
     const memory = new MemoryTransport();
     const slow: Transport = {
-      start: async () => { await sleep(200); return memory.start(); },
+      start: async () => {
+        await sleep(200);
+        return memory.start();
+      },
       send: (m) => memory.send(m),
       shutdown: () => memory.shutdown(),
     };
@@ -452,7 +503,9 @@ describe('start-up and shutdown', () => {
 
   test('a custom transport whose start() rejects: state failed, records dropped and counted, the app serves', async (t) => {
     const broken: Transport = {
-      start: async () => { throw new Error('no route to collector'); },
+      start: async () => {
+        throw new Error('no route to collector');
+      },
       send: async () => ({ ok: true }),
       shutdown: async () => {},
     };
@@ -464,7 +517,10 @@ describe('start-up and shutdown', () => {
     assert.equal((await fetch(`${url}/users/1`)).status, 200);
     assert.equal(apitoolkit.stats().state, 'failed');
     assert.equal(apitoolkit.stats().captured, 0, 'capture stops once delivery is impossible');
-    assert.ok(errors.some((e) => e.startsWith('start: no route to collector')), errors.join('\n'));
+    assert.ok(
+      errors.some((e) => e.startsWith('start: no route to collector')),
+      errors.join('\n'),
+    );
   });
 
   test('shutdown flushes several hundred queued records and is safe to call twice', async (t) => {

@@ -14,7 +14,6 @@ import { memoryClient, oneRecord } from '../helpers/client.js';
 
 const client = memoryClient;
 
-
 async function serveApp(t: TestContext, app: FastifyInstance): Promise<string> {
   const server = await listenFastify(app);
   t.after(() => server.close());
@@ -44,10 +43,16 @@ for (const { name, version, Fastify } of fastifyVersions) {
     test('register() without a client rejects with a coded error, at setup', async () => {
       for (const options of [{}, { client: {} }]) {
         const app = Fastify();
-        await assert.rejects(async () => {
-          await app.register(fastifyPlugin, options as never);
-          await app.ready();
-        }, (error: unknown) => error instanceof OptionsInvalidError && error.code === 'APITOOLKIT_ERR_OPTIONS_INVALID' && /fastifyPlugin\(client\)/.test(error.message));
+        await assert.rejects(
+          async () => {
+            await app.register(fastifyPlugin, options as never);
+            await app.ready();
+          },
+          (error: unknown) =>
+            error instanceof OptionsInvalidError &&
+            error.code === 'APITOOLKIT_ERR_OPTIONS_INVALID' &&
+            /fastifyPlugin\(client\)/.test(error.message),
+        );
         await app.close().catch(() => {});
       }
     });
@@ -57,12 +62,18 @@ for (const { name, version, Fastify } of fastifyVersions) {
       const app = Fastify();
       app.get('/early/:id', async (request) => ({ id: (request.params as { id: string }).id }));
       await app.register(fastifyPlugin, { client: apitoolkit });
-      await app.register(async (api) => {
-        await api.register(async (v1) => {
-          v1.get('/files/*', async (request) => ({ file: (request.params as Record<string, string>)['*'] }));
-          v1.get('/teams/:teamId/members/:memberId', async () => ({ ok: true }));
-        }, { prefix: '/v1' });
-      }, { prefix: '/api' });
+      await app.register(
+        async (api) => {
+          await api.register(
+            async (v1) => {
+              v1.get('/files/*', async (request) => ({ file: (request.params as Record<string, string>)['*'] }));
+              v1.get('/teams/:teamId/members/:memberId', async () => ({ ok: true }));
+            },
+            { prefix: '/v1' },
+          );
+        },
+        { prefix: '/api' },
+      );
       const url = await serveApp(t, app);
 
       assert.equal((await fetch(`${url}/early/7`)).status, 200);
@@ -87,10 +98,13 @@ for (const { name, version, Fastify } of fastifyVersions) {
       const { transport, apitoolkit } = client(t);
       const app = Fastify();
       app.get('/outside', async () => ({ outside: true }));
-      await app.register(async (child) => {
-        await child.register(fastifyPlugin, { client: apitoolkit });
-        child.get('/inside', async () => ({ inside: true }));
-      }, { prefix: '/child' });
+      await app.register(
+        async (child) => {
+          await child.register(fastifyPlugin, { client: apitoolkit });
+          child.get('/inside', async () => ({ inside: true }));
+        },
+        { prefix: '/child' },
+      );
       const url = await serveApp(t, app);
       assert.equal((await fetch(`${url}/outside`)).status, 200);
       assert.equal((await fetch(`${url}/child/inside`)).status, 200);
@@ -161,7 +175,10 @@ for (const { name, version, Fastify } of fastifyVersions) {
       assert.equal(res.status, 201);
       const record = await oneRecord(apitoolkit, transport);
       assert.equal(reported, true);
-      assert.deepEqual(record.errors.map((e) => e.error_type), ['RangeError']);
+      assert.deepEqual(
+        record.errors.map((e) => e.error_type),
+        ['RangeError'],
+      );
       assert.deepEqual(unb64json(record.request_body), { name: 'ada', password: '[CLIENT_REDACTED]' });
     });
 
@@ -192,12 +209,15 @@ for (const { name, version, Fastify } of fastifyVersions) {
       const { transport, apitoolkit } = client(t);
       const app = Fastify();
       await app.register(fastifyPlugin, { client: apitoolkit });
-      await app.register(async (admin) => {
-        admin.addHook('preHandler', async () => {
-          throw Object.assign(new Error('not an admin'), { statusCode: 403 });
-        });
-        admin.get('/stats/:day', async () => ({ never: true }));
-      }, { prefix: '/admin' });
+      await app.register(
+        async (admin) => {
+          admin.addHook('preHandler', async () => {
+            throw Object.assign(new Error('not an admin'), { statusCode: 403 });
+          });
+          admin.get('/stats/:day', async () => ({ never: true }));
+        },
+        { prefix: '/admin' },
+      );
       app.get('/sent', (_request, reply) => {
         reply.code(409).send(new Error('conflict'));
       });
@@ -207,24 +227,33 @@ for (const { name, version, Fastify } of fastifyVersions) {
       let record = await oneRecord(apitoolkit, transport);
       assert.equal(record.url_path, '/admin/stats/:day');
       assert.deepEqual(record.path_params, { day: 'monday' });
-      assert.deepEqual(record.errors.map((e) => e.message), ['not an admin']);
+      assert.deepEqual(
+        record.errors.map((e) => e.message),
+        ['not an admin'],
+      );
 
       transport.clear();
       assert.equal((await fetch(`${url}/sent`)).status, 409);
       record = await oneRecord(apitoolkit, transport);
-      assert.deepEqual(record.errors.map((e) => e.message), ['conflict']);
+      assert.deepEqual(
+        record.errors.map((e) => e.message),
+        ['conflict'],
+      );
     });
 
     test('a custom not-found handler inside a prefix: empty template, no error', async (t) => {
       const { transport, apitoolkit } = client(t);
       const app = Fastify();
       await app.register(fastifyPlugin, { client: apitoolkit });
-      await app.register(async (api) => {
-        api.setNotFoundHandler((_request, reply) => {
-          reply.code(404).send({ nope: true });
-        });
-        api.get('/here', async () => ({ here: true }));
-      }, { prefix: '/api' });
+      await app.register(
+        async (api) => {
+          api.setNotFoundHandler((_request, reply) => {
+            reply.code(404).send({ nope: true });
+          });
+          api.get('/here', async () => ({ here: true }));
+        },
+        { prefix: '/api' },
+      );
       const url = await serveApp(t, app);
       const res = await fetch(`${url}/api/elsewhere/42`);
       assert.equal(res.status, 404);
@@ -249,7 +278,10 @@ for (const { name, version, Fastify } of fastifyVersions) {
       await (await fetch(`${url}/missing`)).text();
       await transport.waitForRecords(2);
       await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
-      assert.deepEqual(warnings.filter((w) => /^FSTDEP/.test(String((w as { code?: unknown }).code))), []);
+      assert.deepEqual(
+        warnings.filter((w) => /^FSTDEP/.test(String((w as { code?: unknown }).code))),
+        [],
+      );
     });
 
     test('monitor disabled: no record and the same response', async (t) => {

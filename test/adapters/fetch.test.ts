@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import { APIToolkit, MemoryTransport, OptionsInvalidError } from '../../src/index.js';
 import { fetchHandler } from '../../src/adapters/fetch/index.js';
 
-const client = (transport = new MemoryTransport()) => new APIToolkit({ transport, flushIntervalMs: 60_000, redactResponseBody: ['$.token'] });
+const client = (transport = new MemoryTransport()) =>
+  new APIToolkit({ transport, flushIntervalMs: 60_000, redactResponseBody: ['$.token'] });
 
 test('bad arguments are refused at once, naming the option', () => {
   const apitoolkit = new APIToolkit({ enabled: false });
@@ -41,7 +42,11 @@ test('a sync handler, its `this` and the arguments after the request pass throug
 test('a route that throws gives "" and never reaches the request', async () => {
   const transport = new MemoryTransport();
   const apitoolkit = client(transport);
-  const handler = fetchHandler(apitoolkit, () => new Response('ok'), { route: () => { throw new Error('bad route'); } });
+  const handler = fetchHandler(apitoolkit, () => new Response('ok'), {
+    route: () => {
+      throw new Error('bad route');
+    },
+  });
   assert.equal(await (await handler(new Request('http://example.test/a'))).text(), 'ok');
   assert.equal(await apitoolkit.flush(1_000), true);
   const [record] = transport.records();
@@ -53,7 +58,11 @@ test('waitUntil: a handler argument with a waitUntil method is handed, during th
   const transport = new MemoryTransport();
   const apitoolkit = client(transport); // a 60 s batching delay: only a flush sends it now
   const handed: Promise<unknown>[] = [];
-  const ctx = { waitUntil(promise: Promise<unknown>) { handed.push(promise); } };
+  const ctx = {
+    waitUntil(promise: Promise<unknown>) {
+      handed.push(promise);
+    },
+  };
   const handler = fetchHandler(apitoolkit, (_request: Request, _env: unknown, _ctx: typeof ctx) => Response.json({ ok: true }));
   const pending = handler(new Request('http://example.test/w'), {}, ctx);
   assert.equal(handed.length, 1, 'handed over before the handler answered');
@@ -64,7 +73,7 @@ test('waitUntil: a handler argument with a waitUntil method is handed, during th
   await apitoolkit.shutdown();
 });
 
-test('waitUntil: Vercel\'s request context is found; false turns the hand-over off; a throwing waitUntil is survived', async () => {
+test("waitUntil: Vercel's request context is found; false turns the hand-over off; a throwing waitUntil is survived", async () => {
   const transport = new MemoryTransport();
   const apitoolkit = client(transport);
   const handed: Promise<unknown>[] = [];
@@ -76,7 +85,11 @@ test('waitUntil: Vercel\'s request context is found; false turns the hand-over o
     await handed[0];
     await (await fetchHandler(apitoolkit, () => new Response('b'), { waitUntil: false })(new Request('http://example.test/v'))).text();
     assert.equal(handed.length, 1, 'not handed with waitUntil: false');
-    const throwing = fetchHandler(apitoolkit, () => new Response('c'), { waitUntil: () => { throw new Error('no'); } });
+    const throwing = fetchHandler(apitoolkit, () => new Response('c'), {
+      waitUntil: () => {
+        throw new Error('no');
+      },
+    });
     assert.equal(await (await throwing(new Request('http://example.test/v'))).text(), 'c');
   } finally {
     delete (globalThis as Record<symbol, unknown>)[key];
@@ -90,7 +103,12 @@ test('a thrown error is recorded with its cause and thrown again unchanged', asy
   const transport = new MemoryTransport();
   const apitoolkit = client(transport);
   const failure = new Error('outer', { cause: new TypeError('inner') });
-  await assert.rejects(fetchHandler(apitoolkit, () => { throw failure; })(new Request('http://example.test/boom')), (error) => error === failure);
+  await assert.rejects(
+    fetchHandler(apitoolkit, () => {
+      throw failure;
+    })(new Request('http://example.test/boom')),
+    (error) => error === failure,
+  );
   assert.equal(await apitoolkit.flush(1_000), true);
   const [record] = transport.records();
   assert.equal(record!.status_code, 500);

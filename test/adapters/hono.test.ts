@@ -33,8 +33,13 @@ async function oneRecord(transport: MemoryTransport) {
 }
 
 test('honoMiddleware refuses anything but an APIToolkit, at setup', () => {
-  assert.throws(() => honoMiddleware(undefined as unknown as APIToolkit), (error: unknown) =>
-    error instanceof OptionsInvalidError && error.code === 'APITOOLKIT_ERR_OPTIONS_INVALID' && /honoMiddleware\(client\)/.test(error.message));
+  assert.throws(
+    () => honoMiddleware(undefined as unknown as APIToolkit),
+    (error: unknown) =>
+      error instanceof OptionsInvalidError &&
+      error.code === 'APITOOLKIT_ERR_OPTIONS_INVALID' &&
+      /honoMiddleware\(client\)/.test(error.message),
+  );
   assert.throws(() => honoMiddleware({} as APIToolkit), OptionsInvalidError);
 });
 
@@ -53,7 +58,11 @@ test('node-server with its default globals: JSON in and out, redacted, headers f
     return c.json({ user: body.user, tenant: c.req.param('tenant'), token: 'jwt' });
   });
   const url = await serveHono(t, app);
-  const res = await fetch(`${url}/login/acme?next=%2Fhome`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"ada","password":"hunter2"}' });
+  const res = await fetch(`${url}/login/acme?next=%2Fhome`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"user":"ada","password":"hunter2"}',
+  });
   assert.deepEqual(await res.json(), { user: 'ada', tenant: 'acme', token: 'jwt' });
   const record = await oneRecord(transport);
   assert.equal(record.sdk_type, 'JsHono');
@@ -122,7 +131,10 @@ test('a middleware that answers or throws before the route: the template is the 
   record = await oneRecord(transport);
   assert.equal(record.url_path, '/accounts/:accountId');
   assert.deepEqual(record.path_params, { accountId: 'a8' });
-  assert.deepEqual(record.errors.map((e) => [e.error_type, e.message]), [['HTTPException', 'login first']]);
+  assert.deepEqual(
+    record.errors.map((e) => [e.error_type, e.message]),
+    [['HTTPException', 'login first']],
+  );
 });
 
 test('method middleware (a validator) stopping the request keeps the route template', async (t) => {
@@ -136,7 +148,11 @@ test('method middleware (a validator) stopping the request keeps the route templ
   };
   app.post('/carts/:cartId/items', validate, (c) => c.json({ ok: true }, 201));
   const url = await serveHono(t, app);
-  const res = await fetch(`${url}/carts/c1/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"qty":"x"}' });
+  const res = await fetch(`${url}/carts/c1/items`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"qty":"x"}',
+  });
   assert.equal(res.status, 400);
   const record = await oneRecord(transport);
   assert.equal(record.url_path, '/carts/:cartId/items');
@@ -169,13 +185,19 @@ test("errors: app.onError, a sub-app's own onError, notFound and a thrown non-Er
   assert.deepEqual(await res.json(), { billing: 'card declined' });
   let record = await oneRecord(transport);
   assert.equal(record.url_path, '/billing/charge/:id');
-  assert.deepEqual(record.errors.map((e) => [e.message, e.root_error_type, e.root_error_message]), [['card declined', 'RangeError', 'limit']]);
+  assert.deepEqual(
+    record.errors.map((e) => [e.message, e.root_error_type, e.root_error_message]),
+    [['card declined', 'RangeError', 'limit']],
+  );
 
   transport.clear();
   res = await fetch(`${url}/boom`);
   assert.deepEqual([res.status, await res.json()], [500, { app: 'bad state' }]);
   record = await oneRecord(transport);
-  assert.deepEqual(record.errors.map((e) => e.error_type), ['TypeError']);
+  assert.deepEqual(
+    record.errors.map((e) => e.error_type),
+    ['TypeError'],
+  );
 
   transport.clear();
   res = await fetch(`${url}/nowhere`);
@@ -190,7 +212,10 @@ test("errors: app.onError, a sub-app's own onError, notFound and a thrown non-Er
   await res.arrayBuffer();
   record = await oneRecord(transport);
   assert.equal(record.url_path, '/string');
-  assert.deepEqual(record.errors.map((e) => e.message), ['plain string']);
+  assert.deepEqual(
+    record.errors.map((e) => e.message),
+    ['plain string'],
+  );
 });
 
 test('stream() helper: chunks recorded as written, reportError inside the callback', async (t) => {
@@ -211,7 +236,10 @@ test('stream() helper: chunks recorded as written, reportError inside the callba
   const record = await oneRecord(transport);
   assert.equal(unb64(record.response_body), 'id,name\n1,ada\n');
   assert.deepEqual(record.response_headers['content-type'], ['text/csv']);
-  assert.deepEqual(record.errors.map((e) => e.message), ['row 2 skipped']);
+  assert.deepEqual(
+    record.errors.map((e) => e.message),
+    ['row 2 skipped'],
+  );
 });
 
 test('Web fallback (app.request, no node-server): same record shape, body teed, c.error recorded', async (t) => {
@@ -253,7 +281,10 @@ test('Web fallback (app.request, no node-server): same record shape, body teed, 
   assert.equal(await res.text(), 'outer');
   record = await oneRecord(transport);
   assert.equal(record.status_code, 500);
-  assert.deepEqual(record.errors.map((e) => [e.message, e.root_error_message]), [['outer', 'inner']]);
+  assert.deepEqual(
+    record.errors.map((e) => [e.message, e.root_error_message]),
+    [['outer', 'inner']],
+  );
 });
 
 test('enabled: false is a pass-through', async (t) => {
@@ -279,5 +310,8 @@ test('ignorePaths matches Hono templates', async (t) => {
   await (await fetch(`${url}/ping`)).text();
   await until(() => transport.records().length >= 1, 'the /ping record');
   await apitoolkit.flush(1_000);
-  assert.deepEqual(transport.records().map((r) => r.url_path), ['/ping']);
+  assert.deepEqual(
+    transport.records().map((r) => r.url_path),
+    ['/ping'],
+  );
 });

@@ -14,7 +14,6 @@ import { memoryClient, oneRecord } from '../helpers/client.js';
 
 const client = memoryClient;
 
-
 const hello = (_req: IncomingMessage, res: ServerResponse) => {
   res.writeHead(200, { 'content-type': 'text/plain' }).end('hello');
 };
@@ -57,13 +56,16 @@ test('without a route option, url_path is the request path (no query string) and
 test('the route option gives the template and params; null means nothing matched; a throwing route never reaches the request', async (t) => {
   const faults: string[] = [];
   const { transport, apitoolkit } = client(t, { onError: (_error, { reason }) => faults.push(reason) });
-  const url = await serve(t, httpHandler(apitoolkit, hello, {
-    route: (req) => {
-      if (req.url === '/explode') throw new Error('route bug');
-      const m = /^\/items\/([^/?]+)/.exec(req.url ?? '');
-      return m ? { template: '/items/:itemId', params: { itemId: m[1]! } } : null;
-    },
-  }));
+  const url = await serve(
+    t,
+    httpHandler(apitoolkit, hello, {
+      route: (req) => {
+        if (req.url === '/explode') throw new Error('route bug');
+        const m = /^\/items\/([^/?]+)/.exec(req.url ?? '');
+        return m ? { template: '/items/:itemId', params: { itemId: m[1]! } } : null;
+      },
+    }),
+  );
 
   await (await fetch(`${url}/items/i-9?full=1`)).text();
   let record = await oneRecord(apitoolkit, transport);
@@ -125,38 +127,54 @@ test('an async handler that rejects: recorded, and the returned promise rejects 
   assert.equal((await fetch(`${url}/x`)).status, 503);
   const record = await oneRecord(apitoolkit, transport);
   assert.equal(rejected, failure);
-  assert.deepEqual(record.errors.map((e) => [e.error_type, e.message]), [['RangeError', 'async failure']]);
+  assert.deepEqual(
+    record.errors.map((e) => [e.error_type, e.message]),
+    [['RangeError', 'async failure']],
+  );
 });
 
 test('reportError works after the handler read the body itself; the body is recorded and redacted', async (t) => {
   const { transport, apitoolkit } = client(t, { redactRequestBody: ['$.password'] });
   let reported: boolean | undefined;
-  const url = await serve(t, httpHandler(apitoolkit, async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = JSON.parse(Buffer.concat(chunks).toString()) as { user: string };
-    reported = apitoolkit.reportError(new Error('weak password'));
-    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ user: body.user }));
-  }));
-  const res = await fetch(`${url}/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"ada","password":"hunter2"}' });
+  const url = await serve(
+    t,
+    httpHandler(apitoolkit, async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = JSON.parse(Buffer.concat(chunks).toString()) as { user: string };
+      reported = apitoolkit.reportError(new Error('weak password'));
+      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ user: body.user }));
+    }),
+  );
+  const res = await fetch(`${url}/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"user":"ada","password":"hunter2"}',
+  });
   assert.deepEqual(await res.json(), { user: 'ada' });
   const record = await oneRecord(apitoolkit, transport);
   assert.equal(reported, true);
-  assert.deepEqual(record.errors.map((e) => e.message), ['weak password']);
+  assert.deepEqual(
+    record.errors.map((e) => e.message),
+    ['weak password'],
+  );
   assert.deepEqual(unb64json(record.request_body), { user: 'ada', password: '[CLIENT_REDACTED]' });
 });
 
 test('a body node drops (HEAD, 204) is not recorded; a piped stream is', async (t) => {
   const { transport, apitoolkit } = client(t);
-  const url = await serve(t, httpHandler(apitoolkit, (req, res) => {
-    if (req.url === '/gone') {
-      res.statusCode = 204;
-      res.end('node drops this');
-      return;
-    }
-    res.setHeader('content-type', 'text/plain');
-    Readable.from(['a,', 'b,', 'c']).pipe(res);
-  }));
+  const url = await serve(
+    t,
+    httpHandler(apitoolkit, (req, res) => {
+      if (req.url === '/gone') {
+        res.statusCode = 204;
+        res.end('node drops this');
+        return;
+      }
+      res.setHeader('content-type', 'text/plain');
+      Readable.from(['a,', 'b,', 'c']).pipe(res);
+    }),
+  );
 
   const head = await fetch(`${url}/file`, { method: 'HEAD' });
   assert.equal(await head.text(), '');

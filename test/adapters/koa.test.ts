@@ -33,8 +33,13 @@ async function oneRecord(transport: MemoryTransport) {
 }
 
 test('koaMiddleware refuses anything but an APIToolkit, at setup', () => {
-  assert.throws(() => koaMiddleware(undefined as unknown as APIToolkit), (error: unknown) =>
-    error instanceof OptionsInvalidError && error.code === 'APITOOLKIT_ERR_OPTIONS_INVALID' && /koaMiddleware\(client\)/.test(error.message));
+  assert.throws(
+    () => koaMiddleware(undefined as unknown as APIToolkit),
+    (error: unknown) =>
+      error instanceof OptionsInvalidError &&
+      error.code === 'APITOOLKIT_ERR_OPTIONS_INVALID' &&
+      /koaMiddleware\(client\)/.test(error.message),
+  );
   assert.throws(() => koaMiddleware({} as APIToolkit), OptionsInvalidError);
 });
 
@@ -83,7 +88,9 @@ for (const { name, version, Koa } of koaVersions) {
       });
       const url = await serve(t, app.callback());
       // Koa 3 cuts the connection; Koa 2 leaves the response open until the client gives up.
-      await fetch(`${url}/file`, { signal: AbortSignal.timeout(300) }).then((r) => r.text()).catch(() => undefined);
+      await fetch(`${url}/file`, { signal: AbortSignal.timeout(300) })
+        .then((r) => r.text())
+        .catch(() => undefined);
       const record = await oneRecord(transport);
       const failures = record.errors.filter((e) => e.error_type === 'Error');
       assert.equal(failures.length, 1, JSON.stringify(record.errors));
@@ -137,7 +144,10 @@ for (const { name, version, Koa } of koaVersions) {
       const url = await serve(t, app.callback());
       assert.equal((await fetch(`${url}/emitted`)).status, 400);
       const emitted = await oneRecord(transport);
-      assert.deepEqual(emitted.errors.map((e) => e.message), ['bad input']);
+      assert.deepEqual(
+        emitted.errors.map((e) => e.message),
+        ['bad input'],
+      );
       transport.clear();
       assert.equal((await fetch(`${url}/swallowed`)).status, 400);
       const swallowed = await oneRecord(transport);
@@ -179,7 +189,10 @@ for (const { name, version, Koa } of koaVersions) {
       assert.equal(missing.url_path, '/missing/:id');
       assert.deepEqual(missing.path_params, { id: '9' });
       assert.equal(missing.status_code, 404);
-      assert.deepEqual(missing.errors.map((e) => e.message), ['no such thing']);
+      assert.deepEqual(
+        missing.errors.map((e) => e.message),
+        ['no such thing'],
+      );
     });
 
     test('templates: router prefix, nested prefixes, wildcards; 405 from allowedMethods is unmatched', async (t) => {
@@ -232,7 +245,10 @@ for (const { name, version, Koa } of koaVersions) {
       const record = await oneRecord(transport);
       assert.equal(record.url_path, '/accounts/:accountId');
       assert.deepEqual(record.path_params, { accountId: 'a7' });
-      assert.deepEqual(record.errors.map((e) => e.message), ['login first']);
+      assert.deepEqual(
+        record.errors.map((e) => e.message),
+        ['login first'],
+      );
     });
 
     test('a body parser mounted before ours: the body it kept is recorded and redacted', async (t) => {
@@ -252,7 +268,11 @@ for (const { name, version, Koa } of koaVersions) {
         ctx.body = { user: (ctx.request as typeof ctx.request & { body: { user: string } }).body.user };
       });
       const url = await serve(t, app.callback());
-      const res = await fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user":"ada","password":"hunter2"}' });
+      const res = await fetch(`${url}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"user":"ada","password":"hunter2"}',
+      });
       assert.deepEqual(await res.json(), { user: 'ada' });
       const record = await oneRecord(transport);
       assert.deepEqual(unb64json(record.request_body), { user: 'ada', password: '[CLIENT_REDACTED]' });
@@ -274,7 +294,10 @@ for (const { name, version, Koa } of koaVersions) {
       const url = await serve(t, app.callback());
       await (await fetch(`${url}/`)).text();
       const record = await oneRecord(transport);
-      assert.deepEqual(record.errors.map((e) => e.message), ['soft failure']);
+      assert.deepEqual(
+        record.errors.map((e) => e.message),
+        ['soft failure'],
+      );
       assert.deepEqual(record.response_headers['x-after'], ['yes']);
     });
 
@@ -307,7 +330,10 @@ for (const { name, version, Koa } of koaVersions) {
       await (await fetch(`${url}/ping`)).text();
       await until(() => transport.records().length >= 1, 'the /ping record');
       await apitoolkit.flush(1_000);
-      assert.deepEqual(transport.records().map((r) => r.url_path), ['/ping']);
+      assert.deepEqual(
+        transport.records().map((r) => r.url_path),
+        ['/ping'],
+      );
     });
   });
 }

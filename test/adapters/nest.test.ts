@@ -9,8 +9,22 @@ import { Readable } from 'node:stream';
 import { describe, test, type TestContext } from 'node:test';
 import 'reflect-metadata';
 import {
-  Catch, Controller, Get, Inject, Injectable, Module, Param, ParseIntPipe, Post, Body, Sse, StreamableFile, UseGuards,
-  type ArgumentsHost, type ExceptionFilter, type MessageEvent,
+  Catch,
+  Controller,
+  Get,
+  Inject,
+  Injectable,
+  Module,
+  Param,
+  ParseIntPipe,
+  Post,
+  Body,
+  Sse,
+  StreamableFile,
+  UseGuards,
+  type ArgumentsHost,
+  type ExceptionFilter,
+  type MessageEvent,
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { interval, map, take, type Observable } from 'rxjs';
@@ -22,10 +36,15 @@ import { memoryClient, oneRecord } from '../helpers/client.js';
 
 const client = memoryClient;
 
-
 type Root = new () => unknown;
 
-async function serveNest(t: TestContext, platform: NestPlatform, root: Root, setup?: Parameters<typeof startNest>[2], options?: object): Promise<string> {
+async function serveNest(
+  t: TestContext,
+  platform: NestPlatform,
+  root: Root,
+  setup?: Parameters<typeof startNest>[2],
+  options?: object,
+): Promise<string> {
   const server = await startNest(platform, root, setup, options);
   t.after(() => server.close());
   return server.url;
@@ -49,7 +68,10 @@ test('the middleware has a name for stack traces; forRoot is a global module exp
 });
 
 test('forRootAsync refuses a missing factory at setup', () => {
-  assert.throws(() => APIToolkitModule.forRootAsync({} as never), (e: unknown) => e instanceof OptionsInvalidError && /forRootAsync\(options\)\.useFactory/.test(e.message));
+  assert.throws(
+    () => APIToolkitModule.forRootAsync({} as never),
+    (e: unknown) => e instanceof OptionsInvalidError && /forRootAsync\(options\)\.useFactory/.test(e.message),
+  );
 });
 
 for (const platform of ['express', 'fastify'] as const) {
@@ -67,7 +89,10 @@ for (const platform of ['express', 'fastify'] as const) {
       class ConfigModule {}
       @Injectable()
       class Reporter {
-        constructor(@Inject(APITOOLKIT_CLIENT) readonly byToken: APIToolkit, @Inject(APIToolkit) readonly byClass: APIToolkit) {}
+        constructor(
+          @Inject(APITOOLKIT_CLIENT) readonly byToken: APIToolkit,
+          @Inject(APIToolkit) readonly byClass: APIToolkit,
+        ) {}
       }
       @Controller('async')
       class AsyncController {
@@ -78,16 +103,18 @@ for (const platform of ['express', 'fastify'] as const) {
         }
       }
       @Module({
-        imports: [APIToolkitModule.forRootAsync({
-          imports: [ConfigModule],
-          inject: [ConfigService],
-          useFactory: async (config: ConfigService) => {
-            await Promise.resolve();
-            const apitoolkit = new APIToolkit({ transport, flushIntervalMs: 0, serviceVersion: config.get('SERVICE_VERSION') });
-            made.push(apitoolkit);
-            return { client: apitoolkit };
-          },
-        })],
+        imports: [
+          APIToolkitModule.forRootAsync({
+            imports: [ConfigModule],
+            inject: [ConfigService],
+            useFactory: async (config: ConfigService) => {
+              await Promise.resolve();
+              const apitoolkit = new APIToolkit({ transport, flushIntervalMs: 0, serviceVersion: config.get('SERVICE_VERSION') });
+              made.push(apitoolkit);
+              return { client: apitoolkit };
+            },
+          }),
+        ],
         controllers: [AsyncController],
         providers: [Reporter],
       })
@@ -100,7 +127,10 @@ for (const platform of ['express', 'fastify'] as const) {
       transport.clear();
       assert.equal((await fetch(`${url}/async/x`)).status, 400);
       record = await oneRecord(made[0]!, transport);
-      assert.deepEqual(record.errors.map((e) => e.error_type), ['BadRequestException']);
+      assert.deepEqual(
+        record.errors.map((e) => e.error_type),
+        ['BadRequestException'],
+      );
       assert.equal(made.length, 1);
     });
 
@@ -127,7 +157,10 @@ for (const platform of ['express', 'fastify'] as const) {
       assert.equal((await fetch(`${url}/api/items/abc`)).status, 400);
       record = await oneRecord(apitoolkit, transport);
       assert.equal(record.url_path, '/api/items/:id');
-      assert.deepEqual(record.errors.map((e) => e.error_type), ['BadRequestException']);
+      assert.deepEqual(
+        record.errors.map((e) => e.error_type),
+        ['BadRequestException'],
+      );
     });
 
     test('a controller guard that refuses: the record keeps the route template', async (t) => {
@@ -189,7 +222,10 @@ for (const platform of ['express', 'fastify'] as const) {
       const { transport, apitoolkit } = client(t);
       @Injectable()
       class PaymentsService {
-        constructor(@Inject(APIToolkit) readonly byClass: APIToolkit, @Inject(APITOOLKIT_CLIENT) readonly byToken: APIToolkit) {}
+        constructor(
+          @Inject(APIToolkit) readonly byClass: APIToolkit,
+          @Inject(APITOOLKIT_CLIENT) readonly byToken: APIToolkit,
+        ) {}
         async charge(): Promise<{ ok: boolean }> {
           await new Promise((resolve) => setImmediate(resolve));
           this.byClass.reportError(new RangeError('card nearly expired'));
@@ -212,7 +248,10 @@ for (const platform of ['express', 'fastify'] as const) {
       const res = await fetch(`${url}/payments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"amount":1}' });
       assert.deepEqual(await res.json(), { ok: true });
       const record = await oneRecord(apitoolkit, transport);
-      assert.deepEqual(record.errors.map((e) => e.message), ['card nearly expired']);
+      assert.deepEqual(
+        record.errors.map((e) => e.message),
+        ['card nearly expired'],
+      );
       assert.deepEqual(unb64json(record.request_body), { amount: 1 });
     });
 
@@ -222,7 +261,10 @@ for (const platform of ['express', 'fastify'] as const) {
       class StreamsController {
         @Sse('events')
         events(): Observable<MessageEvent> {
-          return interval(5).pipe(take(3), map((n) => ({ data: { n } })));
+          return interval(5).pipe(
+            take(3),
+            map((n) => ({ data: { n } })),
+          );
         }
 
         @Get('file')

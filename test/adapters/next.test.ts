@@ -20,7 +20,12 @@ const decode = (b64: string) => Buffer.from(b64, 'base64').toString();
 describe('nextTemplate: the route template from the URL path and params', () => {
   const cases: [string, Record<string, string | string[] | undefined>, string, Record<string, string>][] = [
     ['/users/42', { id: '42' }, '/users/[id]', { id: '42' }],
-    ['/orgs/acme/projects/p9', { orgId: 'acme', projectId: 'p9' }, '/orgs/[orgId]/projects/[projectId]', { orgId: 'acme', projectId: 'p9' }],
+    [
+      '/orgs/acme/projects/p9',
+      { orgId: 'acme', projectId: 'p9' },
+      '/orgs/[orgId]/projects/[projectId]',
+      { orgId: 'acme', projectId: 'p9' },
+    ],
     ['/files/a/b%20c', { path: ['a', 'b c'] }, '/files/[...path]', { path: 'a/b c' }],
     ['/shop/7/files/x/y', { shop: '7', path: ['x', 'y'] }, '/shop/[shop]/files/[...path]', { shop: '7', path: 'x/y' }],
     ['/docs', {}, '/docs', {}],
@@ -38,7 +43,10 @@ describe('nextTemplate: the route template from the URL path and params', () => 
     });
   }
   test('an explicit route wins', () => {
-    assert.deepEqual(nextTemplate('/collide/collide', { name: 'collide' }, '/collide/[name]'), { template: '/collide/[name]', params: { name: 'collide' } });
+    assert.deepEqual(nextTemplate('/collide/collide', { name: 'collide' }, '/collide/[name]'), {
+      template: '/collide/[name]',
+      params: { name: 'collide' },
+    });
     assert.equal(nextTemplate('/collide/collide', { name: 'collide' }).template, '/[name]/collide', 'the ambiguity the option is for');
   });
 });
@@ -54,7 +62,9 @@ describe('the wrappers as Next calls them', () => {
   test('they fit the exports Next type-checks, with or without annotations', () => {
     const client = new APIToolkit({ enabled: false });
     const annotated = {
-      GET: nextRouteHandler(client, async (_request: Request, { params }: { params: Promise<{ id: string }> }) => Response.json(await params)),
+      GET: nextRouteHandler(client, async (_request: Request, { params }: { params: Promise<{ id: string }> }) =>
+        Response.json(await params),
+      ),
     } satisfies RouteHandlerConfig<{ id: string }>;
     const inferred = {
       GET: nextRouteHandler(client, async (_request, { params }) => Response.json((await params).slug ?? null)),
@@ -80,8 +90,14 @@ describe('the wrappers as Next calls them', () => {
 
 describe('misuse', () => {
   test('a wrapper without a client fails at once, naming itself', () => {
-    assert.throws(() => nextRouteHandler({} as never, () => new Response()), (error: unknown) => error instanceof OptionsInvalidError && /nextRouteHandler\(client\)/.test(error.message));
-    assert.throws(() => nextApiHandler(undefined as never, () => {}), (error: unknown) => error instanceof OptionsInvalidError && /nextApiHandler\(client\)/.test(error.message));
+    assert.throws(
+      () => nextRouteHandler({} as never, () => new Response()),
+      (error: unknown) => error instanceof OptionsInvalidError && /nextRouteHandler\(client\)/.test(error.message),
+    );
+    assert.throws(
+      () => nextApiHandler(undefined as never, () => {}),
+      (error: unknown) => error instanceof OptionsInvalidError && /nextApiHandler\(client\)/.test(error.message),
+    );
   });
 });
 
@@ -99,7 +115,11 @@ describe('a Next app: App Router route handlers and Pages API routes', () => {
   });
 
   /** One request and the one record it left. */
-  async function exchange(path: string, init: RequestInit = {}, rawUrl = path): Promise<{ response: Response; body: string; record: ApiRecord }> {
+  async function exchange(
+    path: string,
+    init: RequestInit = {},
+    rawUrl = path,
+  ): Promise<{ response: Response; body: string; record: ApiRecord }> {
     collector.clear();
     const response = await fetch(`${app.url}${path}`, { redirect: 'manual', ...init });
     const body = await response.text();
@@ -213,7 +233,11 @@ describe('a Next app: App Router route handlers and Pages API routes', () => {
 
   test('Pages API route with bodyParser: false: the raw bytes as the app read them', async () => {
     const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
-    const { body, record } = await exchange('/api/pages/raw', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+    const { body, record } = await exchange('/api/pages/raw', {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
     assert.deepEqual(JSON.parse(body), { size: 256 });
     assert.equal(record.url_path, '/api/pages/raw');
     assert.deepEqual(Buffer.from(record.request_body, 'base64'), Buffer.from(bytes));
@@ -238,6 +262,9 @@ describe('a Next app: App Router route handlers and Pages API routes', () => {
   test('Pages API route: reportError inside the request', async () => {
     const { record } = await exchange('/api/pages/users/1?report=1');
     assert.equal(record.status_code, 200);
-    assert.deepEqual(record.errors.map((e) => [e.error_type, e.message]), [['RangeError', 'reported from pages']]);
+    assert.deepEqual(
+      record.errors.map((e) => [e.error_type, e.message]),
+      [['RangeError', 'reported from pages']],
+    );
   });
 });

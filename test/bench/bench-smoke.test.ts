@@ -20,20 +20,45 @@ test('the bench harness, quickest mode: markdown table written and every SDK rec
   const dir = mkdtempSync(join(tmpdir(), 'apitoolkit-bench-smoke-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'LATEST.md');
-  const child = spawn(process.execPath, [
-    '--import', 'tsx', 'bench/run.ts', '--quick', '--apps', 'bare-express,express',
-    '--rounds', '1', '--duration', '1', '--warmup', '0.5', '--unpinned-rounds', '0', '--micro-time', '10', '--out', out,
-    // The sources, so that the test needs no build (npm run bench measures the built package).
-    '--sdk', 'src',
-  ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'bench/run.ts',
+      '--quick',
+      '--apps',
+      'bare-express,express',
+      '--rounds',
+      '1',
+      '--duration',
+      '1',
+      '--warmup',
+      '0.5',
+      '--unpinned-rounds',
+      '0',
+      '--micro-time',
+      '10',
+      '--out',
+      out,
+      // The sources, so that the test needs no build (npm run bench measures the built package).
+      '--sdk',
+      'src',
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   // The harness kills its own children on exit; this only covers the harness itself hanging.
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
   const [code] = (await once(child, 'exit')) as [number | null];
   assert.equal(code, 0, `bench/run.ts failed:\n${stderr}\n${stdout}`);
 
@@ -60,10 +85,16 @@ test('the bench harness, quickest mode: markdown table written and every SDK rec
   assert.ok(d.delivered >= d.completed, `records delivered ${d.delivered} < requests completed ${d.completed}`);
   assert.ok(d.delivered <= d.sent, `records delivered ${d.delivered} > requests sent ${d.sent}`);
   assert.ok(d.allFlushed);
-  assert.ok(d.check !== null && d.check.kept > 0 && d.check.valid === d.check.kept, `invalid messages at the collector: ${JSON.stringify(d.check)}`);
+  assert.ok(
+    d.check !== null && d.check.kept > 0 && d.check.valid === d.check.kept,
+    `invalid messages at the collector: ${JSON.stringify(d.check)}`,
+  );
   assert.ok(d.check.ownRecords > 0, 'the records at the collector do not carry the app id');
   const stats = sdk.sdkStats as { published: number; dropped: Record<string, number> };
-  assert.deepEqual(Object.entries(stats.dropped).filter(([, n]) => n > 0), []);
+  assert.deepEqual(
+    Object.entries(stats.dropped).filter(([, n]) => n > 0),
+    [],
+  );
   assert.equal(stats.published, d.delivered);
   // Pinned, a fixed-rate run follows (open loop): every request sent completed, all delivered.
   const fixed = summary.runs.find((r) => r.kind === 'fixed-rate');

@@ -49,14 +49,19 @@ function publishRecord(collector: Collector, record: unknown): Promise<string> {
   return publishTo(collector.pubsubEndpoint, record);
 }
 
-
 async function isPending(promise: Promise<unknown>, ms = 100): Promise<boolean> {
   const pending = Symbol('pending');
-  const winner = await Promise.race([promise.then(() => 'settled', () => 'settled'), new Promise((r) => setTimeout(() => r(pending), ms))]);
+  const winner = await Promise.race([
+    promise.then(
+      () => 'settled',
+      () => 'settled',
+    ),
+    new Promise((r) => setTimeout(() => r(pending), ms)),
+  ]);
   return winner === pending;
 }
 
-describe('publish over Pub/Sub\'s REST API', () => {
+describe("publish over Pub/Sub's REST API", () => {
   test('records arrive decoded exactly, in order, with the topic and message ids', async (t) => {
     const collector = await start(t);
     const sent = [
@@ -66,7 +71,16 @@ describe('publish over Pub/Sub\'s REST API', () => {
         status_code: 500,
         service_version: 'v1.2.3',
         tags: ['beta'],
-        errors: [{ when: '2024-05-01T12:00:00Z', error_type: 'TypeError', message: 'x is undefined', root_error_type: 'RangeError', root_error_message: 'deep', stack_trace: 'TypeError: x\n    at f (a.js:1:1)' }],
+        errors: [
+          {
+            when: '2024-05-01T12:00:00Z',
+            error_type: 'TypeError',
+            message: 'x is undefined',
+            root_error_type: 'RangeError',
+            root_error_message: 'deep',
+            stack_trace: 'TypeError: x\n    at f (a.js:1:1)',
+          },
+        ],
       }),
     ];
     const ids: string[] = [];
@@ -74,7 +88,10 @@ describe('publish over Pub/Sub\'s REST API', () => {
 
     assert.deepEqual(collector.records(), sent);
     const messages = collector.messages();
-    assert.deepEqual(messages.map((m) => m.messageId), ids);
+    assert.deepEqual(
+      messages.map((m) => m.messageId),
+      ids,
+    );
     assert.equal(new Set(ids).size, 3);
     assert.ok(messages.every((m) => m.topic === TOPIC_NAME));
     assert.deepEqual(messages[0]?.data, Buffer.from(JSON.stringify(sent[0])));
@@ -84,11 +101,15 @@ describe('publish over Pub/Sub\'s REST API', () => {
 
   test('attributes are kept on the raw message; URL-safe base64 is accepted as Google accepts it', async (t) => {
     const collector = await start(t);
-    const { status } = await restPublish(collector.pubsubEndpoint, [{ data: JSON.stringify(makeRecord()), attributes: { sdk: 'apitoolkit-node' } }]);
+    const { status } = await restPublish(collector.pubsubEndpoint, [
+      { data: JSON.stringify(makeRecord()), attributes: { sdk: 'apitoolkit-node' } },
+    ]);
     assert.equal(status, 200);
     assert.deepEqual(collector.messages()[0]?.attributes, { sdk: 'apitoolkit-node' });
     const bytes = Buffer.from([0xfb, 0xff, 0xfe]);
-    const urlSafe = await restCall(collector.pubsubEndpoint, 'POST', `${TOPIC_NAME}:publish`, { messages: [{ data: bytes.toString('base64url') }] });
+    const urlSafe = await restCall(collector.pubsubEndpoint, 'POST', `${TOPIC_NAME}:publish`, {
+      messages: [{ data: bytes.toString('base64url') }],
+    });
     assert.equal(urlSafe.status, 200);
     assert.deepEqual(collector.messages()[1]?.data, bytes);
   });
@@ -103,7 +124,10 @@ describe('publish over Pub/Sub\'s REST API', () => {
     assert.equal(got.length, 2);
     assert.deepEqual(new Set(got.map((r) => r.msg_id)), new Set(sent.map((r) => r.msg_id)));
 
-    await assert.rejects(collector.waitForRecords(5, 50), /timed out after 50 ms waiting for 5 records; got 2 records from 2 messages in 2 publish requests/);
+    await assert.rejects(
+      collector.waitForRecords(5, 50),
+      /timed out after 50 ms waiting for 5 records; got 2 records from 2 messages in 2 publish requests/,
+    );
   });
 
   test('a 2 MB record arrives intact', async (t) => {
@@ -118,20 +142,45 @@ describe('publish over Pub/Sub\'s REST API', () => {
   test('1000 records in one request all arrive; 1001, an empty list, a body over 10 MiB, bad base64 or bad JSON are refused as Google refuses them', async (t) => {
     const collector = await start(t);
     const sent = Array.from({ length: 1000 }, (_, i) => makeRecord({ raw_url: `/users/${i}` }));
-    const ok = await restPublish(collector.pubsubEndpoint, sent.map((r) => ({ data: JSON.stringify(r) })));
+    const ok = await restPublish(
+      collector.pubsubEndpoint,
+      sent.map((r) => ({ data: JSON.stringify(r) })),
+    );
     assert.equal(ok.status, 200);
     assert.equal(new Set(ok.body.messageIds).size, 1000);
-    assert.deepEqual(collector.records().map((r) => r.msg_id), sent.map((r) => r.msg_id));
+    assert.deepEqual(
+      collector.records().map((r) => r.msg_id),
+      sent.map((r) => r.msg_id),
+    );
     assert.equal(collector.stats().publishRequests, 1);
 
     const refusals: Array<[string, Promise<{ status: number; body: any }>, RegExp]> = [
-      ['1001 messages', restPublish(collector.pubsubEndpoint, Array.from({ length: 1001 }, () => ({ data: 'x' }))), /maximum value is 1000/],
+      [
+        '1001 messages',
+        restPublish(
+          collector.pubsubEndpoint,
+          Array.from({ length: 1001 }, () => ({ data: 'x' })),
+        ),
+        /maximum value is 1000/,
+      ],
       ['no messages', restPublish(collector.pubsubEndpoint, []), /minimum value is 1/],
       ['an empty message', restPublish(collector.pubsubEndpoint, [{ data: '' }]), /must contain a non-empty data field/],
-      ['over 10 MiB of body', restPublish(collector.pubsubEndpoint, [{ data: Buffer.alloc(8 * 1024 * 1024) }]), /Request payload size exceeds the limit: 10485760 bytes/],
-      ['bad base64', restCall(collector.pubsubEndpoint, 'POST', `${TOPIC_NAME}:publish`, { messages: [{ data: 'not base64!' }] }), /Base64 decoding failed/],
+      [
+        'over 10 MiB of body',
+        restPublish(collector.pubsubEndpoint, [{ data: Buffer.alloc(8 * 1024 * 1024) }]),
+        /Request payload size exceeds the limit: 10485760 bytes/,
+      ],
+      [
+        'bad base64',
+        restCall(collector.pubsubEndpoint, 'POST', `${TOPIC_NAME}:publish`, { messages: [{ data: 'not base64!' }] }),
+        /Base64 decoding failed/,
+      ],
       ['bad JSON', restCall(collector.pubsubEndpoint, 'POST', `${TOPIC_NAME}:publish`, '{"messages": ['), /Invalid JSON payload/],
-      ['a topic id with a slash', restCall(collector.pubsubEndpoint, 'POST', 'projects/apitoolkit-local/topics/a%2Fb:publish', { messages: [{ data: 'eA==' }] }), /Invalid \[topics\] name: \(name=projects\/apitoolkit-local\/topics\/a\/b\)/],
+      [
+        'a topic id with a slash',
+        restCall(collector.pubsubEndpoint, 'POST', 'projects/apitoolkit-local/topics/a%2Fb:publish', { messages: [{ data: 'eA==' }] }),
+        /Invalid \[topics\] name: \(name=projects\/apitoolkit-local\/topics\/a\/b\)/,
+      ],
     ];
     for (const [name, answer, message] of refusals) {
       const { status, body } = await answer;
@@ -146,16 +195,27 @@ describe('publish over Pub/Sub\'s REST API', () => {
   test('maxKeptRecords keeps only the newest records in memory, counting them all', async (t) => {
     const collector = await start(t, { maxKeptRecords: 3 });
     for (let i = 0; i < 5; i++) await publishRecord(collector, makeRecord({ raw_url: `/n/${i}` }));
-    assert.deepEqual(collector.records().map((r) => r.raw_url), ['/n/2', '/n/3', '/n/4']);
+    assert.deepEqual(
+      collector.records().map((r) => r.raw_url),
+      ['/n/2', '/n/3', '/n/4'],
+    );
     assert.equal(collector.messages().length, 3);
     assert.equal(collector.stats().messages, 5);
   });
 });
 
 describe('setPublishFault', () => {
-  test('a status code fails every publish with it, as Google\'s REST API answers it; stores nothing; null restores service', async (t) => {
+  test("a status code fails every publish with it, as Google's REST API answers it; stores nothing; null restores service", async (t) => {
     const collector = await start(t);
-    const cases: Array<[number, number, string]> = [[14, 503, 'UNAVAILABLE'], [7, 403, 'PERMISSION_DENIED'], [5, 404, 'NOT_FOUND'], [8, 429, 'RESOURCE_EXHAUSTED'], [16, 401, 'UNAUTHENTICATED'], [3, 400, 'INVALID_ARGUMENT'], [13, 500, 'INTERNAL']];
+    const cases: Array<[number, number, string]> = [
+      [14, 503, 'UNAVAILABLE'],
+      [7, 403, 'PERMISSION_DENIED'],
+      [5, 404, 'NOT_FOUND'],
+      [8, 429, 'RESOURCE_EXHAUSTED'],
+      [16, 401, 'UNAUTHENTICATED'],
+      [3, 400, 'INVALID_ARGUMENT'],
+      [13, 500, 'INTERNAL'],
+    ];
     for (const [code, httpStatus, name] of cases) {
       collector.setPublishFault(code);
       const { status, body } = await restPublish(collector.pubsubEndpoint, [{ data: JSON.stringify(makeRecord()) }]);
@@ -192,7 +252,9 @@ describe('setPublishFault', () => {
   test("'hang' lasts until the client gives up", async (t) => {
     const collector = await start(t);
     collector.setPublishFault('hang');
-    await assert.rejects(restPublish(collector.pubsubEndpoint, [{ data: 'x' }], undefined, AbortSignal.timeout(200)), { name: 'TimeoutError' });
+    await assert.rejects(restPublish(collector.pubsubEndpoint, [{ data: 'x' }], undefined, AbortSignal.timeout(200)), {
+      name: 'TimeoutError',
+    });
     collector.setPublishFault(null);
     assert.equal((await restPublish(collector.pubsubEndpoint, [{ data: 'x' }])).status, 200);
   });
@@ -200,7 +262,11 @@ describe('setPublishFault', () => {
   test('rejects a value that is not a status code, hang or null', async (t) => {
     const collector = await start(t);
     for (const bad of [0, 17, 1.5, 'slow']) {
-      assert.throws(() => collector.setPublishFault(bad as never), (e: unknown) => e instanceof OptionsInvalidError && e.code === 'APITOOLKIT_ERR_OPTIONS_INVALID' && e.option === 'setPublishFault(fault)');
+      assert.throws(
+        () => collector.setPublishFault(bad as never),
+        (e: unknown) =>
+          e instanceof OptionsInvalidError && e.code === 'APITOOLKIT_ERR_OPTIONS_INVALID' && e.option === 'setPublishFault(fault)',
+      );
     }
   });
 });
@@ -220,13 +286,15 @@ describe('other Pub/Sub REST methods', () => {
   test('topics.get returns any well-formed topic', async (t) => {
     const collector = await start(t);
     assert.deepEqual(await restCall(collector.pubsubEndpoint, 'GET', 'projects/apitoolkit-local/topics/never-created'), {
-      status: 200, body: { name: 'projects/apitoolkit-local/topics/never-created' },
+      status: 200,
+      body: { name: 'projects/apitoolkit-local/topics/never-created' },
     });
   });
 
   test('topics.testIamPermissions grants what is asked, and nothing under a PERMISSION_DENIED fault', async (t) => {
     const collector = await start(t);
-    const ask = () => restCall(collector.pubsubEndpoint, 'POST', `${TOPIC_NAME}:testIamPermissions`, { permissions: ['pubsub.topics.publish'] });
+    const ask = () =>
+      restCall(collector.pubsubEndpoint, 'POST', `${TOPIC_NAME}:testIamPermissions`, { permissions: ['pubsub.topics.publish'] });
     assert.deepEqual(await ask(), { status: 200, body: { permissions: ['pubsub.topics.publish'] } });
     collector.setPublishFault(7);
     assert.deepEqual(await ask(), { status: 200, body: {} });
@@ -238,8 +306,11 @@ describe('other Pub/Sub REST methods', () => {
   test('any other path or verb is NOT_FOUND; another HTTP method UNIMPLEMENTED', async (t) => {
     const collector = await start(t);
     for (const [method, path, status] of [
-      ['GET', 'projects/apitoolkit-local/topics', 404], ['DELETE', `${TOPIC_NAME}`, 501], ['GET', `${TOPIC_NAME}:publish`, 501],
-      ['POST', `${TOPIC_NAME}:detach`, 404], ['GET', 'projects/apitoolkit-local/subscriptions/s', 404],
+      ['GET', 'projects/apitoolkit-local/topics', 404],
+      ['DELETE', `${TOPIC_NAME}`, 501],
+      ['GET', `${TOPIC_NAME}:publish`, 501],
+      ['POST', `${TOPIC_NAME}:detach`, 404],
+      ['GET', 'projects/apitoolkit-local/subscriptions/s', 404],
     ] as const) {
       const answer = await restCall(collector.pubsubEndpoint, method, path, method === 'GET' ? undefined : {});
       assert.equal(answer.status, status, `${method} ${path}`);
@@ -295,7 +366,12 @@ describe('client metadata endpoint', () => {
   test('answers 401 JSON without a bearer key and for a key in rejectKeys', async (t) => {
     const collector = await start(t, { rejectKeys: ['revoked'] });
     const url = `${collector.rootURL}/api/client_metadata`;
-    const attempts: Record<string, string>[] = [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer ' }, { authorization: 'Bearer revoked' }];
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: 'Basic abc' },
+      { authorization: 'Bearer ' },
+      { authorization: 'Bearer revoked' },
+    ];
     for (const headers of attempts) {
       const response = await fetch(url, { headers });
       assert.equal(response.status, 401, JSON.stringify(headers));
@@ -337,7 +413,10 @@ describe('JSONL file', () => {
 
     const lines = (await readFile(path, 'utf8')).split('\n');
     assert.equal(lines.pop(), '', 'ends with a newline');
-    assert.deepEqual(lines.map((line) => JSON.parse(line)), [...first, second]);
+    assert.deepEqual(
+      lines.map((line) => JSON.parse(line)),
+      [...first, second],
+    );
   });
 
   test('an unwritable path makes startCollector reject', async () => {
@@ -423,9 +502,20 @@ describe('formatRecord', () => {
   });
 
   test('lists errors with their root cause', () => {
-    const text = formatRecord(makeRecord({
-      errors: [{ when: '2024-05-01T12:00:00Z', error_type: 'TypeError', message: 'boom', root_error_type: 'RangeError', root_error_message: 'deep', stack_trace: 'TypeError: boom\n    at handler (app.js:3:9)' }],
-    }));
+    const text = formatRecord(
+      makeRecord({
+        errors: [
+          {
+            when: '2024-05-01T12:00:00Z',
+            error_type: 'TypeError',
+            message: 'boom',
+            root_error_type: 'RangeError',
+            root_error_message: 'deep',
+            stack_trace: 'TypeError: boom\n    at handler (app.js:3:9)',
+          },
+        ],
+      }),
+    );
     assert.match(text, /errors \(1\)\n {6}TypeError: boom\n {8}caused by RangeError: deep\n {8}at handler \(app\.js:3:9\)/);
   });
 
@@ -455,7 +545,10 @@ describe('checkRecord and shouldColor', () => {
   test('checkRecord accepts a conforming record and names each departure', () => {
     assert.deepEqual(checkRecord(makeRecord()), []);
     assert.deepEqual(checkRecord({ ...makeRecord(), query_params: { a: 'x' } }), ['query_params: expected string-list-map, got {"a":"x"}']);
-    assert.deepEqual(checkRecord({ ...makeRecord(), msg_id: 'abc', method: 'get' }), ['msg_id: not a UUID: "abc"', 'method: not upper case: "get"']);
+    assert.deepEqual(checkRecord({ ...makeRecord(), msg_id: 'abc', method: 'get' }), [
+      'msg_id: not a UUID: "abc"',
+      'method: not upper case: "get"',
+    ]);
     assert.deepEqual(checkRecord(42), ['expected a JSON object, got number']);
   });
 
@@ -472,7 +565,6 @@ describe('checkRecord and shouldColor', () => {
 });
 
 describe('apitoolkit-node CLI', () => {
-
   test('--help prints usage and exits 0', async () => {
     const cli = startCli(['--help']);
     assert.deepEqual(await cli.exited, [0, null]);

@@ -33,7 +33,10 @@ describe('apitoolkit-node collector: the inspector', () => {
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<title>apitoolkit-node inspector<\/title>/);
     const records = (await (await fetch(`${url}api/records`)).json()) as { records: { record: { raw_url: string } }[] };
-    assert.deepEqual(records.records.map((e) => e.record.raw_url), ['/earlier/1', '/earlier/2']);
+    assert.deepEqual(
+      records.records.map((e) => e.record.raw_url),
+      ['/earlier/1', '/earlier/2'],
+    );
 
     cli.child.kill('SIGTERM');
     assert.deepEqual(await cli.exited, [0, null]);

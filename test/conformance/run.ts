@@ -23,10 +23,14 @@ function checkRecord(record: ApiRecord, expected: Partial<Expectation>, target: 
   if (expected.params !== undefined) assert.deepEqual(record.path_params, expected.params, 'path_params');
   if (expected.query !== undefined) assert.deepEqual(record.query_params, expected.query, 'query_params');
   if (expected.status !== undefined) assert.equal(record.status_code, expected.status, 'status_code');
-  if (expected.requestJson !== undefined) assert.deepEqual(JSON.parse(decode(record.request_body).toString()), expected.requestJson, 'request_body');
-  if (expected.requestBytes !== undefined) assert.deepEqual(decode(record.request_body), Buffer.from(expected.requestBytes), 'request_body bytes');
-  if (expected.responseJson !== undefined) assert.deepEqual(JSON.parse(decode(record.response_body).toString()), expected.responseJson, 'response_body');
-  if (expected.responseBytes !== undefined) assert.deepEqual(decode(record.response_body).toString(), Buffer.from(expected.responseBytes).toString(), 'response_body bytes');
+  if (expected.requestJson !== undefined)
+    assert.deepEqual(JSON.parse(decode(record.request_body).toString()), expected.requestJson, 'request_body');
+  if (expected.requestBytes !== undefined)
+    assert.deepEqual(decode(record.request_body), Buffer.from(expected.requestBytes), 'request_body bytes');
+  if (expected.responseJson !== undefined)
+    assert.deepEqual(JSON.parse(decode(record.response_body).toString()), expected.responseJson, 'response_body');
+  if (expected.responseBytes !== undefined)
+    assert.deepEqual(decode(record.response_body).toString(), Buffer.from(expected.responseBytes).toString(), 'response_body bytes');
   expected.check?.(record, target);
 }
 

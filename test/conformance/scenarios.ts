@@ -6,7 +6,10 @@ const R = '[CLIENT_REDACTED]';
 const decode = (b64: string) => Buffer.from(b64, 'base64');
 const bytes256 = Uint8Array.from({ length: 256 }, (_, i) => i);
 /** A PNG signature followed by a marker that must never reach a record. */
-const fileBytes = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('FILE-BYTES-MUST-NOT-LEAK'.repeat(50))]);
+const fileBytes = Buffer.concat([
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  Buffer.from('FILE-BYTES-MUST-NOT-LEAK'.repeat(50)),
+]);
 
 export const scenarios: Scenario[] = [
   {
@@ -17,7 +20,11 @@ export const scenarios: Scenario[] = [
       headers: { referer: 'https://example.com/', 'X-API-KEY': 'key-secret-1', authorization: 'Bearer s3cr3t', 'x-trace': 'abc' },
     },
     expect: {
-      method: 'GET', template: '/users/:id', params: { id: '42' }, query: { x: ['1', '2'], y: ['3'] }, status: 200,
+      method: 'GET',
+      template: '/users/:id',
+      params: { id: '42' },
+      query: { x: ['1', '2'], y: ['3'] },
+      status: 200,
       responseJson: { id: '42', token: R },
       check: (r) => {
         assert.deepEqual(r.request_headers['x-api-key'], [R]);
@@ -41,10 +48,18 @@ export const scenarios: Scenario[] = [
       method: 'POST',
       path: '/users/7',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'ada', password: 'hunter2', card: { number: '4111', cvv: '987' }, items: [{ secret: 's1', x: 1 }, { secret: 's2' }] }),
+      body: JSON.stringify({
+        name: 'ada',
+        password: 'hunter2',
+        card: { number: '4111', cvv: '987' },
+        items: [{ secret: 's1', x: 1 }, { secret: 's2' }],
+      }),
     },
     expect: {
-      method: 'POST', template: '/users/:id', params: { id: '7' }, status: 201,
+      method: 'POST',
+      template: '/users/:id',
+      params: { id: '7' },
+      status: 201,
       requestJson: { name: 'ada', password: R, card: { number: '4111', cvv: R }, items: [{ secret: R, x: 1 }, { secret: R }] },
       // The app read the real body: its parsed name comes back.
       responseJson: { id: '7', token: R, name: 'ada' },
@@ -78,12 +93,16 @@ export const scenarios: Scenario[] = [
       })(),
     },
     expect: {
-      template: '/upload', status: 200,
+      template: '/upload',
+      status: 200,
       check: (r) => {
         const body = decode(r.request_body).toString('latin1');
         assert.ok(body.includes('cat picture'), 'the text field is kept');
         assert.ok(!body.includes('FILE-BYTES-MUST-NOT-LEAK'), 'file bytes are not recorded');
-        assert.ok(body.includes('image/png') && body.includes(String(fileBytes.length)), `placeholder names type and size: ${body.slice(0, 400)}`);
+        assert.ok(
+          body.includes('image/png') && body.includes(String(fileBytes.length)),
+          `placeholder names type and size: ${body.slice(0, 400)}`,
+        );
       },
     },
   },
@@ -91,7 +110,9 @@ export const scenarios: Scenario[] = [
     name: 'nested prefixes with params',
     request: { method: 'GET', path: '/orgs/acme/projects/p9' },
     expect: {
-      template: '/orgs/:orgId/projects/:projectId', params: { orgId: 'acme', projectId: 'p9' }, status: 200,
+      template: '/orgs/:orgId/projects/:projectId',
+      params: { orgId: 'acme', projectId: 'p9' },
+      status: 200,
       responseJson: { orgId: 'acme', projectId: 'p9' },
     },
   },
@@ -119,7 +140,9 @@ export const scenarios: Scenario[] = [
     name: 'server-sent events',
     request: { method: 'GET', path: '/sse' },
     expect: {
-      template: '/sse', status: 200, responseBytes: 'data: 1\n\ndata: 2\n\ndata: 3\n\n',
+      template: '/sse',
+      status: 200,
+      responseBytes: 'data: 1\n\ndata: 2\n\ndata: 3\n\n',
       check: (r) => assert.match(r.response_headers['content-type']?.[0] ?? '', /^text\/event-stream/),
     },
   },
@@ -127,7 +150,9 @@ export const scenarios: Scenario[] = [
     name: 'compressed response: recorded decompressed, sent as it was',
     request: { method: 'GET', path: '/gzip', headers: { 'accept-encoding': 'gzip' } },
     expect: {
-      template: '/gzip', status: 200, responseJson: { compressed: true, token: R },
+      template: '/gzip',
+      status: 200,
+      responseJson: { compressed: true, token: R },
       check: (r) => assert.deepEqual(r.response_headers['content-encoding'], ['gzip']),
     },
   },
@@ -135,7 +160,8 @@ export const scenarios: Scenario[] = [
     name: '2 MB response: sent whole, recorded up to maxBodyBytes',
     request: { method: 'GET', path: '/big' },
     expect: {
-      template: '/big', status: 200,
+      template: '/big',
+      status: 200,
       check: (r) => {
         const body = decode(r.response_body);
         assert.equal(body.length, 64 * 1024);
@@ -147,7 +173,8 @@ export const scenarios: Scenario[] = [
     name: 'thrown error with a cause',
     request: { method: 'GET', path: '/boom' },
     expect: {
-      template: '/boom', status: 500,
+      template: '/boom',
+      status: 500,
       check: (r) => {
         assert.equal(r.errors.length, 1, JSON.stringify(r.errors));
         const [e] = r.errors;
@@ -163,7 +190,9 @@ export const scenarios: Scenario[] = [
     name: 'reportError inside a request',
     request: { method: 'GET', path: '/report' },
     expect: {
-      template: '/report', status: 202, responseBytes: 'accepted',
+      template: '/report',
+      status: 202,
+      responseBytes: 'accepted',
       check: (r) => {
         assert.equal(r.errors.length, 1);
         assert.equal(r.errors[0]!.error_type, 'RangeError');
@@ -197,7 +226,10 @@ export const scenarios: Scenario[] = [
     expect: {
       template: '/slow',
       check: (r) => {
-        assert.ok(r.errors.some((e) => e.error_type === 'RequestAborted'), JSON.stringify(r.errors));
+        assert.ok(
+          r.errors.some((e) => e.error_type === 'RequestAborted'),
+          JSON.stringify(r.errors),
+        );
         assert.ok(decode(r.response_body).toString().startsWith('first,'));
       },
     },

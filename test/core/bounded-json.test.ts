@@ -19,9 +19,31 @@ const RUNS = Number(process.env.BOUNDED_JSON_RUNS ?? 2_000);
 describe('boundedJson', () => {
   const valueArb = fc.oneof(
     fc.jsonValue(),
-    fc.anything({ withBoxedValues: true, withDate: true, withMap: true, withSet: true, withNullPrototype: true, withSparseArray: true, withTypedArray: true, withObjectString: true }),
-    fc.record({ toJSON: fc.constant(function (this: unknown, key: string) { return { key }; }), x: fc.integer() }),
-    fc.array(fc.oneof(fc.constant(undefined), fc.constant(() => 1), fc.constant(Symbol('s')), fc.double(), fc.string())),
+    fc.anything({
+      withBoxedValues: true,
+      withDate: true,
+      withMap: true,
+      withSet: true,
+      withNullPrototype: true,
+      withSparseArray: true,
+      withTypedArray: true,
+      withObjectString: true,
+    }),
+    fc.record({
+      toJSON: fc.constant(function (this: unknown, key: string) {
+        return { key };
+      }),
+      x: fc.integer(),
+    }),
+    fc.array(
+      fc.oneof(
+        fc.constant(undefined),
+        fc.constant(() => 1),
+        fc.constant(Symbol('s')),
+        fc.double(),
+        fc.string(),
+      ),
+    ),
   );
 
   it(`${RUNS} values: exactly JSON.stringify when it fits; a prefix of it, cut, when it does not`, () => {

@@ -14,7 +14,8 @@ import { unb64, unb64json } from '../helpers/http.js';
 
 const adapter: WebCaptureAdapter = {
   sdkType: 'JsNext',
-  route: (_request, url): RouteMatch => (url.pathname.startsWith('/users/') ? { template: '/users/[id]', params: { id: url.pathname.slice(7) } } : { template: '', params: {} }),
+  route: (_request, url): RouteMatch =>
+    url.pathname.startsWith('/users/') ? { template: '/users/[id]', params: { id: url.pathname.slice(7) } } : { template: '', params: {} },
 };
 
 async function serveWeb(t: TestContext, options: APIToolkitOptions, handler: (request: Request) => Response | Promise<Response>) {
@@ -62,16 +63,26 @@ test('request and response bodies, headers, params and redaction', async (t) => 
 
 test('a streamed body passes through chunk by chunk and is recorded whole', async (t) => {
   let release!: () => void;
-  const gate = new Promise<void>((resolve) => { release = resolve; });
-  const { url, transport } = await serveWeb(t, {}, () => new Response(new ReadableStream({
-    async start(controller) {
-      controller.enqueue(new TextEncoder().encode('data: 1\n\n'));
-      // The second event waits until the client has the first: nothing may be held back.
-      await gate;
-      controller.enqueue(new TextEncoder().encode('data: 2\n\n'));
-      controller.close();
-    },
-  }), { headers: { 'content-type': 'text/event-stream' } }));
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const { url, transport } = await serveWeb(
+    t,
+    {},
+    () =>
+      new Response(
+        new ReadableStream({
+          async start(controller) {
+            controller.enqueue(new TextEncoder().encode('data: 1\n\n'));
+            // The second event waits until the client has the first: nothing may be held back.
+            await gate;
+            controller.enqueue(new TextEncoder().encode('data: 2\n\n'));
+            controller.close();
+          },
+        }),
+        { headers: { 'content-type': 'text/event-stream' } },
+      ),
+  );
   const res = await fetch(`${url}/sse`);
   const reader = res.body!.getReader();
   const first = await reader.read();
@@ -111,19 +122,29 @@ test('a body cut at maxBodyBytes on both sides; the app still reads all of it', 
 });
 
 test('a client that leaves mid-body is recorded as aborted', async (t) => {
-  const { url, transport } = await serveWeb(t, {}, () => new Response(new ReadableStream({
-    start(controller) {
-      controller.enqueue(new TextEncoder().encode('first,'));
-      // never closes
-    },
-  })));
+  const { url, transport } = await serveWeb(
+    t,
+    {},
+    () =>
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('first,'));
+            // never closes
+          },
+        }),
+      ),
+  );
   const controller = new AbortController();
   const res = await fetch(`${url}/slow`, { signal: controller.signal });
   const reader = res.body!.getReader();
   await reader.read();
   controller.abort();
   const [r] = await transport.waitForRecords(1);
-  assert.ok(r!.errors.some((e) => e.error_type === 'RequestAborted'), JSON.stringify(r!.errors));
+  assert.ok(
+    r!.errors.some((e) => e.error_type === 'RequestAborted'),
+    JSON.stringify(r!.errors),
+  );
   assert.equal(unb64(r!.response_body), 'first,');
 });
 

@@ -145,7 +145,23 @@ test('isoNow() is the ISO string of the current millisecond, also when reused wi
   }
 });
 
-const HEADER_NAMES = ['Host', 'host', 'X-A', 'x-a', 'X-a', 'Set-Cookie', 'Cookie', '__proto__', 'constructor', 'toString', 'hasOwnProperty', '123', '0', 'Content-Type', 'ÿ'];
+const HEADER_NAMES = [
+  'Host',
+  'host',
+  'X-A',
+  'x-a',
+  'X-a',
+  'Set-Cookie',
+  'Cookie',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  '123',
+  '0',
+  'Content-Type',
+  'ÿ',
+];
 
 test('requestHeaders() is what req.headersDistinct gives, over 3 000 generated header lists', () => {
   const random = prng(8);
@@ -160,13 +176,13 @@ test('requestHeaders() is what req.headersDistinct gives, over 3 000 generated h
     (ours as unknown as AddHeaderLines)._addHeaderLines(raw, count);
     (nodes as unknown as AddHeaderLines)._addHeaderLines(raw, count);
     const built = requestHeaders(ours);
-    assert.notEqual(built, ours.headersDistinct, 'built, not node\'s object');
+    assert.notEqual(built, ours.headersDistinct, "built, not node's object");
     assert.deepEqual(JSON.stringify(built), JSON.stringify(nodes.headersDistinct), `run ${run}: ${JSON.stringify(raw)} (${count})`);
     assert.deepEqual(Object.keys(built), Object.keys(nodes.headersDistinct), `run ${run}: key order`);
   }
 });
 
-test('requestHeaders() returns node\'s own object once the app read (and maybe changed) it', () => {
+test("requestHeaders() returns node's own object once the app read (and maybe changed) it", () => {
   const message = new IncomingMessage(null as never);
   (message as unknown as AddHeaderLines)._addHeaderLines(['X-A', '1', 'X-B', '2'], 4);
   const distinct = message.headersDistinct;
@@ -180,10 +196,13 @@ test('a server with maxHeadersCount: the headers node kept are recorded, as head
   const server = createServer(httpHandler(apitoolkit, (_req, res) => res.end('ok')));
   server.maxHeadersCount = 3;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   const port = (server.address() as { port: number }).port;
   const socket = connect(port, '127.0.0.1');
   t.after(() => socket.destroy());
@@ -196,18 +215,24 @@ const client = memoryClient;
 
 test('pipelined requests on one connection: each finished response is recorded whole, none as aborted', async (t) => {
   const { transport, apitoolkit } = client(t);
-  const url = await serve(t, httpHandler(apitoolkit, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      // The first answers last: node queues the others until it finished.
-      setTimeout(() => {
-        res.setHeader('content-type', 'text/plain');
-        res.write('got ');
-        res.end(Buffer.concat(chunks));
-      }, req.url === '/p/0' ? 30 : 0);
-    });
-  }));
+  const url = await serve(
+    t,
+    httpHandler(apitoolkit, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        // The first answers last: node queues the others until it finished.
+        setTimeout(
+          () => {
+            res.setHeader('content-type', 'text/plain');
+            res.write('got ');
+            res.end(Buffer.concat(chunks));
+          },
+          req.url === '/p/0' ? 30 : 0,
+        );
+      });
+    }),
+  );
   const port = Number(new URL(url).port);
   const socket = connect(port, '127.0.0.1');
   t.after(() => socket.destroy());
@@ -255,13 +280,17 @@ test('writeHead(status, headers) after setHeader(): both kinds of header are rec
   assert.equal(unb64(record!.response_body), 'made');
 });
 
-test('writeHead(status, headers) with no header set before (node\'s fast path): the headers it sent are recorded', async (t) => {
+test("writeHead(status, headers) with no header set before (node's fast path): the headers it sent are recorded", async (t) => {
   const { transport, apitoolkit } = client(t);
   const app = express();
   app.disable('x-powered-by');
   app.use(expressMiddleware(apitoolkit));
   app.get('/h', (_req, res) => {
-    res.writeHead(200, [['x-pair', '1'], ['X-Pair', '2'], ['content-type', 'text/plain']]);
+    res.writeHead(200, [
+      ['x-pair', '1'],
+      ['X-Pair', '2'],
+      ['content-type', 'text/plain'],
+    ]);
     res.end('fast');
   });
   const url = await serve(t, app);
@@ -291,11 +320,14 @@ test('two clients observing one request each record it whole', async (t) => {
     assert.equal(unb64(record.request_body), '{"a":1}');
     assert.equal(unb64(record.response_body), '{"id":"7"}');
   }
-  assert.deepEqual(a!.errors.map((e) => e.message), ['for one']);
+  assert.deepEqual(
+    a!.errors.map((e) => e.message),
+    ['for one'],
+  );
   assert.deepEqual(b!.errors, []);
 });
 
-test('Fastify inject() responses (no socket of node\'s server): finished, not aborted, body recorded', async (t) => {
+test("Fastify inject() responses (no socket of node's server): finished, not aborted, body recorded", async (t) => {
   const { transport, apitoolkit } = client(t);
   const app = Fastify();
   await app.register(fastifyPlugin, { client: apitoolkit });
@@ -340,9 +372,16 @@ test('errorRecord() keeps no excerpt a JSON parser quoted, in the message, the s
     }
   }
   // JavaScriptCore (Bun) names the token instead.
-  assert.equal(errorRecord(new SyntaxError(`JSON Parse error: Unexpected identifier "${secret}"`)).message, 'JSON Parse error: Unexpected identifier "[CLIENT_REDACTED]"');
+  assert.equal(
+    errorRecord(new SyntaxError(`JSON Parse error: Unexpected identifier "${secret}"`)).message,
+    'JSON Parse error: Unexpected identifier "[CLIENT_REDACTED]"',
+  );
   // Messages that quote nothing are kept as they are.
-  for (const message of ['Unexpected end of JSON input', 'Unexpected non-whitespace character after JSON at position 10', 'outer failure']) {
+  for (const message of [
+    'Unexpected end of JSON input',
+    'Unexpected non-whitespace character after JSON at position 10',
+    'outer failure',
+  ]) {
     assert.equal(errorRecord(new SyntaxError(message)).message, message);
   }
 });

@@ -28,9 +28,32 @@ type Node =
   | { kind: 'array'; pre: string; post: string; inner: string; items: Node[] }
   | { kind: 'leaf'; pre: string; post: string; text: Buffer }
   | { kind: 'secret'; pre: string; post: string; id: number };
-interface Entry { name: string; escapedName: boolean; kpre: string; kpost: string; value: Node }
+interface Entry {
+  name: string;
+  escapedName: boolean;
+  kpre: string;
+  kpost: string;
+  value: Node;
+}
 
-const NUMBERS = ['0', '-0', '1', '-1', '1.0', '1.50', '1e5', '1E5', '1e+5', '1e-5', '-0.0e-0', '123456789012345678901234567890', '1e400', '-1e400', '0.1', '3.14159'];
+const NUMBERS = [
+  '0',
+  '-0',
+  '1',
+  '-1',
+  '1.0',
+  '1.50',
+  '1e5',
+  '1E5',
+  '1e+5',
+  '1e-5',
+  '-0.0e-0',
+  '123456789012345678901234567890',
+  '1e400',
+  '-1e400',
+  '0.1',
+  '3.14159',
+];
 
 /** A JSON string spelling of `value`: raw, all `\u` escapes, or some of each; `\/` sometimes. */
 function spell(value: string, mode: number, seed: number): string {
@@ -42,24 +65,57 @@ function spell(value: string, mode: number, seed: number): string {
     if (ch === '"') out += '\\"';
     else if (ch === '\\') out += '\\\\';
     else if (ch === '/' && escaped) out += '\\/';
-    else if (code < 0x20 || escaped) out += `\\u${code.toString(16).padStart(4, mode === 2 ? '0' : '0').toUpperCase()}`;
+    else if (code < 0x20 || escaped)
+      out += `\\u${code
+        .toString(16)
+        .padStart(4, mode === 2 ? '0' : '0')
+        .toUpperCase()}`;
     else out += ch;
   }
   return `${out}"`;
 }
 
 const stringLeafArb: fc.Arbitrary<Buffer> = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(fc.string({ maxLength: 8, unit: 'grapheme' }), fc.integer({ min: 0, max: 2 }), fc.integer()).map(([s, m, seed]) => Buffer.from(spell(s, m, seed))) },
-  { weight: 2, arbitrary: fc.tuple(fc.string({ maxLength: 6, unit: 'binary' }), fc.integer({ min: 0, max: 2 }), fc.integer()).map(([s, m, seed]) => Buffer.from(spell(s, m, seed))) },
-  { weight: 1, arbitrary: fc.constantFrom('"\\ud800"', '"x\\uDC00y"', '"\\ud83d\\ude00"', '"a\\/b"', '"\\b\\f\\n\\r\\t"', '"\u007f"').map((s) => Buffer.from(s)) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(fc.string({ maxLength: 8, unit: 'grapheme' }), fc.integer({ min: 0, max: 2 }), fc.integer())
+      .map(([s, m, seed]) => Buffer.from(spell(s, m, seed))),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.string({ maxLength: 6, unit: 'binary' }), fc.integer({ min: 0, max: 2 }), fc.integer())
+      .map(([s, m, seed]) => Buffer.from(spell(s, m, seed))),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom('"\\ud800"', '"x\\uDC00y"', '"\\ud83d\\ude00"', '"a\\/b"', '"\\b\\f\\n\\r\\t"', '"\u007f"')
+      .map((s) => Buffer.from(s)),
+  },
   // Invalid UTF-8 inside a string: JSON.parse reads U+FFFD there.
-  { weight: 1, arbitrary: fc.constantFrom([0xff], [0xc3], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0x80, 0x80]).map((bytes) => Buffer.concat([Buffer.from('"x'), Buffer.from(bytes), Buffer.from('y"')])) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom([0xff], [0xc3], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0x80, 0x80])
+      .map((bytes) => Buffer.concat([Buffer.from('"x'), Buffer.from(bytes), Buffer.from('y"')])),
+  },
   { weight: 2, arbitrary: fc.constantFrom(MARKER, '"[CLIENT\\u005fREDACTED]"', '"\\u005BCLIENT_REDACTED]"').map((s) => Buffer.from(s)) },
 );
 
 const leafArb: fc.Arbitrary<Buffer> = fc.oneof(
   { weight: 4, arbitrary: stringLeafArb },
-  { weight: 2, arbitrary: fc.oneof(fc.constantFrom(...NUMBERS), fc.integer().map(String), fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => JSON.stringify(d))).map((s) => Buffer.from(s)) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .oneof(
+        fc.constantFrom(...NUMBERS),
+        fc.integer().map(String),
+        fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => JSON.stringify(d)),
+      )
+      .map((s) => Buffer.from(s)),
+  },
   { weight: 1, arbitrary: fc.constantFrom('true', 'false', 'null').map((s) => Buffer.from(s)) },
 );
 
@@ -70,7 +126,14 @@ const nodeArb: fc.Arbitrary<Node> = fc.letrec<{ node: Node }>((tie) => ({
     { weight: 2, arbitrary: fc.tuple(wsArb, wsArb).map(([pre, post]): Node => ({ kind: 'secret', pre, post, id: 0 })) },
     {
       weight: 3,
-      arbitrary: fc.tuple(wsArb, wsArb, wsArb, fc.array(fc.tuple(nameArb, fc.integer({ min: 0, max: 99 }), wsArb, wsArb, tie('node')), { maxLength: 6 }), fc.integer({ min: 0, max: 29 }))
+      arbitrary: fc
+        .tuple(
+          wsArb,
+          wsArb,
+          wsArb,
+          fc.array(fc.tuple(nameArb, fc.integer({ min: 0, max: 99 }), wsArb, wsArb, tie('node')), { maxLength: 6 }),
+          fc.integer({ min: 0, max: 29 }),
+        )
         .map(([pre, post, inner, list, keepDuplicates]): Node => {
           const seen = new Set<string>();
           const entries: Entry[] = [];
@@ -83,24 +146,31 @@ const nodeArb: fc.Arbitrary<Node> = fc.letrec<{ node: Node }>((tie) => ({
           return { kind: 'object', pre, post, inner, entries };
         }),
     },
-    { weight: 1, arbitrary: fc.tuple(wsArb, wsArb, wsArb, fc.array(tie('node'), { maxLength: 4 })).map(([pre, post, inner, items]): Node => ({ kind: 'array', pre, post, inner, items })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(wsArb, wsArb, wsArb, fc.array(tie('node'), { maxLength: 4 }))
+        .map(([pre, post, inner, items]): Node => ({ kind: 'array', pre, post, inner, items })),
+    },
   ),
 })).node;
 
 /** A document whose root is an object most of the time (member chains start there), secrets numbered. */
-const documentArb = fc.tuple(
-  fc.oneof({ weight: 5, arbitrary: nodeArb.filter((n) => n.kind === 'object') }, { weight: 1, arbitrary: nodeArb }),
-  fc.integer({ min: 0, max: 19 }),
-).map(([root, bom]) => {
-  let id = 0;
-  const number = (node: Node): void => {
-    if (node.kind === 'secret') node.id = (id += 1);
-    else if (node.kind === 'object') for (const e of node.entries) number(e.value);
-    else if (node.kind === 'array') for (const item of node.items) number(item);
-  };
-  number(root);
-  return { root, bom: bom === 0 };
-});
+const documentArb = fc
+  .tuple(
+    fc.oneof({ weight: 5, arbitrary: nodeArb.filter((n) => n.kind === 'object') }, { weight: 1, arbitrary: nodeArb }),
+    fc.integer({ min: 0, max: 19 }),
+  )
+  .map(([root, bom]) => {
+    let id = 0;
+    const number = (node: Node): void => {
+      if (node.kind === 'secret') node.id = id += 1;
+      else if (node.kind === 'object') for (const e of node.entries) number(e.value);
+      else if (node.kind === 'array') for (const item of node.items) number(item);
+    };
+    number(root);
+    return { root, bom: bom === 0 };
+  });
 
 const secretText = (id: number): string => `S3CR3T${id}Z`;
 
@@ -122,7 +192,9 @@ function write(node: Node, replaced: ReadonlySet<Node>, out: Buffer[]): void {
     out.push(Buffer.from('{'));
     if (node.entries.length === 0) out.push(Buffer.from(node.inner));
     node.entries.forEach((e, i) => {
-      const name = e.escapedName ? `"\\u${e.name.charCodeAt(0).toString(16).padStart(4, '0')}${JSON.stringify(e.name).slice(2)}` : JSON.stringify(e.name);
+      const name = e.escapedName
+        ? `"\\u${e.name.charCodeAt(0).toString(16).padStart(4, '0')}${JSON.stringify(e.name).slice(2)}`
+        : JSON.stringify(e.name);
       out.push(Buffer.from(`${i > 0 ? ',' : ''}${e.kpre}${name}${e.kpost}:`));
       write(e.value, replaced, out);
     });
@@ -165,8 +237,12 @@ function namePaths(node: Node, path: string[] = [], out: string[][] = []): strin
 function rulesFor(root: Node): fc.Arbitrary<Rule[]> {
   const paths = namePaths(root);
   if (paths.length === 0) return fc.array(ruleArb, { minLength: 1, maxLength: 4 });
-  const aimed = fc.tuple(fc.constantFrom(...paths), fc.integer({ min: 1, max: 3 }), fc.boolean()).map(([path, length, descendant]): Rule =>
-    descendant ? { kind: 'descendant', name: path[path.length - 1]! } : { kind: 'members', names: path.slice(0, length) });
+  const aimed = fc
+    .tuple(fc.constantFrom(...paths), fc.integer({ min: 1, max: 3 }), fc.boolean())
+    .map(
+      ([path, length, descendant]): Rule =>
+        descendant ? { kind: 'descendant', name: path[path.length - 1]! } : { kind: 'members', names: path.slice(0, length) },
+    );
   return fc.array(fc.oneof({ weight: 3, arbitrary: aimed }, { weight: 1, arbitrary: ruleArb }), { minLength: 1, maxLength: 4 });
 }
 
@@ -205,7 +281,7 @@ function secretsIn(node: Node): number[] {
 /** The nodes the spliced output shows replaced: the marker where the document held something else. */
 function replacedNodes(node: Node, parsed: unknown, out: Set<Node>): void {
   if (parsed === REDACTED) {
-    const original = node.kind === 'leaf' ? JSON.parse(node.text.toString('utf8')) as unknown : undefined;
+    const original = node.kind === 'leaf' ? (JSON.parse(node.text.toString('utf8')) as unknown) : undefined;
     if (original !== REDACTED) out.add(node);
     return;
   }
@@ -214,7 +290,10 @@ function replacedNodes(node: Node, parsed: unknown, out: Set<Node>): void {
 }
 
 function pair(paths: string[]): { splice: Redactor; general: Redactor } {
-  return { splice: compileRedactor({ redactRequestBody: paths }), general: compileRedactor({ redactRequestBody: paths }, { splice: false }) };
+  return {
+    splice: compileRedactor({ redactRequestBody: paths }),
+    general: compileRedactor({ redactRequestBody: paths }, { splice: false }),
+  };
 }
 
 function withoutBom(text: string): string {
@@ -248,49 +327,61 @@ describe('JSON byte splice agrees with the parse-and-walk path', () => {
     let fellBack = 0;
     let secretsChecked = 0;
     fc.assert(
-      fc.property(documentArb.chain((doc) => fc.tuple(fc.constant(doc), rulesFor(doc.root))), fc.boolean(), fc.constantFrom(JSON_TYPE, 'application/vnd.api+json', undefined), ([doc, rules], dots, contentType) => {
-        const paths = rules.map((rule) => render(rule, dots));
-        const body = bytesOf(doc);
-        const what = `rules ${JSON.stringify(paths)} on ${JSON.stringify(body.toString('latin1'))}`;
-        const { splice, general } = pair(paths);
-        // Twice: the match counts add up across bodies.
-        for (let round = 0; round < 2; round += 1) if (agree(splice, general, body, contentType, what) && round === 0) spliced += 1;
-        const result = splice.requestBody(body, contentType);
-        if (result.redactions > 0) redacted += 1;
-        if (giveUp(doc.root)) {
-          fellBack += 1;
-          return;
-        }
-        const text = result.body.toString('latin1');
-        // Leaks: no secret under a selected value is left (a sniffed body that does not start like JSON is never redacted).
-        const sniffedAway = contentType === undefined && !/^[ \t\r\n]*[{[]/.test(body.toString('latin1'));
-        if (!sniffedAway) {
-          for (const rule of rules) {
-            for (const node of selected(doc.root, rule)) {
-              for (const id of secretsIn(node)) {
-                secretsChecked += 1;
-                assert.ok(!text.includes(secretText(id)), `secret ${id} left by ${what}: ${text}`);
+      fc.property(
+        documentArb.chain((doc) => fc.tuple(fc.constant(doc), rulesFor(doc.root))),
+        fc.boolean(),
+        fc.constantFrom(JSON_TYPE, 'application/vnd.api+json', undefined),
+        ([doc, rules], dots, contentType) => {
+          const paths = rules.map((rule) => render(rule, dots));
+          const body = bytesOf(doc);
+          const what = `rules ${JSON.stringify(paths)} on ${JSON.stringify(body.toString('latin1'))}`;
+          const { splice, general } = pair(paths);
+          // Twice: the match counts add up across bodies.
+          for (let round = 0; round < 2; round += 1) if (agree(splice, general, body, contentType, what) && round === 0) spliced += 1;
+          const result = splice.requestBody(body, contentType);
+          if (result.redactions > 0) redacted += 1;
+          if (giveUp(doc.root)) {
+            fellBack += 1;
+            return;
+          }
+          const text = result.body.toString('latin1');
+          // Leaks: no secret under a selected value is left (a sniffed body that does not start like JSON is never redacted).
+          const sniffedAway = contentType === undefined && !/^[ \t\r\n]*[{[]/.test(body.toString('latin1'));
+          if (!sniffedAway) {
+            for (const rule of rules) {
+              for (const node of selected(doc.root, rule)) {
+                for (const id of secretsIn(node)) {
+                  secretsChecked += 1;
+                  assert.ok(!text.includes(secretText(id)), `secret ${id} left by ${what}: ${text}`);
+                }
               }
             }
           }
-        }
-        // Every byte outside the replaced values is the input's.
-        if (result.redactions > 0) {
-          const replaced = new Set<Node>();
-          replacedNodes(doc.root, JSON.parse(result.body.toString('utf8')), replaced);
-          assert.equal(text, bytesOf(doc, replaced).toString('latin1'), `spliced bytes: ${what}`);
-        }
-      }),
+          // Every byte outside the replaced values is the input's.
+          if (result.redactions > 0) {
+            const replaced = new Set<Node>();
+            replacedNodes(doc.root, JSON.parse(result.body.toString('utf8')), replaced);
+            assert.equal(text, bytesOf(doc, replaced).toString('latin1'), `spliced bytes: ${what}`);
+          }
+        },
+      ),
       { numRuns: RUNS },
     );
-    console.log(`json splice: ${RUNS} cases, ${redacted} redacted, ${spliced} spliced with formatting kept, ${fellBack} fell back (repeated or escaped names), ${secretsChecked} secrets checked`);
+    console.log(
+      `json splice: ${RUNS} cases, ${redacted} redacted, ${spliced} spliced with formatting kept, ${fellBack} fell back (repeated or escaped names), ${secretsChecked} secrets checked`,
+    );
     assert.ok(spliced >= RUNS * 0.2, `only ${spliced} of ${RUNS} cases were spliced`);
     assert.ok(fellBack >= RUNS * 0.02, `only ${fellBack} cases had repeated or escaped names`);
     assert.ok(secretsChecked >= RUNS * 0.3, `only ${secretsChecked} secrets checked`);
   });
 
   it(`${RUNS} mutated documents (truncated, stray, missing or changed bytes): the same withheld / unchanged / redacted decision`, () => {
-    const strayArb = fc.constantFrom(...[',', '}', ']', '{', '[', '"', '\\', ':', '0', '-', '.', 'e', 'x', ' ', '\u0000', '\u001f', '\u007f'].map((s) => s.charCodeAt(0)), 0xff, 0xc3, 0xef);
+    const strayArb = fc.constantFrom(
+      ...[',', '}', ']', '{', '[', '"', '\\', ':', '0', '-', '.', 'e', 'x', ' ', '\u0000', '\u001f', '\u007f'].map((s) => s.charCodeAt(0)),
+      0xff,
+      0xc3,
+      0xef,
+    );
     const mutationArb = fc.oneof(
       fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
       fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), byte: strayArb }),
@@ -299,20 +390,25 @@ describe('JSON byte splice agrees with the parse-and-walk path', () => {
     );
     let withheld = 0;
     fc.assert(
-      fc.property(documentArb.chain((doc) => fc.tuple(fc.constant(doc), rulesFor(doc.root))), fc.array(mutationArb, { minLength: 1, maxLength: 2 }), fc.constantFrom(JSON_TYPE, undefined), ([doc, rules], mutations, contentType) => {
-        let body = bytesOf(doc);
-        for (const m of mutations) {
-          const at = body.length === 0 ? 0 : m.at % body.length;
-          if (m.kind === 'truncate') body = body.subarray(0, at);
-          else if (m.kind === 'insert') body = Buffer.concat([body.subarray(0, at), Buffer.from([m.byte]), body.subarray(at)]);
-          else if (m.kind === 'delete') body = Buffer.concat([body.subarray(0, at), body.subarray(at + 1)]);
-          else if (body.length > 0) body = Buffer.concat([body.subarray(0, at), Buffer.from([m.byte]), body.subarray(at + 1)]);
-        }
-        const paths = rules.map((rule) => render(rule, true));
-        const { splice, general } = pair(paths);
-        agree(splice, general, body, contentType, `rules ${JSON.stringify(paths)} on ${JSON.stringify(body.toString('latin1'))}`);
-        if (general.requestBody(body, contentType).unparsable) withheld += 1;
-      }),
+      fc.property(
+        documentArb.chain((doc) => fc.tuple(fc.constant(doc), rulesFor(doc.root))),
+        fc.array(mutationArb, { minLength: 1, maxLength: 2 }),
+        fc.constantFrom(JSON_TYPE, undefined),
+        ([doc, rules], mutations, contentType) => {
+          let body = bytesOf(doc);
+          for (const m of mutations) {
+            const at = body.length === 0 ? 0 : m.at % body.length;
+            if (m.kind === 'truncate') body = body.subarray(0, at);
+            else if (m.kind === 'insert') body = Buffer.concat([body.subarray(0, at), Buffer.from([m.byte]), body.subarray(at)]);
+            else if (m.kind === 'delete') body = Buffer.concat([body.subarray(0, at), body.subarray(at + 1)]);
+            else if (body.length > 0) body = Buffer.concat([body.subarray(0, at), Buffer.from([m.byte]), body.subarray(at + 1)]);
+          }
+          const paths = rules.map((rule) => render(rule, true));
+          const { splice, general } = pair(paths);
+          agree(splice, general, body, contentType, `rules ${JSON.stringify(paths)} on ${JSON.stringify(body.toString('latin1'))}`);
+          if (general.requestBody(body, contentType).unparsable) withheld += 1;
+        },
+      ),
       { numRuns: RUNS },
     );
     assert.ok(withheld >= RUNS * 0.2, `only ${withheld} of ${RUNS} mutations were invalid JSON`);
@@ -320,28 +416,87 @@ describe('JSON byte splice agrees with the parse-and-walk path', () => {
 
   it('hand-picked texts at the edge of JSON: the decision JSON.parse makes', () => {
     const texts = [
-      '{"secret":01}', '{"secret":-}', '{"secret":1.}', '{"secret":.5}', '{"secret":1e}', '{"secret":+1}', '{"secret":1,}', '[1,]',
-      '{"secret":[1,]}', '{,}', '{"secret":"\\x"}', '{"secret":"\\u12"}', '{"secret":"\\u12g4"}', '{"secret":"a\u0001"}', '{"secret":"a\tb"}',
-      '{"secret":NaN}', '{"secret":Infinity}', "{'secret':1}", '{"secret":1/*c*/}', '{"secret" 1}', '{secret:1}', '{"secret":1}}', '{"secret":1} x',
-      '', ' ', '\ufeff', '\ufeff\ufeff{"secret":1}', '\ufeff {"secret":1}', ' \ufeff{"secret":1}', '{"secret":tru}', '{"secret":nul}', '{"secret":falsey}',
-      '{"secret":"\\ud800"}', '{"secret":"\\udc00\\ud800"}', '{"secret":"\u007f"}', '{"secret":-0}', '{"secret":0e0}', '{"secret":0.0E-00}', '{"secret":1e400}',
-      '{"secret":"a"}\u0000', '{"secret":"a"}\u00a0', '\u00a0{"secret":"a"}', '{"secret" :\r\n\t"a" }', '{"":{"secret":{}}}', '{"secret":{"secret":{"secret":1}}}',
-      '{"a":1,"a":{"secret":2}}', '{"secret":1,"secret":2}', '{"s\\u0065cret":1}', '{"secr\u00e9t":1}', '{"secret":"[CLIENT_REDACTED]"}', '{"secret":"[CLIENT\\u005fREDACTED]"}',
-      '["secret",{"secret":[{"secret":null}]}]', '"secret"', '42', 'null', '{"password":{"secret":1},"card":{"cvv":[1]}}',
+      '{"secret":01}',
+      '{"secret":-}',
+      '{"secret":1.}',
+      '{"secret":.5}',
+      '{"secret":1e}',
+      '{"secret":+1}',
+      '{"secret":1,}',
+      '[1,]',
+      '{"secret":[1,]}',
+      '{,}',
+      '{"secret":"\\x"}',
+      '{"secret":"\\u12"}',
+      '{"secret":"\\u12g4"}',
+      '{"secret":"a\u0001"}',
+      '{"secret":"a\tb"}',
+      '{"secret":NaN}',
+      '{"secret":Infinity}',
+      "{'secret':1}",
+      '{"secret":1/*c*/}',
+      '{"secret" 1}',
+      '{secret:1}',
+      '{"secret":1}}',
+      '{"secret":1} x',
+      '',
+      ' ',
+      '\ufeff',
+      '\ufeff\ufeff{"secret":1}',
+      '\ufeff {"secret":1}',
+      ' \ufeff{"secret":1}',
+      '{"secret":tru}',
+      '{"secret":nul}',
+      '{"secret":falsey}',
+      '{"secret":"\\ud800"}',
+      '{"secret":"\\udc00\\ud800"}',
+      '{"secret":"\u007f"}',
+      '{"secret":-0}',
+      '{"secret":0e0}',
+      '{"secret":0.0E-00}',
+      '{"secret":1e400}',
+      '{"secret":"a"}\u0000',
+      '{"secret":"a"}\u00a0',
+      '\u00a0{"secret":"a"}',
+      '{"secret" :\r\n\t"a" }',
+      '{"":{"secret":{}}}',
+      '{"secret":{"secret":{"secret":1}}}',
+      '{"a":1,"a":{"secret":2}}',
+      '{"secret":1,"secret":2}',
+      '{"s\\u0065cret":1}',
+      '{"secr\u00e9t":1}',
+      '{"secret":"[CLIENT_REDACTED]"}',
+      '{"secret":"[CLIENT\\u005fREDACTED]"}',
+      '["secret",{"secret":[{"secret":null}]}]',
+      '"secret"',
+      '42',
+      'null',
+      '{"password":{"secret":1},"card":{"cvv":[1]}}',
     ];
-    const rulesets = [['$..secret'], ['$.password', '$.card.cvv', '$..secret'], ['$.secret.secret', '$..secret'], ['$..secret', '$.secret'], ['$.a.secret']];
+    const rulesets = [
+      ['$..secret'],
+      ['$.password', '$.card.cvv', '$..secret'],
+      ['$.secret.secret', '$..secret'],
+      ['$..secret', '$.secret'],
+      ['$.a.secret'],
+    ];
     for (const paths of rulesets) {
       const { splice, general } = pair(paths);
       for (const text of texts) {
         const body = Buffer.from(text);
-        for (const contentType of [JSON_TYPE, undefined]) agree(splice, general, body, contentType, `${JSON.stringify(paths)} on ${JSON.stringify(text)}`);
+        for (const contentType of [JSON_TYPE, undefined])
+          agree(splice, general, body, contentType, `${JSON.stringify(paths)} on ${JSON.stringify(text)}`);
       }
     }
   });
 
   it('a repeated member name on a selected path: every occurrence hidden (through the general path)', () => {
     const redactor = compileRedactor({ redactRequestBody: ['$.user.secret', '$..token'] });
-    for (const text of ['{"user":{"secret":"first"},"user":{"secret":"second"}}', '{"user":{"secret":"first","secret":"second"}}', '{"x":[{"token":"first","token":"second"}]}']) {
+    for (const text of [
+      '{"user":{"secret":"first"},"user":{"secret":"second"}}',
+      '{"user":{"secret":"first","secret":"second"}}',
+      '{"x":[{"token":"first","token":"second"}]}',
+    ]) {
       const out = redactor.requestBody(Buffer.from(text), JSON_TYPE).body.toString();
       assert.ok(!out.includes('first') && !out.includes('second'), `${text} -> ${out}`);
     }
@@ -350,7 +505,10 @@ describe('JSON byte splice agrees with the parse-and-walk path', () => {
   it('nesting at the recursion limit: the scanner gives up and the general path decides', () => {
     const { splice, general } = pair(['$..a', '$.b.n']);
     for (const levels of [1019, 1020, 1021, 1022, 1023]) {
-      for (const [open, close] of [['{"n":', '}'], ['[', ']']] as const) {
+      for (const [open, close] of [
+        ['{"n":', '}'],
+        ['[', ']'],
+      ] as const) {
         const body = Buffer.from(`{"a":"top-secret","b":${open.repeat(levels)}{"a":1}${close.repeat(levels)}}`);
         agree(splice, general, body, JSON_TYPE, `${levels} levels of ${open}`);
       }
@@ -358,7 +516,14 @@ describe('JSON byte splice agrees with the parse-and-walk path', () => {
   });
 
   it('the scanner alone: spans, counts, giving up', () => {
-    const plan = compileSplice([{ kind: 'members', names: ['a', 'b'] }, { kind: 'descendant', name: 'b' }], REDACTED, 1024)!;
+    const plan = compileSplice(
+      [
+        { kind: 'members', names: ['a', 'b'] },
+        { kind: 'descendant', name: 'b' },
+      ],
+      REDACTED,
+      1024,
+    )!;
     const result = spliceJson(Buffer.from('{"a":{"b":{"b":[1]}} , "c":[{"b" : 2}]}'), plan)!;
     assert.equal(result.body.toString(), `{"a":{"b":${MARKER}} , "c":[{"b" : ${MARKER}}]}`);
     // Both rules select in the body as received: `$.a.b` a.b; `$..b` a.b, the b inside it and c's.
@@ -369,6 +534,13 @@ describe('JSON byte splice agrees with the parse-and-walk path', () => {
     assert.equal(spliceJson(Buffer.from('{"\\u0061":1}'), plan), null);
     const nothing = Buffer.from('{"x":1}');
     assert.equal(spliceJson(nothing, plan)!.body, nothing);
-    assert.equal(compileSplice(Array.from({ length: 31 }, () => ({ kind: 'descendant' as const, name: 'x' })), REDACTED, 1024), null);
+    assert.equal(
+      compileSplice(
+        Array.from({ length: 31 }, () => ({ kind: 'descendant' as const, name: 'x' })),
+        REDACTED,
+        1024,
+      ),
+      null,
+    );
   });
 });

@@ -21,18 +21,27 @@ describe('resolveOptions', () => {
     for (const value of [true, false, 'auto'] as const) {
       const lines: string[] = [];
       const client = new APIToolkit({ transport, publishThread: value, debug: true, logger: (l) => lines.push(l) });
-      assert.ok(lines.some((l) => /publishThread is deprecated and ignored/.test(l)), String(value));
+      assert.ok(
+        lines.some((l) => /publishThread is deprecated and ignored/.test(l)),
+        String(value),
+      );
       void client.shutdown(0);
     }
     const quiet: string[] = [];
     void new APIToolkit({ transport, debug: true, logger: (l) => quiet.push(l) }).shutdown(0);
     assert.ok(!quiet.some((l) => /publishThread/.test(l)));
-    assert.throws(() => resolveOptions({ apiKey: 'k', publishThread: 'on' as never }), /invalid option `publishThread`: expected true, false or 'auto' \(deprecated, ignored\), got "on"/);
+    assert.throws(
+      () => resolveOptions({ apiKey: 'k', publishThread: 'on' as never }),
+      /invalid option `publishThread`: expected true, false or 'auto' \(deprecated, ignored\), got "on"/,
+    );
   });
 
   test('pubsubEndpoint: host:port (plaintext) or https://host[:port]; PUBSUB_EMULATOR_HOST only host:port', () => {
     assert.equal(resolveOptions({ apiKey: 'k', pubsubEndpoint: '127.0.0.1:8085' }).pubsubEndpoint, '127.0.0.1:8085');
-    assert.equal(resolveOptions({ apiKey: 'k', pubsubEndpoint: 'https://europe-west1-pubsub.googleapis.com/' }).pubsubEndpoint, 'https://europe-west1-pubsub.googleapis.com');
+    assert.equal(
+      resolveOptions({ apiKey: 'k', pubsubEndpoint: 'https://europe-west1-pubsub.googleapis.com/' }).pubsubEndpoint,
+      'https://europe-west1-pubsub.googleapis.com',
+    );
     assert.equal(resolveOptions({ apiKey: 'k', pubsubEndpoint: 'https://127.0.0.1:8443' }).pubsubEndpoint, 'https://127.0.0.1:8443');
     for (const bad of ['https://host/v1', 'https://user:pw@host', 'https://host?x=1', 'http://host:1', 'https://']) {
       assert.throws(() => resolveOptions({ apiKey: 'k', pubsubEndpoint: bad }), /invalid option `pubsubEndpoint`/, bad);
@@ -40,7 +49,10 @@ describe('resolveOptions', () => {
     const saved = process.env.PUBSUB_EMULATOR_HOST;
     process.env.PUBSUB_EMULATOR_HOST = 'https://example.com';
     try {
-      assert.throws(() => resolveOptions({ apiKey: 'k' }), /invalid option `PUBSUB_EMULATOR_HOST \(environment\)`: expected "host:port", got "https:\/\/example\.com"/);
+      assert.throws(
+        () => resolveOptions({ apiKey: 'k' }),
+        /invalid option `PUBSUB_EMULATOR_HOST \(environment\)`: expected "host:port", got "https:\/\/example\.com"/,
+      );
     } finally {
       if (saved === undefined) delete process.env.PUBSUB_EMULATOR_HOST;
       else process.env.PUBSUB_EMULATOR_HOST = saved;
@@ -82,24 +94,30 @@ describe('resolveOptions', () => {
   ];
   for (const [option, input, message] of bad) {
     test(`bad ${option}: a coded error that names the option and the value`, () => {
-      assert.throws(() => new APIToolkit(input as never), (error: unknown) => {
-        assert.ok(error instanceof OptionsInvalidError, String(error));
-        assert.equal(error.code, 'APITOOLKIT_ERR_OPTIONS_INVALID');
-        assert.equal(error.option, option);
-        assert.match(error.message, message);
-        return true;
-      });
+      assert.throws(
+        () => new APIToolkit(input as never),
+        (error: unknown) => {
+          assert.ok(error instanceof OptionsInvalidError, String(error));
+          assert.equal(error.code, 'APITOOLKIT_ERR_OPTIONS_INVALID');
+          assert.equal(error.option, option);
+          assert.match(error.message, message);
+          return true;
+        },
+      );
     });
   }
 
   test('an unparsable JSONPath refuses to start: never fail open', () => {
-    assert.throws(() => new APIToolkit({ transport, redactResponseBody: ['$.ok', '$.a[?'] }), (error: unknown) => {
-      assert.ok(error instanceof RedactPathInvalidError);
-      assert.equal(error.code, 'APITOOLKIT_ERR_REDACT_PATH_INVALID');
-      assert.equal(error.option, 'redactResponseBody[1]');
-      assert.match(error.message, /\$\.a\[\?/);
-      return true;
-    });
+    assert.throws(
+      () => new APIToolkit({ transport, redactResponseBody: ['$.ok', '$.a[?'] }),
+      (error: unknown) => {
+        assert.ok(error instanceof RedactPathInvalidError);
+        assert.equal(error.code, 'APITOOLKIT_ERR_REDACT_PATH_INVALID');
+        assert.equal(error.option, 'redactResponseBody[1]');
+        assert.match(error.message, /\$\.a\[\?/);
+        return true;
+      },
+    );
   });
 
   test('the API key is never part of an error message', () => {

@@ -16,7 +16,11 @@ const JSON_TYPE = 'application/json';
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 const MARKER_BODY = JSON.stringify(REDACTED);
 
-function requestJson(paths: string[], body: unknown, contentType: string | undefined = JSON_TYPE): { value: unknown; result: BodyRedaction } {
+function requestJson(
+  paths: string[],
+  body: unknown,
+  contentType: string | undefined = JSON_TYPE,
+): { value: unknown; result: BodyRedaction } {
   const result = compileRedactor({ redactRequestBody: paths }).requestBody(Buffer.from(JSON.stringify(body)), contentType);
   return { value: JSON.parse(result.body.toString('utf8')), result };
 }
@@ -26,14 +30,17 @@ function redactedJson(paths: string[], body: unknown): unknown {
 }
 
 function expectThrows(options: RedactOptions, expected: { ctor: Function; code: string; option: string; mentions: string[] }): void {
-  assert.throws(() => compileRedactor(options), (error: unknown) => {
-    assert.ok(error instanceof expected.ctor, `expected ${expected.ctor.name}, got ${String(error)}`);
-    const e = error as Error & { code: string; option: string };
-    assert.equal(e.code, expected.code);
-    assert.equal(e.option, expected.option);
-    for (const text of expected.mentions) assert.ok(e.message.includes(text), `message ${JSON.stringify(e.message)} lacks ${text}`);
-    return true;
-  });
+  assert.throws(
+    () => compileRedactor(options),
+    (error: unknown) => {
+      assert.ok(error instanceof expected.ctor, `expected ${expected.ctor.name}, got ${String(error)}`);
+      const e = error as Error & { code: string; option: string };
+      assert.equal(e.code, expected.code);
+      assert.equal(e.option, expected.option);
+      for (const text of expected.mentions) assert.ok(e.message.includes(text), `message ${JSON.stringify(e.message)} lacks ${text}`);
+      return true;
+    },
+  );
 }
 
 describe('normalizeJsonPath', () => {
@@ -110,23 +117,46 @@ describe('a name with a no-break space is that name, not a blank', () => {
 describe('control characters escaped as RFC 9535 allows (\\u0000-\\u001f)', () => {
   // json-p3 2.3.1 refuses these escapes; the SDK compiles them (see rules.ts controlEscapesAside).
   const body = {
-    'a\tb': 'tab', 'x\u0001y': 'soh', n: { '\u001f': 'us', keep: 'k1' }, '\u0000': 'nul',
-    list: [{ k: 'v\u0002', s: 'filtered' }, { k: 'v', s: 'k2' }], '\ue001': 'k3', '\u0001': 'k4',
+    'a\tb': 'tab',
+    'x\u0001y': 'soh',
+    n: { '\u001f': 'us', keep: 'k1' },
+    '\u0000': 'nul',
+    list: [
+      { k: 'v\u0002', s: 'filtered' },
+      { k: 'v', s: 'k2' },
+    ],
+    '\ue001': 'k3',
+    '\u0001': 'k4',
   };
   const rules = ["$['a\\u0009b']", '$["x\\u0001y"]', "$..['\\u001F']", "$['\\u0000']", "$.list[?@.k == 'v\\u0002'].s"];
 
   it('in names and filter strings: each selects the member it escapes, nothing else', () => {
     const { value, result } = requestJson(rules, body);
     assert.deepEqual(value, {
-      'a\tb': REDACTED, 'x\u0001y': REDACTED, n: { '\u001f': REDACTED, keep: 'k1' }, '\u0000': REDACTED,
-      list: [{ k: 'v\u0002', s: REDACTED }, { k: 'v', s: 'k2' }], '\ue001': 'k3', '\u0001': 'k4',
+      'a\tb': REDACTED,
+      'x\u0001y': REDACTED,
+      n: { '\u001f': REDACTED, keep: 'k1' },
+      '\u0000': REDACTED,
+      list: [
+        { k: 'v\u0002', s: REDACTED },
+        { k: 'v', s: 'k2' },
+      ],
+      '\ue001': 'k3',
+      '\u0001': 'k4',
     });
     assert.equal(result.redactions, 5);
   });
 
   it('a path that also holds the private-use characters the SDK stands in with keeps them apart', () => {
-    assert.deepEqual(redactedJson(["$['\\ue001']", "$['\\u0001']"], { '\ue001': 1, '\u0001': 2, '\ue021': 3 }), { '\ue001': REDACTED, '\u0001': REDACTED, '\ue021': 3 });
-    assert.deepEqual(redactedJson(["$['\ue001\\u0001']"], { '\ue001\u0001': 1, '\ue001\ue001': 2 }), { '\ue001\u0001': REDACTED, '\ue001\ue001': 2 });
+    assert.deepEqual(redactedJson(["$['\\ue001']", "$['\\u0001']"], { '\ue001': 1, '\u0001': 2, '\ue021': 3 }), {
+      '\ue001': REDACTED,
+      '\u0001': REDACTED,
+      '\ue021': 3,
+    });
+    assert.deepEqual(redactedJson(["$['\ue001\\u0001']"], { '\ue001\u0001': 1, '\ue001\ue001': 2 }), {
+      '\ue001\u0001': REDACTED,
+      '\ue001\ue001': 2,
+    });
   });
 
   it('an escaped backslash before u is not an escape', () => {
@@ -141,13 +171,28 @@ describe('control characters escaped as RFC 9535 allows (\\u0000-\\u001f)', () =
 describe('body redaction by path form', () => {
   it('$.credit-card.cvv redacts the dashed member', () => {
     const body = { 'credit-card': { cvv: '123', number: '4111' }, credit: { card: 'keep' } };
-    assert.deepEqual(redactedJson(['$.credit-card.cvv'], body), { 'credit-card': { cvv: REDACTED, number: '4111' }, credit: { card: 'keep' } });
+    assert.deepEqual(redactedJson(['$.credit-card.cvv'], body), {
+      'credit-card': { cvv: REDACTED, number: '4111' },
+      credit: { card: 'keep' },
+    });
   });
 
   it('user.books[*].author (no leading $) redacts every author', () => {
-    const body = { user: { books: [{ author: 'A', title: 'T1' }, { author: 'B', title: 'T2' }] } };
+    const body = {
+      user: {
+        books: [
+          { author: 'A', title: 'T1' },
+          { author: 'B', title: 'T2' },
+        ],
+      },
+    };
     assert.deepEqual(redactedJson(['user.books[*].author'], body), {
-      user: { books: [{ author: REDACTED, title: 'T1' }, { author: REDACTED, title: 'T2' }] },
+      user: {
+        books: [
+          { author: REDACTED, title: 'T1' },
+          { author: REDACTED, title: 'T2' },
+        ],
+      },
     });
   });
 
@@ -159,7 +204,10 @@ describe('body redaction by path form', () => {
     const body = { token: 't0', a: { token: 't1', b: { c: { token: 't3' } } }, list: [{ token: 't2' }, { other: 1 }], tokens: 'keep' };
     const { value, result } = requestJson(['$..token'], body);
     assert.deepEqual(value, {
-      token: REDACTED, a: { token: REDACTED, b: { c: { token: REDACTED } } }, list: [{ token: REDACTED }, { other: 1 }], tokens: 'keep',
+      token: REDACTED,
+      a: { token: REDACTED, b: { c: { token: REDACTED } } },
+      list: [{ token: REDACTED }, { other: 1 }],
+      tokens: 'keep',
     });
     assert.equal(result.redactions, 4);
   });
@@ -170,7 +218,7 @@ describe('body redaction by path form', () => {
     assert.equal(result.redactions, 1);
   });
 
-  it('$..token works deeper than json-p3\'s default recursion limit of 50', () => {
+  it("$..token works deeper than json-p3's default recursion limit of 50", () => {
     let body: unknown = { token: 'deep-secret' };
     for (let i = 0; i < 80; i += 1) body = { n: body };
     const { result } = requestJson(['$..token'], body);
@@ -181,10 +229,13 @@ describe('body redaction by path form', () => {
 
   it('$.items[*].card and $.a[0].b', () => {
     const body = { items: [{ card: 1 }, { card: 2 }], a: [{ b: 'x' }, { b: 'y' }] };
-    assert.deepEqual(redactedJson(['$.items[*].card', '$.a[0].b'], body), { items: [{ card: REDACTED }, { card: REDACTED }], a: [{ b: REDACTED }, { b: 'y' }] });
+    assert.deepEqual(redactedJson(['$.items[*].card', '$.a[0].b'], body), {
+      items: [{ card: REDACTED }, { card: REDACTED }],
+      a: [{ b: REDACTED }, { b: 'y' }],
+    });
   });
 
-  it("$['quoted name'] and $[\"x.y\"] select literal names (dots in quotes are not separators)", () => {
+  it('$[\'quoted name\'] and $["x.y"] select literal names (dots in quotes are not separators)', () => {
     const body = { 'quoted name': 1, 'x.y': 2, x: { y: 3 } };
     assert.deepEqual(redactedJson(["$['quoted name']", '$["x.y"]'], body), { 'quoted name': REDACTED, 'x.y': REDACTED, x: { y: 3 } });
   });
@@ -194,9 +245,17 @@ describe('body redaction by path form', () => {
   });
 
   it('filter expressions select by content', () => {
-    const body = { users: [{ role: 'admin', password: 'p1' }, { role: 'user', password: 'p2' }] };
+    const body = {
+      users: [
+        { role: 'admin', password: 'p1' },
+        { role: 'user', password: 'p2' },
+      ],
+    };
     assert.deepEqual(redactedJson(["$.users[?@.role == 'admin'].password"], body), {
-      users: [{ role: 'admin', password: REDACTED }, { role: 'user', password: 'p2' }],
+      users: [
+        { role: 'admin', password: REDACTED },
+        { role: 'user', password: 'p2' },
+      ],
     });
   });
 
@@ -242,7 +301,11 @@ describe('body redaction by path form', () => {
   it('unicode keys, in shorthand and bracket form', () => {
     const body = { 名前: 'n', 'café-au-lait': 'c', ключ: 'k', '😀': 'e', keep: 1 };
     assert.deepEqual(redactedJson(['$.名前', '$.café-au-lait', "$['ключ']", '$.😀'], body), {
-      名前: REDACTED, 'café-au-lait': REDACTED, ключ: REDACTED, '😀': REDACTED, keep: 1,
+      名前: REDACTED,
+      'café-au-lait': REDACTED,
+      ключ: REDACTED,
+      '😀': REDACTED,
+      keep: 1,
     });
   });
 
@@ -340,7 +403,10 @@ describe('form bodies', () => {
   });
 
   it('are converted to a JSON object even without rules, with percent-decoding', () => {
-    const result = compileRedactor({}).requestBody(Buffer.from('name=J%C3%B6rg+M&empty=&flag'), 'Application/X-WWW-Form-Urlencoded; charset=UTF-8');
+    const result = compileRedactor({}).requestBody(
+      Buffer.from('name=J%C3%B6rg+M&empty=&flag'),
+      'Application/X-WWW-Form-Urlencoded; charset=UTF-8',
+    );
     assert.deepEqual(JSON.parse(result.body.toString()), { name: 'Jörg M', empty: '', flag: '' });
     assert.equal(result.redactions, 0);
   });
@@ -384,7 +450,7 @@ describe('unparsable and truncated JSON', () => {
     assert.equal(result.unparsable, true);
   });
 
-  it('a body that cannot contain a rule\'s member name is left byte for byte as it was, unread', () => {
+  it("a body that cannot contain a rule's member name is left byte for byte as it was, unread", () => {
     const raw = Buffer.from('{ "user" : { "name": "ada" },\n  "big": 12345678901234567890 }');
     const result = compileRedactor({ redactRequestBody: ['$..password', '$.user.token'] }).requestBody(raw, JSON_TYPE);
     assert.equal(result.body, raw, 'the same bytes: formatting and big integers kept');
@@ -402,7 +468,10 @@ describe('unparsable and truncated JSON', () => {
     const r = compileRedactor({ redactResponseBody: ['$.token'] });
     const untouched = Buffer.from('{"token_type": "bearer",  "n": 1.50}');
     assert.equal(r.responseBody(untouched, JSON_TYPE).body, untouched);
-    assert.equal(r.responseBody(Buffer.from('{"token": "t",  "n": 1.50}'), JSON_TYPE).body.toString(), `{"token": "${REDACTED}",  "n": 1.50}`);
+    assert.equal(
+      r.responseBody(Buffer.from('{"token": "t",  "n": 1.50}'), JSON_TYPE).body.toString(),
+      `{"token": "${REDACTED}",  "n": 1.50}`,
+    );
   });
 
   it('a member name with several JSON spellings (here `/`, written `\\/`) is always evaluated', () => {
@@ -411,7 +480,7 @@ describe('unparsable and truncated JSON', () => {
     assert.equal(result.body.toString(), `{"a/b":"${REDACTED}"}`);
   });
 
-  it('a malformed JSON body is withheld even when no rule\'s member name appears in it', () => {
+  it("a malformed JSON body is withheld even when no rule's member name appears in it", () => {
     const result = compileRedactor({ redactRequestBody: ['$.password'] }).requestBody(Buffer.from('{"user": "ada"'), JSON_TYPE);
     assert.equal(result.body.toString(), MARKER_BODY);
     assert.equal(result.unparsable, true);
@@ -539,7 +608,12 @@ describe('content types', () => {
   });
 
   it('a multipart body the SDK cannot read is withheld under rules (no boundary, or no delimiter in it)', () => {
-    for (const type of ['multipart/form-data; boundary=x', 'multipart/form-data', 'multipart/form-data; boundary=', 'multipart/form-data; boundary="unterminated']) {
+    for (const type of [
+      'multipart/form-data; boundary=x',
+      'multipart/form-data',
+      'multipart/form-data; boundary=',
+      'multipart/form-data; boundary="unterminated',
+    ]) {
       const result = redactor.requestBody(raw, type);
       assert.equal(result.body.toString(), MARKER_BODY, type);
       assert.equal(compileRedactor({}).requestBody(raw, type).body, raw, 'without rules: as it is');
@@ -563,7 +637,10 @@ describe('headers', () => {
     };
     const { headers, redactions } = compileRedactor({}).headers(input);
     assert.deepEqual(headers, {
-      authorization: [REDACTED], cookie: [REDACTED], 'set-cookie': [REDACTED], 'proxy-authorization': [REDACTED],
+      authorization: [REDACTED],
+      cookie: [REDACTED],
+      'set-cookie': [REDACTED],
+      'proxy-authorization': [REDACTED],
       'content-type': ['application/json'],
     });
     assert.equal(redactions, 5);
@@ -589,7 +666,7 @@ describe('headers', () => {
     assert.deepEqual(headers.accept, ['a', 'b']);
   });
 
-  it('takes node\'s header shapes (strings, numbers, arrays, undefined) to the wire format\'s arrays', () => {
+  it("takes node's header shapes (strings, numbers, arrays, undefined) to the wire format's arrays", () => {
     const { headers } = compileRedactor({}).headers({ 'Content-Length': 42, etag: 'W/"x"', vary: ['a', 'b'], gone: undefined });
     assert.deepEqual(headers, { 'content-length': ['42'], etag: ['W/"x"'], vary: ['a', 'b'] });
   });
@@ -611,10 +688,22 @@ describe('invalid configuration', () => {
   const PATH = 'APITOOLKIT_ERR_REDACT_PATH_INVALID';
 
   it('a JSONPath that cannot compile names the option index and the path', () => {
-    expectThrows({ redactRequestBody: ['$.ok', '$.a[?'] }, { ctor: RedactPathInvalidError, code: PATH, option: 'redactRequestBody[1]', mentions: ['redactRequestBody[1]', '"$.a[?"'] });
-    expectThrows({ redactResponseBody: ['$[', '$.ok'] }, { ctor: RedactPathInvalidError, code: PATH, option: 'redactResponseBody[0]', mentions: ['redactResponseBody[0]', '"$["'] });
-    expectThrows({ redactRequestBody: ['$.a..'] }, { ctor: RedactPathInvalidError, code: PATH, option: 'redactRequestBody[0]', mentions: ['"$.a.."'] });
-    expectThrows({ redactRequestBody: ['$.a[?nope(@)]'] }, { ctor: RedactPathInvalidError, code: PATH, option: 'redactRequestBody[0]', mentions: ['"$.a[?nope(@)]"'] });
+    expectThrows(
+      { redactRequestBody: ['$.ok', '$.a[?'] },
+      { ctor: RedactPathInvalidError, code: PATH, option: 'redactRequestBody[1]', mentions: ['redactRequestBody[1]', '"$.a[?"'] },
+    );
+    expectThrows(
+      { redactResponseBody: ['$[', '$.ok'] },
+      { ctor: RedactPathInvalidError, code: PATH, option: 'redactResponseBody[0]', mentions: ['redactResponseBody[0]', '"$["'] },
+    );
+    expectThrows(
+      { redactRequestBody: ['$.a..'] },
+      { ctor: RedactPathInvalidError, code: PATH, option: 'redactRequestBody[0]', mentions: ['"$.a.."'] },
+    );
+    expectThrows(
+      { redactRequestBody: ['$.a[?nope(@)]'] },
+      { ctor: RedactPathInvalidError, code: PATH, option: 'redactRequestBody[0]', mentions: ['"$.a[?nope(@)]"'] },
+    );
   });
 
   it('the error keeps the original path and the json-p3 error as cause', () => {
@@ -629,24 +718,51 @@ describe('invalid configuration', () => {
   });
 
   it('an empty or blank path is rejected', () => {
-    expectThrows({ redactRequestBody: [''] }, { ctor: RedactPathInvalidError, code: PATH, option: 'redactRequestBody[0]', mentions: ['redactRequestBody[0]', 'empty'] });
-    expectThrows({ redactResponseBody: ['$.a', '  '] }, { ctor: RedactPathInvalidError, code: PATH, option: 'redactResponseBody[1]', mentions: ['redactResponseBody[1]'] });
+    expectThrows(
+      { redactRequestBody: [''] },
+      { ctor: RedactPathInvalidError, code: PATH, option: 'redactRequestBody[0]', mentions: ['redactRequestBody[0]', 'empty'] },
+    );
+    expectThrows(
+      { redactResponseBody: ['$.a', '  '] },
+      { ctor: RedactPathInvalidError, code: PATH, option: 'redactResponseBody[1]', mentions: ['redactResponseBody[1]'] },
+    );
   });
 
   it('a non-string entry names the index', () => {
-    expectThrows({ redactHeaders: ['a', 'b', 3 as unknown as string] }, { ctor: OptionsInvalidError, code: OPTIONS, option: 'redactHeaders[2]', mentions: ['redactHeaders[2]', 'number 3'] });
-    expectThrows({ redactRequestBody: [null as unknown as string] }, { ctor: OptionsInvalidError, code: OPTIONS, option: 'redactRequestBody[0]', mentions: ['redactRequestBody[0]'] });
-    expectThrows({ redactResponseBody: ['$.a', {} as unknown as string] }, { ctor: OptionsInvalidError, code: OPTIONS, option: 'redactResponseBody[1]', mentions: ['redactResponseBody[1]'] });
+    expectThrows(
+      { redactHeaders: ['a', 'b', 3 as unknown as string] },
+      { ctor: OptionsInvalidError, code: OPTIONS, option: 'redactHeaders[2]', mentions: ['redactHeaders[2]', 'number 3'] },
+    );
+    expectThrows(
+      { redactRequestBody: [null as unknown as string] },
+      { ctor: OptionsInvalidError, code: OPTIONS, option: 'redactRequestBody[0]', mentions: ['redactRequestBody[0]'] },
+    );
+    expectThrows(
+      { redactResponseBody: ['$.a', {} as unknown as string] },
+      { ctor: OptionsInvalidError, code: OPTIONS, option: 'redactResponseBody[1]', mentions: ['redactResponseBody[1]'] },
+    );
   });
 
   it('a list that is not an array names the option', () => {
-    expectThrows({ redactHeaders: 'authorization' as unknown as string[] }, { ctor: OptionsInvalidError, code: OPTIONS, option: 'redactHeaders', mentions: ['redactHeaders', 'array'] });
-    expectThrows({ redactRequestBody: '$.a' as unknown as string[] }, { ctor: OptionsInvalidError, code: OPTIONS, option: 'redactRequestBody', mentions: ['redactRequestBody'] });
-    expectThrows({ redactResponseBody: null as unknown as string[] }, { ctor: OptionsInvalidError, code: OPTIONS, option: 'redactResponseBody', mentions: ['redactResponseBody', 'null'] });
+    expectThrows(
+      { redactHeaders: 'authorization' as unknown as string[] },
+      { ctor: OptionsInvalidError, code: OPTIONS, option: 'redactHeaders', mentions: ['redactHeaders', 'array'] },
+    );
+    expectThrows(
+      { redactRequestBody: '$.a' as unknown as string[] },
+      { ctor: OptionsInvalidError, code: OPTIONS, option: 'redactRequestBody', mentions: ['redactRequestBody'] },
+    );
+    expectThrows(
+      { redactResponseBody: null as unknown as string[] },
+      { ctor: OptionsInvalidError, code: OPTIONS, option: 'redactResponseBody', mentions: ['redactResponseBody', 'null'] },
+    );
   });
 
   it('an empty header name is rejected', () => {
-    expectThrows({ redactHeaders: ['x', ' '] }, { ctor: OptionsInvalidError, code: OPTIONS, option: 'redactHeaders[1]', mentions: ['redactHeaders[1]'] });
+    expectThrows(
+      { redactHeaders: ['x', ' '] },
+      { ctor: OptionsInvalidError, code: OPTIONS, option: 'redactHeaders[1]', mentions: ['redactHeaders[1]'] },
+    );
   });
 
   it('options that are not an object are rejected', () => {
@@ -663,7 +779,15 @@ describe('secrets never reach the output bytes', () => {
   });
 
   const requestBodies: [string, string | undefined][] = [
-    [JSON.stringify({ 'credit-card': { cvv: SECRET }, user: { password: SECRET }, deep: [{ x: { token: SECRET } }], list: [SECRET, { v: SECRET }] }), JSON_TYPE],
+    [
+      JSON.stringify({
+        'credit-card': { cvv: SECRET },
+        user: { password: SECRET },
+        deep: [{ x: { token: SECRET } }],
+        list: [SECRET, { v: SECRET }],
+      }),
+      JSON_TYPE,
+    ],
     [`{"__proto__":{"v":"${SECRET}"}}`, 'application/vnd.api+json'],
     [JSON.stringify({ user: { password: SECRET } }), undefined],
     [`token=${SECRET}&token=${SECRET}&user=bob`, FORM_TYPE],

@@ -41,7 +41,9 @@ test('an app with no SDK code is recorded, from the environment, and flushed on 
   t.after(() => collector.close());
   const { child, urls } = await start(t, collector);
   await (await fetch(`${urls.express}/users/42?x=1`)).text();
-  await (await fetch(`${urls.express}/users/7`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' })).text();
+  await (
+    await fetch(`${urls.express}/users/7`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' })
+  ).text();
   await (await fetch(`${urls.plain}/orders/123/items/9f2c1e4a-5b6d-4c3e-8f7a-1b2c3d4e5f60`)).text();
   child.kill('SIGTERM');
   const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];

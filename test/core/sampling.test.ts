@@ -48,7 +48,10 @@ test('sampleRate 0: nothing observed or recorded, not even the calls made under 
   for (let i = 0; i < 5; i++) await get(`/other?call=${encodeURIComponent(`${url}/health`)}`);
   assert.equal(await apitoolkit.flush(1_000), true);
   // Only the test's own fetch calls (no request around them) are recorded.
-  assert.deepEqual(transport.records().filter((r) => r.sdk_type !== 'JsFetchOutgoing' || r.parent_id !== null), []);
+  assert.deepEqual(
+    transport.records().filter((r) => r.sdk_type !== 'JsFetchOutgoing' || r.parent_id !== null),
+    [],
+  );
   assert.equal(seen.length, 10);
   assert.ok(seen.every((s) => !s.observed && s.msgId === undefined && !s.reported));
   const stats = apitoolkit.stats();
@@ -68,26 +71,42 @@ test('sampleRate 0.5 records about half, at random', async (t) => {
 });
 
 test('sampleRoutes: an exact path is decided at the start (not observed), a template once routed; sampleRate for the rest', async (t) => {
-  const { get, apitoolkit, transport, seen } = await app(t, { sampleRate: 0, sampleRoutes: { '/health': 0, '/users/:id': 1, '/other': 1 } });
+  const { get, apitoolkit, transport, seen } = await app(t, {
+    sampleRate: 0,
+    sampleRoutes: { '/health': 0, '/users/:id': 1, '/other': 1 },
+  });
   await get('/health');
   await get('/users/1');
   await get('/users/2');
   await get('/other');
   await get('/missing');
   assert.equal(await apitoolkit.flush(1_000), true);
-  assert.deepEqual(transport.records().map((r) => r.raw_url).sort(), ['/other', '/users/1', '/users/2']);
+  assert.deepEqual(
+    transport
+      .records()
+      .map((r) => r.raw_url)
+      .sort(),
+    ['/other', '/users/1', '/users/2'],
+  );
   assert.equal(seen[0]!.observed, false, '/health: left out at its start');
   assert.equal(apitoolkit.stats().sampledOut, 2); // /health and /missing (sampleRate 0)
 });
 
 test('a template rate of 0 leaves those requests out; ignorePaths and ignoreMethods are counted as ignored', async (t) => {
-  const { get, apitoolkit, transport } = await app(t, { sampleRoutes: { '/users/:id': 0 }, ignorePaths: ['/health'], ignoreMethods: ['OPTIONS'] });
+  const { get, apitoolkit, transport } = await app(t, {
+    sampleRoutes: { '/users/:id': 0 },
+    ignorePaths: ['/health'],
+    ignoreMethods: ['OPTIONS'],
+  });
   await get('/users/1');
   await get('/health');
   await get('/other', 'OPTIONS');
   await get('/other');
   assert.equal(await apitoolkit.flush(1_000), true);
-  assert.deepEqual(transport.records().map((r) => r.raw_url), ['/other']);
+  assert.deepEqual(
+    transport.records().map((r) => r.raw_url),
+    ['/other'],
+  );
   const stats = apitoolkit.stats();
   assert.deepEqual([stats.captured, stats.sampledOut, stats.ignored], [1, 1, 2]);
 });

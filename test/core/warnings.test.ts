@@ -16,13 +16,21 @@ function client(t: TestContext, options: APIToolkitOptions) {
   const lines: string[] = [];
   const apitoolkit = new APIToolkit({ flushIntervalMs: 0, logger: (line) => lines.push(line), ...options });
   t.after(() => apitoolkit.shutdown(200));
-  return { apitoolkit, lines, codes: () => lines.map((l) => /^apitoolkit: warning (APITOOLKIT_WARN_\w+): /.exec(l)?.[1] ?? `(other) ${l}`) };
+  return {
+    apitoolkit,
+    lines,
+    codes: () => lines.map((l) => /^apitoolkit: warning (APITOOLKIT_WARN_\w+): /.exec(l)?.[1] ?? `(other) ${l}`),
+  };
 }
 
 test('a refused key: one warning naming the variable to check', async (t) => {
   const collector = await startCollector({ inspector: false, rejectKeys: ['bad-key'] });
   t.after(() => collector.close());
-  const { apitoolkit, lines, codes } = client(t, { apiKey: 'bad-key', rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint });
+  const { apitoolkit, lines, codes } = client(t, {
+    apiKey: 'bad-key',
+    rootURL: collector.rootURL,
+    pubsubEndpoint: collector.pubsubEndpoint,
+  });
   await assert.rejects(apitoolkit.ready());
   assert.deepEqual(codes(), ['APITOOLKIT_WARN_API_KEY_REFUSED']);
   assert.match(lines[0]!, /refused \(401\).*APITOOLKIT_KEY/);
@@ -42,9 +50,17 @@ test('an unreachable rootURL: one warning across many retries', async (t) => {
 test('a failing publish warns once while retrying; records Pub/Sub refuses are dropped with one warning', async (t) => {
   const collector = await startCollector({ inspector: false });
   t.after(() => collector.close());
-  const { apitoolkit, codes } = client(t, { apiKey: 'k', rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint, exportTimeoutMs: 2_000 });
+  const { apitoolkit, codes } = client(t, {
+    apiKey: 'k',
+    rootURL: collector.rootURL,
+    pubsubEndpoint: collector.pubsubEndpoint,
+    exportTimeoutMs: 2_000,
+  });
   await apitoolkit.ready();
-  const url = await serve(t, httpHandler(apitoolkit, (_req, res) => res.end('ok')));
+  const url = await serve(
+    t,
+    httpHandler(apitoolkit, (_req, res) => res.end('ok')),
+  );
   const requests = async (n: number) => {
     for (let i = 0; i < n; i++) await (await fetch(`${url}/x/${i}`)).text();
   };

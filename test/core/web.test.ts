@@ -17,8 +17,9 @@ test('the Web build does no I/O until it serves a request, then delivers', async
   const counting = createServer((req, res) => {
     metadataRequests += 1;
     // Forward to the collector's metadata endpoint.
-    fetch(`${collector.rootURL}${req.url}`, { headers: { authorization: req.headers.authorization ?? '' } })
-      .then(async (r) => res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text()));
+    fetch(`${collector.rootURL}${req.url}`, { headers: { authorization: req.headers.authorization ?? '' } }).then(async (r) =>
+      res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text()),
+    );
   });
   await new Promise<void>((resolve) => counting.listen(0, '127.0.0.1', resolve));
   const rootURL = `http://127.0.0.1:${(counting.address() as { port: number }).port}`;
@@ -36,7 +37,10 @@ test('the Web build does no I/O until it serves a request, then delivers', async
 });
 
 test('the Web build refuses what needs Node: captureOutgoing, shutdownOnSignals', () => {
-  assert.throws(() => new WebClient({ transport: new MemoryTransport(), captureOutgoing: { fetch: true } }), (e) => e instanceof OptionsInvalidError && /captureOutgoing/.test(e.message));
+  assert.throws(
+    () => new WebClient({ transport: new MemoryTransport(), captureOutgoing: { fetch: true } }),
+    (e) => e instanceof OptionsInvalidError && /captureOutgoing/.test(e.message),
+  );
   assert.throws(() => shutdownOnSignals(new WebClient({ transport: new MemoryTransport() })), /shutdownOnSignals/);
 });
 
@@ -44,14 +48,18 @@ test('AsyncLocalStorage is found without a node: import on Node', () => {
   assert.equal(typeof findAsyncLocalStorage(), 'function');
 });
 
-test('SyncContextStore: the store during run(), never after an await, never another request\'s', async () => {
+test("SyncContextStore: the store during run(), never after an await, never another request's", async () => {
   const store = new SyncContextStore<string>();
   const seen: (string | undefined)[] = [];
-  await Promise.all(['a', 'b'].map((id) => store.run(id, async () => {
-    seen.push(store.getStore());
-    await Promise.resolve();
-    seen.push(store.getStore());
-  })));
+  await Promise.all(
+    ['a', 'b'].map((id) =>
+      store.run(id, async () => {
+        seen.push(store.getStore());
+        await Promise.resolve();
+        seen.push(store.getStore());
+      }),
+    ),
+  );
   assert.deepEqual(seen, ['a', 'b', undefined, undefined]);
   assert.equal(store.getStore(), undefined);
 });
@@ -59,10 +67,12 @@ test('SyncContextStore: the store during run(), never after an await, never anot
 test('reportError without async context: an error the handler throws is still recorded', async () => {
   const transport = new MemoryTransport();
   const apitoolkit = new NodeClient({ transport, flushIntervalMs: 0 });
-  await assert.rejects(fetchHandler(apitoolkit, async () => {
-    await Promise.resolve();
-    throw new RangeError('late');
-  })(new Request('http://example.test/late')));
+  await assert.rejects(
+    fetchHandler(apitoolkit, async () => {
+      await Promise.resolve();
+      throw new RangeError('late');
+    })(new Request('http://example.test/late')),
+  );
   const [record] = await transport.waitForRecords(1);
   assert.equal(record!.errors[0]!.error_type, 'RangeError');
   await apitoolkit.shutdown();
@@ -90,7 +100,7 @@ test('withFlush: the records of an invocation are delivered before it returns; r
   await apitoolkit.shutdown();
 });
 
-test('the Web build\'s zlib for redaction: the runtime\'s where it lends one, else a throw (the body is then withheld)', async () => {
+test("the Web build's zlib for redaction: the runtime's where it lends one, else a throw (the body is then withheld)", async () => {
   const { gunzipSync } = await import('../../src/web/zlib.js');
   const { gzipSync } = await import('node:zlib');
   assert.equal(gunzipSync(gzipSync('{"a":1}')).toString(), '{"a":1}');

@@ -64,8 +64,15 @@ const CONFIGS = {
   nodenext: {
     type: 'module',
     options: {
-      module: 'nodenext', moduleResolution: 'nodenext', target: 'esnext', strict: true, exactOptionalPropertyTypes: true,
-      noUncheckedIndexedAccess: true, verbatimModuleSyntax: true, isolatedModules: true, moduleDetection: 'force',
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      target: 'esnext',
+      strict: true,
+      exactOptionalPropertyTypes: true,
+      noUncheckedIndexedAccess: true,
+      verbatimModuleSyntax: true,
+      isolatedModules: true,
+      moduleDetection: 'force',
     },
   },
   // The classic CommonJS project (no moduleResolution: node10), common in Express apps.
@@ -74,8 +81,17 @@ const CONFIGS = {
   nest: {
     type: 'commonjs',
     options: {
-      module: 'commonjs', target: 'es2021', declaration: true, removeComments: true, emitDecoratorMetadata: true, experimentalDecorators: true,
-      allowSyntheticDefaultImports: true, strictNullChecks: true, noImplicitAny: false, strictBindCallApply: false, esModuleInterop: true,
+      module: 'commonjs',
+      target: 'es2021',
+      declaration: true,
+      removeComments: true,
+      emitDecoratorMetadata: true,
+      experimentalDecorators: true,
+      allowSyntheticDefaultImports: true,
+      strictNullChecks: true,
+      noImplicitAny: false,
+      strictBindCallApply: false,
+      esModuleInterop: true,
     },
   },
 } as const;
@@ -130,12 +146,20 @@ describe("the README's code", () => {
       assert.ok(chosen.length > 0);
       const dir = project(name, config.type);
       const files = writeBlocks(dir, chosen);
-      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-        compilerOptions: { ...config.options, noEmit: true, skipLibCheck: true, types: ['node'] },
-        files,
-      }));
-      const result = await exec(process.execPath, [join(modules, 'typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: dir, maxBuffer: 8 * 1024 * 1024 })
-        .then(() => '', (error: { stdout?: string }) => error.stdout ?? String(error));
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: { ...config.options, noEmit: true, skipLibCheck: true, types: ['node'] },
+          files,
+        }),
+      );
+      const result = await exec(process.execPath, [join(modules, 'typescript/bin/tsc'), '-p', 'tsconfig.json'], {
+        cwd: dir,
+        maxBuffer: 8 * 1024 * 1024,
+      }).then(
+        () => '',
+        (error: { stdout?: string }) => error.stdout ?? String(error),
+      );
       assert.equal(result.trim(), '', `tsc (${name}) reported errors, by README line:\n${result}`);
     });
   }

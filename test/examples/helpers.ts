@@ -46,8 +46,12 @@ export async function startExample(t: TestContext, framework: string | undefined
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   t.after(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -63,7 +67,12 @@ export async function startExample(t: TestContext, framework: string | undefined
   return {
     base: listening.exec(out)![1]!,
     output: () => out,
-    records: () => readFileSync(jsonl, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line),
+    records: () =>
+      readFileSync(jsonl, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Line),
     interrupt: () => {
       child.kill('SIGINT');
       return exited;
@@ -100,7 +109,7 @@ export async function sendBannerRequests(base: string): Promise<void> {
     body: JSON.stringify({ username: 'ada', password: 'hunter2' }),
   });
   assert.equal(login.status, 200);
-  assert.equal((await login.json() as { token: string }).token, 'eyJhbGciOiJIUzI1NiJ9.secret', 'the client gets the real response');
+  assert.equal(((await login.json()) as { token: string }).token, 'eyJhbGciOiJIUzI1NiJ9.secret', 'the client gets the real response');
 
   const payment = await fetch(`${base}/payments`, {
     method: 'POST',

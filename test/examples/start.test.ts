@@ -38,12 +38,44 @@ const colon = { user: '/users/:id', project: '/orgs/:orgId/projects/:projectId' 
 const delivered = (n: number) => new RegExp(`stopped: ${n} record\\(s\\) delivered, 0 dropped`);
 
 const examples: Example[] = [
-  { framework: undefined, folder: 'express', name: 'Express', title: 'Example API', sdkType: 'JsExpress', templates: colon, stopped: delivered },
-  { framework: 'fastify', folder: 'fastify', name: 'Fastify', title: 'Example API (Fastify)', sdkType: 'JsFastify', templates: colon, stopped: delivered },
+  {
+    framework: undefined,
+    folder: 'express',
+    name: 'Express',
+    title: 'Example API',
+    sdkType: 'JsExpress',
+    templates: colon,
+    stopped: delivered,
+  },
+  {
+    framework: 'fastify',
+    folder: 'fastify',
+    name: 'Fastify',
+    title: 'Example API (Fastify)',
+    sdkType: 'JsFastify',
+    templates: colon,
+    stopped: delivered,
+  },
   { framework: 'hono', folder: 'hono', name: 'Hono', title: 'Example API (Hono)', sdkType: 'JsHono', templates: colon, stopped: delivered },
-  { framework: 'http', folder: 'http', name: 'node:http', title: 'Example API (node:http)', sdkType: 'JsNode', templates: colon, stopped: delivered },
+  {
+    framework: 'http',
+    folder: 'http',
+    name: 'node:http',
+    title: 'Example API (node:http)',
+    sdkType: 'JsNode',
+    templates: colon,
+    stopped: delivered,
+  },
   { framework: 'koa', folder: 'koa', name: 'Koa', title: 'Example API (Koa)', sdkType: 'JsKoa', templates: colon, stopped: delivered },
-  { framework: 'nest', folder: 'nest', name: 'NestJS', title: 'Example API (NestJS)', sdkType: 'JsNest', templates: colon, stopped: delivered },
+  {
+    framework: 'nest',
+    folder: 'nest',
+    name: 'NestJS',
+    title: 'Example API (NestJS)',
+    sdkType: 'JsNest',
+    templates: colon,
+    stopped: delivered,
+  },
   {
     // `next dev` in a process group of its own: SIGINT (not SIGKILL) lets the example stop it. The
     // app's client runs in Next's process and flushes there; the example counts what arrived.
@@ -85,7 +117,10 @@ for (const example of examples) {
     await until(() => headlines.every((h) => app.output().includes(h)), `the records to be printed: ${headlines.join(', ')}`);
     await until(() => app.records().length === headlines.length, `${headlines.length} records in the JSONL file`);
     const records = app.records();
-    assertBannerRecords(records.filter((r) => r.url_path !== '/api/hello'), example);
+    assertBannerRecords(
+      records.filter((r) => r.url_path !== '/api/hello'),
+      example,
+    );
     if (example.more) assert.ok(records.some((r) => r.url_path === '/api/hello' && r.sdk_type === example.sdkType));
     assertNoSecretPrinted(app.output());
 

@@ -33,8 +33,14 @@ export interface ChildAppConfig {
 
 export interface ChildStats {
   stats: Record<string, unknown> & {
-    captured: number; published: number; queued: number; queuedBytes: number; pending: number;
-    dropped: Record<string, number>; failed: number; state: string;
+    captured: number;
+    published: number;
+    queued: number;
+    queuedBytes: number;
+    pending: number;
+    dropped: Record<string, number>;
+    failed: number;
+    state: string;
   };
   memory: NodeJS.MemoryUsage;
 }
@@ -83,8 +89,12 @@ export async function startChildApp(config: ChildAppConfig): Promise<ChildApp> {
   });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (chunk: Buffer) => { out += chunk.toString('utf8'); });
-  child.stderr!.on('data', (chunk: Buffer) => { err += chunk.toString('utf8'); });
+  child.stdout!.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    err += chunk.toString('utf8');
+  });
   const crashes: string[] = [];
   const replies = new Map<number, (message: any) => void>();
   let nextId = 1;
@@ -135,7 +145,8 @@ export async function startChildApp(config: ChildAppConfig): Promise<ChildApp> {
       for (;;) {
         const s = await ask<ChildStats>({ type: 'stats' });
         if (condition(s)) return s;
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last stats: ${JSON.stringify(s.stats)}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last stats: ${JSON.stringify(s.stats)}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
@@ -154,11 +165,13 @@ export { CRASH_EXIT_CODE };
 // The child's side.
 
 async function runChild(config: ChildAppConfig): Promise<void> {
-  const report = (kind: string) => (error: unknown): void => {
-    const text = `${kind}: ${error instanceof Error ? error.stack : String(error)}`;
-    process.stderr.write(`${text}\n`);
-    process.send?.({ type: 'crash', error: text }, () => process.exit(CRASH_EXIT_CODE));
-  };
+  const report =
+    (kind: string) =>
+    (error: unknown): void => {
+      const text = `${kind}: ${error instanceof Error ? error.stack : String(error)}`;
+      process.stderr.write(`${text}\n`);
+      process.send?.({ type: 'crash', error: text }, () => process.exit(CRASH_EXIT_CODE));
+    };
   process.on('unhandledRejection', report('unhandledRejection'));
   process.on('uncaughtException', report('uncaughtException'));
 
@@ -167,10 +180,13 @@ async function runChild(config: ChildAppConfig): Promise<void> {
   const { APIToolkit, shutdownOnSignals } = await import('../../src/index.js');
   const { expressMiddleware, expressErrorHandler } = await import('../../src/adapters/express/index.js');
 
-  const apitoolkit = config.sdk === null ? undefined : new APIToolkit({
-    ...config.sdk,
-    ...(config.debugToStdout ? { debug: true, logger: (line: string) => process.stdout.write(`${line}\n`) } : {}),
-  });
+  const apitoolkit =
+    config.sdk === null
+      ? undefined
+      : new APIToolkit({
+          ...config.sdk,
+          ...(config.debugToStdout ? { debug: true, logger: (line: string) => process.stdout.write(`${line}\n`) } : {}),
+        });
   if (apitoolkit !== undefined && config.shutdownOnSignals) shutdownOnSignals(apitoolkit, config.shutdownOnSignals);
   if (config.appSignalExit) {
     const { signal, code } = config.appSignalExit;

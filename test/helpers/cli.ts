@@ -29,7 +29,10 @@ export function startCli(args: string[], env: Record<string, string> = {}): Runn
 }
 
 /** Runs `apitoolkit-node ...args` to its end: exit code and output. */
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const cli = startCli(args, env);
   const [code] = await cli.exited;
   return { code, stdout: cli.stdout(), stderr: cli.stderr() };

@@ -80,16 +80,12 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 export async function startEmulator(project = 'apitoolkit-test'): Promise<RunningEmulator> {
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(
-    'gcloud',
-    ['beta', 'emulators', 'pubsub', 'start', `--host-port=${host}`, `--project=${project}`],
-    {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Never prompt (e.g. to install the component): fail instead.
-      env: { ...process.env, CLOUDSDK_CORE_DISABLE_PROMPTS: '1' },
-    },
-  );
+  const child: ChildProcess = spawn('gcloud', ['beta', 'emulators', 'pubsub', 'start', `--host-port=${host}`, `--project=${project}`], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Never prompt (e.g. to install the component): fail instead.
+    env: { ...process.env, CLOUDSDK_CORE_DISABLE_PROMPTS: '1' },
+  });
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not spawn gcloud');
 
@@ -100,7 +96,10 @@ export async function startEmulator(project = 'apitoolkit-test'): Promise<Runnin
   let output = '';
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Pub/Sub emulator not ready after ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`Pub/Sub emulator not ready after ${START_TIMEOUT_MS} ms:\n${output}`)),
+        START_TIMEOUT_MS,
+      );
       const onData = (chunk: Buffer): void => {
         output += chunk.toString('utf8');
         if (output.includes('Server started')) {

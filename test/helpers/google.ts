@@ -42,14 +42,46 @@ export function makePki(): Pki {
   const file = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   const ca = (name: string) => {
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file(`${name}.key`), '-out', file(`${name}.pem`), '-days', '2', '-subj', `/CN=${name}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      file(`${name}.key`),
+      '-out',
+      file(`${name}.pem`),
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    );
   };
   const leaf = (name: string, issuer: string, san: string) => {
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`), '-subj', `/CN=${name}`);
     writeFileSync(file(`${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
-    openssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file(`${issuer}.pem`), '-CAkey', file(`${issuer}.key`), '-CAcreateserial',
-      '-out', file(`${name}.pem`), '-days', '2', '-extfile', file(`${name}.ext`));
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      file(`${name}.csr`),
+      '-CA',
+      file(`${issuer}.pem`),
+      '-CAkey',
+      file(`${issuer}.key`),
+      '-CAcreateserial',
+      '-out',
+      file(`${name}.pem`),
+      '-days',
+      '2',
+      '-extfile',
+      file(`${name}.ext`),
+    );
     return { key: readFileSync(file(`${name}.key`), 'utf8'), cert: readFileSync(file(`${name}.pem`), 'utf8') };
   };
   ca('test-ca');
@@ -154,10 +186,11 @@ export async function startFakeGoogle(options: {
     state.publishStatuses.push(code);
     json(res, code, { error: { code, message, status } });
   };
-  const read = (req: IncomingMessage) => new Promise<string>((resolve) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-  });
+  const read = (req: IncomingMessage) =>
+    new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    });
 
   /** Why Google would refuse this assertion, or null. */
   function checkAssertion(assertion: string): string | null {
@@ -185,8 +218,10 @@ export async function startFakeGoogle(options: {
 
   async function token(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const form = new URLSearchParams(await read(req));
-    if (req.headers['content-type'] !== 'application/x-www-form-urlencoded') return json(res, 400, { error: 'invalid_request', error_description: 'bad content type' });
-    if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return json(res, 400, { error: 'unsupported_grant_type' });
+    if (req.headers['content-type'] !== 'application/x-www-form-urlencoded')
+      return json(res, 400, { error: 'invalid_request', error_description: 'bad content type' });
+    if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer')
+      return json(res, 400, { error: 'unsupported_grant_type' });
     const why = state.keyRevoked ? 'Invalid JWT Signature.' : checkAssertion(form.get('assertion') ?? '');
     if (why !== null) {
       state.refusedAssertions.push(why);
@@ -213,7 +248,8 @@ export async function startFakeGoogle(options: {
     if (state.publishDenied) return googleError(res, 403, 'PERMISSION_DENIED', `User not authorized to perform this action.`);
     if (path !== `/v1/${options.topic}:publish`) return googleError(res, 404, 'NOT_FOUND', `Resource not found (resource=${path}).`);
     if (req.headers['content-type'] !== 'application/json') return googleError(res, 400, 'INVALID_ARGUMENT', 'bad content type');
-    if (Buffer.byteLength(body) > 10 * 1024 * 1024) return googleError(res, 400, 'INVALID_ARGUMENT', 'Request payload size exceeds the limit: 10485760 bytes.');
+    if (Buffer.byteLength(body) > 10 * 1024 * 1024)
+      return googleError(res, 400, 'INVALID_ARGUMENT', 'Request payload size exceeds the limit: 10485760 bytes.');
     let parsed: { messages?: { data?: unknown }[] };
     try {
       parsed = JSON.parse(body);
@@ -234,7 +270,10 @@ export async function startFakeGoogle(options: {
     json(res, 200, { messageIds: messages.map((_, i) => String(state.published.length * 10_000 + i)) });
   }
 
-  const listen = async (tls: { key: string; cert: string }, handle: (req: IncomingMessage, res: ServerResponse, path: string) => boolean): Promise<Server> => {
+  const listen = async (
+    tls: { key: string; cert: string },
+    handle: (req: IncomingMessage, res: ServerResponse, path: string) => boolean,
+  ): Promise<Server> => {
     const server: Server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
       state.requests += 1;
       const path = (req.url ?? '/').split('?')[0]!;
@@ -246,13 +285,20 @@ export async function startFakeGoogle(options: {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return server;
   };
-  const tokenServer = await listen(options.tokenTls ?? options.tls, (req, res, path) => req.method === 'POST' && path === '/token' && (void token(req, res), true));
-  const pubsubServer = await listen(options.pubsubTls ?? options.tls, (req, res, path) => req.method === 'POST' && path.startsWith('/v1/') && (void publish(req, res, path), true));
+  const tokenServer = await listen(
+    options.tokenTls ?? options.tls,
+    (req, res, path) => req.method === 'POST' && path === '/token' && (void token(req, res), true),
+  );
+  const pubsubServer = await listen(
+    options.pubsubTls ?? options.tls,
+    (req, res, path) => req.method === 'POST' && path.startsWith('/v1/') && (void publish(req, res, path), true),
+  );
   tokenUri = `https://127.0.0.1:${(tokenServer.address() as AddressInfo).port}/token`;
-  const close = (server: Server) => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  const close = (server: Server) =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   return Object.assign(state, {
     tokenUri,
     pubsubEndpoint: `https://127.0.0.1:${(pubsubServer.address() as AddressInfo).port}`,
@@ -274,7 +320,11 @@ export async function startFakeGoogle(options: {
  * @example
  * const backend = await serveMetadataTls(pki.server, 'key', { project_id, pubsub_project_id, topic_id, pubsub_push_service_account });
  */
-export async function serveMetadataTls(tls: { key: string; cert: string }, apiKey: string, metadata: object): Promise<{ rootURL: string; requests: number; close(): Promise<void> }> {
+export async function serveMetadataTls(
+  tls: { key: string; cert: string },
+  apiKey: string,
+  metadata: object,
+): Promise<{ rootURL: string; requests: number; close(): Promise<void> }> {
   let requests = 0;
   const server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     requests += 1;
@@ -290,9 +340,10 @@ export async function serveMetadataTls(tls: { key: string; cert: string }, apiKe
     get requests() {
       return requests;
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -6,10 +6,13 @@ import type { TestContext } from 'node:test';
 export async function serve(t: TestContext, handler: RequestListener): Promise<string> {
   const server: Server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no address');
   return `http://127.0.0.1:${address.port}`;

@@ -7,7 +7,13 @@
 export const LOCAL_TOPIC = 'projects/apitoolkit-local/topics/apitoolkit-local';
 
 /** One call: `METHOD http://endpoint/v1/{path}` with a JSON body; the status and the parsed answer. */
-export async function restCall(endpoint: string, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; body: any }> {
+export async function restCall(
+  endpoint: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  signal?: AbortSignal,
+): Promise<{ status: number; body: any }> {
   const response = await fetch(`http://${endpoint}/v1/${path}`, {
     method,
     headers: { 'content-type': 'application/json' },
@@ -31,7 +37,10 @@ export function restPublish(
   topic = LOCAL_TOPIC,
   signal?: AbortSignal,
 ): Promise<{ status: number; body: any }> {
-  const encoded = messages.map(({ data, attributes }) => ({ data: Buffer.from(data).toString('base64'), ...(attributes === undefined ? {} : { attributes }) }));
+  const encoded = messages.map(({ data, attributes }) => ({
+    data: Buffer.from(data).toString('base64'),
+    ...(attributes === undefined ? {} : { attributes }),
+  }));
   return restCall(endpoint, 'POST', `${topic}:publish`, { messages: encoded }, signal);
 }
 

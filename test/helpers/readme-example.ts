@@ -42,7 +42,11 @@ export async function runReadmeExample(t: TestContext, options: APIToolkitOption
 export function assertReadmeRecord(data: Buffer, url: string, projectId: string): void {
   const record = JSON.parse(data.toString('utf8')) as ApiRecord;
   const host = new URL(url).host;
-  const requestBody = JSON.stringify({ username: 'ada', password: '[CLIENT_REDACTED]', 'credit-card': { number: '[CLIENT_REDACTED]', cvv: '[CLIENT_REDACTED]' } });
+  const requestBody = JSON.stringify({
+    username: 'ada',
+    password: '[CLIENT_REDACTED]',
+    'credit-card': { number: '[CLIENT_REDACTED]', cvv: '[CLIENT_REDACTED]' },
+  });
   const expected: ApiRecord = {
     timestamp: record.timestamp,
     duration: record.duration,
@@ -64,7 +68,13 @@ export function assertReadmeRecord(data: Buffer, url: string, projectId: string)
       'accept-language': ['*'],
       'sec-fetch-mode': ['cors'],
       'accept-encoding': ['gzip, deflate'],
-      'content-length': [String(Buffer.byteLength(JSON.stringify({ username: 'ada', password: 'hunter2', 'credit-card': { number: '4111111111111111', cvv: '123' } })))],
+      'content-length': [
+        String(
+          Buffer.byteLength(
+            JSON.stringify({ username: 'ada', password: 'hunter2', 'credit-card': { number: '4111111111111111', cvv: '123' } }),
+          ),
+        ),
+      ],
     },
     response_headers: {
       'x-powered-by': ['Express'],

@@ -17,9 +17,39 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 
 /** Member names that break naive JSONPath handling: `-`, `.`, quotes, `__proto__`, unicode, blanks. */
 export const TRICKY_KEYS = [
-  'a', 'b', 'user', 'password', 'token', 'credit-card', 'cvv', 'odd.name', "it's", 'say "hi"', '__proto__',
-  'constructor', 'ключ', '名前', '🔑', 'with space', '0lead', '-dash', 'a-b-c', 'x_y', '$dollar', 'back\\slash',
-  '', '*', '[x]', 'tab\there', 'ctl\u0001', 'a,b', '@at', '?q', 'ümlaut', 'é', '\u00a0',
+  'a',
+  'b',
+  'user',
+  'password',
+  'token',
+  'credit-card',
+  'cvv',
+  'odd.name',
+  "it's",
+  'say "hi"',
+  '__proto__',
+  'constructor',
+  'ключ',
+  '名前',
+  '🔑',
+  'with space',
+  '0lead',
+  '-dash',
+  'a-b-c',
+  'x_y',
+  '$dollar',
+  'back\\slash',
+  '',
+  '*',
+  '[x]',
+  'tab\there',
+  'ctl\u0001',
+  'a,b',
+  '@at',
+  '?q',
+  'ümlaut',
+  'é',
+  '\u00a0',
 ];
 
 export const keyArb: fc.Arbitrary<string> = fc.oneof(
@@ -38,20 +68,27 @@ export function objectOf(entries: [string, Json][]): { [key: string]: Json } {
  * A JSON document whose string leaves are unique public markers `pub<n>z` (numbers, booleans and
  * null in between). Unique markers are assigned after generation by {@link labelPublic}.
  */
-export const documentArb: fc.Arbitrary<Json> = fc.letrec<{ node: Json; leaf: Json }>((tie) => ({
-  leaf: fc.oneof(
-    { weight: 5, arbitrary: fc.constant('PUBLIC') },
-    { weight: 1, arbitrary: fc.integer() },
-    { weight: 1, arbitrary: fc.boolean() },
-    { weight: 1, arbitrary: fc.constant(null) },
-  ),
-  node: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    { weight: 3, arbitrary: tie('leaf') },
-    { weight: 2, arbitrary: fc.array(fc.tuple(keyArb, tie('node')), { maxLength: 5 }).map(objectOf) },
-    { weight: 1, arbitrary: fc.array(tie('node'), { maxLength: 4 }) },
-  ),
-})).node.map((doc) => objectOf([['user', { password: 'PUBLIC', items: [{ card: 'PUBLIC' }] } as Json], ['data', doc]]));
+export const documentArb: fc.Arbitrary<Json> = fc
+  .letrec<{ node: Json; leaf: Json }>((tie) => ({
+    leaf: fc.oneof(
+      { weight: 5, arbitrary: fc.constant('PUBLIC') },
+      { weight: 1, arbitrary: fc.integer() },
+      { weight: 1, arbitrary: fc.boolean() },
+      { weight: 1, arbitrary: fc.constant(null) },
+    ),
+    node: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      { weight: 3, arbitrary: tie('leaf') },
+      { weight: 2, arbitrary: fc.array(fc.tuple(keyArb, tie('node')), { maxLength: 5 }).map(objectOf) },
+      { weight: 1, arbitrary: fc.array(tie('node'), { maxLength: 4 }) },
+    ),
+  }))
+  .node.map((doc) =>
+    objectOf([
+      ['user', { password: 'PUBLIC', items: [{ card: 'PUBLIC' }] } as Json],
+      ['data', doc],
+    ]),
+  );
 
 /** Replaces every 'PUBLIC' leaf by a unique public marker; returns the markers. */
 export function labelPublic(doc: Json): { doc: Json; publics: string[] } {
@@ -181,7 +218,8 @@ function isObject(value: Json): value is { [key: string]: Json } {
 
 function children(node: { value: Json; at: Location }, segment: Segment): { value: Json; at: Location }[] {
   const { value, at } = node;
-  if (segment.kind === 'name') return isObject(value) && Object.hasOwn(value, segment.name) ? [{ value: value[segment.name]!, at: [...at, segment.name] }] : [];
+  if (segment.kind === 'name')
+    return isObject(value) && Object.hasOwn(value, segment.name) ? [{ value: value[segment.name]!, at: [...at, segment.name] }] : [];
   if (segment.kind === 'index') {
     if (!Array.isArray(value)) return [];
     const i = segment.index < 0 ? value.length + segment.index : segment.index;
@@ -215,7 +253,11 @@ export function plantSecrets(doc: Json, locations: Location[], nextSecret: () =>
     let parent: Json = root;
     let ok = true;
     for (const key of location.slice(0, -1)) {
-      const child: Json | undefined = Array.isArray(parent) ? parent[key as number] : isObject(parent) && Object.hasOwn(parent, key as string) ? parent[key as string] : undefined;
+      const child: Json | undefined = Array.isArray(parent)
+        ? parent[key as number]
+        : isObject(parent) && Object.hasOwn(parent, key as string)
+          ? parent[key as string]
+          : undefined;
       if (child === undefined || typeof child !== 'object' || child === null) {
         ok = false;
         break;
@@ -280,21 +322,23 @@ function pathsOf(doc: Json): Step[][] {
 export function rulesAimedAt(doc: Json): fc.Arbitrary<RuleCase> {
   const paths = pathsOf(doc);
   if (paths.length === 0) return ruleArb;
-  return fc.record({
-    path: fc.constantFrom(...paths),
-    prefix: fc.integer({ min: 1, max: 6 }),
-    picks: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 6, maxLength: 6 }),
-    spelling: ruleArb.map((r) => r.spelling),
-  }).map(({ path, prefix, picks, spelling }) => {
-    const segments = path.slice(0, Math.min(prefix, path.length)).map((step, i): Segment => {
-      const pick = picks[i] ?? 0;
-      if ('key' in step) {
-        if (pick < 6) return { kind: 'name', name: step.key };
-        return pick < 8 ? { kind: 'descendant', name: step.key } : { kind: 'wildcard' };
-      }
-      if (pick < 5) return { kind: 'index', index: step.index };
-      return pick < 7 ? { kind: 'index', index: step.index - step.length } : { kind: 'wildcard' };
+  return fc
+    .record({
+      path: fc.constantFrom(...paths),
+      prefix: fc.integer({ min: 1, max: 6 }),
+      picks: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 6, maxLength: 6 }),
+      spelling: ruleArb.map((r) => r.spelling),
+    })
+    .map(({ path, prefix, picks, spelling }) => {
+      const segments = path.slice(0, Math.min(prefix, path.length)).map((step, i): Segment => {
+        const pick = picks[i] ?? 0;
+        if ('key' in step) {
+          if (pick < 6) return { kind: 'name', name: step.key };
+          return pick < 8 ? { kind: 'descendant', name: step.key } : { kind: 'wildcard' };
+        }
+        if (pick < 5) return { kind: 'index', index: step.index };
+        return pick < 7 ? { kind: 'index', index: step.index - step.length } : { kind: 'wildcard' };
+      });
+      return { segments, spelling };
     });
-    return { segments, spelling };
-  });
 }

@@ -99,10 +99,16 @@ function closer(child: ChildProcess, exited: Promise<number | null>): () => Prom
 }
 
 /** Waits for the first JSON line `{"port":N,...}` on stdout. */
-async function listening(child: ChildProcess, out: () => string, exited: Promise<number | null>): Promise<{ port: number; runtime: string; control?: number }> {
+async function listening(
+  child: ChildProcess,
+  out: () => string,
+  exited: Promise<number | null>,
+): Promise<{ port: number; runtime: string; control?: number }> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    const line = out().split('\n').find((l) => l.startsWith('{"port"'));
+    const line = out()
+      .split('\n')
+      .find((l) => l.startsWith('{"port"'));
     if (line !== undefined) return JSON.parse(line) as { port: number; runtime: string; control?: number };
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -122,16 +128,27 @@ export async function startBun(dir: string, script: string, env: Record<string, 
   const { output, exited } = track(child);
   const { port, runtime, control } = await listening(child, output, exited);
   const url = `http://127.0.0.1:${port}`;
-  return { url, controlUrl: control === undefined ? url : `http://127.0.0.1:${control}`, runtime, child, output, close: closer(child, exited) };
+  return {
+    url,
+    controlUrl: control === undefined ? url : `http://127.0.0.1:${control}`,
+    runtime,
+    child,
+    output,
+    close: closer(child, exited),
+  };
 }
 
 /** Starts `deno run` of `script` (Deno.serve) in `dir`, npm packages from its node_modules. */
 export async function startDeno(dir: string, script: string, env: Record<string, string>): Promise<RuntimeServer> {
-  const child = spawn(bin('deno'), ['run', '--quiet', '--no-lock', '--node-modules-dir=manual', '--allow-net=127.0.0.1', '--allow-env', '--allow-read', script], {
-    cwd: dir,
-    env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', DENO_DIR: join(dir, '.deno'), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    bin('deno'),
+    ['run', '--quiet', '--no-lock', '--node-modules-dir=manual', '--allow-net=127.0.0.1', '--allow-env', '--allow-read', script],
+    {
+      cwd: dir,
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', DENO_DIR: join(dir, '.deno'), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const { output, exited } = track(child);
   const { port, runtime } = await listening(child, output, exited);
   const url = `http://127.0.0.1:${port}`;
@@ -176,9 +193,13 @@ export async function workerdVersion(): Promise<string> {
  */
 export async function startWorkerd(dir: string, worker: WorkerSpec, name = 'worker'): Promise<RuntimeServer> {
   const port = await freePort();
-  const bindings = Object.entries(worker.bindings).map(([key, value]) => `(name = ${capnpText(key)}, text = ${capnpText(value)})`).join(', ');
+  const bindings = Object.entries(worker.bindings)
+    .map(([key, value]) => `(name = ${capnpText(key)}, text = ${capnpText(value)})`)
+    .join(', ');
   const config = join(dir, `${name}.capnp`);
-  writeFileSync(config, `using Workerd = import "/workerd/workerd.capnp";
+  writeFileSync(
+    config,
+    `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
     (name = "main", worker = .mainWorker),
@@ -193,7 +214,8 @@ const mainWorker :Workerd.Worker = (
   bindings = [${bindings}],
   globalOutbound = "internet",
 );
-`);
+`,
+  );
   const child = spawn(bin('workerd'), ['serve', config, '--verbose'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   const { output, exited } = track(child);
   const url = `http://127.0.0.1:${port}`;

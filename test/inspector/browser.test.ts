@@ -36,9 +36,11 @@ const PROBE_HTML = `<h1>hello</h1>${PROBE_SCRIPT}${PROBE_IMG}${PROBE_LINK}<ifram
 /** Retries an async assertion until it passes (polling, not a fixed wait); rethrows its last failure. */
 /** A computed style property of the (first) element of `locator`. */
 function style(locator: ReturnType<Page['locator']>, property: string): Promise<string> {
-  return locator.evaluate((element, name) => (globalThis as unknown as { getComputedStyle(e: unknown): Record<string, string> }).getComputedStyle(element)[name]!, property);
+  return locator.evaluate(
+    (element, name) => (globalThis as unknown as { getComputedStyle(e: unknown): Record<string, string> }).getComputedStyle(element)[name]!,
+    property,
+  );
 }
-
 
 describe('inspector in a browser', () => {
   let dir: string;
@@ -90,7 +92,9 @@ describe('inspector in a browser', () => {
     const web = express();
     web.use(express.json(), express.urlencoded({ extended: false }));
     web.use(expressMiddleware(apitoolkit));
-    web.get('/users/:id', (req, res) => res.json({ id: Number(req.params.id), name: 'Ada Lovelace', email: 'ada@example.com', teams: [{ id: 1, name: 'core' }] }));
+    web.get('/users/:id', (req, res) =>
+      res.json({ id: Number(req.params.id), name: 'Ada Lovelace', email: 'ada@example.com', teams: [{ id: 1, name: 'core' }] }),
+    );
     web.post('/login', (req, res) => res.json({ user: req.body?.username ?? null, token: 'eyJhbGciOiJIUzI1NiJ9.secret' }));
     web.post('/orders/:id', (req, res) => {
       const items = (req.body?.items ?? []) as { sku: string; qty: number; price: number }[];
@@ -104,7 +108,9 @@ describe('inspector in a browser', () => {
       });
     });
     web.post('/subscribe', (req, res) => res.status(202).json({ subscribed: req.body?.email ?? null }));
-    web.get('/logo.png', (_req, res) => res.type('png').send(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48])));
+    web.get('/logo.png', (_req, res) =>
+      res.type('png').send(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48])),
+    );
     web.get('/boom', () => {
       throw new Error('payment provider unavailable', { cause: new TypeError('socket hang up') });
     });
@@ -123,7 +129,14 @@ describe('inspector in a browser', () => {
     context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
       viewport: { width: 1440, height: 900 },
       acceptDownloads: true,
       colorScheme: 'light',
@@ -177,7 +190,9 @@ describe('inspector in a browser', () => {
     assert.deepEqual((await cells(1)).slice(1, 5), ['GET', '(no route)', '/nowhere', '404']);
     assert.deepEqual((await cells(2)).slice(1, 4), ['GET', '/boom', '/boomerror']);
     assert.deepEqual((await cells(4)).slice(1, 5), ['GET', '/users/:id', '/users/42?expand=teams', '200']);
-    const statusClasses = await rows().locator('td.status').evaluateAll((tds) => tds.map((td) => td.className));
+    const statusClasses = await rows()
+      .locator('td.status')
+      .evaluateAll((tds) => tds.map((td) => td.className));
     assert.deepEqual(statusClasses, ['status s2xx', 'status s4xx', 'status s5xx', 'status s2xx', 'status s2xx']);
     const green = await style(rows().nth(0).locator('td.status'), 'color');
     assert.notEqual(await style(rows().nth(2).locator('td.status'), 'color'), green, '5xx is not coloured like 2xx');
@@ -198,16 +213,20 @@ describe('inspector in a browser', () => {
     await eventually(async () => assert.deepEqual(await rows().locator('td.route').allTextContents(), ['/boom']));
     await resetFilters();
     await page.selectOption('#filter-route', '/users/:id');
-    await eventually(async () => assert.deepEqual(await rows().locator('td.url').allTextContents(), ['/users/7', '/users/42?expand=teams']));
+    await eventually(async () =>
+      assert.deepEqual(await rows().locator('td.url').allTextContents(), ['/users/7', '/users/42?expand=teams']),
+    );
     await resetFilters();
     // Free text searches decoded bodies and headers too.
     await page.fill('#filter-text', 'lovelace');
-    await eventually(async () => assert.deepEqual(await rows().locator('td.url').allTextContents(), ['/users/7', '/users/42?expand=teams']));
+    await eventually(async () =>
+      assert.deepEqual(await rows().locator('td.url').allTextContents(), ['/users/7', '/users/42?expand=teams']),
+    );
     await page.fill('#filter-text', 'HUNTER2');
     await eventually(async () => assert.equal(await rows().count(), 0, 'the password never reached the inspector'));
     await page.fill('#filter-text', 'socket hang up');
     await eventually(async () => assert.deepEqual(await rows().locator('td.route').allTextContents(), ['/boom']));
-    assert.match(await page.locator('#count').textContent() ?? '', /^1 of 5 requests$/);
+    assert.match((await page.locator('#count').textContent()) ?? '', /^1 of 5 requests$/);
     await shot('filtered');
     await resetFilters();
 
@@ -229,9 +248,13 @@ describe('inspector in a browser', () => {
     const login = collector.records().find((r) => r.url_path === '/login')!;
     assert.equal(await detail().locator('h2').textContent(), 'POST /login 200');
     const requestBody = await detail().locator('.body-request pre.body-text').textContent();
-    assert.deepEqual(JSON.parse(requestBody!), { username: 'ada', password: REDACTED, card: { number: '4111111111111111', cvv: REDACTED } });
+    assert.deepEqual(JSON.parse(requestBody!), {
+      username: 'ada',
+      password: REDACTED,
+      card: { number: '4111111111111111', cvv: REDACTED },
+    });
     assert.match(requestBody!, /\n {2}"username": "ada",\n/, 'pretty-printed');
-    assert.match(await detail().locator('.body-request .body-meta').textContent() ?? '', /^JSON · \d+ B · application\/json$/);
+    assert.match((await detail().locator('.body-request .body-meta').textContent()) ?? '', /^JSON · \d+ B · application\/json$/);
     assert.deepEqual(JSON.parse((await detail().locator('.body-response pre.body-text').textContent())!), { user: 'ada', token: REDACTED });
     const headerRow = detail().locator('table.request-headers tr', { has: page.locator('td.k', { hasText: /^x-api-key$/ }) });
     assert.equal(await headerRow.locator('td.v mark.redacted').textContent(), REDACTED);
@@ -263,18 +286,27 @@ describe('inspector in a browser', () => {
     assert.equal(await error.locator('.error-head').textContent(), 'Error: payment provider unavailable');
     assert.equal(await error.locator('.cause').textContent(), 'caused by TypeError: socket hang up');
     assert.match((await error.locator('pre.stack').textContent())!, /^Error: payment provider unavailable\n\s+at /);
-    assert.deepEqual(JSON.parse((await detail().locator('.body-response pre.body-text').textContent())!), { error: 'payment provider unavailable' });
+    assert.deepEqual(JSON.parse((await detail().locator('.body-response pre.body-text').textContent())!), {
+      error: 'payment provider unavailable',
+    });
     await shot('detail-error');
   });
 
   test('form and binary bodies: fields shown as fields, binary as size and type', async () => {
-    await fetch(`${app}/subscribe`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=ada%40example.com&topics=api&topics=sdk' });
+    await fetch(`${app}/subscribe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'email=ada%40example.com&topics=api&topics=sdk',
+    });
     await fetch(`${app}/logo.png`);
     await recorded(8);
     await rowFor('/subscribe').click();
     await detail().locator('h2', { hasText: '/subscribe' }).waitFor();
-    assert.match(await detail().locator('.body-request .body-meta').textContent() ?? '', /^form fields · /);
-    assert.deepEqual(JSON.parse((await detail().locator('.body-request pre.body-text').textContent())!), { email: 'ada@example.com', topics: ['api', 'sdk'] });
+    assert.match((await detail().locator('.body-request .body-meta').textContent()) ?? '', /^form fields · /);
+    assert.deepEqual(JSON.parse((await detail().locator('.body-request pre.body-text').textContent())!), {
+      email: 'ada@example.com',
+      topics: ['api', 'sdk'],
+    });
     await rowFor('/logo.png').click();
     await detail().locator('h2', { hasText: '/logo.png' }).waitFor();
     assert.equal(await detail().locator('.body-response .body-meta').textContent(), 'binary · 14 B · image/png');
@@ -308,11 +340,18 @@ describe('inspector in a browser', () => {
     const nested = detail().locator('.children details.child');
     assert.equal(await nested.count(), 1);
     assert.equal(await detail().locator('h3', { hasText: 'Outgoing calls (1)' }).count(), 1);
-    assert.match((await nested.locator('summary').textContent())!, /^GET billing\.internal:8443\/v1\/customers\/7\?fields=plan 200 4\.20 ms$/);
+    assert.match(
+      (await nested.locator('summary').textContent())!,
+      /^GET billing\.internal:8443\/v1\/customers\/7\?fields=plan 200 4\.20 ms$/,
+    );
     await nested.locator('summary').click();
     const child = nested.locator('.record-detail');
     await child.waitFor();
-    assert.deepEqual(JSON.parse((await child.locator('.body-response pre.body-text').textContent())!), { id: 7, plan: 'pro', api_secret: REDACTED });
+    assert.deepEqual(JSON.parse((await child.locator('.body-response pre.body-text').textContent())!), {
+      id: 7,
+      plan: 'pro',
+      api_secret: REDACTED,
+    });
     assert.equal(await child.locator('mark.redacted').count(), 2);
     assert.match((await child.locator('dl.summary').textContent())!, new RegExp(`parent_id${parent.msg_id}`));
     assert.match((await child.locator('dl.summary').textContent())!, /SDKJsFetchOutgoing/);
@@ -329,11 +368,14 @@ describe('inspector in a browser', () => {
     assert.equal(await row('GET /users/:id').locator('td.errors').textContent(), '0%');
     assert.equal(await row('GET ').locator('td.route').textContent(), '(no route)');
     assert.equal(await row('GET billing.internal:8443/v1/customers/:id').locator('td.route .badge.out').count(), 1);
-    for (const column of ['p50', 'p95', 'max']) assert.match((await row('GET /users/:id').locator(`td.${column}`).textContent())!, /^\d+\.\d+ (ms|s)$/);
+    for (const column of ['p50', 'p95', 'max'])
+      assert.match((await row('GET /users/:id').locator(`td.${column}`).textContent())!, /^\d+\.\d+ (ms|s)$/);
     assert.match((await row('GET /users/:id').locator('td.last-seen').textContent())!, /^\d\d:\d\d:\d\d\.\d{3}$/);
 
     const field = (key: string, side: 'request' | 'response', path: string): ReturnType<Page['locator']> =>
-      row(key).locator(`td.${side}-shape li`).filter({ has: page.locator('code.path', { hasText: new RegExp(`^${path.replace(/[$.[\]*]/g, '\\$&')}$`) }) });
+      row(key)
+        .locator(`td.${side}-shape li`)
+        .filter({ has: page.locator('code.path', { hasText: new RegExp(`^${path.replace(/[$.[\]*]/g, '\\$&')}$`) }) });
     assert.equal(await field('POST /login', 'request', '$.password').locator('mark.redacted').textContent(), 'redacted');
     assert.equal(await field('POST /login', 'request', '$.card.cvv').locator('mark.redacted').textContent(), 'redacted');
     assert.equal(await field('POST /login', 'request', '$.username').locator('.types').textContent(), ' string');
@@ -356,11 +398,23 @@ describe('inspector in a browser', () => {
   });
 
   test('copy as cURL gives a command that replays the request against the app, redacted values kept as markers', async () => {
-    const body = { items: [{ sku: 'book', qty: 2, price: 12.5 }, { sku: 'pen', qty: 1, price: 1.25 }], card: { number: '4111111111111111', cvv: '123' } };
+    const body = {
+      items: [
+        { sku: 'book', qty: 2, price: 12.5 },
+        { sku: 'pen', qty: 1, price: 1.25 },
+      ],
+      card: { number: '4111111111111111', cvv: '123' },
+    };
     // A raw request keeps the ' in the URL as it is: the command has to quote it.
     const original = await rawRequest(`${app}/orders/7?source=web&note=it's%20%22quoted%22`, {
       method: 'POST',
-      headers: { host: new URL(app).host, 'content-type': 'application/json', 'x-api-key': 'abc123', 'x-request-id': 'r-1', 'accept-encoding': 'gzip' },
+      headers: {
+        host: new URL(app).host,
+        'content-type': 'application/json',
+        'x-api-key': 'abc123',
+        'x-request-id': 'r-1',
+        'accept-encoding': 'gzip',
+      },
       body: JSON.stringify(body),
     });
     assert.equal(original.status, 201);
@@ -401,19 +455,32 @@ describe('inspector in a browser', () => {
     assert.match(download.suggestedFilename(), /^apitoolkit-[\dTZ-]+\.har$/);
     const path = join(OUT, 'export.har');
     await download.saveAs(path);
-    const har = JSON.parse(readFileSync(path, 'utf8')) as { log: { entries: { request: { url: string; method: string }; _apitoolkit: { url_path: string; sdk_type: string } }[] } };
+    const har = JSON.parse(readFileSync(path, 'utf8')) as {
+      log: { entries: { request: { url: string; method: string }; _apitoolkit: { url_path: string; sdk_type: string } }[] };
+    };
     assertValidHar(har);
     const entries = har.log.entries;
     assert.equal(entries.length, 5, 'four requests and the call made under one of them');
-    assert.deepEqual(entries.filter((e) => e._apitoolkit.sdk_type === 'JsExpress').map((e) => e._apitoolkit.url_path), ['/users/:id', '/users/:id', '/users/:id', '/users/:id']);
-    assert.deepEqual(entries.filter((e) => e._apitoolkit.sdk_type === 'JsFetchOutgoing').map((e) => e.request.url), ['http://billing.internal:8443/v1/customers/7?fields=plan']);
+    assert.deepEqual(
+      entries.filter((e) => e._apitoolkit.sdk_type === 'JsExpress').map((e) => e._apitoolkit.url_path),
+      ['/users/:id', '/users/:id', '/users/:id', '/users/:id'],
+    );
+    assert.deepEqual(
+      entries.filter((e) => e._apitoolkit.sdk_type === 'JsFetchOutgoing').map((e) => e.request.url),
+      ['http://billing.internal:8443/v1/customers/7?fields=plan'],
+    );
     assert.ok(entries.every((e) => e.request.method === 'GET'));
     await resetFilters();
   });
 
   test('XSS probes in bodies, headers, URLs, error messages and field names stay inert text', async () => {
     const before = collector.records().length;
-    const probeBody = JSON.stringify({ comment: PROBE_SCRIPT, link: PROBE_LINK, [PROBE_IMG]: 'a field name', nested: { html: PROBE_HTML } });
+    const probeBody = JSON.stringify({
+      comment: PROBE_SCRIPT,
+      link: PROBE_LINK,
+      [PROBE_IMG]: 'a field name',
+      nested: { html: PROBE_HTML },
+    });
     const response = await rawRequest(`${app}/probe?q=${encodeURIComponent(PROBE_SCRIPT)}&raw=<b>x</b>`, {
       method: 'POST',
       headers: {
@@ -429,16 +496,28 @@ describe('inspector in a browser', () => {
     await recorded(before + 1);
     const probeRecord = collector.records().find((r) => r.url_path === '/probe')!;
     assert.equal(probeRecord.referer, 'javascript:window.__pwned=5;alert(5)');
-    await publishRecord(collector.pubsubEndpoint, makeRecord({
-      method: 'GET',
-      url_path: `/x/${PROBE_IMG}`,
-      raw_url: `/x/${PROBE_SCRIPT}`,
-      status_code: 500,
-      timestamp: new Date().toISOString(),
-      errors: [{ when: new Date().toISOString(), error_type: PROBE_IMG, message: PROBE_SCRIPT, root_error_type: PROBE_LINK, root_error_message: PROBE_HTML, stack_trace: PROBE_HTML }],
-      response_headers: { 'content-type': ['text/html'] },
-      response_body: b64(PROBE_HTML),
-    }));
+    await publishRecord(
+      collector.pubsubEndpoint,
+      makeRecord({
+        method: 'GET',
+        url_path: `/x/${PROBE_IMG}`,
+        raw_url: `/x/${PROBE_SCRIPT}`,
+        status_code: 500,
+        timestamp: new Date().toISOString(),
+        errors: [
+          {
+            when: new Date().toISOString(),
+            error_type: PROBE_IMG,
+            message: PROBE_SCRIPT,
+            root_error_type: PROBE_LINK,
+            root_error_message: PROBE_HTML,
+            stack_trace: PROBE_HTML,
+          },
+        ],
+        response_headers: { 'content-type': ['text/html'] },
+        response_body: b64(PROBE_HTML),
+      }),
+    );
     await recorded(before + 2);
 
     await rowFor('/probe').click();
@@ -447,7 +526,8 @@ describe('inspector in a browser', () => {
     await detail().locator('button.copy-curl').click();
     await detail().locator('pre.curl-output').waitFor();
     const text = (await detail().textContent())!;
-    for (const probe of [PROBE_SCRIPT, PROBE_IMG, PROBE_LINK, 'javascript:window.__pwned=5;alert(5)']) assert.ok(text.includes(probe), `shown as text: ${probe}`);
+    for (const probe of [PROBE_SCRIPT, PROBE_IMG, PROBE_LINK, 'javascript:window.__pwned=5;alert(5)'])
+      assert.ok(text.includes(probe), `shown as text: ${probe}`);
     await shot('xss-detail');
 
     await rowFor(`/x/${PROBE_SCRIPT}`).click();
@@ -478,7 +558,10 @@ describe('inspector in a browser', () => {
     })`);
     assert.deepEqual(dom, { scripts: ['/inspector.js'], imgs: 0, iframes: 0, links: 0, handlers: [] });
     assert.deepEqual(pageErrors, []);
-    assert.deepEqual(consoleErrors.filter((m) => /Content Security Policy|Refused to/i.test(m)), []);
+    assert.deepEqual(
+      consoleErrors.filter((m) => /Content Security Policy|Refused to/i.test(m)),
+      [],
+    );
   });
 
   test('the store survives a collector restart: the page of a new collector shows the earlier records', async () => {
@@ -490,11 +573,17 @@ describe('inspector in a browser', () => {
 
     collector = await startCollector({ jsonlPath });
     assert.deepEqual(collector.records(), []);
-    assert.deepEqual(collector.storedRecords().map((r) => r.msg_id), earlier);
+    assert.deepEqual(
+      collector.storedRecords().map((r) => r.msg_id),
+      earlier,
+    );
     await page.goto(collector.inspectorURL!);
     await page.locator('#conn.live').waitFor();
     await eventually(async () => assert.equal(await rowFor('/users/42?expand=teams').count(), 1));
-    await eventually(async () => assert.match(await page.locator('#count').textContent() ?? '', new RegExp(`of ${earlier.length - 1} requests$`)), 5_000);
+    await eventually(
+      async () => assert.match((await page.locator('#count').textContent()) ?? '', new RegExp(`of ${earlier.length - 1} requests$`)),
+      5_000,
+    );
     assert.deepEqual(dialogs, []);
   });
 });

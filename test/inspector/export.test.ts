@@ -19,7 +19,9 @@ function echo(req: IncomingMessage, res: ServerResponse): void {
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headersDistinct, body: Buffer.concat(chunks).toString('utf8') }));
+    res.end(
+      JSON.stringify({ method: req.method, url: req.url, headers: req.headersDistinct, body: Buffer.concat(chunks).toString('utf8') }),
+    );
   });
 }
 
@@ -48,8 +50,14 @@ describe('body decoding and URLs', () => {
     assert.equal(recordURL(makeRecord({ host: 'localhost', raw_url: '/' })), 'http://localhost/');
     assert.equal(recordURL(makeRecord({ host: 'api.example.com', raw_url: '/v1' })), 'https://api.example.com/v1');
     assert.equal(recordURL(makeRecord({ host: 'api.example.com:8080', raw_url: '/v1' })), 'http://api.example.com:8080/v1');
-    assert.equal(recordURL(makeRecord({ host: 'api.example.com', raw_url: '/v1', request_headers: { 'x-forwarded-proto': ['http'] } })), 'http://api.example.com/v1');
-    assert.equal(recordURL(makeRecord({ host: 'x', raw_url: 'https://pay.example.com/charge', sdk_type: 'JsFetchOutgoing' })), 'https://pay.example.com/charge');
+    assert.equal(
+      recordURL(makeRecord({ host: 'api.example.com', raw_url: '/v1', request_headers: { 'x-forwarded-proto': ['http'] } })),
+      'http://api.example.com/v1',
+    );
+    assert.equal(
+      recordURL(makeRecord({ host: 'x', raw_url: 'https://pay.example.com/charge', sdk_type: 'JsFetchOutgoing' })),
+      'https://pay.example.com/charge',
+    );
   });
 });
 
@@ -80,7 +88,7 @@ describe('copy as cURL', () => {
     });
     const command = toCurl(record);
     assert.match(command, /^curl -sS -X POST 'http:\/\/127\.0\.0\.1:\d+\/orders\/7\?expand=items&tag=a&tag=b'/);
-    assert.ok(!/content-length|connection/i.test(command), 'length and connection headers are curl\'s business');
+    assert.ok(!/content-length|connection/i.test(command), "length and connection headers are curl's business");
     const echoed = JSON.parse(await runCurl(command)) as { method: string; url: string; headers: Record<string, string[]>; body: string };
     assert.equal(echoed.method, 'POST');
     assert.equal(echoed.url, '/orders/7?expand=items&tag=a&tag=b');
@@ -103,9 +111,23 @@ describe('copy as cURL', () => {
       request_body: b64(JSON.stringify({ user: 'ada & co', password: REDACTED, tag: ['a', 'b'] })),
     });
     const echoed = JSON.parse(await runCurl(toCurl(form))) as { body: string };
-    assert.deepEqual([...new URLSearchParams(echoed.body)], [['user', 'ada & co'], ['password', REDACTED], ['tag', 'a'], ['tag', 'b']]);
+    assert.deepEqual(
+      [...new URLSearchParams(echoed.body)],
+      [
+        ['user', 'ada & co'],
+        ['password', REDACTED],
+        ['tag', 'a'],
+        ['tag', 'b'],
+      ],
+    );
 
-    const getWithBody = makeRecord({ method: 'GET', host, raw_url: '/search', request_headers: { 'content-type': ['text/plain'] }, request_body: b64('find me') });
+    const getWithBody = makeRecord({
+      method: 'GET',
+      host,
+      raw_url: '/search',
+      request_headers: { 'content-type': ['text/plain'] },
+      request_body: b64('find me'),
+    });
     const echoedGet = JSON.parse(await runCurl(toCurl(getWithBody))) as { method: string; body: string };
     assert.equal(echoedGet.method, 'GET');
     assert.equal(echoedGet.body, 'find me');
@@ -116,7 +138,15 @@ describe('copy as cURL', () => {
     const host = new URL(url).host;
     assert.match(toCurl(makeRecord({ method: 'HEAD', host })), /^curl -sS --head /);
     assert.match(toCurl(makeRecord({ host, request_headers: { 'accept-encoding': ['gzip, br'] } })), /--compressed/);
-    const binary = toCurl(makeRecord({ method: 'PUT', host, raw_url: '/upload', request_headers: { 'content-type': ['image/png'] }, request_body: b64(Buffer.from([0x89, 0, 0xff])) }));
+    const binary = toCurl(
+      makeRecord({
+        method: 'PUT',
+        host,
+        raw_url: '/upload',
+        request_headers: { 'content-type': ['image/png'] },
+        request_body: b64(Buffer.from([0x89, 0, 0xff])),
+      }),
+    );
     assert.match(binary, /\n# request body left out: 3 bytes of binary \(image\/png\)$/);
     const echoed = JSON.parse(await runCurl(binary)) as { method: string; url: string; body: string };
     assert.deepEqual([echoed.method, echoed.url, echoed.body], ['PUT', '/upload', '']);
@@ -147,29 +177,57 @@ describe('HAR export', () => {
         response_body: b64(Buffer.from([0x89, 0x50, 0, 1])),
         status_code: 201,
       }),
-      makeRecord({ timestamp: '2024-05-01T12:00:02.000Z', status_code: 302, response_headers: { location: ['/elsewhere'] }, response_body: '', duration: 0 }),
-      makeRecord({ timestamp: 'not a time', status_code: 500, sdk_type: 'JsFetchOutgoing', parent_id: '11111111-2222-4333-8444-555555555555', raw_url: 'https://pay.example.com/charge', errors: [{ when: 'x', error_type: 'E', message: 'm', root_error_type: 'R', root_error_message: 'r', stack_trace: 's' }] }),
+      makeRecord({
+        timestamp: '2024-05-01T12:00:02.000Z',
+        status_code: 302,
+        response_headers: { location: ['/elsewhere'] },
+        response_body: '',
+        duration: 0,
+      }),
+      makeRecord({
+        timestamp: 'not a time',
+        status_code: 500,
+        sdk_type: 'JsFetchOutgoing',
+        parent_id: '11111111-2222-4333-8444-555555555555',
+        raw_url: 'https://pay.example.com/charge',
+        errors: [{ when: 'x', error_type: 'E', message: 'm', root_error_type: 'R', root_error_message: 'r', stack_trace: 's' }],
+      }),
     ];
     const har = toHar(records, { name: 'test', version: '1' });
     assertValidHar(har);
     const entries = har.log.entries;
-    assert.deepEqual(entries.map((e) => e.request.url), [
-      'https://pay.example.com/charge', // the malformed time sorts first (epoch)
-      'http://127.0.0.1:3000/form',
-      'http://127.0.0.1:3000/login?next=%2Fhome',
-      'http://127.0.0.1:3000/users/42',
-    ]);
+    assert.deepEqual(
+      entries.map((e) => e.request.url),
+      [
+        'https://pay.example.com/charge', // the malformed time sorts first (epoch)
+        'http://127.0.0.1:3000/form',
+        'http://127.0.0.1:3000/login?next=%2Fhome',
+        'http://127.0.0.1:3000/users/42',
+      ],
+    );
     const login = entries[2]!;
     assert.deepEqual(login.request.queryString, [{ name: 'next', value: '/home' }]);
     assert.equal(login.request.postData?.text, `{"user":"ada","password":"${REDACTED}"}`);
-    assert.deepEqual(login.request.headers.find((h) => h.name === 'x-api-key'), { name: 'x-api-key', value: REDACTED });
+    assert.deepEqual(
+      login.request.headers.find((h) => h.name === 'x-api-key'),
+      { name: 'x-api-key', value: REDACTED },
+    );
     assert.equal(login.response.content.text, '{"token":"[CLIENT_REDACTED]"}');
     assert.equal(login.time, 12.345678);
     assert.equal(login.response.statusText, 'OK');
     const form = entries[1]!;
     assert.equal(form.request.postData?.text, 'a=1&b=2&b=3');
-    assert.deepEqual(form.request.postData?.params, [{ name: 'a', value: '1' }, { name: 'b', value: '2' }, { name: 'b', value: '3' }]);
-    assert.deepEqual(form.response.content, { size: 4, mimeType: 'image/png', text: b64(Buffer.from([0x89, 0x50, 0, 1])), encoding: 'base64' });
+    assert.deepEqual(form.request.postData?.params, [
+      { name: 'a', value: '1' },
+      { name: 'b', value: '2' },
+      { name: 'b', value: '3' },
+    ]);
+    assert.deepEqual(form.response.content, {
+      size: 4,
+      mimeType: 'image/png',
+      text: b64(Buffer.from([0x89, 0x50, 0, 1])),
+      encoding: 'base64',
+    });
     assert.equal(entries[3]!.response.redirectURL, '/elsewhere');
     assert.equal(entries[0]!._apitoolkit.parent_id, '11111111-2222-4333-8444-555555555555');
     assert.equal(entries[0]!._apitoolkit.sdk_type, 'JsFetchOutgoing');
@@ -190,19 +248,43 @@ describe('endpoint catalog', () => {
   test('one row per method + route: counts, error rate, percentiles, last seen, shapes; outgoing calls keyed by host', () => {
     const ms = (n: number): number => n * 1e6;
     const records = [
-      ...[10, 20, 30, 40, 50, 60, 70, 80, 90, 100].map((d, i) => makeRecord({
-        duration: ms(d),
-        raw_url: `/users/${i}`,
-        timestamp: `2024-05-01T12:00:${String(i).padStart(2, '0')}.000Z`,
-        status_code: i === 9 ? 500 : i === 8 ? 404 : 200,
-        response_body: b64(JSON.stringify(i % 2 === 0 ? { id: i, name: 'x' } : { id: String(i), token: REDACTED })),
-      })),
-      makeRecord({ method: 'POST', url_path: '/users/:id', request_headers: { 'content-type': ['application/json'] }, request_body: b64('{"name":"a","password":"[CLIENT_REDACTED]"}'), response_body: '' }),
-      makeRecord({ method: 'GET', url_path: '', raw_url: '/nope', status_code: 404, response_body: b64('Not Found'), response_headers: { 'content-type': ['text/plain'] } }),
-      makeRecord({ method: 'GET', sdk_type: 'JsFetchOutgoing', host: 'pay.example.com', url_path: '/v1/charges', errors: [{ when: 'x', error_type: 'E', message: 'm', root_error_type: 'E', root_error_message: 'm', stack_trace: '' }] }),
+      ...[10, 20, 30, 40, 50, 60, 70, 80, 90, 100].map((d, i) =>
+        makeRecord({
+          duration: ms(d),
+          raw_url: `/users/${i}`,
+          timestamp: `2024-05-01T12:00:${String(i).padStart(2, '0')}.000Z`,
+          status_code: i === 9 ? 500 : i === 8 ? 404 : 200,
+          response_body: b64(JSON.stringify(i % 2 === 0 ? { id: i, name: 'x' } : { id: String(i), token: REDACTED })),
+        }),
+      ),
+      makeRecord({
+        method: 'POST',
+        url_path: '/users/:id',
+        request_headers: { 'content-type': ['application/json'] },
+        request_body: b64('{"name":"a","password":"[CLIENT_REDACTED]"}'),
+        response_body: '',
+      }),
+      makeRecord({
+        method: 'GET',
+        url_path: '',
+        raw_url: '/nope',
+        status_code: 404,
+        response_body: b64('Not Found'),
+        response_headers: { 'content-type': ['text/plain'] },
+      }),
+      makeRecord({
+        method: 'GET',
+        sdk_type: 'JsFetchOutgoing',
+        host: 'pay.example.com',
+        url_path: '/v1/charges',
+        errors: [{ when: 'x', error_type: 'E', message: 'm', root_error_type: 'E', root_error_message: 'm', stack_trace: '' }],
+      }),
     ];
     const catalog = createCatalog().build(records);
-    assert.deepEqual(catalog.map((row) => row.key), ['GET /users/:id', 'GET ', 'GET pay.example.com/v1/charges', 'POST /users/:id']);
+    assert.deepEqual(
+      catalog.map((row) => row.key),
+      ['GET /users/:id', 'GET ', 'GET pay.example.com/v1/charges', 'POST /users/:id'],
+    );
     const users = catalog[0]!;
     assert.equal(users.count, 10);
     assert.equal(users.errors, 1);
@@ -214,11 +296,20 @@ describe('endpoint catalog', () => {
     assert.equal(users.lastSeen, '2024-05-01T12:00:09.000Z');
     assert.deepEqual(users.statuses, { 200: 8, 404: 1, 500: 1 });
     assert.deepEqual(users.request.kinds, { empty: 10 });
-    assert.deepEqual(users.response.fields.map((f) => [f.path, f.types.join('|'), f.redacted]), [
-      ['$', 'object', 0], ['$.id', 'string|number', 0], ['$.name', 'string', 0], ['$.token', '', 5],
-    ]);
+    assert.deepEqual(
+      users.response.fields.map((f) => [f.path, f.types.join('|'), f.redacted]),
+      [
+        ['$', 'object', 0],
+        ['$.id', 'string|number', 0],
+        ['$.name', 'string', 0],
+        ['$.token', '', 5],
+      ],
+    );
     const post = catalog.find((row) => row.key === 'POST /users/:id')!;
-    assert.deepEqual(post.request.fields.find((f) => f.path === '$.password'), { path: '$.password', types: [], seen: 1, redacted: 1 });
+    assert.deepEqual(
+      post.request.fields.find((f) => f.path === '$.password'),
+      { path: '$.password', types: [], seen: 1, redacted: 1 },
+    );
     assert.deepEqual(post.response.kinds, { empty: 1 });
     const unmatched = catalog.find((row) => row.key === 'GET ')!;
     assert.deepEqual(unmatched.response.kinds, { text: 1 });

@@ -48,7 +48,8 @@ export function assertValidHar(har: unknown): void {
     return value as Record<string, unknown>;
   };
   const str = (value: unknown, path: string): void => assert.equal(typeof value, 'string', `${path}: expected a string`);
-  const num = (value: unknown, path: string): void => assert.ok(typeof value === 'number' && Number.isFinite(value), `${path}: expected a number`);
+  const num = (value: unknown, path: string): void =>
+    assert.ok(typeof value === 'number' && Number.isFinite(value), `${path}: expected a number`);
   const arr = (value: unknown, path: string): unknown[] => {
     assert.ok(Array.isArray(value), `${path}: expected an array`);
     return value as unknown[];
@@ -69,7 +70,11 @@ export function assertValidHar(har: unknown): void {
     const at = `log.entries[${i}]`;
     const entry = obj(value, at);
     str(entry.startedDateTime, `${at}.startedDateTime`);
-    assert.match(entry.startedDateTime as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/, `${at}.startedDateTime: ISO 8601`);
+    assert.match(
+      entry.startedDateTime as string,
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/,
+      `${at}.startedDateTime: ISO 8601`,
+    );
     num(entry.time, `${at}.time`);
     assert.ok((entry.time as number) >= 0, `${at}.time >= 0`);
     const req = obj(entry.request, `${at}.request`);
@@ -114,7 +119,21 @@ export function assertValidHar(har: unknown): void {
     }
     assert.ok(Math.abs(sum - (entry.time as number)) < 1e-6, `${at}.time equals the sum of its timings`);
     for (const key of Object.keys(entry)) {
-      assert.ok(['startedDateTime', 'time', 'request', 'response', 'cache', 'timings', 'pageref', 'serverIPAddress', 'connection', 'comment'].includes(key) || key.startsWith('_'), `${at}.${key}: custom fields must start with _`);
+      assert.ok(
+        [
+          'startedDateTime',
+          'time',
+          'request',
+          'response',
+          'cache',
+          'timings',
+          'pageref',
+          'serverIPAddress',
+          'connection',
+          'comment',
+        ].includes(key) || key.startsWith('_'),
+        `${at}.${key}: custom fields must start with _`,
+      );
     }
   });
 }
@@ -127,25 +146,31 @@ export interface RawResponse {
 }
 
 /** A request with exactly these headers (Host and Origin included), for the DNS-rebinding checks. */
-export function rawRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawResponse> {
+export function rawRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<RawResponse> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = request({
-      host: target.hostname,
-      port: target.port,
-      // Verbatim, not `target.pathname + target.search`: URL parsing would percent-encode ' and more.
-      path: url.slice(target.origin.length) || '/',
-      method: options.method ?? 'GET',
-      headers: options.headers ?? {},
-      // A fresh connection each time: keep-alive sockets would outlive the servers under test.
-      agent: false,
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        // Verbatim, not `target.pathname + target.search`: URL parsing would percent-encode ' and more.
+        path: url.slice(target.origin.length) || '/',
+        method: options.method ?? 'GET',
+        headers: options.headers ?? {},
+        // A fresh connection each time: keep-alive sockets would outlive the servers under test.
+        agent: false,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });

@@ -27,7 +27,6 @@ const DOCS_SCREENSHOT = fileURLToPath(new URL('../../docs/leaks.png', import.met
 const CARD = '4111111111111111';
 const RULE = `redactRequestBody: ["$['credit-card'].number"]`;
 
-
 describe('inspector: Leaks view and the request log, in a browser', () => {
   let dir: string;
   let store: RecordStore;
@@ -117,11 +116,24 @@ describe('inspector: Leaks view and the request log, in a browser', () => {
     await rawRequest(`${canaryUrl}/health`);
     await sync();
 
-    inspector = await startInspector(store, { port: 0 }, () => ({ version: 'test', rootURL: 'n/a', pubsubEndpoint: 'n/a', jsonlPath: store.path, projectId: 'p' }));
+    inspector = await startInspector(store, { port: 0 }, () => ({
+      version: 'test',
+      rootURL: 'n/a',
+      pubsubEndpoint: 'n/a',
+      jsonlPath: store.path,
+      projectId: 'p',
+    }));
     context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
       viewport: { width: 1440, height: 900 },
       colorScheme: 'light',
     });
@@ -133,7 +145,14 @@ describe('inspector: Leaks view and the request log, in a browser', () => {
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(inspector.url);
     await page.locator('#conn.live').waitFor();
-    await eventually(async () => assert.equal(await rows().count(), 5, (await rows().allTextContents()).join('\n') + JSON.stringify(store.list().map((e) => [e.record.sdk_type, e.record.raw_url, e.record.parent_id, e.record.msg_id]))));
+    await eventually(async () =>
+      assert.equal(
+        await rows().count(),
+        5,
+        (await rows().allTextContents()).join('\n') +
+          JSON.stringify(store.list().map((e) => [e.record.sdk_type, e.record.raw_url, e.record.parent_id, e.record.msg_id])),
+      ),
+    );
   });
 
   after(async () => {
@@ -154,12 +173,18 @@ describe('inspector: Leaks view and the request log, in a browser', () => {
     const card = leakRow("POST /login request_body $['credit-card'].number");
     await card.waitFor();
     assert.equal(await card.locator('td.confidence').textContent(), 'high');
-    assert.match((await card.locator('td.finding').textContent())!, /payment card number \(Visa, Luhn-valid\) \[payment-card\]e\.g\. 4111…1111 \(16 chars\)/);
+    assert.match(
+      (await card.locator('td.finding').textContent())!,
+      /payment card number \(Visa, Luhn-valid\) \[payment-card\]e\.g\. 4111…1111 \(16 chars\)/,
+    );
     assert.equal(await card.locator('td.endpoint').textContent(), 'POST /login');
     assert.equal(await card.locator('td.where').textContent(), "request body $['credit-card'].number");
     assert.equal(await card.locator('td.records').textContent(), '2', 'two records, one row');
     assert.equal(await card.locator('code.rule-text').textContent(), RULE);
-    assert.equal(await leakRow('POST /login request_header x-api-key').locator('code.rule-text').textContent(), 'redactHeaders: ["x-api-key"]');
+    assert.equal(
+      await leakRow('POST /login request_header x-api-key').locator('code.rule-text').textContent(),
+      'redactHeaders: ["x-api-key"]',
+    );
     assert.equal(await leakRow("POST /login request_body $['credit-card'].cvv").count(), 1);
     assert.equal(await page.locator('#leaks-body tr.leak').count(), 4);
 
@@ -234,21 +259,33 @@ describe('inspector: Leaks view and the request log, in a browser', () => {
   test('size column, sorting by any column, resizable columns', async () => {
     assert.equal(await page.locator('#log thead th').nth(6).textContent(), 'Size');
     const sizes = await rows().locator('td.size').allTextContents();
-    assert.ok(sizes.every((s) => /^\d+(\.\d)? (B|KiB|MiB)$/.test(s)), sizes.join());
+    assert.ok(
+      sizes.every((s) => /^\d+(\.\d)? (B|KiB|MiB)$/.test(s)),
+      sizes.join(),
+    );
     assert.equal(await rowFor('/users/2000').locator('td.size').textContent(), '2.0 KiB');
 
     await page.click('#log thead th[data-sort="size"]');
     assert.equal(await page.getAttribute('#log thead th[data-sort="size"]', 'aria-sort'), 'ascending');
-    const bytes = async (): Promise<number[]> => (await rows().locator('td.size').allTextContents()).map((s) => parseFloat(s) * (s.endsWith('KiB') ? 1024 : 1));
+    const bytes = async (): Promise<number[]> =>
+      (await rows().locator('td.size').allTextContents()).map((s) => parseFloat(s) * (s.endsWith('KiB') ? 1024 : 1));
     await eventually(async () => {
       const got = await bytes();
-      assert.deepEqual(got, [...got].sort((a, b) => a - b));
+      assert.deepEqual(
+        got,
+        [...got].sort((a, b) => a - b),
+      );
     });
     await page.click('#log thead th[data-sort="size"]');
     assert.equal(await page.getAttribute('#log thead th[data-sort="size"]', 'aria-sort'), 'descending');
     await eventually(async () => assert.match((await rows().first().locator('td.url').textContent())!, /^\/users\/2000/));
     await page.click('#log thead th[data-sort="url"]');
-    await eventually(async () => assert.deepEqual((await rows().locator('td.url').allTextContents()).map((u) => u.replace(/↳.*/, '')), ['/health', '/login', '/login', '/users/2000', '/users/7']));
+    await eventually(async () =>
+      assert.deepEqual(
+        (await rows().locator('td.url').allTextContents()).map((u) => u.replace(/↳.*/, '')),
+        ['/health', '/login', '/login', '/users/2000', '/users/7'],
+      ),
+    );
 
     const route = page.locator('#log thead th[data-sort="route"]');
     const url = page.locator('#log thead th[data-sort="url"]');
@@ -303,12 +340,17 @@ describe('inspector: Leaks view and the request log, in a browser', () => {
       assert.match(text, /^GET http:\/\/127\.0\.0\.1:\d+\/v1\/customers\/7\?wait=\d+ 200 \d+\.\d+ ms$/);
       assert.ok(!/\d(http)/.test(text), `host not repeated before the URL: ${text}`);
     }
-    const bars = await calls.locator('.waterfall .bar').evaluateAll((elements) => elements.map((e) => {
-      const style = (e as unknown as { style: { left: string; width: string } }).style;
-      return { left: parseFloat(style.left), width: parseFloat(style.width) };
-    }));
+    const bars = await calls.locator('.waterfall .bar').evaluateAll((elements) =>
+      elements.map((e) => {
+        const style = (e as unknown as { style: { left: string; width: string } }).style;
+        return { left: parseFloat(style.left), width: parseFloat(style.width) };
+      }),
+    );
     assert.equal(bars.length, 2);
-    assert.ok(bars.every((b) => b.width > 0 && b.left >= 0 && b.left + b.width <= 100.01), JSON.stringify(bars));
+    assert.ok(
+      bars.every((b) => b.width > 0 && b.left >= 0 && b.left + b.width <= 100.01),
+      JSON.stringify(bars),
+    );
     assert.ok(bars[1]!.left >= bars[0]!.left + bars[0]!.width - 1, `the second call starts after the first ends: ${JSON.stringify(bars)}`);
     assert.ok(bars[0]!.width > bars[1]!.width, 'the 15 ms call is longer than the 5 ms one');
     await calls.first().scrollIntoViewIfNeeded();
@@ -325,12 +367,12 @@ describe('inspector: Leaks view and the request log, in a browser', () => {
     await page.setViewportSize({ width: 800, height: 700 });
     await rowFor('/users/7').click();
     await detail().waitFor();
-    const layout = await page.evaluate(`(() => {
+    const layout = (await page.evaluate(`(() => {
       const cut = [...document.querySelectorAll('#log thead th')].filter((th) => th.offsetParent !== null && th.scrollWidth > th.clientWidth + 1).map((th) => th.textContent);
       const list = document.querySelector('.list').getBoundingClientRect();
       const aside = document.querySelector('#detail').getBoundingClientRect();
       return { cut, pageWidth: document.documentElement.scrollWidth, listBottom: Math.round(list.bottom), detailTop: Math.round(aside.top), detailWidth: Math.round(aside.width) };
-    })()`) as { cut: string[]; pageWidth: number; listBottom: number; detailTop: number; detailWidth: number };
+    })()`)) as { cut: string[]; pageWidth: number; listBottom: number; detailTop: number; detailWidth: number };
     assert.deepEqual(layout.cut, [], 'header cells not cut');
     assert.ok(layout.pageWidth <= 800, `page ${layout.pageWidth} px wide`);
     assert.ok(layout.detailTop >= layout.listBottom - 1, 'the detail sits under the list');
@@ -338,13 +380,18 @@ describe('inspector: Leaks view and the request log, in a browser', () => {
     await page.screenshot({ path: join(OUT, 'narrow.png') });
     // Wide again, with the detail beside the list: the headers are still whole.
     await page.setViewportSize({ width: 1440, height: 900 });
-    const cut = await page.evaluate(`[...document.querySelectorAll('#log thead th')].filter((th) => th.scrollWidth > th.clientWidth + 1).map((th) => th.textContent)`);
+    const cut = await page.evaluate(
+      `[...document.querySelectorAll('#log thead th')].filter((th) => th.scrollWidth > th.clientWidth + 1).map((th) => th.textContent)`,
+    );
     assert.deepEqual(cut, []);
   });
 
   test('no request of the page got a 404 (favicon included), and no script error', async () => {
     assert.deepEqual(notFound, []);
-    assert.equal(await page.evaluate(`fetch('/favicon.ico').then((r) => r.status + ' ' + r.headers.get('content-type'))`), '200 image/svg+xml');
+    assert.equal(
+      await page.evaluate(`fetch('/favicon.ico').then((r) => r.status + ' ' + r.headers.get('content-type'))`),
+      '200 image/svg+xml',
+    );
     assert.deepEqual(pageErrors, []);
   });
 });

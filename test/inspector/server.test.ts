@@ -38,7 +38,12 @@ async function readEvents(body: ReadableStream<Uint8Array>, count: number): Prom
     while ((end = buffer.indexOf('\n\n')) !== -1) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
-      const fields = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':') && l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trimStart()]));
+      const fields = Object.fromEntries(
+        block
+          .split('\n')
+          .filter((l) => !l.startsWith(':') && l.includes(':'))
+          .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trimStart()]),
+      );
       if (fields.event !== undefined) events.push({ event: fields.event, data: fields.data ?? '', id: fields.id });
     }
   }
@@ -58,7 +63,14 @@ describe('inspector server', () => {
 
   test('every answer forbids inline script and sniffing; the page loads its script and style from itself', async (t) => {
     const collector = await start(t);
-    for (const [path, type] of [['', 'text/html'], ['inspector.js', 'text/javascript'], ['inspector.css', 'text/css'], ['api/records', 'application/json'], ['api/catalog', 'application/json'], ['nope', 'application/json']] as const) {
+    for (const [path, type] of [
+      ['', 'text/html'],
+      ['inspector.js', 'text/javascript'],
+      ['inspector.css', 'text/css'],
+      ['api/records', 'application/json'],
+      ['api/catalog', 'application/json'],
+      ['nope', 'application/json'],
+    ] as const) {
       const response = await fetch(`${collector.inspectorURL}${path}`);
       assert.equal(response.status, path === 'nope' ? 404 : 200, path);
       assert.match(response.headers.get('content-type') ?? '', new RegExp(`^${type}`), path);
@@ -73,18 +85,35 @@ describe('inspector server', () => {
     }
     const html = await (await fetch(collector.inspectorURL)).text();
     assert.equal(html, INSPECTOR_HTML);
-    assert.deepEqual([...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]), ['<script src="/inspector.js" defer>']);
+    assert.deepEqual(
+      [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]),
+      ['<script src="/inspector.js" defer>'],
+    );
     assert.doesNotMatch(html, /<script>[^<]|\son[a-z]+=|\sstyle=|javascript:/i, 'no inline script, handler or style');
     assert.equal(await (await fetch(`${collector.inspectorURL}inspector.js`)).text(), INSPECTOR_SCRIPT);
   });
 
   test('the page script compiles, and never hands captured data to an HTML parser', () => {
     assert.doesNotThrow(() => new Script(INSPECTOR_SCRIPT, { filename: 'inspector.js' }));
-    for (const sink of ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'document.write', 'eval(', 'new Function', 'setAttribute(\'on', 'srcdoc', '.href = r', 'javascript:']) {
+    for (const sink of [
+      'innerHTML',
+      'outerHTML',
+      'insertAdjacentHTML',
+      'document.write',
+      'eval(',
+      'new Function',
+      "setAttribute('on",
+      'srcdoc',
+      '.href = r',
+      'javascript:',
+    ]) {
       assert.ok(!INSPECTOR_SCRIPT.includes(sink), `inspector.js uses ${sink}`);
     }
     // The one URL it sets is an object URL of the HAR it just built.
-    assert.deepEqual([...INSPECTOR_SCRIPT.matchAll(/\.href = ([^;]+);/g)].map((m) => m[1]), ['url']);
+    assert.deepEqual(
+      [...INSPECTOR_SCRIPT.matchAll(/\.href = ([^;]+);/g)].map((m) => m[1]),
+      ['url'],
+    );
     assert.match(INSPECTOR_SCRIPT, /var url = URL\.createObjectURL\(file\.blob\);/);
   });
 
@@ -97,7 +126,14 @@ describe('inspector server', () => {
       assert.match(refused.body, /not a local address/);
       assert.equal(refused.headers['x-content-type-options'], 'nosniff');
     }
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`, 'localhost', `devbox.example.test:9000`]) {
+    for (const host of [
+      `127.0.0.1:${port}`,
+      `localhost:${port}`,
+      `LOCALHOST:${port}`,
+      `[::1]:${port}`,
+      'localhost',
+      `devbox.example.test:9000`,
+    ]) {
       assert.equal((await rawRequest(`${collector.inspectorURL}api/records`, { headers: { host } })).status, 200, host);
     }
     for (const host of [`127.0.0.1.attacker.example:${port}`, `localhost.attacker.example`, `127.0.0.2:${port}`, `0.0.0.0:${port}`]) {
@@ -132,10 +168,17 @@ describe('inspector server', () => {
     assert.equal(har.status, 403);
     for (const site of ['cross-site', 'same-site']) {
       assert.equal((await rawRequest(api, { headers: { host: new URL(self).host, 'sec-fetch-site': site } })).status, 403, site);
-      assert.equal((await rawRequest(`${collector.inspectorURL}events`, { headers: { host: new URL(self).host, 'sec-fetch-site': site } })).status, 403, site);
+      assert.equal(
+        (await rawRequest(`${collector.inspectorURL}events`, { headers: { host: new URL(self).host, 'sec-fetch-site': site } })).status,
+        403,
+        site,
+      );
     }
     // Following a link to the inspector from elsewhere still opens the page (it holds no data).
-    assert.equal((await rawRequest(collector.inspectorURL, { headers: { host: new URL(self).host, 'sec-fetch-site': 'cross-site' } })).status, 200);
+    assert.equal(
+      (await rawRequest(collector.inspectorURL, { headers: { host: new URL(self).host, 'sec-fetch-site': 'cross-site' } })).status,
+      200,
+    );
     assert.equal((await rawRequest(api, { headers: { host: new URL(self).host, 'sec-fetch-site': 'same-origin' } })).status, 200);
   });
 
@@ -157,34 +200,79 @@ describe('inspector server', () => {
     const sent = [makeRecord({ raw_url: '/a' }), makeRecord({ raw_url: '/b' })];
     await publish(t, collector, sent);
     const events = await readEvents(response.body!, 2);
-    assert.deepEqual(events.map((e) => e.event), ['record', 'record']);
-    assert.deepEqual(events.map((e) => JSON.parse(e.data) as unknown), [{ seq: 1, record: sent[0] }, { seq: 2, record: sent[1] }]);
-    assert.deepEqual(events.map((e) => e.id), ['1', '2']);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['record', 'record'],
+    );
+    assert.deepEqual(
+      events.map((e) => JSON.parse(e.data) as unknown),
+      [
+        { seq: 1, record: sent[0] },
+        { seq: 2, record: sent[1] },
+      ],
+    );
+    assert.deepEqual(
+      events.map((e) => e.id),
+      ['1', '2'],
+    );
   });
 
   test('the JSON API: records newest-limited, one record, its curl, HAR export of chosen records', async (t) => {
     const collector = await start(t);
-    const sent = [0, 1, 2].map((i) => makeRecord({ raw_url: `/r/${i}`, method: 'POST', request_headers: { 'content-type': ['application/json'] }, request_body: b64(`{"i":${i}}`) }));
+    const sent = [0, 1, 2].map((i) =>
+      makeRecord({
+        raw_url: `/r/${i}`,
+        method: 'POST',
+        request_headers: { 'content-type': ['application/json'] },
+        request_body: b64(`{"i":${i}}`),
+      }),
+    );
     await publish(t, collector, sent);
-    const page = (await (await fetch(`${collector.inspectorURL}api/records?limit=2`)).json()) as { total: number; records: { seq: number; record: ApiRecord }[] };
+    const page = (await (await fetch(`${collector.inspectorURL}api/records?limit=2`)).json()) as {
+      total: number;
+      records: { seq: number; record: ApiRecord }[];
+    };
     assert.equal(page.total, 3);
-    assert.deepEqual(page.records.map((e) => e.seq), [2, 3]);
-    assert.deepEqual((await (await fetch(`${collector.inspectorURL}api/records/1`)).json()), { seq: 1, record: sent[0] });
+    assert.deepEqual(
+      page.records.map((e) => e.seq),
+      [2, 3],
+    );
+    assert.deepEqual(await (await fetch(`${collector.inspectorURL}api/records/1`)).json(), { seq: 1, record: sent[0] });
     assert.equal((await fetch(`${collector.inspectorURL}api/records/99`)).status, 404);
     const curl = await (await fetch(`${collector.inspectorURL}api/records/2/curl`)).text();
     assert.match(curl, /^curl -sS -X POST 'http:\/\/127\.0\.0\.1:3000\/r\/1'/);
     assert.match(curl, /--data-raw '\{"i":1\}'\n$/);
 
-    const har = await fetch(`${collector.inspectorURL}api/har`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ seqs: [3, 1, 1, 404] }) });
+    const har = await fetch(`${collector.inspectorURL}api/har`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ seqs: [3, 1, 1, 404] }),
+    });
     assert.equal(har.status, 200);
     assert.match(har.headers.get('content-disposition') ?? '', /^attachment; filename="apitoolkit-[\dTZ-]+\.har"$/);
     const doc = (await har.json()) as { log: { entries: { request: { url: string } }[] } };
     assertValidHar(doc);
-    assert.deepEqual(doc.log.entries.map((e) => e.request.url), ['http://127.0.0.1:3000/r/0', 'http://127.0.0.1:3000/r/2']);
+    assert.deepEqual(
+      doc.log.entries.map((e) => e.request.url),
+      ['http://127.0.0.1:3000/r/0', 'http://127.0.0.1:3000/r/2'],
+    );
 
     assert.equal((await fetch(`${collector.inspectorURL}api/har`)).status, 405);
-    assert.equal((await fetch(`${collector.inspectorURL}api/har`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"seqs":[1]}' })).status, 415);
-    assert.equal((await fetch(`${collector.inspectorURL}api/har`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"seqs":"all"}' })).status, 400);
+    assert.equal(
+      (await fetch(`${collector.inspectorURL}api/har`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"seqs":[1]}' }))
+        .status,
+      415,
+    );
+    assert.equal(
+      (
+        await fetch(`${collector.inspectorURL}api/har`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"seqs":"all"}',
+        })
+      ).status,
+      400,
+    );
     assert.equal((await fetch(`${collector.inspectorURL}api/records`, { method: 'DELETE' })).status, 405);
   });
 

@@ -25,7 +25,15 @@ describe('shape inference', () => {
   });
 
   test('nested objects and arrays of objects use JSONPath with [*]', () => {
-    const shape = inferShape([{ user: { address: { city: 'Paris' } }, items: [{ sku: 'a', qty: 1 }, { sku: 'b', qty: 2, note: 'gift' }] }]);
+    const shape = inferShape([
+      {
+        user: { address: { city: 'Paris' } },
+        items: [
+          { sku: 'a', qty: 1 },
+          { sku: 'b', qty: 2, note: 'gift' },
+        ],
+      },
+    ]);
     assert.deepEqual(lines(shape), [
       '$: object',
       '$.items: array',
@@ -43,7 +51,12 @@ describe('shape inference', () => {
 
   test('top-level arrays, arrays of scalars, nested arrays and empty containers', () => {
     assert.deepEqual(lines(inferShape([[1, 'two', null]])), ['$: array', '$[*]: string|number|null']);
-    assert.deepEqual(lines(inferShape([{ matrix: [[1, 2], [3]] }])), ['$: object', '$.matrix: array', '$.matrix[*]: array', '$.matrix[*][*]: number']);
+    assert.deepEqual(lines(inferShape([{ matrix: [[1, 2], [3]] }])), [
+      '$: object',
+      '$.matrix: array',
+      '$.matrix[*]: array',
+      '$.matrix[*][*]: number',
+    ]);
     assert.deepEqual(lines(inferShape([{ tags: [], meta: {} }])), ['$: object', '$.meta: object', '$.tags: array']);
   });
 
@@ -79,7 +92,16 @@ describe('shape inference', () => {
   test('merging bodies unions the types and counts in how many bodies each path occurred', () => {
     const shape = inferShape([{ id: 1, name: 'a' }, { id: 'x-2' }, { id: null, extra: [true] }]);
     assert.deepEqual(lines(shape), ['$: object', '$.extra: array', '$.extra[*]: boolean', '$.id: string|number|null', '$.name: string']);
-    assert.deepEqual(shape.fields.map((f) => [f.path, f.seen]), [['$', 3], ['$.extra', 1], ['$.extra[*]', 1], ['$.id', 3], ['$.name', 1]]);
+    assert.deepEqual(
+      shape.fields.map((f) => [f.path, f.seen]),
+      [
+        ['$', 3],
+        ['$.extra', 1],
+        ['$.extra[*]', 1],
+        ['$.id', 3],
+        ['$.name', 1],
+      ],
+    );
   });
 
   test('redacted values are flagged and add no type; partly redacted paths keep the types seen elsewhere', () => {
@@ -126,7 +148,9 @@ describe('shape inference', () => {
     assert.equal(wide.truncated, true);
     assert.equal(wide.fields.length, SHAPE_LIMITS.maxFields);
 
-    const items = Array.from({ length: SHAPE_LIMITS.maxArrayItems + 1 }, (_, i) => (i === SHAPE_LIMITS.maxArrayItems ? { late: 1 } : { early: 1 }));
+    const items = Array.from({ length: SHAPE_LIMITS.maxArrayItems + 1 }, (_, i) =>
+      i === SHAPE_LIMITS.maxArrayItems ? { late: 1 } : { early: 1 },
+    );
     const long = inferShape([items]);
     assert.equal(long.truncated, true);
     assert.ok(!long.fields.some((f) => f.path === '$[*].late'), 'items past the limit are not walked');

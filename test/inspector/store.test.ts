@@ -17,26 +17,45 @@ async function tempDir(t: TestContext): Promise<string> {
 }
 
 async function fileUrls(path: string): Promise<string[]> {
-  return (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { raw_url: string }).raw_url);
+  return (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => (JSON.parse(line) as { raw_url: string }).raw_url);
 }
 
 describe('record store', () => {
   test('in memory: keeps the newest by count, then by bytes, always the newest one', async () => {
     const byCount = await openRecordStore({ path: null, maxRecords: 3, maxBytes: 1e9 });
     for (let i = 0; i < 5; i++) byCount.add(makeRecord({ raw_url: `/n/${i}` }));
-    assert.deepEqual(byCount.list().map((e) => e.record.raw_url), ['/n/2', '/n/3', '/n/4']);
-    assert.deepEqual(byCount.list().map((e) => e.seq), [3, 4, 5]);
+    assert.deepEqual(
+      byCount.list().map((e) => e.record.raw_url),
+      ['/n/2', '/n/3', '/n/4'],
+    );
+    assert.deepEqual(
+      byCount.list().map((e) => e.seq),
+      [3, 4, 5],
+    );
     assert.equal(byCount.get(1), undefined);
     assert.equal(byCount.get(5)?.record.raw_url, '/n/4');
 
     const byBytes = await openRecordStore({ path: null, maxRecords: 100, maxBytes: 2_500 });
     for (let i = 0; i < 5; i++) byBytes.add(makeRecord({ raw_url: `/b/${i}`, response_body: 'A'.repeat(800) }), 1_000);
-    assert.deepEqual(byBytes.list().map((e) => e.record.raw_url), ['/b/3', '/b/4']);
+    assert.deepEqual(
+      byBytes.list().map((e) => e.record.raw_url),
+      ['/b/3', '/b/4'],
+    );
     byBytes.add(makeRecord({ raw_url: '/huge' }), 10_000);
-    assert.deepEqual(byBytes.list().map((e) => e.record.raw_url), ['/huge'], 'one record over the cap is still kept');
+    assert.deepEqual(
+      byBytes.list().map((e) => e.record.raw_url),
+      ['/huge'],
+      'one record over the cap is still kept',
+    );
     const churn = await openRecordStore({ path: null, maxRecords: 10, maxBytes: 1e9 });
     for (let i = 0; i < 5_000; i++) churn.add(makeRecord({ raw_url: `/c/${i}` }), 100);
-    assert.deepEqual(churn.list().map((e) => e.seq), Array.from({ length: 10 }, (_, i) => 4_991 + i));
+    assert.deepEqual(
+      churn.list().map((e) => e.seq),
+      Array.from({ length: 10 }, (_, i) => 4_991 + i),
+    );
     assert.equal(churn.get(4_991)?.record.raw_url, '/c/4990');
     assert.equal(churn.get(4_990), undefined);
     await Promise.all([byCount.close(), byBytes.close(), churn.close()]);
@@ -68,7 +87,10 @@ describe('record store', () => {
 
     const second = await openRecordStore({ path, maxRecords: 100, maxBytes: 1e9 });
     assert.equal(second.reloaded, 4);
-    assert.deepEqual(second.list().map((e) => e.record.raw_url), ['/first/0', '/first/1', '/first/2', undefined]);
+    assert.deepEqual(
+      second.list().map((e) => e.record.raw_url),
+      ['/first/0', '/first/1', '/first/2', undefined],
+    );
     second.add(makeRecord({ raw_url: '/second/0' }));
     await second.close();
     const lines = (await readFile(path, 'utf8')).split('\n');
@@ -76,7 +98,10 @@ describe('record store', () => {
     assert.equal(lines.at(-1), '');
 
     const third = await openRecordStore({ path, maxRecords: 2, maxBytes: 1e9 });
-    assert.deepEqual(third.list().map((e) => e.record.raw_url), [undefined, '/second/0']);
+    assert.deepEqual(
+      third.list().map((e) => e.record.raw_url),
+      [undefined, '/second/0'],
+    );
     await third.close();
   });
 
@@ -89,11 +114,18 @@ describe('record store', () => {
     const urls = await fileUrls(path);
     assert.ok(urls.length <= 6, `file holds ${urls.length} records, at most 1.5 x 4`);
     assert.deepEqual(urls.slice(-4), ['/r/21', '/r/22', '/r/23', '/r/24']);
-    assert.deepEqual(urls, [...urls].sort((a, b) => Number(a.split('/')[2]) - Number(b.split('/')[2])), 'in order');
+    assert.deepEqual(
+      urls,
+      [...urls].sort((a, b) => Number(a.split('/')[2]) - Number(b.split('/')[2])),
+      'in order',
+    );
     assert.deepEqual(await readdir(dir), ['records.jsonl'], 'no temporary file left behind');
 
     const reopened = await openRecordStore({ path, maxRecords: 4, maxBytes: 1e9 });
-    assert.deepEqual(reopened.list().map((e) => e.record.raw_url), ['/r/21', '/r/22', '/r/23', '/r/24']);
+    assert.deepEqual(
+      reopened.list().map((e) => e.record.raw_url),
+      ['/r/21', '/r/22', '/r/23', '/r/24'],
+    );
     await reopened.close();
   });
 
@@ -108,7 +140,10 @@ describe('record store', () => {
     let urls: string[] = [];
     await until(() => {
       try {
-        urls = readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { raw_url: string }).raw_url);
+        urls = readFileSync(path, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => (JSON.parse(line) as { raw_url: string }).raw_url);
       } catch {
         return false; // mid-rename
       }
@@ -141,7 +176,10 @@ describe('the collector and its store', () => {
     assert.deepEqual(later.records(), []);
     assert.deepEqual(later.storedRecords(), sent.slice(1));
     const page = (await (await fetch(`${later.inspectorURL}api/records`)).json()) as { records: { record: { raw_url: string } }[] };
-    assert.deepEqual(page.records.map((e) => e.record.raw_url), ['/earlier/1', '/earlier/2']);
+    assert.deepEqual(
+      page.records.map((e) => e.record.raw_url),
+      ['/earlier/1', '/earlier/2'],
+    );
   });
 
   test('a taken inspector port makes startCollector reject and leaves no empty JSONL file behind', async (t) => {
@@ -155,7 +193,10 @@ describe('the collector and its store', () => {
 
   test('rejects bad store and inspector options, naming them', async () => {
     await assert.rejects(startCollector({ maxStoredRecords: 0 }), { code: 'APITOOLKIT_ERR_OPTIONS_INVALID', message: /maxStoredRecords/ });
-    await assert.rejects(startCollector({ inspector: { port: 99_999 } }), { code: 'APITOOLKIT_ERR_OPTIONS_INVALID', message: /inspector\.port/ });
+    await assert.rejects(startCollector({ inspector: { port: 99_999 } }), {
+      code: 'APITOOLKIT_ERR_OPTIONS_INVALID',
+      message: /inspector\.port/,
+    });
     await assert.rejects(startCollector({ inspector: 'yes' as never }), { code: 'APITOOLKIT_ERR_OPTIONS_INVALID', message: /inspector/ });
   });
 });

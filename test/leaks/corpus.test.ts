@@ -28,7 +28,24 @@ const chars = (alphabet: string, n: number): string => Array.from({ length: n },
 const HEX = '0123456789abcdef';
 const DIGITS = '0123456789';
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const WORDS = ['alpha', 'order', 'shipped', 'pending', 'blue', 'large', 'invoice', 'refund', 'welcome', 'team', 'plan', 'pro', 'free', 'monthly', 'report', 'draft'];
+const WORDS = [
+  'alpha',
+  'order',
+  'shipped',
+  'pending',
+  'blue',
+  'large',
+  'invoice',
+  'refund',
+  'welcome',
+  'team',
+  'plan',
+  'pro',
+  'free',
+  'monthly',
+  'report',
+  'draft',
+];
 
 /** [field name, value] pairs a typical JSON API carries. */
 const BENIGN: Record<string, () => [string, unknown]> = {
@@ -45,7 +62,10 @@ const BENIGN: Record<string, () => [string, unknown]> = {
   sentence: () => ['description', Array.from({ length: 4 + int(10) }, () => pick(WORDS)).join(' ')],
   slug: () => ['slug', `${pick(WORDS)}-${pick(WORDS)}-${int(999)}`],
   url: () => ['href', `https://api.example.com/v1/${pick(WORDS)}/${int(99999)}?page=${int(20)}`],
-  userAgent: () => ['user_agent', `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/${100 + int(30)}.0.${int(9999)}.${int(200)} Safari/537.36`],
+  userAgent: () => [
+    'user_agent',
+    `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/${100 + int(30)}.0.${int(9999)}.${int(200)} Safari/537.36`,
+  ],
   etag: () => ['etag', `W/"${int(99999).toString(16)}-${chars(ALNUM, 27)}"`],
   semver: () => ['version', `${int(20)}.${int(50)}.${int(100)}`],
   ip: () => ['client_ip', `${1 + int(254)}.${int(255)}.${int(255)}.${1 + int(254)}`],
@@ -71,8 +91,16 @@ const SECRETS: Record<string, () => [string, unknown, string]> = {
   mastercard: () => ['cc', cardNumber(`5${1 + int(5)}`, 16), 'payment-card'],
   amex: () => ['card', cardNumber(pick(['34', '37']), 15), 'payment-card'],
   password: () => [pick(['password', 'newPassword', 'pwd', 'current_password']), chars(ALNUM, 6 + int(10)), 'password-field'],
-  token: () => [pick(['access_token', 'refresh_token', 'api_key', 'client_secret', 'sessionId']), chars(ALNUM, 20 + int(20)), 'credential-field'],
-  jwt: () => ['id', `${btoa('{"alg":"HS256","typ":"JWT"}').replace(/=+$/, '')}.${btoa(`{"sub":"${int(1e6)}"}`).replace(/=+$/, '')}.${chars(ALNUM, 43)}`, 'jwt'],
+  token: () => [
+    pick(['access_token', 'refresh_token', 'api_key', 'client_secret', 'sessionId']),
+    chars(ALNUM, 20 + int(20)),
+    'credential-field',
+  ],
+  jwt: () => [
+    'id',
+    `${btoa('{"alg":"HS256","typ":"JWT"}').replace(/=+$/, '')}.${btoa(`{"sub":"${int(1e6)}"}`).replace(/=+$/, '')}.${chars(ALNUM, 43)}`,
+    'jwt',
+  ],
   github: () => ['note', `ghp_${chars(ALNUM, 36)}`, 'secretlint/github'],
   stripe: () => ['note', `sk_live_${chars(ALNUM, 24)}`, 'secretlint/stripe'],
   googleKey: () => ['config', `AIza${chars(ALNUM, 35)}`, 'google-api-key'],
@@ -82,9 +110,13 @@ const SECRETS: Record<string, () => [string, unknown, string]> = {
   ssn: () => ['ssn', `${100 + int(500)}-${10 + int(89)}-${1000 + int(8999)}`, 'national-id/us-ssn'],
 };
 
-const bodyRecord = (key: string, value: unknown) => makeRecord({
-  method: 'POST', request_headers: { 'content-type': ['application/json'] }, request_body: b64(JSON.stringify({ [key]: value })), response_body: '',
-});
+const bodyRecord = (key: string, value: unknown) =>
+  makeRecord({
+    method: 'POST',
+    request_headers: { 'content-type': ['application/json'] },
+    request_body: b64(JSON.stringify({ [key]: value })),
+    response_body: '',
+  });
 
 test('false positives on benign API values, and recall on generated secrets', (t) => {
   const PER_KIND = 400;
@@ -118,7 +150,9 @@ test('false positives on benign API values, and recall on generated secrets', (t
   const fpMedium = flaggedMedium / benign;
   const fpAny = flaggedAny / benign;
   const recall = found / secrets;
-  t.diagnostic(`benign values: ${benign}; flagged at medium or high: ${flaggedMedium} (${(fpMedium * 100).toFixed(2)}%) ${JSON.stringify(noisy)}; at any confidence: ${flaggedAny} (${(fpAny * 100).toFixed(2)}%)`);
+  t.diagnostic(
+    `benign values: ${benign}; flagged at medium or high: ${flaggedMedium} (${(fpMedium * 100).toFixed(2)}%) ${JSON.stringify(noisy)}; at any confidence: ${flaggedAny} (${(fpAny * 100).toFixed(2)}%)`,
+  );
   t.diagnostic(`generated secrets and ids: ${secrets}; found at medium or high: ${found} (${(recall * 100).toFixed(2)}%)`);
   assert.ok(fpMedium <= 0.005, `false-positive rate at medium+ ${fpMedium} (${JSON.stringify(noisy)})`);
   assert.equal(recall, 1, `missed: ${missed.join('; ')}`);

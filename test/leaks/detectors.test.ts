@@ -10,10 +10,14 @@ import { b64, makeRecord } from '../inspector/helpers.js';
 
 /** The findings for one JSON body field `key: value`. */
 function inBody(key: string, value: unknown): LeakFinding[] {
-  return scanRecord(makeRecord({
-    method: 'POST', request_headers: { 'content-type': ['application/json'] },
-    request_body: b64(JSON.stringify({ [key]: value })), response_body: '',
-  }));
+  return scanRecord(
+    makeRecord({
+      method: 'POST',
+      request_headers: { 'content-type': ['application/json'] },
+      request_body: b64(JSON.stringify({ [key]: value })),
+      response_body: '',
+    }),
+  );
 }
 
 function detectors(findings: LeakFinding[]): string[] {
@@ -22,7 +26,11 @@ function detectors(findings: LeakFinding[]): string[] {
 
 function flags(key: string, value: unknown, detector: string, confidence?: LeakConfidence): void {
   const found = inBody(key, value).filter((f) => f.detector === detector);
-  assert.equal(found.length, 1, `${detector} on ${key}=${JSON.stringify(value)}: got ${detectors(inBody(key, value)).join(', ') || 'nothing'}`);
+  assert.equal(
+    found.length,
+    1,
+    `${detector} on ${key}=${JSON.stringify(value)}: got ${detectors(inBody(key, value)).join(', ') || 'nothing'}`,
+  );
   if (confidence !== undefined) assert.equal(found[0]!.confidence, confidence, `${detector} confidence on ${key}=${JSON.stringify(value)}`);
 }
 
@@ -90,7 +98,8 @@ describe('credentials by field name', () => {
 });
 
 describe('tokens with a known shape', () => {
-  const JWT = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+  const JWT =
+    'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
   test('JWTs, Bearer and Basic credentials, Google API keys', () => {
     flags('data', JWT, 'jwt', 'high');
     flags('msg', `session ${JWT} expired`, 'jwt', 'high');
@@ -163,34 +172,68 @@ describe('personal data', () => {
 
 describe('where values are looked for', () => {
   test('headers, query and path parameters, bodies at any depth, error messages', () => {
-    const findings = scanRecord(makeRecord({
-      request_headers: { 'x-upstream-auth': ['Bearer abcdefghijklmnopqrstuvwxyz012345'], referer: ['https://app.example.com/cb?code=x&access_token=ya29.a0AfH6SMBx1234567890'] },
-      query_params: { api_key: ['sk_live_4eC39HqLyjWDarjtT1zdp7dc'] },
-      path_params: { token: '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' },
-      response_headers: { 'content-type': ['application/json'] },
-      response_body: b64(JSON.stringify({ users: [{ card: { pan: '4111 1111 1111 1111' } }] })),
-      errors: [{ when: '', error_type: 'Error', message: `login failed for ${btoa('x')} with Bearer abcdefghijklmnopqrstuvwxyz012345`, root_error_type: 'Error', root_error_message: 'x', stack_trace: '' }],
-    }));
+    const findings = scanRecord(
+      makeRecord({
+        request_headers: {
+          'x-upstream-auth': ['Bearer abcdefghijklmnopqrstuvwxyz012345'],
+          referer: ['https://app.example.com/cb?code=x&access_token=ya29.a0AfH6SMBx1234567890'],
+        },
+        query_params: { api_key: ['sk_live_4eC39HqLyjWDarjtT1zdp7dc'] },
+        path_params: { token: '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' },
+        response_headers: { 'content-type': ['application/json'] },
+        response_body: b64(JSON.stringify({ users: [{ card: { pan: '4111 1111 1111 1111' } }] })),
+        errors: [
+          {
+            when: '',
+            error_type: 'Error',
+            message: `login failed for ${btoa('x')} with Bearer abcdefghijklmnopqrstuvwxyz012345`,
+            root_error_type: 'Error',
+            root_error_message: 'x',
+            stack_trace: '',
+          },
+        ],
+      }),
+    );
     const where = new Set(findings.map((f) => `${f.location.part} ${f.location.field}`));
-    for (const expected of ['request_header x-upstream-auth', 'query access_token', 'query api_key', 'url_path token', "response_body $.users[*].card.pan", 'error errors[*].message']) {
+    for (const expected of [
+      'request_header x-upstream-auth',
+      'query access_token',
+      'query api_key',
+      'url_path token',
+      'response_body $.users[*].card.pan',
+      'error errors[*].message',
+    ]) {
       assert.ok(where.has(expected), `${expected} in ${[...where].join(' | ')}`);
     }
     const card = findings.find((f) => f.detector === 'payment-card')!;
     assert.equal(card.location.exact, '$.users[0].card.pan');
     assert.equal(card.preview, '4111…1111 (19 chars)');
-    assert.ok(findings.every((f) => !f.description.includes('sk_live') && !f.preview.includes('4eC39H')), 'no value in words meant for logs');
+    assert.ok(
+      findings.every((f) => !f.description.includes('sk_live') && !f.preview.includes('4eC39H')),
+      'no value in words meant for logs',
+    );
   });
   test('redacted values, binary bodies and empty records give nothing', () => {
-    assert.deepEqual(scanRecord(makeRecord({
-      request_headers: { authorization: ['[CLIENT_REDACTED]'] },
-      request_body: b64(JSON.stringify({ password: '[CLIENT_REDACTED]' })),
-      response_headers: { 'content-type': ['image/png'] },
-      response_body: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3]).toString('base64'),
-    })), []);
+    assert.deepEqual(
+      scanRecord(
+        makeRecord({
+          request_headers: { authorization: ['[CLIENT_REDACTED]'] },
+          request_body: b64(JSON.stringify({ password: '[CLIENT_REDACTED]' })),
+          response_headers: { 'content-type': ['image/png'] },
+          response_body: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3]).toString('base64'),
+        }),
+      ),
+      [],
+    );
     assert.deepEqual(scanRecord(makeRecord({ response_body: 'not base64 at all ###' })), []);
   });
   test('never throws on malformed records', () => {
-    const odd = [{}, { errors: 'x' }, { request_headers: null, query_params: 5, path_params: [1] }, makeRecord({ request_body: b64('{"a":'), response_body: b64('[[[[[[') })];
+    const odd = [
+      {},
+      { errors: 'x' },
+      { request_headers: null, query_params: 5, path_params: [1] },
+      makeRecord({ request_body: b64('{"a":'), response_body: b64('[[[[[[') }),
+    ];
     for (const record of odd) assert.doesNotThrow(() => scanRecord(record as never));
   });
 });

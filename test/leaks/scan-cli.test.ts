@@ -15,7 +15,6 @@ import { dismissalsPath, openRecordStore } from '../../src/collector/store.js';
 import { serve } from '../helpers/http.js';
 import { runCli } from '../helpers/cli.js';
 
-
 /** The records of one login through an instrumented Express app. */
 async function records(t: TestContext, options: APIToolkitOptions = {}): Promise<ApiRecord[]> {
   const transport = new MemoryTransport();
@@ -46,7 +45,10 @@ describe('apitoolkit-node doctor --scan', () => {
     assert.match(open.stdout, /2 open findings/);
     assert.match(open.stdout, /high +POST \/login +request body \$\['credit-card'\]\.number/);
     assert.match(open.stdout, /add redactRequestBody: \["\$\['credit-card'\]\.number"\]/);
-    assert.match(open.stdout, /Add these rules to new APIToolkit\(\{ \.\.\. \}\):\n {2}redactRequestBody: \["\$\['credit-card'\]\.cvv", "\$\['credit-card'\]\.number"\],/);
+    assert.match(
+      open.stdout,
+      /Add these rules to new APIToolkit\(\{ \.\.\. \}\):\n {2}redactRequestBody: \["\$\['credit-card'\]\.cvv", "\$\['credit-card'\]\.number"\],/,
+    );
     assert.match(open.stdout, /1 below the threshold/, 'the email is listed as low, not failing by default');
     assert.match(open.stdout, /1 line of .* were not JSON records/);
     assert.ok(!open.stdout.includes('4111111111111111'), 'the card number is never printed');
@@ -72,7 +74,12 @@ describe('apitoolkit-node doctor --scan', () => {
 
     // The rules the scan asked for, in the app: nothing left to report.
     const fixed = join(dir, 'fixed.jsonl');
-    await writeFile(fixed, (await records(t, { redactRequestBody: ['$.password', "$['credit-card'].cvv", "$['credit-card'].number"] })).map((r) => JSON.stringify(r)).join('\n'));
+    await writeFile(
+      fixed,
+      (await records(t, { redactRequestBody: ['$.password', "$['credit-card'].cvv", "$['credit-card'].number"] }))
+        .map((r) => JSON.stringify(r))
+        .join('\n'),
+    );
     const clean = await runCli(['doctor', '--scan', fixed]);
     assert.equal(clean.code, 0, clean.stdout);
     assert.equal(dismissalsPath(fixed), `${fixed}.dismissed.json`);

@@ -6,7 +6,15 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import express from 'express';
-import { APIToolkit, assertNoLeaks, LeakFoundError, MemoryTransport, REDACTED, scanRecords, type APIToolkitOptions } from '../../src/index.js';
+import {
+  APIToolkit,
+  assertNoLeaks,
+  LeakFoundError,
+  MemoryTransport,
+  REDACTED,
+  scanRecords,
+  type APIToolkitOptions,
+} from '../../src/index.js';
 import { expressErrorHandler, expressMiddleware } from '../../src/adapters/express/index.js';
 import { suggestRule } from '../../src/leaks/index.js';
 import { serve, unb64, unb64json } from '../helpers/http.js';
@@ -17,7 +25,10 @@ const TOKEN = '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';
 const LOGIN = { username: 'ada', password: 'hunter2', 'credit-card': { number: CARD, cvv: '123' } };
 
 /** An instrumented app; returns its URL, the transport and the client. */
-async function app(t: TestContext, options: APIToolkitOptions = {}): Promise<{ url: string; transport: MemoryTransport; client: APIToolkit }> {
+async function app(
+  t: TestContext,
+  options: APIToolkitOptions = {},
+): Promise<{ url: string; transport: MemoryTransport; client: APIToolkit }> {
   const transport = new MemoryTransport();
   const client = new APIToolkit({ transport, flushIntervalMs: 0, redactRequestBody: ['$.password'], ...options });
   t.after(() => client.shutdown(1_000));
@@ -30,12 +41,18 @@ async function app(t: TestContext, options: APIToolkitOptions = {}): Promise<{ u
     throw new Error(`upstream refused key ${KEY}`);
   });
   web.use(expressErrorHandler(client));
-  web.use((_error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => res.status(500).json({ error: 'failed' }));
+  web.use((_error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) =>
+    res.status(500).json({ error: 'failed' }),
+  );
   return { url: await serve(t, web as never), transport, client };
 }
 
 async function traffic(url: string): Promise<void> {
-  await fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': KEY }, body: JSON.stringify(LOGIN) });
+  await fetch(`${url}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+    body: JSON.stringify(LOGIN),
+  });
   await fetch(`${url}/search?q=books&access_token=${TOKEN}`);
   await fetch(`${url}/boom`);
 }
@@ -54,7 +71,10 @@ describe('scanRecords over MemoryTransport records', () => {
     assert.ok(card, [...byId.keys()].join('\n'));
     assert.equal(card.records, 2, 'two records, one finding');
     assert.equal(card.confidence, 'high');
-    assert.deepEqual(card.detectors.map((d) => d.detector), ['payment-card']);
+    assert.deepEqual(
+      card.detectors.map((d) => d.detector),
+      ['payment-card'],
+    );
     assert.equal(card.rule!.text, `redactRequestBody: ["$['credit-card'].number"]`);
     assert.equal(card.msgIds.length, 2);
     assert.equal(byId.get("POST /login request_body $['credit-card'].cvv")!.rule!.text, `redactRequestBody: ["$['credit-card'].cvv"]`);
@@ -85,9 +105,17 @@ describe('scanRecords over MemoryTransport records', () => {
     });
     await traffic(second.url);
     const report = scanRecords(await second.transport.waitForRecords(3));
-    assert.deepEqual(report.open.map((g) => g.id), ['GET /boom error errors[*].message'], 'only what no rule can reach is left');
+    assert.deepEqual(
+      report.open.map((g) => g.id),
+      ['GET /boom error errors[*].message'],
+      'only what no rule can reach is left',
+    );
     const login = second.transport.records().find((r) => r.url_path === '/login')!;
-    assert.deepEqual(unb64json(login.request_body), { username: 'ada', password: REDACTED, 'credit-card': { number: REDACTED, cvv: REDACTED } });
+    assert.deepEqual(unb64json(login.request_body), {
+      username: 'ada',
+      password: REDACTED,
+      'credit-card': { number: REDACTED, cvv: REDACTED },
+    });
   });
 
   test('assertNoLeaks throws a coded error listing the rules, and dismissals close findings', async (t) => {
@@ -133,7 +161,14 @@ describe('detectLeaks at run time', () => {
     const login = records.find((r) => r.url_path === '/login')!;
     assert.equal((unb64json(login.request_body) as typeof LOGIN)['credit-card'].number, CARD, 'warn only');
     const leakLines = lines.filter((l) => l.includes('possible leak'));
-    assert.ok(leakLines.some((l) => l.includes(`request body $['credit-card'].number of POST /login`) && l.includes(`add redactRequestBody: ["$['credit-card'].number"]`)), leakLines.join('\n'));
+    assert.ok(
+      leakLines.some(
+        (l) =>
+          l.includes(`request body $['credit-card'].number of POST /login`) &&
+          l.includes(`add redactRequestBody: ["$['credit-card'].number"]`),
+      ),
+      leakLines.join('\n'),
+    );
     assert.ok(leakLines.some((l) => l.includes('request header x-api-key') && l.includes('redactHeaders: ["x-api-key"]')));
     assert.equal(leakLines.filter((l) => l.includes("$['credit-card'].number")).length, 1, 'once per field, not per record');
     for (const line of lines) assert.ok(!line.includes(CARD) && !line.includes(KEY) && !line.includes(TOKEN), line);
@@ -142,7 +177,11 @@ describe('detectLeaks at run time', () => {
 
   test("'redact' hides what was found in headers, query, bodies and error messages; the app's response is unchanged", async (t) => {
     const { url, transport, client } = await app(t, { detectLeaks: 'redact', logger: () => {} });
-    const response = await fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': KEY }, body: JSON.stringify(LOGIN) });
+    const response = await fetch(`${url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+      body: JSON.stringify(LOGIN),
+    });
     assert.deepEqual(await response.json(), { user: 'ada', session: TOKEN });
     await fetch(`${url}/search?q=books&access_token=${TOKEN}`);
     await fetch(`${url}/boom`);
@@ -150,7 +189,11 @@ describe('detectLeaks at run time', () => {
     const sent = JSON.stringify(records);
     for (const secret of [CARD, KEY, TOKEN]) assert.ok(!sent.includes(secret), `${secret} left the process`);
     const login = records.find((r) => r.url_path === '/login')!;
-    assert.deepEqual(unb64json(login.request_body), { username: 'ada', password: REDACTED, 'credit-card': { number: REDACTED, cvv: REDACTED } });
+    assert.deepEqual(unb64json(login.request_body), {
+      username: 'ada',
+      password: REDACTED,
+      'credit-card': { number: REDACTED, cvv: REDACTED },
+    });
     assert.deepEqual(login.request_headers['x-api-key'], [REDACTED]);
     assert.deepEqual(unb64json(login.response_body), { user: 'ada', session: REDACTED });
     const search = records.find((r) => r.url_path === '/search')!;

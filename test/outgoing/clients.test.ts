@@ -14,8 +14,16 @@ import { closedPort } from '../helpers/emulator.js';
 import { expressVersions } from '../helpers/express.js';
 import { until } from '../helpers/wait.js';
 import {
-  SDK_TYPES, call, startUpstream, unb64, viaFetch, viaHttp,
-  type CallSpec, type ClientName, type Outcome, type Upstream,
+  SDK_TYPES,
+  call,
+  startUpstream,
+  unb64,
+  viaFetch,
+  viaHttp,
+  type CallSpec,
+  type ClientName,
+  type Outcome,
+  type Upstream,
 } from './helpers.js';
 
 type Express = (typeof expressVersions)[number]['express'];
@@ -78,7 +86,12 @@ function close(server: Server): Promise<void> {
  * arrived. A call's record is queued before the app gets its answer, so after the incoming record
  * (queued once the response closed) and a flush, every record of the request is there.
  */
-async function recordsOf(apitoolkit: APIToolkit, transport: MemoryTransport, path: string, count: number): Promise<{ incoming: ApiRecord; outgoing: ApiRecord[] }> {
+async function recordsOf(
+  apitoolkit: APIToolkit,
+  transport: MemoryTransport,
+  path: string,
+  count: number,
+): Promise<{ incoming: ApiRecord; outgoing: ApiRecord[] }> {
   let incoming: ApiRecord | undefined;
   const under = () => transport.records().filter((r) => r.parent_id === incoming!.msg_id);
   await until(() => {
@@ -174,7 +187,11 @@ for (const { name, version, express } of expressVersions) {
           assert.deepEqual(JSON.parse(unb64(r.request_body)), { user: 'ada', password: REDACTED, secret: 'only-an-incoming-rule' });
         }
         assert.deepEqual(JSON.parse(unb64(r.response_body)), {
-          id: '42', method: 'POST', body: { user: 'ada', password: 'hunter2', secret: 'only-an-incoming-rule' }, token: REDACTED, query: '?expand=1&expand=2',
+          id: '42',
+          method: 'POST',
+          body: { user: 'ada', password: 'hunter2', secret: 'only-an-incoming-rule' },
+          token: REDACTED,
+          query: '?expand=1&expand=2',
         });
         // The upstream got the real thing: redaction is on the copy only.
         const seen = upstream.seen.filter((s) => s.url === '/users/42?expand=1&expand=2').at(-1);
@@ -186,7 +203,9 @@ for (const { name, version, express } of expressVersions) {
         const outcome = (await (await fetch(appUrl + path)).json()) as Outcome;
         assert.deepEqual(outcome, baseline.get(`${client}/stream`));
         assert.equal(outcome.body, 'chunk-0;chunk-1;chunk-2;chunk-3;chunk-4;');
-        const { outgoing: [r] } = await recordsOf(apitoolkit, transport, path, 1);
+        const {
+          outgoing: [r],
+        } = await recordsOf(apitoolkit, transport, path, 1);
         assert.equal(r!.sdk_type, sdkType);
         assert.equal(r!.status_code, 200);
         assert.equal(r!.url_path, '/stream');
@@ -216,7 +235,9 @@ for (const { name, version, express } of expressVersions) {
         const outcome = (await (await fetch(appUrl + path)).json()) as Outcome;
         assert.deepEqual(outcome, baseline.get(`${client}/cut`));
         assert.ok(outcome.error !== undefined, 'the app gets an error');
-        const { outgoing: [r] } = await recordsOf(apitoolkit, transport, path, 1);
+        const {
+          outgoing: [r],
+        } = await recordsOf(apitoolkit, transport, path, 1);
         assert.equal(r!.sdk_type, sdkType);
         // The upstream did answer: its status stays; the failure is in errors.
         assert.equal(r!.status_code, 200);
@@ -240,7 +261,10 @@ for (const { name, version, express } of expressVersions) {
         assert.equal(r.errors[0]!.message, outcome.error!.message);
       });
 
-      for (const [scenario, pattern] of [['dns', /ENOTFOUND|EAI_AGAIN|EAI_FAIL/], ['refused', /ECONNREFUSED/]] as const) {
+      for (const [scenario, pattern] of [
+        ['dns', /ENOTFOUND|EAI_AGAIN|EAI_FAIL/],
+        ['refused', /ECONNREFUSED/],
+      ] as const) {
         test(`${client}: ${scenario === 'dns' ? 'a DNS failure' : 'a refused connection'} is recorded with status 0 and the cause`, async () => {
           const path = `/call/${client}/${scenario}`;
           const outcome = (await (await fetch(appUrl + path)).json()) as Outcome;
@@ -284,7 +308,9 @@ for (const { name, version, express } of expressVersions) {
         const path = `/call/${client}/gzip`;
         const outcome = (await (await fetch(appUrl + path)).json()) as Outcome;
         assert.deepEqual(outcome, baseline.get(`${client}/gzip`));
-        const { outgoing: [r] } = await recordsOf(apitoolkit, transport, path, 1);
+        const {
+          outgoing: [r],
+        } = await recordsOf(apitoolkit, transport, path, 1);
         assert.deepEqual(JSON.parse(unb64(r!.response_body)), { zipped: true, token: REDACTED });
         assert.deepEqual(r!.response_headers['content-encoding'], ['gzip']);
       });
@@ -299,9 +325,10 @@ for (const { name, version, express } of expressVersions) {
         await new Promise((resolve) => setTimeout(resolve, ms()));
         const first = await viaFetch({ url: `${upstream.url}/slow/${n}?ms=${ms()}&from=${n}` });
         await new Promise((resolve) => setImmediate(resolve));
-        const second = Number(n) % 2 === 0
-          ? await viaHttp({ url: `${upstream.url}/slow/${n}?ms=${ms()}&from=${n}` })
-          : await call('axiosInstance', { url: `${upstream.url}/slow/${n}?ms=${ms()}&from=${n}` }, instance);
+        const second =
+          Number(n) % 2 === 0
+            ? await viaHttp({ url: `${upstream.url}/slow/${n}?ms=${ms()}&from=${n}` })
+            : await call('axiosInstance', { url: `${upstream.url}/slow/${n}?ms=${ms()}&from=${n}` }, instance);
         res.json({ first: first.status, second: second.status });
       });
       const fan = await listen(app);
@@ -323,8 +350,15 @@ for (const { name, version, express } of expressVersions) {
         assert.equal(r.path_params.id, n);
       }
       for (let n = 0; n < 20; n += 1) {
-        const mine = outgoing.filter((r) => r.query_params.from![0] === String(n)).map((r) => r.sdk_type).sort();
-        assert.deepEqual(mine, n % 2 === 0 ? ['JsFetchOutgoing', 'JsHttpOutgoing'] : ['JsAxiosOutgoing', 'JsFetchOutgoing'], `request ${n}`);
+        const mine = outgoing
+          .filter((r) => r.query_params.from![0] === String(n))
+          .map((r) => r.sdk_type)
+          .sort();
+        assert.deepEqual(
+          mine,
+          n % 2 === 0 ? ['JsFetchOutgoing', 'JsHttpOutgoing'] : ['JsAxiosOutgoing', 'JsFetchOutgoing'],
+          `request ${n}`,
+        );
       }
     });
 
@@ -336,7 +370,10 @@ for (const { name, version, express } of expressVersions) {
       assert.deepEqual([fetched.status, got.status, viaAxios.status], [200, 200, 200]);
       let mine: ApiRecord[] = [];
       await until(() => {
-        mine = transport.records().slice(before).filter((r) => r.raw_url.includes('outside='));
+        mine = transport
+          .records()
+          .slice(before)
+          .filter((r) => r.raw_url.includes('outside='));
         return mine.length === 3;
       }, 'three records of calls made outside a request');
       assert.deepEqual(mine.map((r) => r.sdk_type).sort(), ['JsAxiosOutgoing', 'JsFetchOutgoing', 'JsHttpOutgoing']);

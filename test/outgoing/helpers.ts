@@ -45,10 +45,14 @@ export async function startUpstream(): Promise<Upstream> {
         } catch {
           // form or text: echoed as a string
         }
-        json(200, { id: second, method: req.method, body: parsed, token: 'upstream-token', query: url.search }, {
-          'set-cookie': ['up-session=s3cr3t; HttpOnly', 'up-pref=dark'],
-          'x-upstream-key': 'upstream-key-value',
-        });
+        json(
+          200,
+          { id: second, method: req.method, body: parsed, token: 'upstream-token', query: url.search },
+          {
+            'set-cookie': ['up-session=s3cr3t; HttpOnly', 'up-pref=dark'],
+            'x-upstream-key': 'upstream-key-value',
+          },
+        );
       } else if (first === 'slow') {
         setTimeout(() => json(200, { n: second }), delayOf(url));
       } else if (first === 'stream') {
@@ -87,10 +91,11 @@ export async function startUpstream(): Promise<Upstream> {
     url: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     seen,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -194,10 +199,14 @@ export async function viaAxios(instance: AxiosInstance, spec: CallSpec): Promise
 /** Calls `spec` with the named client; `instance` is the created axios instance for `axiosInstance`. */
 export function call(client: ClientName, spec: CallSpec, instance: AxiosInstance): Promise<Outcome> {
   switch (client) {
-    case 'fetch': return viaFetch(spec);
-    case 'http': return viaHttp(spec);
-    case 'axios': return viaAxios(axios, spec);
-    case 'axiosInstance': return viaAxios(instance, spec);
+    case 'fetch':
+      return viaFetch(spec);
+    case 'http':
+      return viaHttp(spec);
+    case 'axios':
+      return viaAxios(axios, spec);
+    case 'axiosInstance':
+      return viaAxios(instance, spec);
   }
 }
 

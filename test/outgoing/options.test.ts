@@ -9,15 +9,26 @@ import { request as httpRequest } from 'node:http';
 import { describe, test, type TestContext } from 'node:test';
 import axios from 'axios';
 import {
-  APIToolkit, MemoryTransport, OptionsInvalidError, RedactPathInvalidError, type APIToolkitOptions, type ApiRecord,
+  APIToolkit,
+  MemoryTransport,
+  OptionsInvalidError,
+  RedactPathInvalidError,
+  type APIToolkitOptions,
+  type ApiRecord,
 } from '../../src/index.js';
 import { until } from '../helpers/wait.js';
 import { call, unb64, upstream, viaFetch, viaHttp } from './helpers.js';
 
 const CHANNELS = [
-  'undici:request:create', 'undici:request:bodyChunkSent', 'undici:request:headers', 'undici:request:bodyChunkReceived',
-  'undici:request:trailers', 'undici:request:error',
-  'http.client.request.created', 'http.client.request.start', 'http.client.response.finish',
+  'undici:request:create',
+  'undici:request:bodyChunkSent',
+  'undici:request:headers',
+  'undici:request:bodyChunkReceived',
+  'undici:request:trailers',
+  'undici:request:error',
+  'http.client.request.created',
+  'http.client.request.start',
+  'http.client.response.finish',
 ];
 const transport = new MemoryTransport();
 
@@ -62,27 +73,33 @@ describe('validation', () => {
   ];
   for (const [option, input, message] of bad) {
     test(`bad ${option}: a coded error naming the option and the value`, () => {
-      assert.throws(() => new APIToolkit({ transport, ...input } as never), (error: unknown) => {
-        assert.ok(error instanceof OptionsInvalidError, String(error));
-        assert.equal(error.code, 'APITOOLKIT_ERR_OPTIONS_INVALID');
-        assert.equal(error.option, option);
-        assert.match(error.message, message);
-        return true;
-      });
+      assert.throws(
+        () => new APIToolkit({ transport, ...input } as never),
+        (error: unknown) => {
+          assert.ok(error instanceof OptionsInvalidError, String(error));
+          assert.equal(error.code, 'APITOOLKIT_ERR_OPTIONS_INVALID');
+          assert.equal(error.option, option);
+          assert.match(error.message, message);
+          return true;
+        },
+      );
       assert.deepEqual(subscribed(), [], 'a refused construction leaves nothing subscribed');
     });
   }
 
   test('an outgoing JSONPath that cannot be compiled names the outgoing option', () => {
     for (const option of ['redactOutgoingRequestBody', 'redactOutgoingResponseBody'] as const) {
-      assert.throws(() => new APIToolkit({ transport, [option]: ['$.ok', '$[?'] }), (error: unknown) => {
-        assert.ok(error instanceof RedactPathInvalidError, String(error));
-        assert.equal(error.code, 'APITOOLKIT_ERR_REDACT_PATH_INVALID');
-        assert.equal(error.option, `${option}[1]`);
-        assert.equal(error.path, '$[?');
-        assert.match(error.message, new RegExp(`${option}\\[1\\]`));
-        return true;
-      });
+      assert.throws(
+        () => new APIToolkit({ transport, [option]: ['$.ok', '$[?'] }),
+        (error: unknown) => {
+          assert.ok(error instanceof RedactPathInvalidError, String(error));
+          assert.equal(error.code, 'APITOOLKIT_ERR_REDACT_PATH_INVALID');
+          assert.equal(error.option, `${option}[1]`);
+          assert.equal(error.path, '$[?');
+          assert.match(error.message, new RegExp(`${option}\\[1\\]`));
+          return true;
+        },
+      );
     }
   });
 
@@ -158,7 +175,10 @@ describe('axios', () => {
     assert.deepEqual(r!.request_headers.host, [u.host], 'headers as sent on the wire');
     assert.deepEqual(JSON.parse(unb64(r!.response_body)).id, '21');
     assert.equal(await apitoolkit.flush(1_000), true);
-    assert.deepEqual(records.records().map((x) => x.raw_url), [`${u.url}/users/21?q=x+y`]);
+    assert.deepEqual(
+      records.records().map((x) => x.raw_url),
+      [`${u.url}/users/21?q=x+y`],
+    );
   });
 
   test('responseType stream: the record waits for the body the app reads after axios resolved', async (t) => {

@@ -12,7 +12,7 @@ import { expressMiddleware } from '../../src/adapters/express/index.js';
 import { startCollector } from '../../src/collector/index.js';
 import { upstream, viaFetch, viaHttp } from './helpers.js';
 
-test('metadata, publishing and start-up retries are not recorded; the app\'s calls are', async (t) => {
+test("metadata, publishing and start-up retries are not recorded; the app's calls are", async (t) => {
   const collector = await startCollector({ inspector: false });
   t.after(() => collector.close());
   const u = await upstream(t);
@@ -35,10 +35,13 @@ test('metadata, publishing and start-up retries are not recorded; the app\'s cal
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
-  t.after(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   const appHost = `127.0.0.1:${(server.address() as { port: number }).port}`;
 
   await apitoolkit.ready();
@@ -57,12 +60,15 @@ test('metadata, publishing and start-up retries are not recorded; the app\'s cal
   assert.equal(all.length, 4, all.map((r) => `${r.sdk_type} ${r.method} ${r.host}${r.url_path}`).join('\n'));
   const incoming = records.find((r) => r.sdk_type === 'JsExpress')!;
   const summary = all.map((r) => [r.sdk_type, r.host, r.url_path, r.parent_id === null ? null : r.parent_id === incoming.msg_id]).sort();
-  assert.deepEqual(summary, [
-    ['JsExpress', appHost, '/work/:id', null],
-    ['JsFetchOutgoing', appHost, '/work/:id', null],
-    ['JsFetchOutgoing', u.host, '/users/:id', true],
-    ['JsHttpOutgoing', u.host, '/users/:id', true],
-  ].sort());
+  assert.deepEqual(
+    summary,
+    [
+      ['JsExpress', appHost, '/work/:id', null],
+      ['JsFetchOutgoing', appHost, '/work/:id', null],
+      ['JsFetchOutgoing', u.host, '/users/:id', true],
+      ['JsHttpOutgoing', u.host, '/users/:id', true],
+    ].sort(),
+  );
   const collectorHost = new URL(collector.rootURL).host;
   assert.ok(all.every((r) => r.host !== collectorHost && r.host !== collector.pubsubEndpoint));
 });

@@ -33,18 +33,20 @@ describe('the default id rule', () => {
 });
 
 describe('outgoingUrlPatterns', () => {
-  const t = compileUrlTemplates([
-    'api.github.com/repos/:owner/:repo',
-    '/orgs/:org/users/:user',
-    'localhost:8080/health/:check',
-  ]);
+  const t = compileUrlTemplates(['api.github.com/repos/:owner/:repo', '/orgs/:org/users/:user', 'localhost:8080/health/:check']);
 
   test('a path pattern matches any host; params are decoded', () => {
-    assert.deepEqual(t.match('example.com', '/orgs/acme%20inc/users/ada'), { template: '/orgs/:org/users/:user', params: { org: 'acme inc', user: 'ada' } });
+    assert.deepEqual(t.match('example.com', '/orgs/acme%20inc/users/ada'), {
+      template: '/orgs/:org/users/:user',
+      params: { org: 'acme inc', user: 'ada' },
+    });
   });
 
   test('a host pattern matches that host only (with or without the port)', () => {
-    assert.deepEqual(t.match('API.github.com', '/repos/nodejs/node'), { template: '/repos/:owner/:repo', params: { owner: 'nodejs', repo: 'node' } });
+    assert.deepEqual(t.match('API.github.com', '/repos/nodejs/node'), {
+      template: '/repos/:owner/:repo',
+      params: { owner: 'nodejs', repo: 'node' },
+    });
     assert.deepEqual(t.match('api.github.com:443', '/repos/nodejs/node').template, '/repos/:owner/:repo');
     assert.deepEqual(t.match('example.com', '/repos/nodejs/node'), { template: '/repos/nodejs/node', params: {} });
     assert.equal(t.match('localhost:8080', '/health/db').template, '/health/:check');
@@ -73,12 +75,15 @@ describe('outgoingUrlPatterns', () => {
   ];
   for (const [pattern, message] of bad) {
     test(`rejects ${JSON.stringify(pattern)}`, () => {
-      assert.throws(() => compileUrlTemplates(['/ok', pattern]), (error: unknown) => {
-        assert.ok(error instanceof OptionsInvalidError);
-        assert.equal(error.option, 'outgoingUrlPatterns[1]');
-        assert.match(error.message, message);
-        return true;
-      });
+      assert.throws(
+        () => compileUrlTemplates(['/ok', pattern]),
+        (error: unknown) => {
+          assert.ok(error instanceof OptionsInvalidError);
+          assert.equal(error.option, 'outgoingUrlPatterns[1]');
+          assert.match(error.message, message);
+          return true;
+        },
+      );
     });
   }
 });

@@ -87,20 +87,38 @@ describe('the packed package, installed in an app of its own', () => {
   });
 
   test('TypeScript resolves every subpath under "module": "commonjs", and the README options compile under exactOptionalPropertyTypes', async () => {
-    const subpaths = Object.keys(manifest(installed).exports).filter((key) => key !== './package.json').map((key) => key.replace(/^\.\/?/, ''));
-    const imports = subpaths.map((sub, i) => `import * as m${i} from 'apitoolkit-node${sub === '' ? '' : `/${sub}`}';\nexport const k${i} = Object.keys(m${i});`);
+    const subpaths = Object.keys(manifest(installed).exports)
+      .filter((key) => key !== './package.json')
+      .map((key) => key.replace(/^\.\/?/, ''));
+    const imports = subpaths.map(
+      (sub, i) => `import * as m${i} from 'apitoolkit-node${sub === '' ? '' : `/${sub}`}';\nexport const k${i} = Object.keys(m${i});`,
+    );
     const usage = [
       "import { APIToolkit } from 'apitoolkit-node';",
       "export const client = new APIToolkit({ apiKey: process.env.APITOOLKIT_KEY, rootURL: process.env.APITOOLKIT_ROOT_URL, redactHeaders: ['x-api-key'] as const });",
     ];
     const configs = {
       'tsconfig.commonjs.json': { module: 'commonjs', target: 'es2022', strict: true },
-      'tsconfig.nodenext.json': { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, exactOptionalPropertyTypes: true },
+      'tsconfig.nodenext.json': {
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2022',
+        strict: true,
+        exactOptionalPropertyTypes: true,
+      },
     };
     writeFileSync(join(app, 'check.ts'), [...imports, ...usage].join('\n'));
     for (const [file, compilerOptions] of Object.entries(configs)) {
-      writeFileSync(join(app, file), JSON.stringify({ compilerOptions: { ...compilerOptions, noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [join(modules, '@types')] }, files: ['check.ts'] }));
-      const result = await exec(process.execPath, [join(modules, 'typescript/bin/tsc'), '-p', file], { cwd: app }).catch((error: { stdout: string }) => error);
+      writeFileSync(
+        join(app, file),
+        JSON.stringify({
+          compilerOptions: { ...compilerOptions, noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [join(modules, '@types')] },
+          files: ['check.ts'],
+        }),
+      );
+      const result = await exec(process.execPath, [join(modules, 'typescript/bin/tsc'), '-p', file], { cwd: app }).catch(
+        (error: { stdout: string }) => error,
+      );
       assert.equal('stdout' in result ? result.stdout.trim() : '', '', `${file}: tsc reported errors`);
     }
   });
@@ -124,7 +142,11 @@ describe('the packed package, installed in an app of its own', () => {
       const [record] = await collector.waitForRecords(1, 10_000);
       assert.equal(record!.sdk_type, 'JsFetch');
       assert.equal(record!.url_path, '/api/edge/[id]');
-      assert.deepEqual(JSON.parse(Buffer.from(record!.response_body, 'base64').toString()), { id: '42', token: '[CLIENT_REDACTED]', edge: true });
+      assert.deepEqual(JSON.parse(Buffer.from(record!.response_body, 'base64').toString()), {
+        id: '42',
+        token: '[CLIENT_REDACTED]',
+        edge: true,
+      });
     } finally {
       child.kill('SIGKILL');
       await collector.close();
@@ -153,23 +175,26 @@ describe('the packed package, installed in an app of its own', () => {
       // SDK too (ENOENT .next/server/app/.../route_client-reference-manifest.js).
       rmSync(join(app, 'app/api/edge'), { recursive: true, force: true });
       if (bundler === 'turbopack') mkdirSync(join(app, 'app/api/edge/[id]'), { recursive: true });
-      if (bundler === 'turbopack') writeFileSync(
-        join(app, 'app/api/edge/[id]/route.js'),
-        [
-          "import { APIToolkit } from 'apitoolkit-node';",
-          "import { fetchHandler } from 'apitoolkit-node/fetch';",
-          "export const runtime = 'edge';",
-          'const rootURL = process.env.APITOOLKIT_ROOT_URL;',
-          "const apitoolkit = new APIToolkit({ apiKey: 'k', enabled: Boolean(rootURL), rootURL, pubsubEndpoint: process.env.APITOOLKIT_PUBSUB_ENDPOINT, redactResponseBody: ['$.token'], flushIntervalMs: 0 });",
-          "const route = (request) => ({ template: '/api/edge/[id]', params: { id: new URL(request.url).pathname.split('/').pop() } });",
-          "export const GET = fetchHandler(apitoolkit, async (request, { params }) => Response.json({ id: (await params).id, token: 'secret-token', edge: typeof EdgeRuntime === 'string' }), { route });",
-        ].join('\n'),
-      );
+      if (bundler === 'turbopack')
+        writeFileSync(
+          join(app, 'app/api/edge/[id]/route.js'),
+          [
+            "import { APIToolkit } from 'apitoolkit-node';",
+            "import { fetchHandler } from 'apitoolkit-node/fetch';",
+            "export const runtime = 'edge';",
+            'const rootURL = process.env.APITOOLKIT_ROOT_URL;',
+            "const apitoolkit = new APIToolkit({ apiKey: 'k', enabled: Boolean(rootURL), rootURL, pubsubEndpoint: process.env.APITOOLKIT_PUBSUB_ENDPOINT, redactResponseBody: ['$.token'], flushIntervalMs: 0 });",
+            "const route = (request) => ({ template: '/api/edge/[id]', params: { id: new URL(request.url).pathname.split('/').pop() } });",
+            "export const GET = fetchHandler(apitoolkit, async (request, { params }) => Response.json({ id: (await params).id, token: 'secret-token', edge: typeof EdgeRuntime === 'string' }), { route });",
+          ].join('\n'),
+        );
       // next, react and react-dom are links into this repository: let the bundlers read there.
       writeFileSync(join(app, 'next.config.mjs'), "export default { turbopack: { root: '/' }, outputFileTracingRoot: '/' };\n");
       const args = [join(app, 'node_modules/next/dist/bin/next'), 'build', ...(bundler === 'webpack' ? ['--webpack'] : [])];
       const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production', NODE_OPTIONS: '' };
-      const result = await exec(process.execPath, args, { cwd: app, env, timeout: 280_000, maxBuffer: 16 * 1024 * 1024 }).catch((error: { stdout: string; stderr: string; code: number }) => error);
+      const result = await exec(process.execPath, args, { cwd: app, env, timeout: 280_000, maxBuffer: 16 * 1024 * 1024 }).catch(
+        (error: { stdout: string; stderr: string; code: number }) => error,
+      );
       const output = `${result.stdout}\n${result.stderr}`;
       assert.ok(!('code' in result) || result.code === 0, `next build failed:\n${output.slice(-3000)}`);
       assert.doesNotMatch(output, /axios/i);

@@ -112,7 +112,11 @@ for (const { name, version, express } of expressVersions) {
       const json = { 'content-type': 'application/json' };
       const malformed = await sameResponse(sdk, bare, '/json', '{"password": "hunter2", "oops', json);
       assert.equal(malformed.status, 400);
-      const invalidUtf8 = Buffer.concat([Buffer.from('{"password":"p\xff\xfe-secret","name":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]);
+      const invalidUtf8 = Buffer.concat([
+        Buffer.from('{"password":"p\xff\xfe-secret","name":"'),
+        Buffer.from([0xc3, 0x28, 0xff]),
+        Buffer.from('"}'),
+      ]);
       await sameResponse(sdk, bare, '/json', invalidUtf8, json);
       const binary = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256));
       binary.write('{"password":"bin-secret"', 100, 'latin1');
@@ -128,7 +132,9 @@ for (const { name, version, express } of expressVersions) {
       assert.equal(apitoolkit.stats().unparsableBodies, 2);
     });
 
-    test('a 50 MB upload streams through: the client gets the full count, the record keeps maxBodyBytes, memory stays flat', { timeout: 60_000 }, async (t) => {
+    test('a 50 MB upload streams through: the client gets the full count, the record keeps maxBodyBytes, memory stays flat', {
+      timeout: 60_000,
+    }, async (t) => {
       const { transport, apitoolkit } = client(t);
       const { sdk, bare } = await pair(t, express, apitoolkit);
       const size = 50 * MiB;
@@ -137,30 +143,41 @@ for (const { name, version, express } of expressVersions) {
       first.write('{"token":"upload-secret","data":"', 0);
       const filler = Buffer.alloc(256 * 1024, 'a');
       /** Uploads `size` bytes; with `pause`, stops after `pauseAt` until it resolves. */
-      const upload = (url: string, pause?: Promise<void>) => new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = httpRequest(`${url}/drain`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(size) } }, (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => { text += c.toString(); });
-          res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+      const upload = (url: string, pause?: Promise<void>) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = httpRequest(
+            `${url}/drain`,
+            { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(size) } },
+            (res) => {
+              let text = '';
+              res.on('data', (c: Buffer) => {
+                text += c.toString();
+              });
+              res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+            },
+          );
+          req.on('error', reject);
+          Readable.from(
+            (async function* () {
+              for (let sent = 0; sent < size; sent += filler.length) {
+                if (sent === pauseAt && pause) await pause;
+                yield sent === 0 ? first : filler;
+              }
+            })(),
+          ).pipe(req);
         });
-        req.on('error', reject);
-        Readable.from((async function* () {
-          for (let sent = 0; sent < size; sent += filler.length) {
-            if (sent === pauseAt && pause) await pause;
-            yield sent === 0 ? first : filler;
-          }
-        })()).pipe(req);
-      });
       const bareResult = await upload(bare);
       // Measured mid-upload, after a full collection: what the SDK holds of a body that has passed
       // 40 MB. Buffering it would show as ~40 MB; the tee keeps maxBodyBytes (1 MiB).
       const gc = exposeGc();
       const base = await settledArrayBuffers(gc);
       let resume!: () => void;
-      const paused = new Promise<void>((r) => { resume = r; });
+      const paused = new Promise<void>((r) => {
+        resume = r;
+      });
       const sdkUpload = upload(sdk, paused);
       await until(() => drained.get(sdk)! >= pauseAt, 'the server to have read 40 MB');
-      const held = await settledArrayBuffers(gc) - base;
+      const held = (await settledArrayBuffers(gc)) - base;
       console.log(`50 MB upload (${name}): Buffer memory held with 40 MB read: ${(held / MiB).toFixed(2)} MiB`);
       resume();
       const sdkResult = await sdkUpload;
@@ -185,7 +202,12 @@ for (const { name, version, express } of expressVersions) {
       const records = await transport.waitForRecords(2);
       for (const r of records) {
         const text = JSON.stringify(r);
-        assert.ok(!text.includes('deep-secret') && !unb64(r.request_body).includes('deep-secret') && !unb64(r.response_body).includes('deep-secret'), 'the deep secret never appears');
+        assert.ok(
+          !text.includes('deep-secret') &&
+            !unb64(r.request_body).includes('deep-secret') &&
+            !unb64(r.response_body).includes('deep-secret'),
+          'the deep secret never appears',
+        );
       }
       assert.ok(apitoolkit.stats().unparsableBodies >= 2, `withheld bodies counted (${apitoolkit.stats().unparsableBodies})`);
       // The process is fine: the next request works.
@@ -214,7 +236,11 @@ for (const { name, version, express } of expressVersions) {
     test('multipart with files: text fields kept (and redacted by the rules), each file replaced by a placeholder', async (t) => {
       const { transport, apitoolkit } = client(t);
       const { sdk, bare } = await pair(t, express, apitoolkit);
-      const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('file-secret-bytes'), Buffer.alloc(12_337, 1)]);
+      const png = Buffer.concat([
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+        Buffer.from('file-secret-bytes'),
+        Buffer.alloc(12_337, 1),
+      ]);
       const form = new FormData();
       form.append('user', 'ada');
       form.append('password', 'multipart-secret');
@@ -230,7 +256,10 @@ for (const { name, version, express } of expressVersions) {
       const [record] = await transport.waitForRecords(1);
       const sent = unb64(record!.request_body).toString('utf8');
       assert.ok(sent.includes('\r\n\r\nada\r\n'), 'a text field is kept');
-      assert.ok(sent.includes(`\r\n\r\n${REDACTED}\r\n`) && !sent.includes('multipart-secret'), 'a text field matched by $.password is redacted');
+      assert.ok(
+        sent.includes(`\r\n\r\n${REDACTED}\r\n`) && !sent.includes('multipart-secret'),
+        'a text field matched by $.password is redacted',
+      );
       assert.ok(sent.includes(`[FILE image/png ${png.length} bytes]`), sent);
       assert.ok(sent.includes('[FILE text/plain 17 bytes]'), sent);
       assert.ok(!sent.includes('file-secret') && !sent.includes('PNG'), 'no file byte is recorded');
@@ -264,7 +293,10 @@ for (const { name, version, express } of expressVersions) {
       await until(() => (drained.get(sdk) ?? 0) >= 30_000, 'the server to read the partial body');
       socket.destroy();
       const [record] = await transport.waitForRecords(1);
-      assert.ok(record!.errors.some((e) => e.error_type === 'RequestAborted'), JSON.stringify(record!.errors));
+      assert.ok(
+        record!.errors.some((e) => e.error_type === 'RequestAborted'),
+        JSON.stringify(record!.errors),
+      );
       assert.ok(!JSON.stringify(record).includes('aborted-secret'));
       assert.equal(unb64(record!.request_body).toString(), JSON.stringify(REDACTED));
       assert.equal(apitoolkit.stats().unparsableBodies, 1);
@@ -275,7 +307,9 @@ for (const { name, version, express } of expressVersions) {
 
 describe('a client that never reads the response', () => {
   for (const { name, version, express } of expressVersions) {
-    test(`${name} (${version}): backpressure reaches the app as without the SDK; the record keeps maxBodyBytes`, { timeout: 30_000 }, async (t) => {
+    test(`${name} (${version}): backpressure reaches the app as without the SDK; the record keeps maxBodyBytes`, {
+      timeout: 30_000,
+    }, async (t) => {
       const { transport, apitoolkit } = client(t);
       const written = new Map<string, { bytes: number; sawBackpressure: boolean; done: boolean }>();
       const build = (sdk: APIToolkit | undefined, key: string) => {
@@ -287,7 +321,9 @@ describe('a client that never reads the response', () => {
           res.type('application/octet-stream');
           const chunk = Buffer.alloc(64 * 1024, 'z');
           // One 'close' promise for the whole loop: a once() per wait would pile up listeners.
-          const closed = once(res, 'close').then(() => { state.done = true; });
+          const closed = once(res, 'close').then(() => {
+            state.done = true;
+          });
           // An app that honours backpressure: write until write() says stop, wait for 'drain'.
           while (!state.done && state.bytes < 256 * MiB) {
             state.bytes += chunk.length;
@@ -301,19 +337,27 @@ describe('a client that never reads the response', () => {
         return app;
       };
       const urls = { sdk: await serve(t, build(apitoolkit, 'sdk')), bare: await serve(t, build(undefined, 'bare')) };
-      const sockets = await Promise.all(Object.values(urls).map(async (url) => {
-        const socket = connect(Number(new URL(url).port), '127.0.0.1');
-        await once(socket, 'connect');
-        socket.pause(); // never reads
-        socket.write('GET /huge HTTP/1.1\r\nHost: x\r\n\r\n');
-        return socket;
-      }));
-      await until(() => written.get('sdk')?.sawBackpressure === true && written.get('bare')?.sawBackpressure === true, 'both apps to see backpressure');
+      const sockets = await Promise.all(
+        Object.values(urls).map(async (url) => {
+          const socket = connect(Number(new URL(url).port), '127.0.0.1');
+          await once(socket, 'connect');
+          socket.pause(); // never reads
+          socket.write('GET /huge HTTP/1.1\r\nHost: x\r\n\r\n');
+          return socket;
+        }),
+      );
+      await until(
+        () => written.get('sdk')?.sawBackpressure === true && written.get('bare')?.sawBackpressure === true,
+        'both apps to see backpressure',
+      );
       // Stalled, not buffering: a little later neither app has written much more.
       const stalled = { sdk: written.get('sdk')!.bytes, bare: written.get('bare')!.bytes };
       await sleep(300);
       assert.ok(written.get('sdk')!.bytes - stalled.sdk <= 128 * 1024, 'the SDK app stays stalled');
-      assert.ok(written.get('sdk')!.bytes < 64 * MiB && written.get('bare')!.bytes < 64 * MiB, `bytes written before the stall: ${JSON.stringify(stalled)}`);
+      assert.ok(
+        written.get('sdk')!.bytes < 64 * MiB && written.get('bare')!.bytes < 64 * MiB,
+        `bytes written before the stall: ${JSON.stringify(stalled)}`,
+      );
       for (const socket of sockets) socket.destroy();
       const [record] = await transport.waitForRecords(1);
       assert.ok(unb64(record!.response_body).length <= 1 * MiB);
@@ -323,4 +367,3 @@ describe('a client that never reads the response', () => {
     });
   }
 });
-

@@ -35,7 +35,12 @@ async function collector(t: TestContext): Promise<Collector> {
 
 async function app(t: TestContext, options: APIToolkitOptions) {
   const errors: { reason: string; error: Error }[] = [];
-  const apitoolkit = new APIToolkit({ apiKey: 'k', flushIntervalMs: 10, onError: (error, { reason }) => errors.push({ reason, error }), ...options });
+  const apitoolkit = new APIToolkit({
+    apiKey: 'k',
+    flushIntervalMs: 10,
+    onError: (error, { reason }) => errors.push({ reason, error }),
+    ...options,
+  });
   t.after(() => apitoolkit.shutdown(500));
   const a = express();
   a.use(expressMiddleware(apitoolkit));
@@ -55,7 +60,11 @@ async function app(t: TestContext, options: APIToolkitOptions) {
 
 describe('faults of the Pub/Sub endpoint', () => {
   const faults = [
-    { name: 'connection refused (endpoint stopped)', apply: async (_c: Collector, p: { down(): Promise<void> }) => p.down(), reason: 'queue_overflow' },
+    {
+      name: 'connection refused (endpoint stopped)',
+      apply: async (_c: Collector, p: { down(): Promise<void> }) => p.down(),
+      reason: 'queue_overflow',
+    },
     { name: 'hang', apply: async (c: Collector) => c.setPublishFault('hang'), reason: 'queue_overflow' },
     { name: 'UNAVAILABLE', apply: async (c: Collector) => c.setPublishFault(14), reason: 'queue_overflow' },
     { name: 'PERMISSION_DENIED', apply: async (c: Collector) => c.setPublishFault(7), reason: 'send_failed' },
@@ -66,7 +75,13 @@ describe('faults of the Pub/Sub endpoint', () => {
       const c = await collector(t);
       const proxy = await startTcpProxy(c.pubsubEndpoint);
       t.after(() => proxy.close());
-      const { apitoolkit, hit, errors } = await app(t, { rootURL: c.rootURL, pubsubEndpoint: proxy.address, maxQueueSize: 20, maxBatchSize: 5, exportTimeoutMs: 300 });
+      const { apitoolkit, hit, errors } = await app(t, {
+        rootURL: c.rootURL,
+        pubsubEndpoint: proxy.address,
+        maxQueueSize: 20,
+        maxBatchSize: 5,
+        exportTimeoutMs: 300,
+      });
       await apitoolkit.ready();
       await fault.apply(c, proxy);
       await hit(60);
@@ -74,7 +89,10 @@ describe('faults of the Pub/Sub endpoint', () => {
       const s = apitoolkit.stats();
       assert.ok(s.queued <= 20);
       assert.equal(s.captured, s.published + Object.values(s.dropped).reduce((a, b) => a + b, 0) + s.queued, 'every record accounted for');
-      assert.ok(errors.some((e) => e.reason === fault.reason), `onError told about ${fault.reason}`);
+      assert.ok(
+        errors.some((e) => e.reason === fault.reason),
+        `onError told about ${fault.reason}`,
+      );
       assert.equal(errors.filter((e) => e.reason === fault.reason).length, 1, 'once per reason, not once per record');
 
       await proxy.up();
@@ -105,7 +123,10 @@ describe('faults of the Pub/Sub endpoint', () => {
     // At least once: a batch whose answer the cut connection lost is sent again, so count distinct ids.
     await until(() => new Set(c.records().map((r) => r.msg_id)).size === 55, 'every record, once or more', 10_000);
     assert.ok(resumed < 3_000, `delivery resumed ${resumed} ms after the endpoint came back`);
-    assert.equal(Object.values(apitoolkit.stats().dropped).reduce((a, b) => a + b, 0), 0);
+    assert.equal(
+      Object.values(apitoolkit.stats().dropped).reduce((a, b) => a + b, 0),
+      0,
+    );
   });
   test('the path goes silent (open connections black-holed, new ones pass once it is back): every record arrives, the first within exportTimeoutMs + 1 s', async (t) => {
     const c = await collector(t);
@@ -143,9 +164,14 @@ describe('faults of the Pub/Sub endpoint', () => {
     await load;
     assert.equal(await apitoolkit.flush(10_000), true);
     const arrived = new Set(c.records().map((r) => r.msg_id)).size;
-    t.diagnostic(`records served ${served}, arrived ${arrived}; first record ${first} ms after the path came back; ${proxy.connections} connections`);
+    t.diagnostic(
+      `records served ${served}, arrived ${arrived}; first record ${first} ms after the path came back; ${proxy.connections} connections`,
+    );
     assert.equal(arrived, served, `records served ${served}, arrived ${arrived}`);
-    assert.equal(Object.values(apitoolkit.stats().dropped).reduce((a, b) => a + b, 0), 0);
+    assert.equal(
+      Object.values(apitoolkit.stats().dropped).reduce((a, b) => a + b, 0),
+      0,
+    );
     assert.ok(first <= exportTimeoutMs + 1_000, `first record ${first} ms after the path came back`);
   });
 });
@@ -165,7 +191,11 @@ describe('the metadata endpoint is down at start-up', () => {
     await metadata.up();
     await apitoolkit.ready();
     const records = await c.waitForRecords(20, 10_000);
-    assert.deepEqual(records.map((r) => r.raw_url), Array.from({ length: 20 }, (_, i) => `/r/${i}`), 'the first 20, in order');
+    assert.deepEqual(
+      records.map((r) => r.raw_url),
+      Array.from({ length: 20 }, (_, i) => `/r/${i}`),
+      'the first 20, in order',
+    );
     await until(() => apitoolkit.stats().published === 20, 'the SDK to see them acknowledged');
     assert.equal(apitoolkit.stats().pending, 0);
   });

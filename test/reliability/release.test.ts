@@ -30,7 +30,10 @@ test('2 000 clients created, used and shut down leave the process as fast as a f
   // Before the fix the ratio was ~265 (every discarded client kept its AsyncLocalStorage enabled);
   // a loose bound keeps machine noise out while catching any per-client cost left behind.
   const ratio = used.loopMs / fresh.loopMs;
-  assert.ok(ratio < 2.5, `async loop ${used.loopMs.toFixed(0)} ms after 2 000 clients vs ${fresh.loopMs.toFixed(0)} ms fresh (x${ratio.toFixed(1)})`);
+  assert.ok(
+    ratio < 2.5,
+    `async loop ${used.loopMs.toFixed(0)} ms after 2 000 clients vs ${fresh.loopMs.toFixed(0)} ms fresh (x${ratio.toFixed(1)})`,
+  );
   assert.deepEqual(used.resourcesAfter, fresh.resourcesAfter, 'no timer, socket or handle left behind');
   assert.deepEqual(used.subscribed, [], 'no diagnostics_channel subscription left behind');
   assert.equal(used.axiosInterceptors, 0, 'no axios interceptor left behind');

@@ -99,7 +99,10 @@ describe('signals', () => {
   test('the SDK installs no signal handler of its own', () => {
     const before = ['SIGTERM', 'SIGINT', 'SIGHUP'].map((s) => process.listenerCount(s));
     const apitoolkit = new APIToolkit({ transport: new MemoryTransport() });
-    assert.deepEqual(['SIGTERM', 'SIGINT', 'SIGHUP'].map((s) => process.listenerCount(s)), before);
+    assert.deepEqual(
+      ['SIGTERM', 'SIGINT', 'SIGHUP'].map((s) => process.listenerCount(s)),
+      before,
+    );
     void apitoolkit.shutdown(10);
   });
 
@@ -115,9 +118,24 @@ describe('signals', () => {
   });
 
   const cases = [
-    { title: 'SIGTERM, no app handler: records flushed, then the process ends by SIGTERM', signal: 'SIGTERM', appExit: undefined, expect: { code: null, signal: 'SIGTERM' } },
-    { title: 'SIGINT, no app handler: records flushed, then the process ends by SIGINT', signal: 'SIGINT', appExit: undefined, expect: { code: null, signal: 'SIGINT' } },
-    { title: "SIGTERM with the app's own handler calling process.exit(3): records flushed first, then exit code 3", signal: 'SIGTERM', appExit: 3, expect: { code: 3, signal: null } },
+    {
+      title: 'SIGTERM, no app handler: records flushed, then the process ends by SIGTERM',
+      signal: 'SIGTERM',
+      appExit: undefined,
+      expect: { code: null, signal: 'SIGTERM' },
+    },
+    {
+      title: 'SIGINT, no app handler: records flushed, then the process ends by SIGINT',
+      signal: 'SIGINT',
+      appExit: undefined,
+      expect: { code: null, signal: 'SIGINT' },
+    },
+    {
+      title: "SIGTERM with the app's own handler calling process.exit(3): records flushed first, then exit code 3",
+      signal: 'SIGTERM',
+      appExit: 3,
+      expect: { code: 3, signal: null },
+    },
   ] as const;
   for (const c of cases) {
     test(c.title, async (t) => {
@@ -142,7 +160,9 @@ describe('signals', () => {
 
   test('without the helper, SIGTERM ends the process at once: the queued records are lost (why the helper exists)', async (t) => {
     const col = await collector(t);
-    const child = await startChildApp({ sdk: { apiKey: 'k', rootURL: col.rootURL, pubsubEndpoint: col.pubsubEndpoint, flushIntervalMs: 60_000 } });
+    const child = await startChildApp({
+      sdk: { apiKey: 'k', rootURL: col.rootURL, pubsubEndpoint: col.pubsubEndpoint, flushIntervalMs: 60_000 },
+    });
     t.after(() => child.kill());
     await child.waitFor((s) => s.stats.state === 'ready', 'ready');
     for (let i = 0; i < 10; i++) await (await fetch(`${child.url}/work/${i}`)).arrayBuffer();

@@ -26,7 +26,7 @@ before(() => {
   const dir = mkdtempSync(join(tmpdir(), 'apitoolkit-unchanged-'));
   file = join(dir, 'big.bin');
   const bytes = Buffer.alloc(FILE_BYTES);
-  for (let i = 0; i < bytes.length; i += 4) bytes.writeUInt32LE(i * 2654435761 >>> 0, i);
+  for (let i = 0; i < bytes.length; i += 4) bytes.writeUInt32LE((i * 2654435761) >>> 0, i);
   writeFileSync(file, bytes);
 });
 
@@ -131,7 +131,12 @@ function exchange(url: string, head: string, body?: Buffer, onData?: (soFar: str
 }
 
 function request(method: string, path: string, headers: Record<string, string> = {}, body?: string): [string, Buffer | undefined] {
-  const lines = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+  const lines = [
+    `${method} ${path} HTTP/1.1`,
+    'Host: 127.0.0.1',
+    'Connection: close',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
   if (body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
   return [`${lines.join('\r\n')}\r\n\r\n`, body === undefined ? undefined : Buffer.from(body)];
 }
@@ -139,7 +144,12 @@ function request(method: string, path: string, headers: Record<string, string> =
 /** The response without its Date header (the only part allowed to differ). */
 function withoutDate(raw: Buffer): Buffer {
   const end = raw.indexOf('\r\n\r\n');
-  const head = raw.subarray(0, end).toString('latin1').split('\r\n').filter((l) => !/^date:/i.test(l)).join('\r\n');
+  const head = raw
+    .subarray(0, end)
+    .toString('latin1')
+    .split('\r\n')
+    .filter((l) => !/^date:/i.test(l))
+    .join('\r\n');
   return Buffer.concat([Buffer.from(head, 'latin1'), raw.subarray(end)]);
 }
 
@@ -159,7 +169,12 @@ for (const { name, version, express } of expressVersions) {
 
     before(() => {
       transport = new MemoryTransport();
-      apitoolkit = new APIToolkit({ transport, flushIntervalMs: 0, redactResponseBody: ['$.token', '$..name'], redactRequestBody: ['$.password'] });
+      apitoolkit = new APIToolkit({
+        transport,
+        flushIntervalMs: 0,
+        redactResponseBody: ['$.token', '$..name'],
+        redactRequestBody: ['$.password'],
+      });
     });
     after(() => apitoolkit.shutdown(2_000));
 
@@ -172,7 +187,13 @@ for (const { name, version, express } of expressVersions) {
       return { a, b };
     }
 
-    async function assertSame(t: TestContext, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Buffer> {
+    async function assertSame(
+      t: TestContext,
+      method: string,
+      path: string,
+      headers: Record<string, string> = {},
+      body?: string,
+    ): Promise<Buffer> {
       const { a, b } = await both(t, method, path, headers, body);
       assert.ok(b.length > 0, 'the baseline answered');
       const [x, y] = [withoutDate(a), withoutDate(b)];
@@ -270,7 +291,10 @@ for (const { name, version, express } of expressVersions) {
       assert.deepEqual(a.arrivals, [1, 2, 3], 'every event arrived, in order, each before the next was sent');
       assert.deepEqual(b.arrivals, [1, 2, 3]);
       assert.ok(a.ms >= SSE_EVENTS * SSE_HOLD_MS, 'the stream was held open');
-      assert.ok(withoutDate(a.raw).equals(withoutDate(b.raw)), `SSE bytes differ:\n${a.raw.toString('latin1')}\n---\n${b.raw.toString('latin1')}`);
+      assert.ok(
+        withoutDate(a.raw).equals(withoutDate(b.raw)),
+        `SSE bytes differ:\n${a.raw.toString('latin1')}\n---\n${b.raw.toString('latin1')}`,
+      );
     });
 
     test('the SDK was really there: one record per request it served', async () => {

@@ -47,7 +47,9 @@ function runtimeTarget(
       const collector: Collector = await startCollector({ inspector: false });
       let server: RuntimeServer;
       try {
-        server = await launch(JSON.stringify({ ...CONFORMANCE_OPTIONS, rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint }));
+        server = await launch(
+          JSON.stringify({ ...CONFORMANCE_OPTIONS, rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint }),
+        );
       } catch (error) {
         await collector.close();
         throw error;
@@ -57,12 +59,19 @@ function runtimeTarget(
   };
 }
 
-const env = (app: string, settings: string | undefined): Record<string, string> => ({ APP: app, ...(settings === undefined ? {} : { APITOOLKIT_TEST: settings }) });
+const env = (app: string, settings: string | undefined): Record<string, string> => ({
+  APP: app,
+  ...(settings === undefined ? {} : { APITOOLKIT_TEST: settings }),
+});
 
 const worker = (app: string, flags: string[]) => async (settings: string | undefined) => {
   bundled ??= bundleWorker(dir(), 'worker.mjs', 'worker.bundle.js');
   await bundled;
-  return startWorkerd(dir(), { bundle: 'worker.bundle.js', bindings: env(app, settings), flags }, `${app}-${flags.join('-')}-${settings === undefined ? 'bare' : 'sdk'}`);
+  return startWorkerd(
+    dir(),
+    { bundle: 'worker.bundle.js', bindings: env(app, settings), flags },
+    `${app}-${flags.join('-')}-${settings === undefined ? 'bare' : 'sdk'}`,
+  );
 };
 
 /** Workers without `nodejs_compat` have no async context: reportError() sees the request only before its first await. */
@@ -80,12 +89,30 @@ const goneUnseen: Partial<Expectation> & { why: string } = {
 const targets: Target[] = [
   runtimeTarget('Bun.serve + fetchHandler', 'JsFetch', (s) => startBun(dir(), 'bun-server.mjs', env('fetch', s))),
   runtimeTarget('Bun.serve + Hono', 'JsHono', (s) => startBun(dir(), 'bun-server.mjs', env('hono', s))),
-  runtimeTarget('Bun + express 5 (Node adapter)', 'JsExpress', (s) => startBun(dir(), new URL('../fixtures/runtimes/bun-node.ts', import.meta.url).pathname, { TARGET: 'express 5', ...(s === undefined ? {} : { APITOOLKIT_TEST: s }) })),
-  runtimeTarget('Bun + fastify 5 (Node adapter)', 'JsFastify', (s) => startBun(dir(), new URL('../fixtures/runtimes/bun-node.ts', import.meta.url).pathname, { TARGET: 'fastify 5', ...(s === undefined ? {} : { APITOOLKIT_TEST: s }) })),
-  runtimeTarget('Deno.serve + fetchHandler', 'JsFetch', (s) => startDeno(dir(), 'deno-server.mjs', env('fetch', s)), { 'aborted by the client mid-response': goneUnseen }),
-  runtimeTarget('Deno.serve + Hono', 'JsHono', (s) => startDeno(dir(), 'deno-server.mjs', env('hono', s)), { 'aborted by the client mid-response': goneUnseen }),
-  runtimeTarget('workerd (nodejs_compat) + fetchHandler', 'JsFetch', worker('fetch', ['nodejs_compat']), { 'aborted by the client mid-response': goneUnseen }),
-  runtimeTarget('workerd (nodejs_compat) + Hono', 'JsHono', worker('hono', ['nodejs_compat']), { 'aborted by the client mid-response': goneUnseen }),
+  runtimeTarget('Bun + express 5 (Node adapter)', 'JsExpress', (s) =>
+    startBun(dir(), new URL('../fixtures/runtimes/bun-node.ts', import.meta.url).pathname, {
+      TARGET: 'express 5',
+      ...(s === undefined ? {} : { APITOOLKIT_TEST: s }),
+    }),
+  ),
+  runtimeTarget('Bun + fastify 5 (Node adapter)', 'JsFastify', (s) =>
+    startBun(dir(), new URL('../fixtures/runtimes/bun-node.ts', import.meta.url).pathname, {
+      TARGET: 'fastify 5',
+      ...(s === undefined ? {} : { APITOOLKIT_TEST: s }),
+    }),
+  ),
+  runtimeTarget('Deno.serve + fetchHandler', 'JsFetch', (s) => startDeno(dir(), 'deno-server.mjs', env('fetch', s)), {
+    'aborted by the client mid-response': goneUnseen,
+  }),
+  runtimeTarget('Deno.serve + Hono', 'JsHono', (s) => startDeno(dir(), 'deno-server.mjs', env('hono', s)), {
+    'aborted by the client mid-response': goneUnseen,
+  }),
+  runtimeTarget('workerd (nodejs_compat) + fetchHandler', 'JsFetch', worker('fetch', ['nodejs_compat']), {
+    'aborted by the client mid-response': goneUnseen,
+  }),
+  runtimeTarget('workerd (nodejs_compat) + Hono', 'JsHono', worker('hono', ['nodejs_compat']), {
+    'aborted by the client mid-response': goneUnseen,
+  }),
   runtimeTarget('workerd (no compatibility flags) + fetchHandler', 'JsFetch', worker('fetch', []), {
     'reportError inside a request': noAsyncContext,
     'aborted by the client mid-response': goneUnseen,
@@ -94,7 +121,7 @@ const targets: Target[] = [
 
 for (const target of targets) conformance(target, { timeout: SUITE_TIMEOUT_MS });
 
-test('Deno + Express: the Node adapter hands the Web build\'s client node:http capture', { timeout: 60_000 }, async () => {
+test("Deno + Express: the Node adapter hands the Web build's client node:http capture", { timeout: 60_000 }, async () => {
   const collector = await startCollector({ inspector: false });
   const server = await startDeno(dir(), 'deno-express.mjs', {
     APITOOLKIT_TEST: JSON.stringify({ ...CONFORMANCE_OPTIONS, rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint }),
@@ -102,11 +129,21 @@ test('Deno + Express: the Node adapter hands the Web build\'s client node:http c
   try {
     const got = await fetch(`${server.url}/users/42?x=1`, { headers: { 'x-api-key': 'key-secret' } });
     assert.deepEqual(await got.json(), { id: '42', token: 'secret-token' });
-    const posted = await fetch(`${server.url}/users/7`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ada', password: 'hunter2' }) });
+    const posted = await fetch(`${server.url}/users/7`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'ada', password: 'hunter2' }),
+    });
     assert.equal(posted.status, 201);
     const records = (await collector.waitForRecords(2, 10_000)).sort((a, b) => a.method.localeCompare(b.method));
     const decode = (b64: string): unknown => JSON.parse(Buffer.from(b64, 'base64').toString());
-    assert.deepEqual(records.map((r) => [r.sdk_type, r.method, r.url_path]), [['JsExpress', 'GET', '/users/:id'], ['JsExpress', 'POST', '/users/:id']]);
+    assert.deepEqual(
+      records.map((r) => [r.sdk_type, r.method, r.url_path]),
+      [
+        ['JsExpress', 'GET', '/users/:id'],
+        ['JsExpress', 'POST', '/users/:id'],
+      ],
+    );
     assert.deepEqual(records[0]!.request_headers['x-api-key'], ['[CLIENT_REDACTED]']);
     assert.deepEqual(records[0]!.response_headers['set-cookie'], ['[CLIENT_REDACTED]']);
     assert.deepEqual(decode(records[0]!.response_body), { id: '42', token: '[CLIENT_REDACTED]' });

@@ -25,14 +25,15 @@ before(async () => {
 after(() => collector.close());
 
 /** Client settings: batching that would hold a record 5 s, longer than any of these tests waits. */
-const settings = (extra: Record<string, unknown> = {}): string => JSON.stringify({
-  rootURL: collector.rootURL,
-  pubsubEndpoint: collector.pubsubEndpoint,
-  redactResponseBody: ['$.token'],
-  redactHeaders: ['X-Api-Key'],
-  flushIntervalMs: 5_000,
-  ...extra,
-});
+const settings = (extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({
+    rootURL: collector.rootURL,
+    pubsubEndpoint: collector.pubsubEndpoint,
+    redactResponseBody: ['$.token'],
+    redactHeaders: ['X-Api-Key'],
+    flushIntervalMs: 5_000,
+    ...extra,
+  });
 
 describe('Cloudflare Worker (workerd): the isolate torn down right after the response', { timeout: 60_000 }, () => {
   let app: ReturnType<typeof makeAppDir>;
@@ -46,14 +47,18 @@ describe('Cloudflare Worker (workerd): the isolate torn down right after the res
   /** One request, then the isolate is given `graceMs` before workerd is killed; the records that arrived. */
   async function oneRequest(waitUntil: 'on' | 'off', graceMs: number): Promise<number> {
     collector.clear();
-    const server = await startWorkerd(app.dir, {
-      bundle: 'worker.bundle.js',
-      bindings: { APP: 'fetch', APITOOLKIT_TEST: settings(), WAIT_UNTIL: waitUntil },
-      flags: ['nodejs_compat'],
-    }, `teardown-${waitUntil}`);
+    const server = await startWorkerd(
+      app.dir,
+      {
+        bundle: 'worker.bundle.js',
+        bindings: { APP: 'fetch', APITOOLKIT_TEST: settings(), WAIT_UNTIL: waitUntil },
+        flags: ['nodejs_compat'],
+      },
+      `teardown-${waitUntil}`,
+    );
     try {
       const response = await fetch(`${server.url}/users/7`, { headers: { 'x-api-key': 'secret-key' } });
-      assert.deepEqual(await response.json(), { id: '7', token: 'secret-token' }, 'the response is the app\'s');
+      assert.deepEqual(await response.json(), { id: '7', token: 'secret-token' }, "the response is the app's");
       if (waitUntil === 'on') await collector.waitForRecords(1, graceMs);
       else await pause(graceMs);
     } finally {
@@ -121,7 +126,7 @@ describe('AWS Lambda: a handler invoked 100 times, frozen between invocations, k
   });
 
   test('control: without withFlush the records of a frozen process are lost with it', async () => {
-    assert.ok(await invocations(5, 'off') < 5);
+    assert.ok((await invocations(5, 'off')) < 5);
   });
 });
 

@@ -36,25 +36,66 @@ const redacted = (recorded: string): void => {
 
 const SHAPES: Shape[] = [
   { name: 'a JSON request with no content type, over maxBodyBytes', request: { body: Buffer.from(big()), headers: {} }, expect: withheld },
-  { name: 'a JSON response with no content type, over maxBodyBytes', response: { body: Buffer.from(big()), headers: {} }, expect: withheld },
-  { name: 'a JSON request as text/plain, over maxBodyBytes', request: { body: Buffer.from(big()), headers: { 'content-type': 'text/plain' } }, expect: withheld },
   {
-    name: 'a gzip JSON response with no content type, over maxBodyBytes compressed',
-    response: { body: gzipSync(Buffer.from(JSON.stringify({ pad: Array.from({ length: 600 }, (_, i) => `${i}-${i * 7919}`), password: SECRET }))), headers: { 'content-encoding': 'gzip' } },
+    name: 'a JSON response with no content type, over maxBodyBytes',
+    response: { body: Buffer.from(big()), headers: {} },
     expect: withheld,
   },
-  { name: 'a JSON request with a byte order mark and no content type', request: { body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(small())]), headers: {} }, expect: redacted },
-  { name: 'a gzip JSON request with no content type and no content encoding', request: { body: gzipSync(small()), headers: {} }, expect: redacted },
-  { name: 'a gzip JSON request with Content-Encoding: gzip, read raw by the app', request: { body: gzipSync(small()), headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } }, expect: redacted },
+  {
+    name: 'a JSON request as text/plain, over maxBodyBytes',
+    request: { body: Buffer.from(big()), headers: { 'content-type': 'text/plain' } },
+    expect: withheld,
+  },
+  {
+    name: 'a gzip JSON response with no content type, over maxBodyBytes compressed',
+    response: {
+      body: gzipSync(Buffer.from(JSON.stringify({ pad: Array.from({ length: 600 }, (_, i) => `${i}-${i * 7919}`), password: SECRET }))),
+      headers: { 'content-encoding': 'gzip' },
+    },
+    expect: withheld,
+  },
+  {
+    name: 'a JSON request with a byte order mark and no content type',
+    request: { body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(small())]), headers: {} },
+    expect: redacted,
+  },
+  {
+    name: 'a gzip JSON request with no content type and no content encoding',
+    request: { body: gzipSync(small()), headers: {} },
+    expect: redacted,
+  },
+  {
+    name: 'a gzip JSON request with Content-Encoding: gzip, read raw by the app',
+    request: { body: gzipSync(small()), headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } },
+    expect: redacted,
+  },
   { name: 'a cut gzip request with no content type', request: { body: gzipSync(big()).subarray(0, 60), headers: {} }, expect: withheld },
-  { name: 'a response typed text/json', response: { body: Buffer.from(small()), headers: { 'content-type': 'text/json' } }, expect: redacted },
-  { name: 'a response typed application/x-json', response: { body: Buffer.from(small()), headers: { 'content-type': 'application/x-json; charset=utf-8' } }, expect: redacted },
-  { name: 'a response typed text/plain holding JSON', response: { body: Buffer.from(small()), headers: { 'content-type': 'text/plain' } }, expect: redacted },
+  {
+    name: 'a response typed text/json',
+    response: { body: Buffer.from(small()), headers: { 'content-type': 'text/json' } },
+    expect: redacted,
+  },
+  {
+    name: 'a response typed application/x-json',
+    response: { body: Buffer.from(small()), headers: { 'content-type': 'application/x-json; charset=utf-8' } },
+    expect: redacted,
+  },
+  {
+    name: 'a response typed text/plain holding JSON',
+    response: { body: Buffer.from(small()), headers: { 'content-type': 'text/plain' } },
+    expect: redacted,
+  },
 ];
 
 async function exchange(t: TestContext, express: Express, shape: Shape): Promise<ApiRecord> {
   const transport = new MemoryTransport({ projectId: '11111111-2222-4333-8444-555555555555' });
-  const apitoolkit = new APIToolkit({ transport, flushIntervalMs: 0, maxBodyBytes: MAX, redactRequestBody: ['$.password'], redactResponseBody: ['$.password'] });
+  const apitoolkit = new APIToolkit({
+    transport,
+    flushIntervalMs: 0,
+    maxBodyBytes: MAX,
+    redactRequestBody: ['$.password'],
+    redactResponseBody: ['$.password'],
+  });
   t.after(() => apitoolkit.shutdown(1_000));
   const app = express();
   app.use(expressMiddleware(apitoolkit) as RequestHandler);

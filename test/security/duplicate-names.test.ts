@@ -10,7 +10,17 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { compileRedactor } from '../../src/core/redact/index.js';
-import { documentArb, labelPublic, plantSecrets, renderRule, ruleArb, rulesAimedAt, select, type Json, type RuleCase } from '../helpers/redaction-cases.js';
+import {
+  documentArb,
+  labelPublic,
+  plantSecrets,
+  renderRule,
+  ruleArb,
+  rulesAimedAt,
+  select,
+  type Json,
+  type RuleCase,
+} from '../helpers/redaction-cases.js';
 
 const RUNS = Number(process.env.DUPLICATE_NAMES_RUNS ?? 2_000);
 const TYPES = ['application/json', undefined] as const;
@@ -35,11 +45,16 @@ describe('repeated member names', () => {
     let run = 0;
     const casesArb = documentArb
       .filter((doc) => doc !== null && typeof doc === 'object')
-      .chain((doc) => fc.tuple(
-        fc.constant(labelPublic(doc).doc),
-        fc.array(fc.oneof({ weight: 3, arbitrary: rulesAimedAt(labelPublic(doc).doc) }, { weight: 1, arbitrary: ruleArb }), { minLength: 1, maxLength: 3 }),
-        fc.array(fc.boolean(), { minLength: 1, maxLength: 12 }),
-      ));
+      .chain((doc) =>
+        fc.tuple(
+          fc.constant(labelPublic(doc).doc),
+          fc.array(fc.oneof({ weight: 3, arbitrary: rulesAimedAt(labelPublic(doc).doc) }, { weight: 1, arbitrary: ruleArb }), {
+            minLength: 1,
+            maxLength: 3,
+          }),
+          fc.array(fc.boolean(), { minLength: 1, maxLength: 12 }),
+        ),
+      );
     fc.assert(
       fc.property(casesArb, ([doc, rules, shadows]: [Json, RuleCase[], boolean[]]) => {
         let n = 0;
@@ -59,7 +74,10 @@ describe('repeated member names', () => {
           for (const type of TYPES) {
             const out = redactor.requestBody(Buffer.from(text), type).body.toString('utf8');
             for (const secret of secrets) {
-              assert.ok(!out.includes(secret), `leaked ${secret} (splice ${splice}, ${String(type)}): rules ${paths.join(' ')}\nbody ${text}\nrecorded ${out}`);
+              assert.ok(
+                !out.includes(secret),
+                `leaked ${secret} (splice ${splice}, ${String(type)}): rules ${paths.join(' ')}\nbody ${text}\nrecorded ${out}`,
+              );
             }
           }
         }
@@ -88,7 +106,10 @@ describe('repeated member names', () => {
   test('a body with no repeated name and no match keeps its bytes, formatting included', () => {
     const body = '{ "card" : { "number": 1.50 },\n "x": [1e5] }';
     for (const rules of [['$.card.cvv'], ['$.items[*].card']]) {
-      assert.equal(compileRedactor({ redactRequestBody: rules }).requestBody(Buffer.from(body), 'application/json').body.toString('utf8'), body);
+      assert.equal(
+        compileRedactor({ redactRequestBody: rules }).requestBody(Buffer.from(body), 'application/json').body.toString('utf8'),
+        body,
+      );
     }
   });
 });

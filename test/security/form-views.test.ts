@@ -81,7 +81,7 @@ describe('the examples', () => {
     }
   });
 
-  it('rules written for the flat view still hold: $[\'user[password]\'], $[\'password[]\'][1]', () => {
+  it("rules written for the flat view still hold: $['user[password]'], $['password[]'][1]", () => {
     const out = JSON.parse(recorded(["$['user[password]']", "$['password[]'][1]"], body)) as Record<string, unknown>;
     assert.deepEqual(out, { user: { password: REDACTED, name: 'ann' }, password: ['s2', REDACTED], note: 'kept' });
   });
@@ -115,7 +115,12 @@ const valueArb: fc.Arbitrary<Json> = fc.letrec<{ node: Json }>((tie) => ({
   node: fc.oneof(
     { depthSize: 'small', maxDepth: 3 },
     { weight: 3, arbitrary: fc.constant<Json>('V') },
-    { weight: 2, arbitrary: fc.array(fc.tuple(fc.constantFrom('a', 'b', 'password', 'token', 'x y', 'é', 'n7'), tie('node')), { minLength: 1, maxLength: 3 }).map(objectOf) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .array(fc.tuple(fc.constantFrom('a', 'b', 'password', 'token', 'x y', 'é', 'n7'), tie('node')), { minLength: 1, maxLength: 3 })
+        .map(objectOf),
+    },
     { weight: 1, arbitrary: fc.array(tie('node'), { minLength: 1, maxLength: 3 }) },
   ),
 })).node;
@@ -129,14 +134,15 @@ function fieldsOf(doc: Json, indexes: boolean): [string, string][] {
     else if (Array.isArray(node)) {
       const push = !indexes && node.every((item) => typeof item === 'string');
       node.forEach((item, i) => walk(item, push ? `${name}[]` : `${name}[${i}]`));
-    }
-    else if (node !== null && typeof node === 'object') for (const key of Object.keys(node)) walk(node[key]!, `${name}[${key}]`);
+    } else if (node !== null && typeof node === 'object') for (const key of Object.keys(node)) walk(node[key]!, `${name}[${key}]`);
   };
   if (doc !== null && typeof doc === 'object' && !Array.isArray(doc)) for (const key of Object.keys(doc)) walk(doc[key]!, key);
   return fields;
 }
 
-const documentArb = fc.array(fc.tuple(fc.constantFrom('user', 'password', 'items', 'token', 'note', 'a', '5'), valueArb), { minLength: 1, maxLength: 4 }).map(objectOf);
+const documentArb = fc
+  .array(fc.tuple(fc.constantFrom('user', 'password', 'items', 'token', 'note', 'a', '5'), valueArb), { minLength: 1, maxLength: 4 })
+  .map(objectOf);
 
 describe('form views property', () => {
   it(`${RUNS} well-formed forms: recorded as exactly the object qs makes (Express's options and qs's defaults)`, () => {
@@ -157,7 +163,12 @@ describe('form views property', () => {
     fc.constantFrom('a', 'b', 'password', '0', '1', '25', '01', '', '__proto__', 'x]', '[y'),
     fc.string({ maxLength: 3, unit: fc.constantFrom('a', '[', ']', '0', '=', '%') }),
   );
-  const nameArb = fc.tuple(fc.constantFrom('user', 'password', 'a', '', '[a]', 'note'), fc.array(segmentArb, { maxLength: 6 }), fc.constantFrom('', '', '', 'x', ']'))
+  const nameArb = fc
+    .tuple(
+      fc.constantFrom('user', 'password', 'a', '', '[a]', 'note'),
+      fc.array(segmentArb, { maxLength: 6 }),
+      fc.constantFrom('', '', '', 'x', ']'),
+    )
     .map(([top, groups, tail]) => `${top}${groups.map((g) => `[${g}]`).join('')}${tail}`);
   const formArb = fc.array(nameArb, { minLength: 1, maxLength: 8 });
 
@@ -169,13 +180,19 @@ describe('form views property', () => {
         formArb.chain((names) => {
           const body = names.map((name, i) => `${encodeURIComponent(name)}=s${i}q`).join('&');
           const views = [qsExtended(body), qs.parse(body), flatView(body)] as Json[];
-          return fc.tuple(fc.constant(body), fc.array(fc.oneof(...views.map((v) => rulesAimedAt(JSON.parse(JSON.stringify(v)) as Json))), { minLength: 1, maxLength: 3 }));
+          return fc.tuple(
+            fc.constant(body),
+            fc.array(fc.oneof(...views.map((v) => rulesAimedAt(JSON.parse(JSON.stringify(v)) as Json))), { minLength: 1, maxLength: 3 }),
+          );
         }),
         ([body, rules]: [string, RuleCase[]]) => {
           const paths = rules.map(renderRule);
           // The oracle: json-p3 on each view, with the rules in their strict RFC 9535 spelling. (Rules
           // naming control characters, which json-p3 cannot compile, select nothing in these forms.)
-          const compiled = paths.map(normalizeJsonPath).filter((p) => !/\\u00[01]/i.test(p)).map((p) => jsonpath.compile(p));
+          const compiled = paths
+            .map(normalizeJsonPath)
+            .filter((p) => !/\\u00[01]/i.test(p))
+            .map((p) => jsonpath.compile(p));
           const out = recorded(paths, body);
           const secrets = new Set<string>();
           for (const view of [qsExtended(body), qs.parse(body), flatView(body)]) {

@@ -77,16 +77,26 @@ describe('header redaction', () => {
         res.json({ ok: true });
       });
       const url = await serve(t, app);
-      const response = await rawRequest(url, [
-        'GET /h HTTP/1.1', 'Host: 127.0.0.1', 'Connection: close',
-        'AUTHORIZATION: Bearer auth-secret-5',
-        'x-api-key: key-secret-6', 'X-Api-Key: key-secret-7', 'X-API-KEY: key-secret-8',
-        'Cookie: c1=cookie-secret-9', 'COOKIE: c2=cookie-secret-10',
-        'Proxy-Authorization: Basic proxy-secret-11',
-        'x-csrf-token: csrf-secret-12', 'X-CSRF-Token: csrf-secret-13',
-        'X-Visible-Request: kept-request-value',
-        '', '',
-      ].join('\r\n'));
+      const response = await rawRequest(
+        url,
+        [
+          'GET /h HTTP/1.1',
+          'Host: 127.0.0.1',
+          'Connection: close',
+          'AUTHORIZATION: Bearer auth-secret-5',
+          'x-api-key: key-secret-6',
+          'X-Api-Key: key-secret-7',
+          'X-API-KEY: key-secret-8',
+          'Cookie: c1=cookie-secret-9',
+          'COOKIE: c2=cookie-secret-10',
+          'Proxy-Authorization: Basic proxy-secret-11',
+          'x-csrf-token: csrf-secret-12',
+          'X-CSRF-Token: csrf-secret-13',
+          'X-Visible-Request: kept-request-value',
+          '',
+          '',
+        ].join('\r\n'),
+      );
       // The client got every value, unchanged.
       for (const v of ['cookie-secret-1', 'cookie-secret-2', 'cookie-secret-3', 'session-secret-4']) assert.ok(response.includes(v), v);
 
@@ -95,7 +105,8 @@ describe('header redaction', () => {
       for (let i = 1; i <= 13; i++) assert.ok(!new RegExp(`secret-${i}\\b`).test(text), `secret-${i} leaked: ${text}`);
       const req = record!.request_headers;
       const res = record!.response_headers;
-      for (const h of ['authorization', 'x-api-key', 'cookie', 'proxy-authorization', 'x-csrf-token']) assert.deepEqual(req[h], [REDACTED], h);
+      for (const h of ['authorization', 'x-api-key', 'cookie', 'proxy-authorization', 'x-csrf-token'])
+        assert.deepEqual(req[h], [REDACTED], h);
       for (const h of ['set-cookie', 'x-session-token']) assert.deepEqual(res[h], [REDACTED], h);
       assert.deepEqual(req['x-visible-request'], ['kept-request-value']);
       assert.deepEqual(res['x-visible'], ['kept-value']);

@@ -35,7 +35,14 @@ type Express = (typeof expressVersions)[number]['express'];
  * name members JSON does not have.
  */
 const RULES = ['$.user.password', "$['user[token]']", '$..secret', '$.password', "$['pin[]']", '$.cards[1].number'];
-const SECRETS = { password: 'S3CR3T-pw-1', token: 'S3CR3T-tok-2', secret: 'S3CR3T-deep-3', list: 'S3CR3T-list-4', pin: 'S3CR3T-pin-5', card: 'S3CR3T-card-6' };
+const SECRETS = {
+  password: 'S3CR3T-pw-1',
+  token: 'S3CR3T-tok-2',
+  secret: 'S3CR3T-deep-3',
+  list: 'S3CR3T-list-4',
+  pin: 'S3CR3T-pin-5',
+  card: 'S3CR3T-card-6',
+};
 /** What the flat rules hide in a form; in JSON they are public. */
 const FORM_ONLY = [SECRETS.token, SECRETS.pin];
 
@@ -110,13 +117,15 @@ function nestedFields(value: unknown): Record<string, string> {
 const LONG_BOUNDARY = `----=_Part:${'q'.repeat(60)} long (80)=`;
 
 const KINDS: Kind[] = [
-  ...['application/json', 'text/json', 'application/x-json', 'application/vnd.api+json', 'text/plain'].map((type): Kind => ({
-    name: `JSON as ${type}`,
-    contentType: type,
-    body: Buffer.from(JSON.stringify(DOCUMENT, null, 2)),
-    parser: (express) => express.json({ type }),
-    read: (record) => json(unb64(record.request_body)),
-  })),
+  ...['application/json', 'text/json', 'application/x-json', 'application/vnd.api+json', 'text/plain'].map(
+    (type): Kind => ({
+      name: `JSON as ${type}`,
+      contentType: type,
+      body: Buffer.from(JSON.stringify(DOCUMENT, null, 2)),
+      parser: (express) => express.json({ type }),
+      read: (record) => json(unb64(record.request_body)),
+    }),
+  ),
   {
     name: 'JSON as text/plain read by express.text()',
     contentType: 'text/plain',
@@ -153,13 +162,18 @@ const KINDS: Kind[] = [
     parser: (express) => express.urlencoded({ extended: true }),
     read: (record) => unb64(record.request_body),
   },
-  ...[['multipart', 'XyZbOuNdArY'], ['multipart, quoted 80-character boundary', LONG_BOUNDARY]].map(([name, boundary]): Kind => ({
-    name: `${name} read by multer`,
-    contentType: `multipart/form-data; boundary="${boundary}"`,
-    body: multipartBody(boundary!),
-    parser: () => multer().none(),
-    read: () => undefined, // compared by fields, below
-  })),
+  ...[
+    ['multipart', 'XyZbOuNdArY'],
+    ['multipart, quoted 80-character boundary', LONG_BOUNDARY],
+  ].map(
+    ([name, boundary]): Kind => ({
+      name: `${name} read by multer`,
+      contentType: `multipart/form-data; boundary="${boundary}"`,
+      body: multipartBody(boundary!),
+      parser: () => multer().none(),
+      read: () => undefined, // compared by fields, below
+    }),
+  ),
 ];
 
 async function record(t: TestContext, express: Express, kind: Kind, sdkFirst: boolean): Promise<ApiRecord> {

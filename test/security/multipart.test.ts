@@ -43,8 +43,12 @@ describe('multipart boundaries', () => {
     for (const length of [70, 71, 80, 200]) {
       const boundary = `=_${'b'.repeat(length - 5)} :?`;
       assert.equal(boundary.length, length);
-      const body = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="password"\r\n\r\nS3CR3T\r\n--${boundary}\r\nContent-Disposition: form-data; name="user"\r\n\r\nann\r\n--${boundary}--\r\n`);
-      const out = compileRedactor({ redactRequestBody: ['$.password'] }).requestBody(body, `multipart/form-data; boundary="${boundary}"`).body.toString();
+      const body = Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="password"\r\n\r\nS3CR3T\r\n--${boundary}\r\nContent-Disposition: form-data; name="user"\r\n\r\nann\r\n--${boundary}--\r\n`,
+      );
+      const out = compileRedactor({ redactRequestBody: ['$.password'] })
+        .requestBody(body, `multipart/form-data; boundary="${boundary}"`)
+        .body.toString();
       assert.ok(!out.includes('S3CR3T'), `${length}: ${out}`);
       assert.ok(out.includes(`\r\n\r\n${REDACTED}\r\n`) && out.includes('\r\n\r\nann\r\n'));
     }
@@ -54,19 +58,27 @@ describe('multipart boundaries', () => {
   const quotedChars = fc.constantFrom(...'ab =:;,?"\\\t()'.split(''));
   const paramArb = fc.tuple(
     fc.constantFrom('boundary', 'BOUNDARY', 'charset', 'b'),
-    fc.oneof(fc.string({ unit: tokenChars, minLength: 1, maxLength: 90 }).map((v) => v), fc.string({ unit: quotedChars, maxLength: 90 }).map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`)),
+    fc.oneof(
+      fc.string({ unit: tokenChars, minLength: 1, maxLength: 90 }).map((v) => v),
+      fc.string({ unit: quotedChars, maxLength: 90 }).map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`),
+    ),
     fc.constantFrom('; ', ';', ' ; ', ';\t', '; ', ' '),
   );
   it(`${RUNS} content types: the boundary busboy reads, or none where busboy reads none`, () => {
     fc.assert(
-      fc.property(fc.constantFrom('multipart/form-data', 'Multipart/Form-Data', 'multipart/form-data '), fc.array(paramArb, { maxLength: 3 }), fc.constantFrom('', ' ', ';', 'x'), (type, params, tail) => {
-        const contentType = `${type}${params.map(([name, value, sep]) => `${sep}${name}=${value}`).join('')}${tail}`;
-        const theirs = busboyUtils.parseContentType(contentType)?.params.boundary;
-        const ours = boundaryOf(contentType);
-        // Where busboy reads one the SDK reads the same; the SDK reads none where busboy would read an empty one.
-        if (theirs === undefined || theirs === '') assert.equal(ours, undefined, contentType);
-        else assert.equal(ours, theirs, contentType);
-      }),
+      fc.property(
+        fc.constantFrom('multipart/form-data', 'Multipart/Form-Data', 'multipart/form-data '),
+        fc.array(paramArb, { maxLength: 3 }),
+        fc.constantFrom('', ' ', ';', 'x'),
+        (type, params, tail) => {
+          const contentType = `${type}${params.map(([name, value, sep]) => `${sep}${name}=${value}`).join('')}${tail}`;
+          const theirs = busboyUtils.parseContentType(contentType)?.params.boundary;
+          const ours = boundaryOf(contentType);
+          // Where busboy reads one the SDK reads the same; the SDK reads none where busboy would read an empty one.
+          if (theirs === undefined || theirs === '') assert.equal(ours, undefined, contentType);
+          else assert.equal(ours, theirs, contentType);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -100,13 +112,22 @@ describe('multipart parts as busboy reads them', () => {
 
   it('a multipart body with no boundary or no delimiter is withheld under rules', () => {
     const body = Buffer.from('password=S3CR3T');
-    for (const t of ['multipart/form-data', 'multipart/form-data; boundary=nope', 'multipart/form-data; boundary=""', 'multipart/form-data; boundary="x']) {
+    for (const t of [
+      'multipart/form-data',
+      'multipart/form-data; boundary=nope',
+      'multipart/form-data; boundary=""',
+      'multipart/form-data; boundary="x',
+    ]) {
       assert.equal(redactor.requestBody(body, t).body.toString(), MARKER, t);
     }
   });
 
-  const nameArb = fc.oneof(fc.constantFrom('password', 'user', 'a[b]', 'password[]', 'x'), fc.string({ maxLength: 6, unit: fc.constantFrom('p', 'a', 's', '"', '\\', ';', '=', ' ') }));
-  const headArb = fc.tuple(nameArb, nameArb, fc.boolean(), fc.boolean(), fc.constantFrom('', 'text/plain', 'application/json', 'application/octet-stream'))
+  const nameArb = fc.oneof(
+    fc.constantFrom('password', 'user', 'a[b]', 'password[]', 'x'),
+    fc.string({ maxLength: 6, unit: fc.constantFrom('p', 'a', 's', '"', '\\', ';', '=', ' ') }),
+  );
+  const headArb = fc
+    .tuple(nameArb, nameArb, fc.boolean(), fc.boolean(), fc.constantFrom('', 'text/plain', 'application/json', 'application/octet-stream'))
     .map(([name, other, quoted, twice, contentType]) => {
       const value = quoted ? `"${name.replace(/["\\]/g, '\\$&')}"` : name;
       const disposition = `Content-Disposition: form-data; name=${value}${twice ? `; name="${other.replace(/["\\]/g, '\\$&')}"` : ''}`;

@@ -47,8 +47,18 @@ describe('redactQueryParams', () => {
     await (await fetch(`${url}${path}`, { headers: { referer: 'https://site.example/forgot?TOKEN=referer-secret-7&step=2#top' } })).text();
     const [record] = await transport.waitForRecords(1);
     assert.ok(record);
-    assert.equal(record.raw_url, `/reset?token=${REDACTED}&x=1&Api_Key=${REDACTED}&api_key=${REDACTED}&to%6Ben=${REDACTED}&token[]=${REDACTED}&&y=a+b`);
-    assert.deepEqual(record.query_params, { token: [REDACTED], x: ['1'], Api_Key: [REDACTED], api_key: [REDACTED], 'token[]': [REDACTED], y: ['a b'] });
+    assert.equal(
+      record.raw_url,
+      `/reset?token=${REDACTED}&x=1&Api_Key=${REDACTED}&api_key=${REDACTED}&to%6Ben=${REDACTED}&token[]=${REDACTED}&&y=a+b`,
+    );
+    assert.deepEqual(record.query_params, {
+      token: [REDACTED],
+      x: ['1'],
+      Api_Key: [REDACTED],
+      api_key: [REDACTED],
+      'token[]': [REDACTED],
+      y: ['a b'],
+    });
     assert.equal(record.referer, `https://site.example/forgot?TOKEN=${REDACTED}&step=2#top`);
     assert.deepEqual(record.request_headers.referer, [record.referer]);
     assertNoSecret(record, ['raw-secret', 'referer-secret']);
@@ -82,7 +92,11 @@ describe('redactQueryParams', () => {
     const redactor = compileRedactor({});
     const url = '/a?x=%41&x=2&&y=a+b&z#frag';
     assert.deepEqual(redactor.query(url), { url, params: { x: ['A', '2'], y: ['a b'], z: [''] }, redactions: 0 });
-    assert.deepEqual(compileRedactor({ redactQueryParams: ['token'] }).query(url), { url, params: { x: ['A', '2'], y: ['a b'], z: [''] }, redactions: 0 });
+    assert.deepEqual(compileRedactor({ redactQueryParams: ['token'] }).query(url), {
+      url,
+      params: { x: ['A', '2'], y: ['a b'], z: [''] },
+      redactions: 0,
+    });
   });
 });
 

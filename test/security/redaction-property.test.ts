@@ -17,8 +17,17 @@ import { expressMiddleware } from '../../src/adapters/express/index.js';
 import { encodeRecord } from '../../src/core/encode.js';
 import { compileRedactor } from '../../src/core/redact/index.js';
 import {
-  documentArb, labelPublic, plantSecrets, renderRule, ruleArb, rulesAimedAt, secretForms, select, stringLeaves,
-  type Json, type RuleCase,
+  documentArb,
+  labelPublic,
+  plantSecrets,
+  renderRule,
+  ruleArb,
+  rulesAimedAt,
+  secretForms,
+  select,
+  stringLeaves,
+  type Json,
+  type RuleCase,
 } from '../helpers/redaction-cases.js';
 
 const CORE_RUNS = Number(process.env.REDACTION_PROPERTY_RUNS ?? 10_000);
@@ -27,10 +36,15 @@ const JSON_TYPES = ['application/json', 'application/merge-patch+json; charset=u
 const PUBLIC = /^pub\d+z$/;
 
 /** A document and 1-3 rules: mostly aimed at its nodes, some entirely random. */
-const casesArb = documentArb.chain((doc) => fc.tuple(
-  fc.constant(doc),
-  fc.array(fc.oneof({ weight: 3, arbitrary: rulesAimedAt(labelPublic(doc).doc) }, { weight: 1, arbitrary: ruleArb }), { minLength: 1, maxLength: 3 }),
-));
+const casesArb = documentArb.chain((doc) =>
+  fc.tuple(
+    fc.constant(doc),
+    fc.array(fc.oneof({ weight: 3, arbitrary: rulesAimedAt(labelPublic(doc).doc) }, { weight: 1, arbitrary: ruleArb }), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+  ),
+);
 
 function secretFactory(): () => string {
   const run = randomBytes(4).toString('hex');
@@ -41,16 +55,39 @@ function secretFactory(): () => string {
 /** The document with a secret at every value some rule selects in it as received (rules are evaluated together). */
 function plant(doc: Json, rules: RuleCase[], nextSecret: () => string): { doc: Json; secrets: string[]; publics: string[] } {
   const labelled = labelPublic(doc).doc;
-  const planted = plantSecrets(labelled, rules.flatMap((rule) => select(labelled, rule.segments)), nextSecret);
+  const planted = plantSecrets(
+    labelled,
+    rules.flatMap((rule) => select(labelled, rule.segments)),
+    nextSecret,
+  );
   return { doc: planted.doc, secrets: planted.secrets, publics: stringLeaves(planted.doc).filter((s) => PUBLIC.test(s)) };
 }
 
 function baseRecord(): ApiRecord {
   return {
-    timestamp: new Date(0).toISOString(), duration: 1, project_id: 'p', sdk_type: 'JsExpress', method: 'POST', host: 'h',
-    url_path: '/x', raw_url: '/x', path_params: {}, query_params: {}, request_headers: {}, response_headers: {},
-    request_body: '', response_body: '', status_code: 200, proto_major: 1, proto_minor: 1, referer: '', errors: [],
-    service_version: null, tags: [], msg_id: '00000000-0000-4000-8000-000000000000', parent_id: null,
+    timestamp: new Date(0).toISOString(),
+    duration: 1,
+    project_id: 'p',
+    sdk_type: 'JsExpress',
+    method: 'POST',
+    host: 'h',
+    url_path: '/x',
+    raw_url: '/x',
+    path_params: {},
+    query_params: {},
+    request_headers: {},
+    response_headers: {},
+    request_body: '',
+    response_body: '',
+    status_code: 200,
+    proto_major: 1,
+    proto_minor: 1,
+    referer: '',
+    errors: [],
+    service_version: null,
+    tags: [],
+    msg_id: '00000000-0000-4000-8000-000000000000',
+    parent_id: null,
   };
 }
 
@@ -69,44 +106,43 @@ describe('redaction property: random documents x random rules', () => {
     let secretsPlanted = 0;
     let publicsChecked = 0;
     fc.assert(
-      fc.property(
-        casesArb,
-        fc.constantFrom(...JSON_TYPES),
-        fc.boolean(),
-        ([raw, rules], contentType, onRequest) => {
-          const { doc, secrets, publics } = plant(raw, rules, nextSecret);
-          const paths = rules.map(renderRule);
-          const body = Buffer.from(JSON.stringify(doc));
-          const redactor = compileRedactor(onRequest ? { redactRequestBody: paths } : { redactResponseBody: paths });
-          const result = onRequest ? redactor.requestBody(body, contentType) : redactor.responseBody(body, contentType);
-          // The other direction's rules are not these: the same bytes pass it untouched.
-          const other = onRequest ? redactor.responseBody(body, contentType) : redactor.requestBody(body, contentType);
-          assert.equal(other.body, body);
+      fc.property(casesArb, fc.constantFrom(...JSON_TYPES), fc.boolean(), ([raw, rules], contentType, onRequest) => {
+        const { doc, secrets, publics } = plant(raw, rules, nextSecret);
+        const paths = rules.map(renderRule);
+        const body = Buffer.from(JSON.stringify(doc));
+        const redactor = compileRedactor(onRequest ? { redactRequestBody: paths } : { redactResponseBody: paths });
+        const result = onRequest ? redactor.requestBody(body, contentType) : redactor.responseBody(body, contentType);
+        // The other direction's rules are not these: the same bytes pass it untouched.
+        const other = onRequest ? redactor.responseBody(body, contentType) : redactor.requestBody(body, contentType);
+        assert.equal(other.body, body);
 
-          const record = baseRecord();
-          record[onRequest ? 'request_body' : 'response_body'] = result.body.toString('base64');
-          const encoded = encodeRecord(record);
-          assert.ok(encoded.ok);
-          const message = encoded.message.toString('utf8');
-          const sent = Buffer.from((JSON.parse(message) as ApiRecord)[onRequest ? 'request_body' : 'response_body'], 'base64').toString('utf8');
-          assertNoSecret(message, secrets, `the message for rules ${JSON.stringify(paths)}`);
-          assertNoSecret(sent, secrets, `the decoded body for rules ${JSON.stringify(paths)}: ${sent}`);
-          assert.equal(result.unparsable, false, `withheld for rules ${JSON.stringify(paths)}`);
-          for (const pub of publics) assert.ok(sent.includes(`"${pub}"`), `${pub} was lost for rules ${JSON.stringify(paths)}: ${sent}`);
-          if (secrets.length > 0) {
-            assert.ok(sent.includes(JSON.stringify(REDACTED)), 'the marker stands where the secrets were');
-            assert.ok(result.redactions >= 1);
-          } else {
-            assert.equal(sent, body.toString('utf8'), 'nothing matched: the bytes as sent');
-          }
-          withSecrets += secrets.length > 0 ? 1 : 0;
-          secretsPlanted += secrets.length;
-          publicsChecked += publics.length;
-        },
-      ),
+        const record = baseRecord();
+        record[onRequest ? 'request_body' : 'response_body'] = result.body.toString('base64');
+        const encoded = encodeRecord(record);
+        assert.ok(encoded.ok);
+        const message = encoded.message.toString('utf8');
+        const sent = Buffer.from((JSON.parse(message) as ApiRecord)[onRequest ? 'request_body' : 'response_body'], 'base64').toString(
+          'utf8',
+        );
+        assertNoSecret(message, secrets, `the message for rules ${JSON.stringify(paths)}`);
+        assertNoSecret(sent, secrets, `the decoded body for rules ${JSON.stringify(paths)}: ${sent}`);
+        assert.equal(result.unparsable, false, `withheld for rules ${JSON.stringify(paths)}`);
+        for (const pub of publics) assert.ok(sent.includes(`"${pub}"`), `${pub} was lost for rules ${JSON.stringify(paths)}: ${sent}`);
+        if (secrets.length > 0) {
+          assert.ok(sent.includes(JSON.stringify(REDACTED)), 'the marker stands where the secrets were');
+          assert.ok(result.redactions >= 1);
+        } else {
+          assert.equal(sent, body.toString('utf8'), 'nothing matched: the bytes as sent');
+        }
+        withSecrets += secrets.length > 0 ? 1 : 0;
+        secretsPlanted += secrets.length;
+        publicsChecked += publics.length;
+      }),
       { numRuns: CORE_RUNS },
     );
-    console.log(`redaction property: ${CORE_RUNS} cases, ${withSecrets} with planted secrets (${secretsPlanted} secrets), ${publicsChecked} public values checked; 0 leaks`);
+    console.log(
+      `redaction property: ${CORE_RUNS} cases, ${withSecrets} with planted secrets (${secretsPlanted} secrets), ${publicsChecked} public values checked; 0 leaks`,
+    );
     // Not vacuous: most cases must actually plant something.
     assert.ok(withSecrets >= CORE_RUNS * 0.3, `only ${withSecrets} of ${CORE_RUNS} cases planted a secret`);
   });
@@ -115,24 +151,32 @@ describe('redaction property: random documents x random rules', () => {
     const nextSecret = secretFactory();
     const keys = fc.constantFrom('password', 'token', 'credit-card', 'odd.name', '__proto__', 'ключ', 'a b', 'user');
     fc.assert(
-      fc.property(fc.uniqueArray(keys, { minLength: 1, maxLength: 6 }), fc.subarray(['password', 'credit-card', 'odd.name', '__proto__', 'ключ'], { minLength: 1 }), fc.boolean(), (fields, redacted, dotted) => {
-        const secrets: string[] = [];
-        const publics: string[] = [];
-        const form = new URLSearchParams();
-        for (const key of fields) {
-          // A field named __proto__ is dropped by qs: where a nested parser puts it is in doubt, so
-          // it is hidden whenever rules apply (see forms.ts).
-          const hidden = redacted.includes(key) || key === '__proto__';
-          const value = hidden ? nextSecret() : `pub${publics.length}z`;
-          (hidden ? secrets : publics).push(value);
-          form.append(key, value);
-        }
-        const paths = redacted.map((k) => (dotted && !/[.\s]/.test(k) ? `$.${k}` : `$['${k}']`));
-        const result = compileRedactor({ redactRequestBody: paths }).requestBody(Buffer.from(form.toString()), 'application/x-www-form-urlencoded');
-        const text = result.body.toString('utf8');
-        assertNoSecret(text, secrets, `the form for ${JSON.stringify(paths)}`);
-        for (const pub of publics) assert.ok(text.includes(pub), `${pub} lost`);
-      }),
+      fc.property(
+        fc.uniqueArray(keys, { minLength: 1, maxLength: 6 }),
+        fc.subarray(['password', 'credit-card', 'odd.name', '__proto__', 'ключ'], { minLength: 1 }),
+        fc.boolean(),
+        (fields, redacted, dotted) => {
+          const secrets: string[] = [];
+          const publics: string[] = [];
+          const form = new URLSearchParams();
+          for (const key of fields) {
+            // A field named __proto__ is dropped by qs: where a nested parser puts it is in doubt, so
+            // it is hidden whenever rules apply (see forms.ts).
+            const hidden = redacted.includes(key) || key === '__proto__';
+            const value = hidden ? nextSecret() : `pub${publics.length}z`;
+            (hidden ? secrets : publics).push(value);
+            form.append(key, value);
+          }
+          const paths = redacted.map((k) => (dotted && !/[.\s]/.test(k) ? `$.${k}` : `$['${k}']`));
+          const result = compileRedactor({ redactRequestBody: paths }).requestBody(
+            Buffer.from(form.toString()),
+            'application/x-www-form-urlencoded',
+          );
+          const text = result.body.toString('utf8');
+          assertNoSecret(text, secrets, `the form for ${JSON.stringify(paths)}`);
+          for (const pub of publics) assert.ok(text.includes(pub), `${pub} lost`);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -154,18 +198,23 @@ describe('redaction property: the whole pipeline (Express, MemoryTransport, debu
     await new Promise((resolve) => server.once('listening', resolve));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   });
-  after(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
 
   test(`${PIPELINE_RUNS} requests: secrets in request and response bodies and headers never reach the record or the log`, async () => {
     const nextSecret = secretFactory();
     let leaksChecked = 0;
     await fc.assert(
       fc.asyncProperty(
-        casesArb, casesArb,
-        fc.boolean(), fc.constantFrom('X-Api-Key', 'x-api-key', 'X-API-KEY', 'x-Api-kEY'),
+        casesArb,
+        casesArb,
+        fc.boolean(),
+        fc.constantFrom('X-Api-Key', 'x-api-key', 'X-API-KEY', 'x-Api-kEY'),
         async ([rawRequest, requestRules], [rawResponse, responseRules], parserFirst, headerCasing) => {
           const request = plant(rawRequest, requestRules, nextSecret);
           const response = plant(rawResponse, responseRules, nextSecret);
@@ -173,12 +222,19 @@ describe('redaction property: the whole pipeline (Express, MemoryTransport, debu
           const lines: string[] = [];
           const transport = new MemoryTransport();
           const apitoolkit = new APIToolkit({
-            transport, flushIntervalMs: 0, debug: true, logger: (line) => lines.push(line),
+            transport,
+            flushIntervalMs: 0,
+            debug: true,
+            logger: (line) => lines.push(line),
             redactHeaders: [headerCasing],
             redactRequestBody: requestRules.map(renderRule),
             redactResponseBody: responseRules.map(renderRule),
           });
-          current = { parserFirst, handler: expressMiddleware(apitoolkit) as express.RequestHandler, responseBody: JSON.stringify(response.doc) };
+          current = {
+            parserFirst,
+            handler: expressMiddleware(apitoolkit) as express.RequestHandler,
+            responseBody: JSON.stringify(response.doc),
+          };
           try {
             const res = await fetch(`${url}/echo`, {
               method: 'POST',
@@ -201,7 +257,8 @@ describe('redaction property: the whole pipeline (Express, MemoryTransport, debu
             const sentRequest = Buffer.from(record!.request_body, 'base64').toString('utf8');
             const sentResponse = Buffer.from(record!.response_body, 'base64').toString('utf8');
             assertNoSecret(sentRequest + sentResponse, secrets, 'the decoded bodies');
-            for (const pub of request.publics) assert.ok(sentRequest.includes(`"${pub}"`), `${pub} lost from the request body: ${sentRequest}`);
+            for (const pub of request.publics)
+              assert.ok(sentRequest.includes(`"${pub}"`), `${pub} lost from the request body: ${sentRequest}`);
             for (const pub of response.publics) assert.ok(sentResponse.includes(`"${pub}"`), `${pub} lost from the response body`);
             assert.deepEqual(record!.request_headers['x-api-key'], [REDACTED]);
             assert.ok(log.includes('sending {'), 'debug mode logged the record');

@@ -19,7 +19,13 @@ const RULES = {
 
 async function setup(t: TestContext, debug: boolean) {
   const lines: string[] = [];
-  const apitoolkit = new APIToolkit({ transport: new MemoryTransport(), flushIntervalMs: 0, debug, logger: (l) => lines.push(l), ...RULES });
+  const apitoolkit = new APIToolkit({
+    transport: new MemoryTransport(),
+    flushIntervalMs: 0,
+    debug,
+    logger: (l) => lines.push(l),
+    ...RULES,
+  });
   t.after(() => apitoolkit.shutdown(1_000));
   const app = express();
   app.use(express.json());
@@ -29,11 +35,13 @@ async function setup(t: TestContext, debug: boolean) {
   let sent = 0;
   const send = async (n: number) => {
     for (let i = 0; i < n; i++, sent++) {
-      await (await fetch(`${url}/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': 'k' },
-        body: JSON.stringify({ password: 'p', user: { cards: [{ cvv: '1' }, { cvv: '2' }] } }),
-      })).arrayBuffer();
+      await (
+        await fetch(`${url}/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': 'k' },
+          body: JSON.stringify({ password: 'p', user: { cards: [{ cvv: '1' }, { cvv: '2' }] } }),
+        })
+      ).arrayBuffer();
     }
     await until(() => apitoolkit.stats().captured === sent, `${sent} records`);
   };
@@ -49,7 +57,10 @@ describe('redaction self-check', () => {
     await send(1);
     const first = warnings();
     assert.equal(first.length, 3, first.join('\n'));
-    assert.ok(first.some((l) => l.includes('redactHeaders[0] "X-Api-Kye"')), first.join('\n'));
+    assert.ok(
+      first.some((l) => l.includes('redactHeaders[0] "X-Api-Kye"')),
+      first.join('\n'),
+    );
     assert.ok(first.some((l) => l.includes('redactRequestBody[1] "$.pasword"')));
     assert.ok(first.some((l) => l.includes('redactResponseBody[1] "$.sesion"')));
     assert.ok(first.every((l) => l.includes('in 100 records') && l.includes('typo')));
@@ -70,14 +81,26 @@ describe('redaction self-check', () => {
 
   test('a rule that matches late, before the check, is not reported', async (t) => {
     const lines: string[] = [];
-    const apitoolkit = new APIToolkit({ transport: new MemoryTransport(), flushIntervalMs: 0, debug: true, logger: (l) => lines.push(l), redactRequestBody: ['$.rare'] });
+    const apitoolkit = new APIToolkit({
+      transport: new MemoryTransport(),
+      flushIntervalMs: 0,
+      debug: true,
+      logger: (l) => lines.push(l),
+      redactRequestBody: ['$.rare'],
+    });
     t.after(() => apitoolkit.shutdown(1_000));
     const app = express();
     app.use(expressMiddleware(apitoolkit));
     app.post('/x', express.json(), (_req, res) => res.end());
     const url = await serve(t, app);
     for (let i = 0; i < 100; i++) {
-      await (await fetch(`${url}/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(i === 42 ? { rare: 1 } : { common: 1 }) })).arrayBuffer();
+      await (
+        await fetch(`${url}/x`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(i === 42 ? { rare: 1 } : { common: 1 }),
+        })
+      ).arrayBuffer();
     }
     await until(() => apitoolkit.stats().captured === 100, '100 records');
     assert.equal(lines.filter((l) => l.includes('has matched nothing')).length, 0);

@@ -22,11 +22,33 @@ function redact(rules: string[], body: string, contentType: string, onRequest = 
 }
 
 describe('rules are evaluated together, on the body as received', () => {
-  const users = JSON.stringify({ users: [{ name: 'ann', role: 'admin', password: 'hunter2SECRET' }, { name: 'bob', role: 'user', password: 'bobpass' }] });
-  const payments = JSON.stringify({ payment_methods: [{ type: 'card', number: '4111111111111111' }, { type: 'iban', number: 'DE00PUBLIC' }] });
+  const users = JSON.stringify({
+    users: [
+      { name: 'ann', role: 'admin', password: 'hunter2SECRET' },
+      { name: 'bob', role: 'user', password: 'bobpass' },
+    ],
+  });
+  const payments = JSON.stringify({
+    payment_methods: [
+      { type: 'card', number: '4111111111111111' },
+      { type: 'iban', number: 'DE00PUBLIC' },
+    ],
+  });
   const cases: { name: string; rules: string[]; body: string; secret: string; kept: string[] }[] = [
-    { name: "the admin's password when the roles are redacted too", rules: ['$.users[*].role', "$.users[?@.role=='admin'].password"], body: users, secret: 'hunter2SECRET', kept: ['bobpass', 'ann'] },
-    { name: 'the card number when every type is redacted too', rules: ['$..type', "$.payment_methods[?@.type=='card'].number"], body: payments, secret: '4111111111111111', kept: ['DE00PUBLIC'] },
+    {
+      name: "the admin's password when the roles are redacted too",
+      rules: ['$.users[*].role', "$.users[?@.role=='admin'].password"],
+      body: users,
+      secret: 'hunter2SECRET',
+      kept: ['bobpass', 'ann'],
+    },
+    {
+      name: 'the card number when every type is redacted too',
+      rules: ['$..type', "$.payment_methods[?@.type=='card'].number"],
+      body: payments,
+      secret: '4111111111111111',
+      kept: ['DE00PUBLIC'],
+    },
   ];
   for (const { name, rules, body, secret, kept } of cases) {
     for (const order of [rules, [...rules].reverse()]) {
@@ -42,7 +64,12 @@ describe('rules are evaluated together, on the body as received', () => {
 
   it('the same output and count in either order, whatever the engine', () => {
     const body = JSON.stringify({ a: { b: { c: 1 }, d: 2 }, e: [{ b: 3 }] });
-    for (const rules of [['$.a', '$.a.b'], ['$..b', '$.a'], ['$.a.b', '$..c'], ['$..b', '$..c']]) {
+    for (const rules of [
+      ['$.a', '$.a.b'],
+      ['$..b', '$.a'],
+      ['$.a.b', '$..c'],
+      ['$..b', '$..c'],
+    ]) {
       const one = redact(rules, body, JSON_TYPE);
       const other = redact([...rules].reverse(), body, JSON_TYPE);
       assert.deepEqual(one, other, JSON.stringify(rules));
@@ -51,7 +78,10 @@ describe('rules are evaluated together, on the body as received', () => {
 
   it('form bodies too', () => {
     const form = 'users[0][role]=admin&users[0][password]=hunter2SECRET&users[1][role]=user&users[1][password]=bobpass';
-    for (const rules of [['$.users[*].role', "$.users[?@.role=='admin'].password"], ["$.users[?@.role=='admin'].password", '$..role']]) {
+    for (const rules of [
+      ['$.users[*].role', "$.users[?@.role=='admin'].password"],
+      ["$.users[?@.role=='admin'].password", '$..role'],
+    ]) {
       const { text } = redact(rules, form, FORM_TYPE);
       assert.ok(!text.includes('hunter2SECRET'), `leaked under ${JSON.stringify(rules)}: ${text}`);
       assert.ok(text.includes('bobpass'));
@@ -62,7 +92,10 @@ describe('rules are evaluated together, on the body as received', () => {
   it('a child rule still counts its match when a parent rule hides it (selection is on the original)', () => {
     const redactor = compileRedactor({ redactRequestBody: ['$.a', '$.a.b'] });
     redactor.requestBody(Buffer.from('{"a":{"b":1},"c":2}'), JSON_TYPE);
-    assert.deepEqual(redactor.ruleMatches().map((m) => m.matches), [1, 1]);
+    assert.deepEqual(
+      redactor.ruleMatches().map((m) => m.matches),
+      [1, 1],
+    );
   });
 });
 
@@ -89,13 +122,22 @@ const TARGETS = ['password', 'number', 'token'];
 const VALUES = ['admin', 'user', 'card'];
 
 /** A record: mostly a member filters read, with one of the values they compare with, and a target member. */
-const recordArb: fc.Arbitrary<Json> = fc.tuple(
-  fc.array(fc.tuple(fc.constantFrom(...READ), fc.constantFrom(...VALUES)), { minLength: 1, maxLength: 2 }),
-  fc.array(fc.tuple(fc.constantFrom(...TARGETS, 'name'), fc.constant('PUB')), { maxLength: 3 }),
-).map(([read, other]) => objectOf([...read, ...other] as [string, Json][]));
+const recordArb: fc.Arbitrary<Json> = fc
+  .tuple(
+    fc.array(fc.tuple(fc.constantFrom(...READ), fc.constantFrom(...VALUES)), { minLength: 1, maxLength: 2 }),
+    fc.array(fc.tuple(fc.constantFrom(...TARGETS, 'name'), fc.constant('PUB')), { maxLength: 3 }),
+  )
+  .map(([read, other]) => objectOf([...read, ...other] as [string, Json][]));
 const recordsArb = fc.array(recordArb, { minLength: 1, maxLength: 4 });
-const documentArb: fc.Arbitrary<Json> = fc.tuple(fc.constantFrom(...ARRAYS), recordsArb, fc.option(fc.tuple(fc.constantFrom(...ARRAYS), recordsArb), { nil: undefined }))
-  .map(([name, records, nested]) => objectOf([[name, records], ['org', nested === undefined ? 'PUB' : objectOf([[nested[0], nested[1]]])], ['note', 'PUB']]));
+const documentArb: fc.Arbitrary<Json> = fc
+  .tuple(fc.constantFrom(...ARRAYS), recordsArb, fc.option(fc.tuple(fc.constantFrom(...ARRAYS), recordsArb), { nil: undefined }))
+  .map(([name, records, nested]) =>
+    objectOf([
+      [name, records],
+      ['org', nested === undefined ? 'PUB' : objectOf([[nested[0], nested[1]]])],
+      ['note', 'PUB'],
+    ]),
+  );
 
 /** Unique public strings for 'PUB', so a lost or leaked value is visible. */
 function label(doc: Json): Json {
@@ -137,15 +179,33 @@ function readerFor(doc: Json): fc.Arbitrary<Rule> {
     const read = Object.keys(record).filter((k) => READ.includes(k));
     const targets = Object.keys(record).filter((k) => !READ.includes(k));
     const target = fc.option(fc.constantFrom(...(targets.length > 0 ? targets : TARGETS)), { nil: undefined, freq: 4 });
-    return fc.tuple(fc.constant(array), fc.constantFrom(...read), fc.constant(record), opArb, target, fc.boolean())
-      .map(([a, key, r, op, target, anywhere]) => ({ array: a, filter: { kind: 'filter' as const, key, op, value: r[key] as string }, target, anywhere }));
+    return fc
+      .tuple(fc.constant(array), fc.constantFrom(...read), fc.constant(record), opArb, target, fc.boolean())
+      .map(([a, key, r, op, target, anywhere]) => ({
+        array: a,
+        filter: { kind: 'filter' as const, key, op, value: r[key] as string },
+        target,
+        anywhere,
+      }));
   });
-  const random = fc.tuple(fc.constantFrom(...ARRAYS), fc.constantFrom(...READ), opArb, fc.constantFrom(...VALUES), fc.option(fc.constantFrom(...TARGETS), { nil: undefined }), fc.boolean())
+  const random = fc
+    .tuple(
+      fc.constantFrom(...ARRAYS),
+      fc.constantFrom(...READ),
+      opArb,
+      fc.constantFrom(...VALUES),
+      fc.option(fc.constantFrom(...TARGETS), { nil: undefined }),
+      fc.boolean(),
+    )
     .map(([array, key, op, value, target, anywhere]) => ({ array, filter: { kind: 'filter' as const, key, op, value }, target, anywhere }));
-  return fc.oneof({ weight: 3, arbitrary: aimed }, { weight: 1, arbitrary: random }).map(({ array, filter, target, anywhere }): Rule => [
-    ...(anywhere ? [{ descendant: true, step: filter as Step }] : [child({ kind: 'name', name: array }), child(filter)]),
-    ...(target === undefined ? [] : [child({ kind: 'name', name: target })]),
-  ]);
+  return fc
+    .oneof({ weight: 3, arbitrary: aimed }, { weight: 1, arbitrary: random })
+    .map(
+      ({ array, filter, target, anywhere }): Rule => [
+        ...(anywhere ? [{ descendant: true, step: filter as Step }] : [child({ kind: 'name', name: array }), child(filter)]),
+        ...(target === undefined ? [] : [child({ kind: 'name', name: target })]),
+      ],
+    );
 }
 
 /** A rule that redacts what a reader reads (the member, or the records around it). */
@@ -153,30 +213,56 @@ function writerFor(reader: Rule): fc.Arbitrary<Rule> {
   const filter = reader.find((s) => s.step.kind === 'filter')!.step as Step & { kind: 'filter' };
   const named = reader.find((s) => s.step.kind === 'name');
   const array = named !== undefined && named !== reader[reader.length - 1] ? (named.step as { name: string }).name : 'users';
-  return fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 2 }), fc.constantFrom(filter.key, ...READ), opArb, fc.constantFrom(filter.value, ...VALUES))
+  return fc
+    .tuple(
+      fc.integer({ min: 0, max: 5 }),
+      fc.integer({ min: 0, max: 2 }),
+      fc.constantFrom(filter.key, ...READ),
+      opArb,
+      fc.constantFrom(filter.value, ...VALUES),
+    )
     .map(([shape, index, key, op, value]): Rule => {
       switch (shape) {
-        case 0: return [child({ kind: 'name', name: array }), child({ kind: 'wildcard' }), child({ kind: 'name', name: key })];
-        case 1: return [{ descendant: true, step: { kind: 'name', name: key } }];
-        case 2: return [child({ kind: 'name', name: array }), child({ kind: 'index', index }), child({ kind: 'name', name: key })];
-        case 3: return [child({ kind: 'name', name: array }), child({ kind: 'filter', key, op, value }), child({ kind: 'name', name: key })];
-        case 4: return [child({ kind: 'name', name: array })];
-        default: return [{ descendant: true, step: { kind: 'name', name: array } }];
+        case 0:
+          return [child({ kind: 'name', name: array }), child({ kind: 'wildcard' }), child({ kind: 'name', name: key })];
+        case 1:
+          return [{ descendant: true, step: { kind: 'name', name: key } }];
+        case 2:
+          return [child({ kind: 'name', name: array }), child({ kind: 'index', index }), child({ kind: 'name', name: key })];
+        case 3:
+          return [child({ kind: 'name', name: array }), child({ kind: 'filter', key, op, value }), child({ kind: 'name', name: key })];
+        case 4:
+          return [child({ kind: 'name', name: array })];
+        default:
+          return [{ descendant: true, step: { kind: 'name', name: array } }];
       }
     });
 }
 
 /** A document, a reader aimed at it, a writer of what the reader reads, and sometimes a third rule. */
-const caseArb = documentArb.map(label).chain((doc) => readerFor(doc).chain((reader) => fc.tuple(
-  fc.constant(doc), fc.constant(reader), writerFor(reader), fc.option(fc.oneof(readerFor(doc), writerFor(reader)), { nil: undefined }),
-)));
+const caseArb = documentArb
+  .map(label)
+  .chain((doc) =>
+    readerFor(doc).chain((reader) =>
+      fc.tuple(
+        fc.constant(doc),
+        fc.constant(reader),
+        writerFor(reader),
+        fc.option(fc.oneof(readerFor(doc), writerFor(reader)), { nil: undefined }),
+      ),
+    ),
+  );
 
 function renderStep(step: Step): string {
   switch (step.kind) {
-    case 'name': return `['${step.name}']`;
-    case 'wildcard': return '[*]';
-    case 'index': return `[${step.index}]`;
-    case 'filter': return `[?@.${step.key} ${step.op} '${step.value}']`;
+    case 'name':
+      return `['${step.name}']`;
+    case 'wildcard':
+      return '[*]';
+    case 'index':
+      return `[${step.index}]`;
+    case 'filter':
+      return `[?@.${step.key} ${step.op} '${step.value}']`;
   }
 }
 
@@ -193,15 +279,21 @@ function apply(step: Step, node: { value: Json; at: Location }): { value: Json; 
   const { value, at } = node;
   const children: { value: Json; at: Location }[] = Array.isArray(value)
     ? value.map((v, i) => ({ value: v, at: [...at, i] }))
-    : isObject(value) ? Object.keys(value).map((k) => ({ value: value[k]!, at: [...at, k] })) : [];
+    : isObject(value)
+      ? Object.keys(value).map((k) => ({ value: value[k]!, at: [...at, k] }))
+      : [];
   switch (step.kind) {
-    case 'name': return isObject(value) && Object.hasOwn(value, step.name) ? [{ value: value[step.name]!, at: [...at, step.name] }] : [];
-    case 'wildcard': return children;
-    case 'index': return Array.isArray(value) && step.index < value.length ? [children[step.index]!] : [];
-    case 'filter': return children.filter((c) => {
-      const equal = isObject(c.value) && Object.hasOwn(c.value, step.key) && c.value[step.key] === step.value;
-      return step.op === '==' ? equal : !equal;
-    });
+    case 'name':
+      return isObject(value) && Object.hasOwn(value, step.name) ? [{ value: value[step.name]!, at: [...at, step.name] }] : [];
+    case 'wildcard':
+      return children;
+    case 'index':
+      return Array.isArray(value) && step.index < value.length ? [children[step.index]!] : [];
+    case 'filter':
+      return children.filter((c) => {
+        const equal = isObject(c.value) && Object.hasOwn(c.value, step.key) && c.value[step.key] === step.value;
+        return step.op === '==' ? equal : !equal;
+      });
   }
 }
 
@@ -262,14 +354,20 @@ describe('rule interaction property: a filter reads what another rule redacts', 
     fc.assert(
       fc.property(caseArb, ([doc, reader, writer, third]) => {
         const rules = third === undefined ? [reader, writer] : [reader, writer, third];
-        const want = expected(doc, rules.flatMap((rule) => select(doc, rule)));
+        const want = expected(
+          doc,
+          rules.flatMap((rule) => select(doc, rule)),
+        );
         const readerSelects = select(doc, reader).length > 0;
         readerHits += readerSelects ? 1 : 0;
         // The case the issue found: what the reader selects, but no longer would once the writer ran first.
         const after = expected(doc, select(doc, writer)).doc;
         if (select(doc, reader).some((at) => !select(after, reader).some((b) => JSON.stringify(b) === JSON.stringify(at)))) shadowed += 1;
         // The same document as a form: `users[0][role]=admin&...`, which the SDK reads nested as qs does.
-        const bodies: [string, string][] = [[JSON.stringify(doc), JSON_TYPE], [formOf(doc), FORM_TYPE]];
+        const bodies: [string, string][] = [
+          [JSON.stringify(doc), JSON_TYPE],
+          [formOf(doc), FORM_TYPE],
+        ];
         for (const order of [rules, [...rules].reverse()]) {
           for (const onRequest of [true, false]) {
             for (const [body, type] of bodies) {
@@ -283,7 +381,9 @@ describe('rule interaction property: a filter reads what another rule redacts', 
       }),
       { numRuns: RUNS },
     );
-    console.log(`rule interaction property: ${RUNS} documents, ${cases} cases (orders x sides x JSON and form), ${readerHits} with the filter rule selecting, ${shadowed} where the other rule would have hidden its filter's input; 0 leaks`);
+    console.log(
+      `rule interaction property: ${RUNS} documents, ${cases} cases (orders x sides x JSON and form), ${readerHits} with the filter rule selecting, ${shadowed} where the other rule would have hidden its filter's input; 0 leaks`,
+    );
     assert.ok(shadowed >= RUNS * 0.1, `only ${shadowed} of ${RUNS} documents exercised a shadowed filter`);
   });
 });

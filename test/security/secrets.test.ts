@@ -24,7 +24,8 @@ const secret = (prefix: string) => `${prefix}${randomBytes(12).toString('hex')}`
 /** The service-account key the collector hands out, and the fragments of it that must never show. */
 async function serviceAccountSecrets(rootURL: string): Promise<string[]> {
   const res = await fetch(`${rootURL}/api/client_metadata`, { headers: { authorization: 'Bearer any' } });
-  const account = ((await res.json()) as { pubsub_push_service_account: { private_key: string; private_key_id: string } }).pubsub_push_service_account;
+  const account = ((await res.json()) as { pubsub_push_service_account: { private_key: string; private_key_id: string } })
+    .pubsub_push_service_account;
   const pemLines = account.private_key.split('\n').filter((l) => l.length >= 16 && !l.startsWith('-----'));
   assert.ok(pemLines.length > 0);
   return [account.private_key_id, ...pemLines, 'PRIVATE KEY'];
@@ -68,7 +69,14 @@ describe('secrets never reach logs, errors or stats()', () => {
     const observe = { debug: true, logger: (line: string) => lines.push(line), onError: (e: Error) => errors.push(e) };
 
     // The main run: deliveries, then every kind of send failure, then shutdown.
-    const apitoolkit = new APIToolkit({ apiKey, rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint, flushIntervalMs: 10, exportTimeoutMs: 300, ...observe });
+    const apitoolkit = new APIToolkit({
+      apiKey,
+      rootURL: collector.rootURL,
+      pubsubEndpoint: collector.pubsubEndpoint,
+      flushIntervalMs: 10,
+      exportTimeoutMs: 300,
+      ...observe,
+    });
     await apitoolkit.ready();
     const url = await app(t, apitoolkit);
     const get = async (path: string) => (await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${apiKey}` } })).arrayBuffer();
@@ -87,14 +95,27 @@ describe('secrets never reach logs, errors or stats()', () => {
     assert.ok(result.dropped >= 1, 'shutdown reported what it dropped');
 
     // A refused key, and metadata answers that carry the key material in malformed bodies.
-    const refused = new APIToolkit({ apiKey: 'refused-key-not-secret', rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint, ...observe });
+    const refused = new APIToolkit({
+      apiKey: 'refused-key-not-secret',
+      rootURL: collector.rootURL,
+      pubsubEndpoint: collector.pubsubEndpoint,
+      ...observe,
+    });
     await assert.rejects(refused.ready(), (e: unknown) => (errors.push(e), e instanceof ApiKeyRefusedError));
     await refused.shutdown(100);
     const leakyKey = secret('PEMBODY');
     const backend = await serveMetadata([
       { status: 200, body: `{"private_key": "${leakyKey}", "project_id": ` },
       { status: 200, body: { project_id: 7, pubsub_push_service_account: { private_key: leakyKey } } },
-      { status: 200, body: { project_id: 'p', pubsub_project_id: 'p', topic_id: 't', pubsub_push_service_account: { private_key: 42, client_email: leakyKey } } },
+      {
+        status: 200,
+        body: {
+          project_id: 'p',
+          pubsub_project_id: 'p',
+          topic_id: 't',
+          pubsub_push_service_account: { private_key: 42, client_email: leakyKey },
+        },
+      },
       { status: 500, body: { error: 'boom', private_key: leakyKey } },
     ]);
     t.after(() => backend.close());
@@ -104,20 +125,35 @@ describe('secrets never reach logs, errors or stats()', () => {
     for (let i = 0; i < 4; i++) {
       await assert.rejects(fetchClientMetadata(backend.rootURL, apiKey), (e: unknown) => (errors.push(e), e instanceof MetadataError));
     }
-    await assert.rejects(fetchClientMetadata(`http://127.0.0.1:${await closedPort()}`, apiKey), (e: unknown) => (errors.push(e), e instanceof MetadataError));
+    await assert.rejects(
+      fetchClientMetadata(`http://127.0.0.1:${await closedPort()}`, apiKey),
+      (e: unknown) => (errors.push(e), e instanceof MetadataError),
+    );
     const stats = [apitoolkit.stats(), refused.stats(), malformed.stats()];
     await malformed.shutdown(100);
 
     assert.ok(errors.length >= 8, `errors were reported (${errors.length})`);
-    for (const what of [/UNAVAILABLE/, /PERMISSION_DENIED/, /NOT_FOUND/, /timed out|DEADLINE_EXCEEDED/, /HTTP 401/, /not JSON/, /HTTP 500/]) {
-      assert.ok(lines.some((l) => what.test(l)), `a debug line matching ${what}`);
+    for (const what of [
+      /UNAVAILABLE/,
+      /PERMISSION_DENIED/,
+      /NOT_FOUND/,
+      /timed out|DEADLINE_EXCEEDED/,
+      /HTTP 401/,
+      /not JSON/,
+      /HTTP 500/,
+    ]) {
+      assert.ok(
+        lines.some((l) => what.test(l)),
+        `a debug line matching ${what}`,
+      );
     }
     const all = [...secrets, leakyKey];
     assertAbsent(lines.join('\n'), all, 'a debug line');
     for (const e of errors) assertAbsent(describeError(e), all, `an onError error: ${String(e)}`);
     assertAbsent(warnings.join('\n'), all, 'a process warning');
     assertAbsent(JSON.stringify(stats), all, 'stats()');
-    for (const client of [apitoolkit, refused, malformed]) assertAbsent(inspect(client, { depth: 20, showHidden: true }) + JSON.stringify(client), all, 'the client object');
+    for (const client of [apitoolkit, refused, malformed])
+      assertAbsent(inspect(client, { depth: 20, showHidden: true }) + JSON.stringify(client), all, 'the client object');
   });
 
   test('child process: nothing the app writes (stdout, stderr) contains the keys, over start, failures and shutdown', async (t) => {

@@ -43,7 +43,9 @@ function totalDropped(s: ChildStats): number {
   return s.stats === null ? 0 : Object.values(s.stats.dropped).reduce((a, b) => a + b, 0);
 }
 
-test(`${DURATION_MS / 1000} s of load with the endpoint down, hanging or refusing: the apps are unaffected, memory is bounded, drops are counted`, { timeout: DURATION_MS + 180_000 }, async (t) => {
+test(`${DURATION_MS / 1000} s of load with the endpoint down, hanging or refusing: the apps are unaffected, memory is bounded, drops are counted`, {
+  timeout: DURATION_MS + 180_000,
+}, async (t) => {
   const subjects: Subject[] = [];
   t.after(async () => {
     await Promise.all(subjects.map((s) => s.app.kill()));
@@ -64,7 +66,10 @@ test(`${DURATION_MS / 1000} s of load with the endpoint down, hanging or refusin
   const deadRoot = `http://127.0.0.1:${await closedPort()}`;
   subjects.push({
     fault: 'metadata down',
-    app: await startChildApp({ sdk: { apiKey: 'soak-key', rootURL: deadRoot, pubsubEndpoint: '127.0.0.1:9', ...sdkOptions }, responseBytes: RESPONSE_BYTES }),
+    app: await startChildApp({
+      sdk: { apiKey: 'soak-key', rootURL: deadRoot, pubsubEndpoint: '127.0.0.1:9', ...sdkOptions },
+      responseBytes: RESPONSE_BYTES,
+    }),
     samples: [],
   });
 
@@ -75,7 +80,10 @@ test(`${DURATION_MS / 1000} s of load with the endpoint down, hanging or refusin
   }
   // Warm-up, not measured: seven processes compiling and connecting at once on two cores make the
   // first seconds slow for every app, SDK or not.
-  const warm = startLoad(subjects.map((s) => ({ name: s.fault, url: s.app.url })), { ratePerSecond: RATE, path: (i) => `/work/warm-${i}` });
+  const warm = startLoad(
+    subjects.map((s) => ({ name: s.fault, url: s.app.url })),
+    { ratePerSecond: RATE, path: (i) => `/work/warm-${i}` },
+  );
   await sleep(WARM_UP_MS);
   await warm.stop();
   const beforeFault = new Map<Subject, ChildStats>();
@@ -86,7 +94,10 @@ test(`${DURATION_MS / 1000} s of load with the endpoint down, hanging or refusin
     else if (s.fault in GRPC_CODES) s.collector!.setPublishFault(GRPC_CODES[s.fault as keyof typeof GRPC_CODES]);
   }
 
-  const load = startLoad(subjects.map((s) => ({ name: s.fault, url: s.app.url })), { ratePerSecond: RATE, path: (i) => `/work/${i}` });
+  const load = startLoad(
+    subjects.map((s) => ({ name: s.fault, url: s.app.url })),
+    { ratePerSecond: RATE, path: (i) => `/work/${i}` },
+  );
   const started = Date.now();
   while (Date.now() - started < DURATION_MS) {
     await sleep(SAMPLE_EVERY_MS);
@@ -106,7 +117,9 @@ test(`${DURATION_MS / 1000} s of load with the endpoint down, hanging or refusin
 
   const baseline = subjects[0]!;
   const baseRss = baseline.samples.map((x) => x.s.memory.rss);
-  const report: string[] = [`${DURATION_MS / 1000} s at ${RATE} req/s per app, maxQueueSize ${MAX_QUEUE_SIZE}, maxQueueBytes ${MAX_QUEUE_BYTES / MiB} MiB, ${RESPONSE_BYTES / 1024} KiB responses:`];
+  const report: string[] = [
+    `${DURATION_MS / 1000} s at ${RATE} req/s per app, maxQueueSize ${MAX_QUEUE_SIZE}, maxQueueBytes ${MAX_QUEUE_BYTES / MiB} MiB, ${RESPONSE_BYTES / 1024} KiB responses:`,
+  ];
   const failures: string[] = [];
   const check = (ok: boolean, what: string): void => {
     if (!ok) failures.push(what);
@@ -128,14 +141,18 @@ test(`${DURATION_MS / 1000} s of load with the endpoint down, hanging or refusin
     const baseGrowth = median(baseRss.slice(-5)) - median(baseRss.slice(fullAt === -1 ? 0 : fullAt, (fullAt === -1 ? 0 : fullAt) + 5));
     report.push(
       `  ${s.fault.padEnd(18)} ${r.sent} requests, ${r.errors} errors, latency ${describeLatency(r.latencies)}` +
-        (last.stats === null ? '' : `; captured ${last.stats.captured}, published ${last.stats.published}, queued ${last.stats.queued} ` +
-          `(${(last.stats.queuedBytes / 1024).toFixed(0)} KiB), pending ${last.stats.pending}, failed sends ${last.stats.failed}, ` +
-          `dropped ${JSON.stringify(Object.fromEntries(Object.entries(last.stats.dropped).filter(([, n]) => n > 0)))}`) +
+        (last.stats === null
+          ? ''
+          : `; captured ${last.stats.captured}, published ${last.stats.published}, queued ${last.stats.queued} ` +
+            `(${(last.stats.queuedBytes / 1024).toFixed(0)} KiB), pending ${last.stats.pending}, failed sends ${last.stats.failed}, ` +
+            `dropped ${JSON.stringify(Object.fromEntries(Object.entries(last.stats.dropped).filter(([, n]) => n > 0)))}`) +
         `\n  ${''.padEnd(18)} slowest request per 5 s window (ms): ${slowestPerWindow(r)}` +
         `\n  ${''.padEnd(18)} RSS MiB every ${SAMPLE_EVERY_MS / 1000} s: ${rss.map((n) => (n / MiB).toFixed(0)).join(' ')}` +
-        (last.stats === null ? '' : `\n  ${''.padEnd(18)} RSS after the queue filled (t+${((s.samples[fullAt]?.at ?? 0) / 1000).toFixed(0)} s): ` +
-          `${(early / MiB).toFixed(0)} -> ${(late / MiB).toFixed(0)} MiB (no-SDK app over the same window: ${baseGrowth >= 0 ? '+' : ''}${(baseGrowth / MiB).toFixed(0)} MiB); ` +
-          `heap + buffers after GC ${(liveEarly / MiB).toFixed(1)} -> ${(liveLate / MiB).toFixed(1)} MiB`),
+        (last.stats === null
+          ? ''
+          : `\n  ${''.padEnd(18)} RSS after the queue filled (t+${((s.samples[fullAt]?.at ?? 0) / 1000).toFixed(0)} s): ` +
+            `${(early / MiB).toFixed(0)} -> ${(late / MiB).toFixed(0)} MiB (no-SDK app over the same window: ${baseGrowth >= 0 ? '+' : ''}${(baseGrowth / MiB).toFixed(0)} MiB); ` +
+            `heap + buffers after GC ${(liveEarly / MiB).toFixed(1)} -> ${(liveLate / MiB).toFixed(1)} MiB`),
     );
 
     check(r.errors === 0, `${s.fault}: ${r.errors} failed requests (${r.errorSamples.slice(0, 3).join('; ')})`);
@@ -151,29 +168,47 @@ test(`${DURATION_MS / 1000} s of load with the endpoint down, hanging or refusin
 
     for (const { at, s: x } of s.samples) {
       const st = x.stats;
-      check(st.queued <= MAX_QUEUE_SIZE && st.queuedBytes <= MAX_QUEUE_BYTES && st.pending <= MAX_QUEUE_SIZE,
-        `${s.fault} t+${at} ms: over the queue bound (queued ${st.queued}, ${st.queuedBytes} bytes, pending ${st.pending})`);
+      check(
+        st.queued <= MAX_QUEUE_SIZE && st.queuedBytes <= MAX_QUEUE_BYTES && st.pending <= MAX_QUEUE_SIZE,
+        `${s.fault} t+${at} ms: over the queue bound (queued ${st.queued}, ${st.queuedBytes} bytes, pending ${st.pending})`,
+      );
       // Every record is somewhere: delivered, dropped with a reason, or waiting.
-      check(st.captured === st.published + totalDropped(x) + st.queued + st.pending,
-        `${s.fault} t+${at} ms: records unaccounted for (captured ${st.captured}, published ${st.published}, dropped ${totalDropped(x)}, queued ${st.queued}, pending ${st.pending})`);
+      check(
+        st.captured === st.published + totalDropped(x) + st.queued + st.pending,
+        `${s.fault} t+${at} ms: records unaccounted for (captured ${st.captured}, published ${st.published}, dropped ${totalDropped(x)}, queued ${st.queued}, pending ${st.pending})`,
+      );
     }
-    check(fullAt !== -1 && s.samples[fullAt]!.at < DURATION_MS / 2, `${s.fault}: the SDK never started dropping (or only in the second half of the run)`);
+    check(
+      fullAt !== -1 && s.samples[fullAt]!.at < DURATION_MS / 2,
+      `${s.fault}: the SDK never started dropping (or only in the second half of the run)`,
+    );
     // An unbounded queue would add ~11 KiB per request: ~30 MiB over the run.
-    check(liveLate - liveEarly < 12 * MiB, `${s.fault}: live memory grew ${((liveLate - liveEarly) / MiB).toFixed(1)} MiB after the queue filled`);
+    check(
+      liveLate - liveEarly < 12 * MiB,
+      `${s.fault}: live memory grew ${((liveLate - liveEarly) / MiB).toFixed(1)} MiB after the queue filled`,
+    );
     check(late - early < 48 * MiB, `${s.fault}: RSS grew ${((late - early) / MiB).toFixed(0)} MiB after the queue filled`);
 
     const d = last.stats.dropped;
     switch (s.fault) {
-      case 'collector stopped': case 'hang': case 'UNAVAILABLE':
+      case 'collector stopped':
+      case 'hang':
+      case 'UNAVAILABLE':
         // At most the batch that was in flight when the fault began.
-        check(d.queue_overflow! > 0 && last.stats.published - beforeFault.get(s)!.stats.published <= sdkOptions.maxBatchSize,
-          `${s.fault}: expected queue_overflow drops and nothing published, got ${JSON.stringify(d)}, published ${last.stats.published}`);
+        check(
+          d.queue_overflow! > 0 && last.stats.published - beforeFault.get(s)!.stats.published <= sdkOptions.maxBatchSize,
+          `${s.fault}: expected queue_overflow drops and nothing published, got ${JSON.stringify(d)}, published ${last.stats.published}`,
+        );
         break;
-      case 'PERMISSION_DENIED': case 'NOT_FOUND':
+      case 'PERMISSION_DENIED':
+      case 'NOT_FOUND':
         check(d.send_failed! > 0, `${s.fault}: expected send_failed drops, got ${JSON.stringify(d)}`);
         break;
       case 'metadata down':
-        check(d.pending_overflow! > 0 && last.stats.state === 'starting', `${s.fault}: expected pending_overflow drops while starting, got ${last.stats.state} ${JSON.stringify(d)}`);
+        check(
+          d.pending_overflow! > 0 && last.stats.state === 'starting',
+          `${s.fault}: expected pending_overflow drops while starting, got ${last.stats.state} ${JSON.stringify(d)}`,
+        );
         break;
     }
   }

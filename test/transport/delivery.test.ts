@@ -27,7 +27,7 @@ async function app(t: TestContext, apitoolkit: APIToolkit) {
   return serve(t, a);
 }
 
-describe('delivery to the local collector over Pub/Sub\'s REST API', () => {
+describe("delivery to the local collector over Pub/Sub's REST API", () => {
   test("the README's example request arrives as exactly the wire-format record", async (t) => {
     const c = await collector(t);
     const { url } = await runReadmeExample(t, { apiKey: 'readme-key', rootURL: c.rootURL, pubsubEndpoint: c.pubsubEndpoint });
@@ -71,7 +71,12 @@ describe('delivery to the local collector over Pub/Sub\'s REST API', () => {
     await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
     t.after(() => new Promise<void>((r) => front.close(() => r())));
     const port = (front.address() as { port: number }).port;
-    const apitoolkit = new APIToolkit({ apiKey: 'k', rootURL: `http://127.0.0.1:${port}`, pubsubEndpoint: c.pubsubEndpoint, flushIntervalMs: 10 });
+    const apitoolkit = new APIToolkit({
+      apiKey: 'k',
+      rootURL: `http://127.0.0.1:${port}`,
+      pubsubEndpoint: c.pubsubEndpoint,
+      flushIntervalMs: 10,
+    });
     t.after(() => apitoolkit.shutdown(1_000));
     const url = await app(t, apitoolkit);
     for (let i = 0; i < 20; i++) assert.equal((await fetch(`${url}/items/${i}`)).status, 200);
@@ -87,7 +92,14 @@ describe('delivery to the local collector over Pub/Sub\'s REST API', () => {
 
   test('an outage of the endpoint loses nothing: records are retried and delivered in order', async (t) => {
     const c = await collector(t);
-    const apitoolkit = new APIToolkit({ apiKey: 'k', rootURL: c.rootURL, pubsubEndpoint: c.pubsubEndpoint, flushIntervalMs: 10, maxBatchSize: 10, exportTimeoutMs: 2_000 });
+    const apitoolkit = new APIToolkit({
+      apiKey: 'k',
+      rootURL: c.rootURL,
+      pubsubEndpoint: c.pubsubEndpoint,
+      flushIntervalMs: 10,
+      maxBatchSize: 10,
+      exportTimeoutMs: 2_000,
+    });
     t.after(() => apitoolkit.shutdown(1_000));
     await apitoolkit.ready();
     const url = await app(t, apitoolkit);
@@ -98,10 +110,16 @@ describe('delivery to the local collector over Pub/Sub\'s REST API', () => {
     assert.ok(apitoolkit.stats().failed >= 1);
     c.setPublishFault(null);
     const records = await c.waitForRecords(50, 10_000);
-    assert.deepEqual(records.map((r) => r.raw_url), Array.from({ length: 50 }, (_, i) => `/items/${i}`));
+    assert.deepEqual(
+      records.map((r) => r.raw_url),
+      Array.from({ length: 50 }, (_, i) => `/items/${i}`),
+    );
     assert.equal(await apitoolkit.flush(5_000), true);
     assert.equal(apitoolkit.stats().published, 50);
-    assert.equal(Object.values(apitoolkit.stats().dropped).reduce((a, b) => a + b, 0), 0);
+    assert.equal(
+      Object.values(apitoolkit.stats().dropped).reduce((a, b) => a + b, 0),
+      0,
+    );
   });
 
   test('a non-retryable refusal (PERMISSION_DENIED) drops the batch and counts it', async (t) => {
@@ -122,7 +140,13 @@ describe('delivery to the local collector over Pub/Sub\'s REST API', () => {
 
   test('shutdown flushes several hundred queued records', async (t) => {
     const c = await collector(t);
-    const apitoolkit = new APIToolkit({ apiKey: 'k', rootURL: c.rootURL, pubsubEndpoint: c.pubsubEndpoint, flushIntervalMs: 60_000, maxBatchSize: 1_000 });
+    const apitoolkit = new APIToolkit({
+      apiKey: 'k',
+      rootURL: c.rootURL,
+      pubsubEndpoint: c.pubsubEndpoint,
+      flushIntervalMs: 60_000,
+      maxBatchSize: 1_000,
+    });
     await apitoolkit.ready();
     const url = await app(t, apitoolkit);
     await Promise.all(Array.from({ length: 600 }, (_, i) => fetch(`${url}/items/${i}`).then((r) => r.arrayBuffer())));
@@ -136,7 +160,13 @@ describe('delivery to the local collector over Pub/Sub\'s REST API', () => {
 
   test('shutdown with the endpoint hanging resolves in time and reports the drops', async (t) => {
     const c = await collector(t);
-    const apitoolkit = new APIToolkit({ apiKey: 'k', rootURL: c.rootURL, pubsubEndpoint: c.pubsubEndpoint, flushIntervalMs: 10, exportTimeoutMs: 200 });
+    const apitoolkit = new APIToolkit({
+      apiKey: 'k',
+      rootURL: c.rootURL,
+      pubsubEndpoint: c.pubsubEndpoint,
+      flushIntervalMs: 10,
+      exportTimeoutMs: 200,
+    });
     await apitoolkit.ready();
     const url = await app(t, apitoolkit);
     c.setPublishFault('hang');
@@ -152,8 +182,13 @@ describe('delivery to the local collector over Pub/Sub\'s REST API', () => {
     const c = await collector(t);
     const lines: string[] = [];
     const apitoolkit = new APIToolkit({
-      apiKey: 'very-secret-api-key', rootURL: c.rootURL, pubsubEndpoint: c.pubsubEndpoint, debug: true,
-      logger: (l) => lines.push(l), flushIntervalMs: 10, redactResponseBody: ['$.id'],
+      apiKey: 'very-secret-api-key',
+      rootURL: c.rootURL,
+      pubsubEndpoint: c.pubsubEndpoint,
+      debug: true,
+      logger: (l) => lines.push(l),
+      flushIntervalMs: 10,
+      redactResponseBody: ['$.id'],
     });
     t.after(() => apitoolkit.shutdown(500));
     const url = await app(t, apitoolkit);
@@ -161,7 +196,10 @@ describe('delivery to the local collector over Pub/Sub\'s REST API', () => {
     await c.waitForRecords(1, 5_000);
     await apitoolkit.flush(2_000);
     const log = lines.join('\n');
-    assert.match(log, /starting: metadata from http:\/\/127\.0\.0\.1:\d+, publishing to 127\.0\.0\.1:\d+; redacting headers \[authorization, cookie, set-cookie, proxy-authorization\], request body \[\], response body \[\$\.id\]/);
+    assert.match(
+      log,
+      /starting: metadata from http:\/\/127\.0\.0\.1:\d+, publishing to 127\.0\.0\.1:\d+; redacting headers \[authorization, cookie, set-cookie, proxy-authorization\], request body \[\], response body \[\$\.id\]/,
+    );
     assert.match(log, /ready: project/);
     assert.match(log, /sending \{/);
     assert.match(log, /published 1 record/);

@@ -20,10 +20,11 @@ before(() => {
 });
 after(() => pki.cleanup());
 
-const close = (server: Server) => new Promise<void>((resolve) => {
-  server.closeAllConnections();
-  server.close(() => resolve());
-});
+const close = (server: Server) =>
+  new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
 
 /** A server answering every request with its path, counting connections (and which are still open). */
 async function target(t: TestContext, secure: boolean, keepAliveTimeout = 30_000) {
@@ -49,10 +50,13 @@ async function proxy(t: TestContext, { refuse }: { refuse?: number } = {}) {
     const url = new URL(req.url!);
     const headers = { ...req.headers };
     delete headers['proxy-authorization'];
-    const upstream = httpRequest({ host: url.hostname, port: url.port, path: url.pathname + url.search, method: req.method, headers }, (answer) => {
-      res.writeHead(answer.statusCode!, answer.headers);
-      answer.pipe(res);
-    });
+    const upstream = httpRequest(
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: req.method, headers },
+      (answer) => {
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+      },
+    );
     req.pipe(upstream);
   });
   const tunnels = new Set<Socket>();
@@ -138,7 +142,10 @@ describe('node:https client: its connections', () => {
     t.after(() => close(server));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     for (const http of [nodeHttpClient(), fetchHttpClient()]) {
-      await assert.rejects(http.request({ ...get(url), maxResponseBytes: 1_000 }), (e) => e instanceof ResponseTooLargeError && /over 1000 bytes/.test(e.message));
+      await assert.rejects(
+        http.request({ ...get(url), maxResponseBytes: 1_000 }),
+        (e) => e instanceof ResponseTooLargeError && /over 1000 bytes/.test(e.message),
+      );
       assert.equal((await http.request({ ...get(url), maxResponseBytes: 200_000 })).body.length, 100_000);
       http.close();
     }
@@ -156,7 +163,9 @@ describe('node:https client: proxies from the environment', () => {
     t.after(() => http.close());
     assert.equal(http.description, `node:https through https proxy ${p.url}`);
     for (let i = 0; i < 2; i++) assert.equal((await http.request(get(`${server.url}/tunnelled`))).body, 'served /tunnelled');
-    assert.deepEqual(p.connects, [{ target: `127.0.0.1:${new URL(server.url).port}`, authorization: `Basic ${Buffer.from('ann:s3cr3t:pw').toString('base64')}` }]);
+    assert.deepEqual(p.connects, [
+      { target: `127.0.0.1:${new URL(server.url).port}`, authorization: `Basic ${Buffer.from('ann:s3cr3t:pw').toString('base64')}` },
+    ]);
     assert.deepEqual(p.forwarded, []);
   });
 
@@ -197,7 +206,10 @@ describe('node:https client: proxies from the environment', () => {
     const p = await proxy(t, { refuse: 407 });
     const http = nodeHttpClient({ ca: pki.caCert, env: { HTTPS_PROXY: p.url.replace('http://', 'http://bob:hunter2@') } });
     t.after(() => http.close());
-    const error = await http.request(get(`${server.url}/`)).then(() => assert.fail('resolved'), (e: Error) => e);
+    const error = await http.request(get(`${server.url}/`)).then(
+      () => assert.fail('resolved'),
+      (e: Error) => e,
+    );
     assert.match(error.message, new RegExp(`the proxy ${p.url} answered CONNECT 127\\.0\\.0\\.1:\\d+ with HTTP 407`));
     assert.ok(!error.message.includes('hunter2') && !error.message.includes('bob'));
     assert.ok(!http.description.includes('hunter2'));

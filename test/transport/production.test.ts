@@ -38,7 +38,10 @@ async function production(options: { tokenTls?: Pki['server']; pubsubTls?: Pki['
   const { key, publicKey } = serviceAccountKey(google.tokenUri, PROJECT);
   google.trust(key.client_email!, publicKey);
   const metadata = await serveMetadataTls(options.metadataTls ?? pki.server, API_KEY, {
-    project_id: APITOOLKIT_PROJECT, pubsub_project_id: PROJECT, topic_id: TOPIC, pubsub_push_service_account: key,
+    project_id: APITOOLKIT_PROJECT,
+    pubsub_project_id: PROJECT,
+    topic_id: TOPIC,
+    pubsub_push_service_account: key,
   });
   const secrets = [API_KEY, key.private_key_id!, ...key.private_key!.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'))];
   return { google, metadata, key, secrets, close: () => Promise.all([google.close(), metadata.close()]) };
@@ -46,7 +49,13 @@ async function production(options: { tokenTls?: Pki['server']; pubsubTls?: Pki['
 
 /** The SDK's transport as APIToolkit builds it on Node, trusting the test CA. */
 function transport(rootURL: string, pubsubEndpoint: string, lines: string[], ca: string | undefined = pki.caCert): Transport {
-  return makePubSubTransport({ apiKey: API_KEY, rootURL, pubsubEndpoint, http: nodeHttpClient(ca === undefined ? {} : { ca }), onDebug: (l) => lines.push(l) });
+  return makePubSubTransport({
+    apiKey: API_KEY,
+    rootURL,
+    pubsubEndpoint,
+    http: nodeHttpClient(ca === undefined ? {} : { ca }),
+    onDebug: (l) => lines.push(l),
+  });
 }
 
 /** A fake Google, and the SDK's transport started against it; all closed after the test. */
@@ -61,10 +70,16 @@ async function started(t: TestContext, options: Parameters<typeof production>[0]
 }
 
 function assertNoSecrets(text: string, secrets: string[], google: FakeGoogle): void {
-  for (const s of [...secrets, ...google.tokens, 'PRIVATE KEY']) assert.ok(!text.includes(s), `${s.slice(0, 12)}… leaked: ${text.slice(0, 300)}`);
+  for (const s of [...secrets, ...google.tokens, 'PRIVATE KEY'])
+    assert.ok(!text.includes(s), `${s.slice(0, 12)}… leaked: ${text.slice(0, 300)}`);
 }
 
-const batch = [Buffer.from('{"msg_id":"a","text":"héllo ✓"}'), Buffer.from([0, 0xff, 0xfe, 0x80, 0x7f]), Buffer.alloc(70_000, 0x7a), Buffer.from('x')];
+const batch = [
+  Buffer.from('{"msg_id":"a","text":"héllo ✓"}'),
+  Buffer.from([0, 0xff, 0xfe, 0x80, 0x7f]),
+  Buffer.alloc(70_000, 0x7a),
+  Buffer.from('x'),
+];
 
 describe('the production path over TLS (metadata, token endpoint, Pub/Sub)', () => {
   test('a send mints one token with a verified JWT and delivers the bytes exactly as the emulator path does', async (t) => {
@@ -78,7 +93,12 @@ describe('the production path over TLS (metadata, token endpoint, Pub/Sub)', () 
     assert.ok(p.google.published.every((pub) => pub.topic === TOPIC_NAME && pub.token === p.google.tokens[0]));
 
     // The emulator path (plaintext, no credentials) receives the same bytes.
-    const emulator = makePubSubTransport({ apiKey: API_KEY, rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint, http: nodeHttpClient() });
+    const emulator = makePubSubTransport({
+      apiKey: API_KEY,
+      rootURL: collector.rootURL,
+      pubsubEndpoint: collector.pubsubEndpoint,
+      http: nodeHttpClient(),
+    });
     t.after(() => emulator.shutdown());
     await emulator.start(AbortSignal.timeout(10_000));
     assert.deepEqual(await emulator.send(batch, 10_000), { ok: true });
@@ -88,7 +108,10 @@ describe('the production path over TLS (metadata, token endpoint, Pub/Sub)', () 
       assert.ok(p.google.published[0]!.messages[i]!.equals(data), `message ${i} via the production path`);
       assert.ok(viaEmulator[i]!.equals(data), `message ${i} via the emulator path`);
     }
-    assert.match(lines.join('\n'), new RegExp(`publishing to ${TOPIC_NAME} at ${p.google.pubsubEndpoint} with the service-account credentials`));
+    assert.match(
+      lines.join('\n'),
+      new RegExp(`publishing to ${TOPIC_NAME} at ${p.google.pubsubEndpoint} with the service-account credentials`),
+    );
     assertNoSecrets(lines.join('\n'), p.secrets, p.google);
   });
 
@@ -104,7 +127,9 @@ describe('the production path over TLS (metadata, token endpoint, Pub/Sub)', () 
     const http = nodeHttpClient({ ca: pki.caCert });
     t.after(() => http.close());
     const answer = await http.request({
-      method: 'POST', url: p.google.tokenUri, maxResponseBytes: 65_536,
+      method: 'POST',
+      url: p.google.tokenUri,
+      maxResponseBytes: 65_536,
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: `grant_type=${encodeURIComponent('urn:ietf:params:oauth:grant-type:jwt-bearer')}&assertion=${assertion}`,
     });
@@ -124,7 +149,10 @@ describe('the production path over TLS (metadata, token endpoint, Pub/Sub)', () 
       await sleep(100);
     }
     assert.ok(p.google.tokens.length >= 3, `${p.google.tokens.length} tokens over 4.5 s`);
-    assert.ok(p.google.publishStatuses.every((s) => s === 200), `statuses ${p.google.publishStatuses.join(',')}`);
+    assert.ok(
+      p.google.publishStatuses.every((s) => s === 200),
+      `statuses ${p.google.publishStatuses.join(',')}`,
+    );
     assert.equal(p.google.published.length, sends);
     assertNoSecrets(lines.join('\n'), p.secrets, p.google);
   });
@@ -193,7 +221,14 @@ describe('the production path over TLS (metadata, token endpoint, Pub/Sub)', () 
     t.after(() => third.shutdown());
     await assert.rejects(third.start(AbortSignal.timeout(1_500)), { name: 'TimeoutError' });
     assert.equal(r.metadata.requests, 0);
-    assert.ok(lines.some((l) => /client metadata attempt 1 failed \(GET https:\/\/127\.0\.0\.1:\d+\/api\/client_metadata failed: .*UNABLE_TO_VERIFY_LEAF_SIGNATURE/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) =>
+        /client metadata attempt 1 failed \(GET https:\/\/127\.0\.0\.1:\d+\/api\/client_metadata failed: .*UNABLE_TO_VERIFY_LEAF_SIGNATURE/.test(
+          l,
+        ),
+      ),
+      lines.join('\n'),
+    );
     assert.equal(p.google.requests, requestsAfterToken, '…and the publish never reached the untrusted endpoint');
     assertNoSecrets(lines.join('\n'), [...p.secrets, ...q.secrets, ...r.secrets], p.google);
   });
@@ -204,7 +239,9 @@ describe('the production path over TLS (metadata, token endpoint, Pub/Sub)', () 
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const metadata = await serveMetadataTls(pki.server, API_KEY, {
-      project_id: APITOOLKIT_PROJECT, pubsub_project_id: PROJECT, topic_id: TOPIC,
+      project_id: APITOOLKIT_PROJECT,
+      pubsub_project_id: PROJECT,
+      topic_id: TOPIC,
       pubsub_push_service_account: { ...p.key, private_key: pem },
     });
     t.after(() => metadata.close());
@@ -212,7 +249,10 @@ describe('the production path over TLS (metadata, token endpoint, Pub/Sub)', () 
     const prod = transport(metadata.rootURL, p.google.pubsubEndpoint, lines);
     t.after(() => prod.shutdown());
     await assert.rejects(prod.start(AbortSignal.timeout(1_200)), { name: 'TimeoutError' });
-    assert.ok(lines.some((l) => /`pubsub_push_service_account\.private_key` is not an RSA key WebCrypto can sign with \(DataError\)/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /`pubsub_push_service_account\.private_key` is not an RSA key WebCrypto can sign with \(DataError\)/.test(l)),
+      lines.join('\n'),
+    );
     assert.ok(metadata.requests >= 2, 'retried like any malformed metadata');
     const body = pem.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'));
     assertNoSecrets(lines.join('\n'), [...p.secrets, ...body], p.google);
@@ -242,16 +282,27 @@ describe('the production path over TLS (metadata, token endpoint, Pub/Sub)', () 
     assert.equal(denied.stats.published, 1);
     assert.deepEqual(await child.shutdown(2_000), { flushed: true, dropped: 0 });
     assertNoSecrets(child.stdout() + child.stderr(), p.secrets, p.google);
-    assert.match(child.stdout(), /publishing to projects\/apitoolkit-prod\/topics\/apitoolkit-records .* with the service-account credentials over node:https/);
+    assert.match(
+      child.stdout(),
+      /publishing to projects\/apitoolkit-prod\/topics\/apitoolkit-records .* with the service-account credentials over node:https/,
+    );
   });
 
   test('doctor checks the publish permission over TLS with the token a publish would use, and names a denial', async (t) => {
     const p = await production();
     t.after(() => p.close());
-    const doctor = () => promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'doctor', '--root-url', p.metadata.rootURL, '--pubsub-endpoint', p.google.pubsubEndpoint], {
-      cwd: new URL('../../', import.meta.url).pathname,
-      env: { ...process.env, APITOOLKIT_KEY: API_KEY, NODE_EXTRA_CA_CERTS: pki.caFile, NO_COLOR: '1', PUBSUB_EMULATOR_HOST: '' },
-    }).then((r) => ({ code: 0, out: r.stdout }), (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }));
+    const doctor = () =>
+      promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli.ts', 'doctor', '--root-url', p.metadata.rootURL, '--pubsub-endpoint', p.google.pubsubEndpoint],
+        {
+          cwd: new URL('../../', import.meta.url).pathname,
+          env: { ...process.env, APITOOLKIT_KEY: API_KEY, NODE_EXTRA_CA_CERTS: pki.caFile, NO_COLOR: '1', PUBSUB_EMULATOR_HOST: '' },
+        },
+      ).then(
+        (r) => ({ code: 0, out: r.stdout }),
+        (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
+      );
     const granted = await doctor();
     assert.equal(granted.code, 0, granted.out);
     assert.match(granted.out, new RegExp(`✓ topic +${TOPIC_NAME} as ${p.key.client_email} at ${p.google.pubsubEndpoint}`));

@@ -43,10 +43,11 @@ async function countingProxy(target: string): Promise<{ host: string; calls: str
   return {
     host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
     calls,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -97,9 +98,14 @@ describe('Pub/Sub transport against the emulator (REST)', () => {
     while (received.length < count && Date.now() < deadline) {
       const { status, body } = await restCall(emulator.host, 'POST', `${SUBSCRIPTION}:pull`, { maxMessages: 1000 });
       assert.equal(status, 200, JSON.stringify(body));
-      const messages = (body.receivedMessages ?? []) as Array<{ ackId: string; message: { data?: string; attributes?: Record<string, string> } }>;
-      for (const m of messages) received.push({ data: Buffer.from(m.message.data ?? '', 'base64'), attributes: { ...(m.message.attributes ?? {}) } });
-      if (messages.length > 0) await restCall(emulator.host, 'POST', `${SUBSCRIPTION}:acknowledge`, { ackIds: messages.map((m) => m.ackId) });
+      const messages = (body.receivedMessages ?? []) as Array<{
+        ackId: string;
+        message: { data?: string; attributes?: Record<string, string> };
+      }>;
+      for (const m of messages)
+        received.push({ data: Buffer.from(m.message.data ?? '', 'base64'), attributes: { ...(m.message.attributes ?? {}) } });
+      if (messages.length > 0)
+        await restCall(emulator.host, 'POST', `${SUBSCRIPTION}:acknowledge`, { ackIds: messages.map((m) => m.ackId) });
       else await new Promise((r) => setTimeout(r, 100));
     }
     const extra = await restCall(emulator.host, 'POST', `${SUBSCRIPTION}:pull`, { maxMessages: 10, returnImmediately: true });
@@ -126,7 +132,10 @@ describe('Pub/Sub transport against the emulator (REST)', () => {
       await other.start(AbortSignal.timeout(5_000));
       const before = publishCalls();
       const sent = Array.from({ length: 500 }, (_, i) =>
-        Buffer.concat([Buffer.from(JSON.stringify({ msg_id: `m-${i}`, pad: 'x'.repeat(i % 97) })), Buffer.from([0xe2, 0x9c, 0x93, i % 256])]),
+        Buffer.concat([
+          Buffer.from(JSON.stringify({ msg_id: `m-${i}`, pad: 'x'.repeat(i % 97) })),
+          Buffer.from([0xe2, 0x9c, 0x93, i % 256]),
+        ]),
       );
       const t0 = Date.now();
       assert.deepEqual(await other.send(sent, 10_000), { ok: true });
@@ -145,7 +154,13 @@ describe('Pub/Sub transport against the emulator (REST)', () => {
       { status: 200, body: { project_id: 'p', pubsub_project_id: PROJECT, topic_id: 'no-such-topic', pubsub_push_service_account: {} } },
     ]);
     const lines: string[] = [];
-    const other = makePubSubTransport({ apiKey: API_KEY, rootURL: missing.rootURL, pubsubEndpoint: emulator.host, http: nodeHttpClient(), onDebug: (l) => lines.push(l) });
+    const other = makePubSubTransport({
+      apiKey: API_KEY,
+      rootURL: missing.rootURL,
+      pubsubEndpoint: emulator.host,
+      http: nodeHttpClient(),
+      onDebug: (l) => lines.push(l),
+    });
     try {
       await other.start(AbortSignal.timeout(5_000));
       const result = await other.send([Buffer.from('x')], 5_000);

@@ -23,7 +23,12 @@ export function inspectorAssets(): InspectorAssets {
   if (cached !== undefined) return cached;
   const dir = assetsDir();
   const read = (name: string): string => readFileSync(join(dir, name), 'utf8');
-  cached = Object.freeze({ html: read('inspector.html'), css: read('inspector.css'), script: read('inspector.js'), favicon: read('favicon.svg') });
+  cached = Object.freeze({
+    html: read('inspector.html'),
+    css: read('inspector.css'),
+    script: read('inspector.js'),
+    favicon: read('favicon.svg'),
+  });
   return cached;
 }
 

@@ -131,7 +131,8 @@ export function formFields(text: string): Record<string, string | string[]> {
 export function encodeForm(fields: Record<string, unknown>): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(fields)) {
-    for (const one of Array.isArray(value) ? value : [value]) params.append(key, typeof one === 'string' ? one : JSON.stringify(one) ?? '');
+    for (const one of Array.isArray(value) ? value : [value])
+      params.append(key, typeof one === 'string' ? one : (JSON.stringify(one) ?? ''));
   }
   return params.toString();
 }

@@ -55,9 +55,10 @@ export function toCurl(record: ApiRecord): string {
   if (body.kind === 'binary') {
     parts.push(`# request body left out: ${body.bytes.length} bytes of binary (${contentType ?? 'no content-type'})`);
   } else if (body.kind !== 'empty') {
-    const data = body.kind === 'form' && mediaType(contentType) === 'application/x-www-form-urlencoded' && isObject(body.json)
-      ? encodeForm(body.json)
-      : (body.text as string);
+    const data =
+      body.kind === 'form' && mediaType(contentType) === 'application/x-www-form-urlencoded' && isObject(body.json)
+        ? encodeForm(body.json)
+        : (body.text as string);
     parts.push(`--data-raw ${quote(data)}`);
   }
   // A trailing comment after `\` would swallow the continuation: comments go last, on their own line.

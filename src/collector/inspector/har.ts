@@ -110,7 +110,8 @@ function toEntry(record: ApiRecord): HarEntry {
   const responseType = headerValue(record.response_headers, 'content-type');
   const requestBody = decodeBody(record.request_body, requestType);
   const responseBody = decodeBody(record.response_body, responseType);
-  const timestamp = typeof record.timestamp === 'string' && !Number.isNaN(Date.parse(record.timestamp)) ? record.timestamp : new Date(0).toISOString();
+  const timestamp =
+    typeof record.timestamp === 'string' && !Number.isNaN(Date.parse(record.timestamp)) ? record.timestamp : new Date(0).toISOString();
 
   let postData: HarPostData | undefined;
   if (requestBody.kind === 'form' && isObject(requestBody.json)) {
@@ -122,12 +123,22 @@ function toEntry(record: ApiRecord): HarEntry {
     };
   } else if (requestBody.kind === 'binary') {
     // postData has no encoding field: say what the text is.
-    postData = { mimeType: requestType ?? 'application/octet-stream', text: requestBody.bytes.toString('base64'), comment: 'base64 of a binary body' };
+    postData = {
+      mimeType: requestType ?? 'application/octet-stream',
+      text: requestBody.bytes.toString('base64'),
+      comment: 'base64 of a binary body',
+    };
   } else if (requestBody.kind !== 'empty') {
-    postData = { mimeType: requestType ?? (requestBody.kind === 'json' ? 'application/json' : 'text/plain'), text: requestBody.text as string };
+    postData = {
+      mimeType: requestType ?? (requestBody.kind === 'json' ? 'application/json' : 'text/plain'),
+      text: requestBody.text as string,
+    };
   }
 
-  const content: HarContent = { size: responseBody.bytes.length, mimeType: responseType ?? (responseBody.kind === 'empty' ? 'x-unknown' : 'application/octet-stream') };
+  const content: HarContent = {
+    size: responseBody.bytes.length,
+    mimeType: responseType ?? (responseBody.kind === 'empty' ? 'x-unknown' : 'application/octet-stream'),
+  };
   if (responseBody.kind === 'binary') {
     content.text = responseBody.bytes.toString('base64');
     content.encoding = 'base64';
@@ -180,7 +191,8 @@ function pairs(map: unknown): HarNameValue[] {
   if (!isObject(map)) return [];
   const out: HarNameValue[] = [];
   for (const [name, values] of Object.entries(map)) {
-    for (const value of Array.isArray(values) ? values : [values]) out.push({ name, value: typeof value === 'string' ? value : String(value) });
+    for (const value of Array.isArray(values) ? values : [values])
+      out.push({ name, value: typeof value === 'string' ? value : String(value) });
   }
   return out;
 }

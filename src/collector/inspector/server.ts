@@ -140,7 +140,12 @@ export async function startInspector(store: RecordStore, options: InspectorOptio
     if (path === '/events') return openStream(req, res);
     if (path === '/api/info') return sendJson(res, 200, { instance, ...info() });
     if (path === '/api/records') {
-      const limit = clampInt(new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('limit'), DEFAULT_PAGE_RECORDS, 1, MAX_PAGE_RECORDS);
+      const limit = clampInt(
+        new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('limit'),
+        DEFAULT_PAGE_RECORDS,
+        1,
+        MAX_PAGE_RECORDS,
+      );
       const entries = store.list().slice(-limit);
       return sendJson(res, 200, { instance, total: store.list().length, records: entries.map(wire) });
     }
@@ -148,7 +153,11 @@ export async function startInspector(store: RecordStore, options: InspectorOptio
       return sendJson(res, 200, { endpoints: catalog.build(store.list().map((entry) => entry.record)) });
     }
     if (path === '/api/leaks') {
-      const report = summarize(store.list().map((entry) => entry.record), leaksOf, { dismissed: store.dismissed() });
+      const report = summarize(
+        store.list().map((entry) => entry.record),
+        leaksOf,
+        { dismissed: store.dismissed() },
+      );
       return sendJson(res, 200, { records: report.records, groups: report.groups });
     }
     const match = /^\/api\/records\/(\d{1,15})(\/curl|\/leaks)?$/.exec(path);
@@ -239,7 +248,14 @@ export async function startInspector(store: RecordStore, options: InspectorOptio
     } catch {
       return sendJson(res, 400, { error: 'request body is not JSON' });
     }
-    if (typeof body !== 'object' || body === null || typeof body.id !== 'string' || body.id === '' || body.id.length > 4096 || typeof body.dismissed !== 'boolean') {
+    if (
+      typeof body !== 'object' ||
+      body === null ||
+      typeof body.id !== 'string' ||
+      body.id === '' ||
+      body.id.length > 4096 ||
+      typeof body.dismissed !== 'boolean'
+    ) {
       return sendJson(res, 400, { error: 'expected {"id": "<finding id>", "dismissed": true|false}' });
     }
     await store.setDismissed(body.id, body.dismissed);

@@ -141,12 +141,14 @@ export function createShapeBuilder(): ShapeBuilder {
       return {
         bodies,
         kinds: { ...kinds },
-        fields: [...fields].sort(([a], [b]) => comparePaths(a, b)).map(([path, field]) => ({
-          path,
-          types: TYPE_ORDER.filter((type) => field.types.has(type)),
-          seen: field.seen,
-          redacted: field.redacted,
-        })),
+        fields: [...fields]
+          .sort(([a], [b]) => comparePaths(a, b))
+          .map(([path, field]) => ({
+            path,
+            types: TYPE_ORDER.filter((type) => field.types.has(type)),
+            seen: field.seen,
+            redacted: field.redacted,
+          })),
         truncated,
       };
     },
@@ -177,11 +179,15 @@ export function jsonType(value: unknown): JsonType {
   if (value === null || value === undefined) return 'null';
   if (Array.isArray(value)) return 'array';
   switch (typeof value) {
-    case 'string': return 'string';
+    case 'string':
+      return 'string';
     case 'number':
-    case 'bigint': return 'number';
-    case 'boolean': return 'boolean';
-    default: return 'object';
+    case 'bigint':
+      return 'number';
+    case 'boolean':
+      return 'boolean';
+    default:
+      return 'object';
   }
 }
 

@@ -36,4 +36,3 @@ export function withheld(): BodyRedaction {
   // A fresh Buffer each time: Buffers are mutable and must not be shared between records.
   return { body: Buffer.from(JSON.stringify(REDACTED), 'utf8'), redactions: 1, unparsable: true };
 }
-

@@ -248,7 +248,7 @@ export function formView(fields: readonly Field[]): FormView {
         push = true;
         break;
       }
-      slot = typeof step === 'number' ? child(slot.items ??= new Map(), step) : child(slot.members ??= new Map(), step);
+      slot = typeof step === 'number' ? child((slot.items ??= new Map()), step) : child((slot.members ??= new Map()), step);
     }
     if (push) slot.push = true;
     else slot.plain = true;
@@ -341,7 +341,15 @@ export function selectInForm(view: FormView, { rules, twins }: RuleSet): FormSel
   const inFlat = rules.map(() => 0);
   const byTwin = twins.map(() => 0);
   const nested = selectNodes(view.nested, rules, undefined, inNested);
-  const twinned = twins.length === 0 ? [] : selectNodes(view.nested, twins.map((t) => t.twin), undefined, byTwin);
+  const twinned =
+    twins.length === 0
+      ? []
+      : selectNodes(
+          view.nested,
+          twins.map((t) => t.twin),
+          undefined,
+          byTwin,
+        );
   const flat = selectNodes(view.flat, rules, undefined, inFlat);
   if (nested === WITHHELD || twinned === WITHHELD || flat === WITHHELD) return WITHHELD;
   // A twin's matches count for the rule it was made from.

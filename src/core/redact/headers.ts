@@ -10,19 +10,13 @@ export type { HeaderInput } from '../record.js';
 import { redactQuery, type QueryNames } from './query.js';
 import { stringList, type MatchStat } from './rules.js';
 
-
 /**
  * Headers that are redacted whatever the options say: they carry credentials.
  *
  * @example
  * ALWAYS_REDACTED_HEADERS.includes('cookie'); // true
  */
-export const ALWAYS_REDACTED_HEADERS: readonly string[] = Object.freeze([
-  'authorization',
-  'cookie',
-  'set-cookie',
-  'proxy-authorization',
-]);
+export const ALWAYS_REDACTED_HEADERS: readonly string[] = Object.freeze(['authorization', 'cookie', 'set-cookie', 'proxy-authorization']);
 
 /** Headers whose value is a URL: the `redactQueryParams` rules apply to its query string. */
 const URL_HEADERS: ReadonlySet<string> = new Set(['referer', 'location', 'content-location']);
@@ -43,7 +37,11 @@ export function headerNames(value: unknown): ReadonlyMap<string, MatchStat | nul
  * strings) from node's header shapes; each matched header's values become one marker.
  * `redactions` counts the header values that were replaced.
  */
-export function redactHeaders(names: ReadonlyMap<string, MatchStat | null>, queryNames: QueryNames, headers: HeaderInput): { headers: Record<string, string[]>; redactions: number } {
+export function redactHeaders(
+  names: ReadonlyMap<string, MatchStat | null>,
+  queryNames: QueryNames,
+  headers: HeaderInput,
+): { headers: Record<string, string[]>; redactions: number } {
   const out: Record<string, string[]> = {};
   let redactions = 0;
   for (const key of Object.keys(headers)) {

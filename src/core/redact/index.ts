@@ -80,7 +80,6 @@ export interface RuleMatches {
   readonly matches: number;
 }
 
-
 /**
  * Validates and compiles the redaction options once. Throws `OptionsInvalidError` for a list that is
  * not an array of strings, and `RedactPathInvalidError` for a JSONPath that cannot be compiled even
@@ -121,7 +120,13 @@ class CompiledRedactor implements Redactor {
   readonly #responseRules: RuleSet;
   readonly #maxBodyBytes: number;
 
-  constructor(headerNames: ReadonlyMap<string, MatchStat | null>, queryNames: QueryNames, requestRules: RuleSet, responseRules: RuleSet, maxBodyBytes: number) {
+  constructor(
+    headerNames: ReadonlyMap<string, MatchStat | null>,
+    queryNames: QueryNames,
+    requestRules: RuleSet,
+    responseRules: RuleSet,
+    maxBodyBytes: number,
+  ) {
     this.#headerNames = headerNames;
     this.#queryNames = queryNames;
     this.#requestRules = requestRules;

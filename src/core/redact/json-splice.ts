@@ -106,10 +106,15 @@ export function compileSplice(rules: readonly SpliceRule[], marker: string, maxD
   });
   const bytes = names.map((name) => Buffer.from(name, 'latin1'));
   return Object.freeze({
-    rules, descendantBits, rootBits, maxDepth,
+    rules,
+    descendantBits,
+    rootBits,
+    maxDepth,
     names: bytes,
     hashes: bytes.map((b) => hashOf(b, 0, b.length)),
-    descendantBitsOf, membersBitsOf, lastBitsAt,
+    descendantBitsOf,
+    membersBitsOf,
+    lastBitsAt,
     marker: Buffer.from(JSON.stringify(marker), 'latin1'),
     markerText: marker,
   });
@@ -198,13 +203,20 @@ class Scanner {
   value(i: number, depth: number, chain: number): number {
     if (i >= this.n || depth >= this.plan.maxDepth) return FAIL;
     switch (this.b[i]) {
-      case 0x7b: return this.object(i, depth, chain); // {
-      case 0x5b: return this.array(i, depth); // [
-      case 0x22: return this.string(i); // "
-      case 0x74: return this.word(i, TRUE);
-      case 0x66: return this.word(i, FALSE);
-      case 0x6e: return this.word(i, NULL);
-      default: return this.number(i);
+      case 0x7b:
+        return this.object(i, depth, chain); // {
+      case 0x5b:
+        return this.array(i, depth); // [
+      case 0x22:
+        return this.string(i); // "
+      case 0x74:
+        return this.word(i, TRUE);
+      case 0x66:
+        return this.word(i, FALSE);
+      case 0x6e:
+        return this.word(i, NULL);
+      default:
+        return this.number(i);
     }
   }
 
@@ -266,7 +278,8 @@ class Scanner {
       i = this.space(i);
       if (i >= n) return FAIL;
       const c = b[i];
-      if (c === 0x2c) { // ,
+      if (c === 0x2c) {
+        // ,
         i = this.space(i + 1);
         continue;
       }
@@ -288,7 +301,8 @@ class Scanner {
       i = this.space(i);
       if (i >= this.n) return FAIL;
       const c = b[i];
-      if (c === 0x2c) { // ,
+      if (c === 0x2c) {
+        // ,
         i = this.space(i + 1);
         continue;
       }
@@ -312,7 +326,8 @@ class Scanner {
       if (c === 0x5c) {
         this.escaped = true;
         const e = b[j + 1];
-        if (e === 0x75) { // \uXXXX; a lone surrogate is fine for JSON.parse
+        if (e === 0x75) {
+          // \uXXXX; a lone surrogate is fine for JSON.parse
           if (!isHex(b[j + 2]) || !isHex(b[j + 3]) || !isHex(b[j + 4]) || !isHex(b[j + 5])) return FAIL;
           j += 6;
         } else if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
@@ -330,14 +345,17 @@ class Scanner {
     const b = this.b;
     let j = i;
     if (b[j] === 0x2d) j += 1; // -
-    if (b[j] === 0x30) j += 1; // a leading 0 stands alone
+    if (b[j] === 0x30)
+      j += 1; // a leading 0 stands alone
     else if (isNonZeroDigit(b[j])) j = this.digits(j + 1);
     else return FAIL;
-    if (b[j] === 0x2e) { // .
+    if (b[j] === 0x2e) {
+      // .
       if (!isDigit(b[j + 1])) return FAIL;
       j = this.digits(j + 1);
     }
-    if (b[j] === 0x65 || b[j] === 0x45) { // e E
+    if (b[j] === 0x65 || b[j] === 0x45) {
+      // e E
       j += 1;
       if (b[j] === 0x2b || b[j] === 0x2d) j += 1; // + -
       if (!isDigit(b[j])) return FAIL;
@@ -470,7 +488,13 @@ function apply(body: Buffer, plan: SplicePlan, scan: Scanner): SpliceResult {
 }
 
 /** `body` with each outermost replaced span written as `marker`. */
-function spliced(body: Buffer, marker: Uint8Array, starts: readonly number[], ends: readonly number[], replaced: readonly number[]): Buffer {
+function spliced(
+  body: Buffer,
+  marker: Uint8Array,
+  starts: readonly number[],
+  ends: readonly number[],
+  replaced: readonly number[],
+): Buffer {
   let size = body.length;
   let covered = 0;
   for (let e = 0; e < starts.length; e += 1) {

@@ -43,7 +43,8 @@ export function redactJson(body: Buffer, { rules, scan, splice }: RuleSet): Body
   // The check is the splice scanner with no rule; it also gives up on member names written with
   // escapes or non-ASCII bytes (`"c\u0061rd"` repeats `"card"`), and those bodies are re-serialised too.
   // A body the splice scanner gave up on is not read twice.
-  if (result.redactions === 0 && result.value !== WITHHELD && !scannerGaveUp && spliceJson(body, EVERY_MEMBER_SEEN) !== null) return unchanged(body);
+  if (result.redactions === 0 && result.value !== WITHHELD && !scannerGaveUp && spliceJson(body, EVERY_MEMBER_SEEN) !== null)
+    return unchanged(body);
   return serialise(result);
 }
 

@@ -87,7 +87,8 @@ export function boundaryOf(contentType: string): string | undefined {
       if (!/^[ \t]*$/.test(contentType.slice(at))) return undefined;
       break;
     }
-    if (m[1]!.toLowerCase() === 'boundary' && boundary === undefined) boundary = m[2] !== undefined ? m[2].replace(/\\([\s\S])/g, '$1') : m[3];
+    if (m[1]!.toLowerCase() === 'boundary' && boundary === undefined)
+      boundary = m[2] !== undefined ? m[2].replace(/\\([\s\S])/g, '$1') : m[3];
     at = param.lastIndex;
   }
   return boundary === '' ? undefined : boundary;
@@ -152,7 +153,12 @@ function describePart(head: string): { name: string | undefined; fileType: strin
   }
   const mediaType = type === undefined ? undefined : type.split(';')[0]!.trim().toLowerCase();
   // A file: it says so (filename), or it carries something other than text (RFC 7578 §4.4: text/plain is the default).
-  const isFile = params.has('filename') || params.has('filename*') || (mediaType !== undefined && mediaType !== '' && mediaType !== 'text/plain');
-  const fileType = isFile ? (type === undefined || type === '' ? 'application/octet-stream' : type.replace(/[\s\]]+/g, ' ').trim()) : undefined;
+  const isFile =
+    params.has('filename') || params.has('filename*') || (mediaType !== undefined && mediaType !== '' && mediaType !== 'text/plain');
+  const fileType = isFile
+    ? type === undefined || type === ''
+      ? 'application/octet-stream'
+      : type.replace(/[\s\]]+/g, ' ').trim()
+    : undefined;
   return { name: params.get('name'), fileType };
 }

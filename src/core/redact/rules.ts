@@ -187,13 +187,20 @@ function quoteName(name: string): string {
 
 function escapeNameChar(ch: string): string {
   switch (ch) {
-    case "'": return "\\'";
-    case '\\': return '\\\\';
-    case '\b': return '\\b';
-    case '\f': return '\\f';
-    case '\n': return '\\n';
-    case '\r': return '\\r';
-    case '\t': return '\\t';
+    case "'":
+      return "\\'";
+    case '\\':
+      return '\\\\';
+    case '\b':
+      return '\\b';
+    case '\f':
+      return '\\f';
+    case '\n':
+      return '\\n';
+    case '\r':
+      return '\\r';
+    case '\t':
+      return '\\t';
     default: {
       const code = ch.charCodeAt(0);
       return code < 0x20 ? `\\u${code.toString(16).padStart(4, '0')}` : ch;
@@ -201,7 +208,12 @@ function escapeNameChar(ch: string): string {
   }
 }
 
-export function compileRules(option: BodyOption, value: unknown, environment: Environment, how: { walks: boolean; needles: boolean; splice: boolean }): RuleSet {
+export function compileRules(
+  option: BodyOption,
+  value: unknown,
+  environment: Environment,
+  how: { walks: boolean; needles: boolean; splice: boolean },
+): RuleSet {
   const rules = new Map<string, Rule>();
   stringList(option, value).forEach((path, i) => {
     const name = `${option}[${i}]`;
@@ -221,7 +233,12 @@ export function compileRules(option: BodyOption, value: unknown, environment: En
     const twin = twinOf(rule.query);
     if (twin === null) return;
     const query = compilePath(environment, rule.stat.option, rule.stat.rule, twin);
-    twins.push(Object.freeze({ rule: i, twin: Object.freeze({ query, plan: how.walks ? planOf(query) : QUERY_PLAN, needles: null, stat: { ...rule.stat, matches: 0 } }) }));
+    twins.push(
+      Object.freeze({
+        rule: i,
+        twin: Object.freeze({ query, plan: how.walks ? planOf(query) : QUERY_PLAN, needles: null, stat: { ...rule.stat, matches: 0 } }),
+      }),
+    );
   });
   return Object.freeze({ rules: list, scan: needleScan(list), splice: how.splice ? splicePlan(list) : null, twins: Object.freeze(twins) });
 }
@@ -407,4 +424,3 @@ export function stringList(option: string, value: unknown): readonly string[] {
   });
   return value as readonly string[];
 }
-

@@ -31,7 +31,12 @@ export type Location = readonly (string | number)[];
  * when the value is too deep to evaluate. `source` is the JSON text `root` was parsed from: a rule
  * whose needles it lacks cannot match and is skipped unread. `root` is not changed.
  */
-export function selectNodes(root: JSONValue, rules: readonly Rule[], source: JsonSource | undefined, counts?: number[]): Location[] | typeof WITHHELD {
+export function selectNodes(
+  root: JSONValue,
+  rules: readonly Rule[],
+  source: JsonSource | undefined,
+  counts?: number[],
+): Location[] | typeof WITHHELD {
   const selected: Location[] = [];
   // The needles in the text, searched once, when a rule first needs them; null when the text spells
   // some string with `\u` escapes (a name may then be there without its needle).
@@ -83,7 +88,11 @@ export function replaceNodes(root: JSONValue, selected: readonly Location[]): { 
  * Applies every rule to `root` (in place): the union of what each selects in the value as received
  * is replaced by the marker. See {@link selectNodes} and {@link replaceNodes}.
  */
-export function redactValue(root: JSONValue, rules: readonly Rule[], source: JsonSource | undefined): { value: JSONValue | typeof WITHHELD; redactions: number } {
+export function redactValue(
+  root: JSONValue,
+  rules: readonly Rule[],
+  source: JsonSource | undefined,
+): { value: JSONValue | typeof WITHHELD; redactions: number } {
   const selected = selectNodes(root, rules, source);
   if (selected === WITHHELD) return { value: WITHHELD, redactions: 0 };
   return replaceNodes(root, selected);
@@ -171,4 +180,3 @@ function memberOf(container: JSONValue, key: string | number): JSONValue | undef
   }
   return typeof key === 'string' && Object.hasOwn(container, key) ? container[key] : undefined;
 }
-

@@ -18,13 +18,15 @@ function app(express: Express, apitoolkit: APIToolkit | undefined) {
     res.json({ id: req.params.id, token: 'secret-token' });
   });
   app.post('/users/:id', (req, res) => {
-    const name = req.is('application/json') ? (req.body as { name?: unknown }).name ?? null : null;
+    const name = req.is('application/json') ? ((req.body as { name?: unknown }).name ?? null) : null;
     res.status(201).json({ id: req.params.id, token: 'tok-123', name });
   });
   app.post('/upload', (_req, res) => res.json({ ok: true }));
   const orgs = express.Router();
   const projects = express.Router({ mergeParams: true });
-  projects.get('/:projectId', (req, res) => res.json({ orgId: (req.params as Record<string, string>).orgId, projectId: req.params.projectId }));
+  projects.get('/:projectId', (req, res) =>
+    res.json({ orgId: (req.params as Record<string, string>).orgId, projectId: req.params.projectId }),
+  );
   orgs.use('/:orgId/projects', projects);
   app.use('/orgs', orgs);
   app.get('/boom', () => {

@@ -47,15 +47,18 @@ async function app(Fastify: FastifyFactory, apitoolkit: APIToolkit | undefined):
     const body = request.body as { name?: unknown } | null;
     const json = request.headers['content-type']?.startsWith('application/json') === true;
     reply.code(201);
-    return { id: request.params.id, token: 'tok-123', name: json ? body?.name ?? null : null };
+    return { id: request.params.id, token: 'tok-123', name: json ? (body?.name ?? null) : null };
   });
   app.post('/upload', async () => ({ ok: true }));
-  await app.register(async (orgs) => {
-    orgs.get<{ Params: { orgId: string; projectId: string } }>('/:orgId/projects/:projectId', async (request) => ({
-      orgId: request.params.orgId,
-      projectId: request.params.projectId,
-    }));
-  }, { prefix: '/orgs' });
+  await app.register(
+    async (orgs) => {
+      orgs.get<{ Params: { orgId: string; projectId: string } }>('/:orgId/projects/:projectId', async (request) => ({
+        orgId: request.params.orgId,
+        projectId: request.params.projectId,
+      }));
+    },
+    { prefix: '/orgs' },
+  );
   app.get('/boom', async () => {
     throw new Error('outer failure', { cause: new TypeError('inner cause') });
   });

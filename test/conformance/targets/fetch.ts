@@ -13,12 +13,17 @@ import type { Target } from '../spec.js';
 import { honoNodeServerVersion } from './hono.js';
 import { listen } from './serve.js';
 
-export const fetchTargets: Target[] = [{
-  name: `fetchHandler on Node ${process.versions.node} (@hono/node-server ${honoNodeServerVersion})`,
-  sdkType: 'JsFetch',
-  template: (pattern) => pattern,
-  start: (apitoolkit) => listen(createAdaptorServer({
-    fetch: serverFetch('fetch', apitoolkit, { fetchHandler, honoMiddleware, Hono, streamSSE }),
-    overrideGlobalObjects: false,
-  }) as import('node:http').Server),
-}];
+export const fetchTargets: Target[] = [
+  {
+    name: `fetchHandler on Node ${process.versions.node} (@hono/node-server ${honoNodeServerVersion})`,
+    sdkType: 'JsFetch',
+    template: (pattern) => pattern,
+    start: (apitoolkit) =>
+      listen(
+        createAdaptorServer({
+          fetch: serverFetch('fetch', apitoolkit, { fetchHandler, honoMiddleware, Hono, streamSSE }),
+          overrideGlobalObjects: false,
+        }) as import('node:http').Server,
+      ),
+  },
+];

@@ -17,14 +17,19 @@ const version = (name: string): string =>
 export const honoVersion = version('hono');
 export const honoNodeServerVersion = version('@hono/node-server');
 
-export const honoTargets: Target[] = [{
-  name: `hono ${honoVersion} on @hono/node-server ${honoNodeServerVersion}`,
-  sdkType: 'JsHono',
-  template: (pattern) => pattern,
-  // overrideGlobalObjects: false keeps the process's own Request/Response for the other targets
-  // of this suite; test/adapters/hono.test.ts runs with the default (overridden) globals.
-  start: (apitoolkit) => listen(createAdaptorServer({
-    fetch: serverFetch('hono', apitoolkit, { fetchHandler, honoMiddleware, Hono, streamSSE }),
-    overrideGlobalObjects: false,
-  }) as import('node:http').Server),
-}];
+export const honoTargets: Target[] = [
+  {
+    name: `hono ${honoVersion} on @hono/node-server ${honoNodeServerVersion}`,
+    sdkType: 'JsHono',
+    template: (pattern) => pattern,
+    // overrideGlobalObjects: false keeps the process's own Request/Response for the other targets
+    // of this suite; test/adapters/hono.test.ts runs with the default (overridden) globals.
+    start: (apitoolkit) =>
+      listen(
+        createAdaptorServer({
+          fetch: serverFetch('hono', apitoolkit, { fetchHandler, honoMiddleware, Hono, streamSSE }),
+          overrideGlobalObjects: false,
+        }) as import('node:http').Server,
+      ),
+  },
+];

@@ -101,7 +101,9 @@ function json(res: ServerResponse, status: number, value: unknown, headers: Reco
 
 function app(apitoolkit: APIToolkit | undefined): RequestListener {
   const router = new TinyRouter();
-  router.get('/users/:id', (_req, res, params) => json(res, 200, { id: params.id, token: 'secret-token' }, { 'set-cookie': 'session=abc' }));
+  router.get('/users/:id', (_req, res, params) =>
+    json(res, 200, { id: params.id, token: 'secret-token' }, { 'set-cookie': 'session=abc' }),
+  );
   router.post('/users/:id', async (req, res, params) => {
     const raw = await readBody(req);
     let name: unknown = null;
@@ -156,9 +158,11 @@ function app(apitoolkit: APIToolkit | undefined): RequestListener {
   return answering500(httpHandler(apitoolkit, router.listener, { route: (req) => router.match(req) }));
 }
 
-export const httpTargets: Target[] = [{
-  name: `node:http ${process.versions.node}`,
-  sdkType: 'JsNode',
-  template: (pattern) => pattern,
-  start: (apitoolkit) => listen(app(apitoolkit)),
-}];
+export const httpTargets: Target[] = [
+  {
+    name: `node:http ${process.versions.node}`,
+    sdkType: 'JsNode',
+    template: (pattern) => pattern,
+    start: (apitoolkit) => listen(app(apitoolkit)),
+  },
+];

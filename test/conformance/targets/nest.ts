@@ -3,7 +3,21 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import 'reflect-metadata';
-import { Body, Controller, Get, Header, Headers, HttpCode, Module, Param, Post, Req, Res, type INestApplication, type NestApplicationOptions } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  Headers,
+  HttpCode,
+  Module,
+  Param,
+  Post,
+  Req,
+  Res,
+  type INestApplication,
+  type NestApplicationOptions,
+} from '@nestjs/common';
 import { NestFactory, RouterModule } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
@@ -47,7 +61,7 @@ export function standardModule(apitoolkit: APIToolkit | undefined): new () => un
 
     @Post(':id')
     create(@Param('id') id: string, @Body() body: unknown, @Headers('content-type') type: string | undefined) {
-      const name = type?.startsWith('application/json') ? (body as { name?: unknown } | undefined)?.name ?? null : null;
+      const name = type?.startsWith('application/json') ? ((body as { name?: unknown } | undefined)?.name ?? null) : null;
       return { id, token: 'tok-123', name };
     }
   }
@@ -161,7 +175,9 @@ export async function startNest(
   } else {
     app = await NestFactory.create(root, new FastifyAdapter(), { logger: false, ...options });
     // Fastify answers 415 to types it has no parser for: take everything else as bytes.
-    (app.getHttpAdapter().getInstance() as FastifyInstance).addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    (app.getHttpAdapter().getInstance() as FastifyInstance).addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) =>
+      done(null, body),
+    );
   }
   setup?.(app);
   await app.listen(0, '127.0.0.1');

@@ -10,10 +10,11 @@ export async function listen(handlerOrServer: RequestListener | Server): Promise
   if (address === null || typeof address === 'string') throw new Error('no address');
   return {
     url: `http://127.0.0.1:${address.port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -41,7 +42,9 @@ export function remoteApp(
       records: () => collector.records(),
       waitForRecords: (count) => collector.waitForRecords(count, 10_000),
       flush: async (timeoutMs) => {
-        const response = await fetch(`${controlUrl}/apitoolkit-flush?timeoutMs=${timeoutMs}`, { signal: AbortSignal.timeout(timeoutMs + 2_000) });
+        const response = await fetch(`${controlUrl}/apitoolkit-flush?timeoutMs=${timeoutMs}`, {
+          signal: AbortSignal.timeout(timeoutMs + 2_000),
+        });
         return ((await response.json()) as { flushed: boolean }).flushed;
       },
     },

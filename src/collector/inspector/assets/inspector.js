@@ -39,7 +39,7 @@
     selected: null,
     view: 'log',
     catalogTimer: null,
-    renderQueued: false
+    renderQueued: false,
   };
 
   /**
@@ -48,7 +48,9 @@
    * @param {string} id
    * @returns {any}
    */
-  function byId(id) { return document.getElementById(id); }
+  function byId(id) {
+    return document.getElementById(id);
+  }
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -59,7 +61,7 @@
 
   function str(value) {
     if (value === undefined || value === null) return '';
-    return typeof value === 'string' ? value : (typeof value === 'object' ? JSON.stringify(value) : String(value));
+    return typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
   }
 
   // Appends text to parent with every redaction marker wrapped in <mark class="redacted"> and, in
@@ -72,7 +74,10 @@
       var hit = at === -1 ? null : MARKER;
       for (var i = 0; i < needles.length; i++) {
         var j = rest.indexOf(needles[i]);
-        if (j !== -1 && (at === -1 || j < at)) { at = j; hit = needles[i]; }
+        if (j !== -1 && (at === -1 || j < at)) {
+          at = j;
+          hit = needles[i];
+        }
       }
       if (hit === null) break;
       if (at > 0) parent.appendChild(document.createTextNode(rest.slice(0, at)));
@@ -94,19 +99,28 @@
   function b64Size(base64) {
     if (typeof base64 !== 'string' || base64 === '') return 0;
     var pad = base64.slice(-2) === '==' ? 2 : base64.slice(-1) === '=' ? 1 : 0;
-    return Math.floor(base64.length * 3 / 4) - pad;
+    return Math.floor((base64.length * 3) / 4) - pad;
   }
 
   function serviceKeys(record) {
     var keys = [];
     if (typeof record.service_version === 'string' && record.service_version !== '') keys.push('v:' + record.service_version);
-    if (Array.isArray(record.tags)) record.tags.forEach(function (tag) { if (typeof tag === 'string') keys.push('t:' + tag); });
+    if (Array.isArray(record.tags))
+      record.tags.forEach(function (tag) {
+        if (typeof tag === 'string') keys.push('t:' + tag);
+      });
     return keys;
   }
 
-  function isObject(value) { return typeof value === 'object' && value !== null && !Array.isArray(value); }
-  function isOutgoing(record) { return typeof record.sdk_type === 'string' && /Outgoing$/.test(record.sdk_type); }
-  function routeOf(record) { return typeof record.url_path === 'string' && record.url_path !== '' ? record.url_path : NO_ROUTE; }
+  function isObject(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  }
+  function isOutgoing(record) {
+    return typeof record.sdk_type === 'string' && /Outgoing$/.test(record.sdk_type);
+  }
+  function routeOf(record) {
+    return typeof record.url_path === 'string' && record.url_path !== '' ? record.url_path : NO_ROUTE;
+  }
   function isNested(entry) {
     var r = entry.record;
     return isOutgoing(r) && typeof r.parent_id === 'string' && state.byMsgId.has(r.parent_id);
@@ -117,7 +131,11 @@
     return 's' + Math.floor(status / 100) + 'xx';
   }
 
-  function pad(n, width) { var s = String(n); while (s.length < width) s = '0' + s; return s; }
+  function pad(n, width) {
+    var s = String(n);
+    while (s.length < width) s = '0' + s;
+    return s;
+  }
 
   function fmtTime(timestamp) {
     var d = new Date(timestamp);
@@ -131,7 +149,9 @@
     return ms.toFixed(ms < 10 ? 2 : 1) + ' ms';
   }
 
-  function fmtDuration(ns) { return typeof ns === 'number' ? fmtMs(ns / 1e6) : '?'; }
+  function fmtDuration(ns) {
+    return typeof ns === 'number' ? fmtMs(ns / 1e6) : '?';
+  }
 
   function fmtBytes(n) {
     if (n < 1024) return n + ' B';
@@ -146,7 +166,9 @@
     return typeof first === 'string' ? first : undefined;
   }
 
-  function mediaType(contentType) { return str(contentType).split(';')[0].trim().toLowerCase(); }
+  function mediaType(contentType) {
+    return str(contentType).split(';')[0].trim().toLowerCase();
+  }
 
   // ---------------------------------------------------------------- bodies
 
@@ -155,11 +177,19 @@
   function decodeBody(base64, contentType) {
     if (typeof base64 !== 'string' || base64 === '') return { kind: 'empty', size: 0 };
     var binary;
-    try { binary = atob(base64); } catch { return { kind: 'invalid', size: base64.length }; }
+    try {
+      binary = atob(base64);
+    } catch {
+      return { kind: 'invalid', size: base64.length };
+    }
     var bytes = new Uint8Array(binary.length);
     for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
     var text;
-    try { text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); } catch { return { kind: 'binary', size: bytes.length }; }
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      return { kind: 'binary', size: bytes.length };
+    }
     if (BINARY_CONTROL.test(text)) return { kind: 'binary', size: bytes.length };
     var type = mediaType(contentType);
     var form = type === 'application/x-www-form-urlencoded';
@@ -168,11 +198,15 @@
       try {
         var value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
         return { kind: form && isObject(value) ? 'form' : 'json', size: bytes.length, text: JSON.stringify(value, null, 2), raw: text };
-      } catch { /* not JSON after all */ }
+      } catch {
+        /* not JSON after all */
+      }
     }
     if (form) {
       var lines = [];
-      new URLSearchParams(text).forEach(function (v, k) { lines.push(k + ' = ' + v); });
+      new URLSearchParams(text).forEach(function (v, k) {
+        lines.push(k + ' = ' + v);
+      });
       return { kind: 'form', size: bytes.length, text: lines.join('\n'), raw: text };
     }
     return { kind: 'text', size: bytes.length, text: text, raw: text };
@@ -195,7 +229,9 @@
       var text = body.text;
       if (text.length > MAX_BODY_CHARS) {
         marked(pre, text.slice(0, MAX_BODY_CHARS));
-        pre.appendChild(el('span', 'muted', '\n… cut at ' + MAX_BODY_CHARS + ' characters (' + fmtBytes(body.size) + ' in all; see Raw JSON)'));
+        pre.appendChild(
+          el('span', 'muted', '\n… cut at ' + MAX_BODY_CHARS + ' characters (' + fmtBytes(body.size) + ' in all; see Raw JSON)'),
+        );
       } else {
         marked(pre, text);
       }
@@ -210,13 +246,18 @@
     var parts = [r.method, r.url_path, r.raw_url, r.host, r.status_code, r.sdk_type, r.msg_id];
     [r.request_headers, r.response_headers].forEach(function (headers) {
       if (!isObject(headers)) return;
-      Object.keys(headers).forEach(function (name) { parts.push(name + ': ' + str(headers[name])); });
+      Object.keys(headers).forEach(function (name) {
+        parts.push(name + ': ' + str(headers[name]));
+      });
     });
     var req = decodeBody(r.request_body, headerValue(r.request_headers, 'content-type'));
     var res = decodeBody(r.response_body, headerValue(r.response_headers, 'content-type'));
     if (req.raw) parts.push(req.raw.slice(0, 100000));
     if (res.raw) parts.push(res.raw.slice(0, 100000));
-    if (Array.isArray(r.errors)) r.errors.forEach(function (e) { parts.push(str(e && e.error_type), str(e && e.message), str(e && e.root_error_message)); });
+    if (Array.isArray(r.errors))
+      r.errors.forEach(function (e) {
+        parts.push(str(e && e.error_type), str(e && e.message), str(e && e.root_error_message));
+      });
     entry.hay = parts.map(str).join('\n').toLowerCase();
     return entry.hay;
   }
@@ -237,12 +278,14 @@
     if (typeof r.msg_id === 'string') state.byMsgId.set(r.msg_id, entry);
     if (typeof r.parent_id === 'string' && r.parent_id !== '') {
       var kids = state.children.get(r.parent_id);
-      if (!kids) state.children.set(r.parent_id, kids = []);
+      if (!kids) state.children.set(r.parent_id, (kids = []));
       kids.push(entry);
     }
     if (typeof r.method === 'string') state.methods.add(r.method);
     if (!isOutgoing(r)) state.routes.add(routeOf(r));
-    serviceKeys(r).forEach(function (key) { state.services.set(key, (key.charAt(0) === 'v' ? 'version ' : 'tag ') + key.slice(2)); });
+    serviceKeys(r).forEach(function (key) {
+      state.services.set(key, (key.charAt(0) === 'v' ? 'version ' : 'tag ') + key.slice(2));
+    });
     while (list.length > MAX_ENTRIES) forget(list.shift());
     return true;
   }
@@ -262,7 +305,11 @@
 
   function childrenOf(entry) {
     var kids = state.children.get(entry.record.msg_id);
-    return kids ? kids.filter(function (k) { return k !== entry; }) : [];
+    return kids
+      ? kids.filter(function (k) {
+          return k !== entry;
+        })
+      : [];
   }
 
   function resetAll() {
@@ -283,7 +330,7 @@
       status: byId('filter-status').value,
       route: byId('filter-route').value,
       service: byId('filter-service').value,
-      text: byId('filter-text').value.trim().toLowerCase()
+      text: byId('filter-text').value.trim().toLowerCase(),
     };
   }
 
@@ -314,13 +361,27 @@
   }
 
   var SORT_KEYS = {
-    time: function (e) { return str(e.record.timestamp); },
-    method: function (e) { return str(e.record.method); },
-    route: function (e) { return routeOf(e.record); },
-    url: function (e) { return shownUrl(e.record); },
-    status: function (e) { return typeof e.record.status_code === 'number' ? e.record.status_code : -1; },
-    duration: function (e) { return typeof e.record.duration === 'number' ? e.record.duration : -1; },
-    size: function (e) { return b64Size(e.record.response_body); }
+    time: function (e) {
+      return str(e.record.timestamp);
+    },
+    method: function (e) {
+      return str(e.record.method);
+    },
+    route: function (e) {
+      return routeOf(e.record);
+    },
+    url: function (e) {
+      return shownUrl(e.record);
+    },
+    status: function (e) {
+      return typeof e.record.status_code === 'number' ? e.record.status_code : -1;
+    },
+    duration: function (e) {
+      return typeof e.record.duration === 'number' ? e.record.duration : -1;
+    },
+    size: function (e) {
+      return b64Size(e.record.response_body);
+    },
   };
 
   // Newest first unless a column header asked otherwise; ties keep arrival order.
@@ -329,11 +390,18 @@
     if (key === null || !SORT_KEYS[key]) return list;
     var get = SORT_KEYS[key];
     var dir = state.sort.dir;
-    return list.map(function (e, i) { return { e: e, k: get(e), i: i }; }).sort(function (a, b) {
-      if (a.k < b.k) return -dir;
-      if (a.k > b.k) return dir;
-      return a.i - b.i;
-    }).map(function (x) { return x.e; });
+    return list
+      .map(function (e, i) {
+        return { e: e, k: get(e), i: i };
+      })
+      .sort(function (a, b) {
+        if (a.k < b.k) return -dir;
+        if (a.k > b.k) return dir;
+        return a.i - b.i;
+      })
+      .map(function (x) {
+        return x.e;
+      });
   }
 
   function setSort(key) {
@@ -353,7 +421,9 @@
     var handle = el('span', 'resizer');
     handle.title = 'Drag to resize';
     th.appendChild(handle);
-    handle.addEventListener('click', function (event) { event.stopPropagation(); });
+    handle.addEventListener('click', function (event) {
+      event.stopPropagation();
+    });
     handle.addEventListener('mousedown', function (event) {
       event.preventDefault();
       event.stopPropagation();
@@ -361,13 +431,17 @@
       var startWidth = th.getBoundingClientRect().width;
       state.resizing = true;
       handle.classList.add('active');
-      function move(e) { th.style.width = Math.max(MIN_COLUMN_PX, Math.round(startWidth + e.clientX - startX)) + 'px'; }
+      function move(e) {
+        th.style.width = Math.max(MIN_COLUMN_PX, Math.round(startWidth + e.clientX - startX)) + 'px';
+      }
       function up() {
         document.removeEventListener('mousemove', move);
         document.removeEventListener('mouseup', up);
         handle.classList.remove('active');
         // The click that ends a drag must not also sort.
-        setTimeout(function () { state.resizing = false; }, 0);
+        setTimeout(function () {
+          state.resizing = false;
+        }, 0);
       }
       document.addEventListener('mousemove', move);
       document.addEventListener('mouseup', up);
@@ -378,7 +452,9 @@
     var current = select.value;
     var have = {};
     for (var i = 1; i < select.options.length; i++) have[select.options[i].value] = true;
-    var missing = Array.from(values).filter(function (v) { return !have[v]; });
+    var missing = Array.from(values).filter(function (v) {
+      return !have[v];
+    });
     if (missing.length === 0) return;
     var all = Object.keys(have).concat(missing).sort();
     while (select.options.length > 1) select.remove(1);
@@ -404,11 +480,13 @@
     if (select.options.length - 1 === state.services.size) return;
     var current = select.value;
     while (select.options.length > 1) select.remove(1);
-    Array.from(state.services.keys()).sort().forEach(function (key) {
-      var option = el('option', null, state.services.get(key));
-      option.value = key;
-      select.appendChild(option);
-    });
+    Array.from(state.services.keys())
+      .sort()
+      .forEach(function (key) {
+        var option = el('option', null, state.services.get(key));
+        option.value = key;
+        select.appendChild(option);
+      });
     select.value = current;
   }
 
@@ -418,7 +496,12 @@
     syncServices();
     var list = visibleEntries();
     // The detail never shows a record the filters hide.
-    if (state.selected !== null && !list.some(function (e) { return e.seq === state.selected; })) {
+    if (
+      state.selected !== null &&
+      !list.some(function (e) {
+        return e.seq === state.selected;
+      })
+    ) {
       state.selected = null;
       renderDetail();
     }
@@ -427,11 +510,16 @@
     if (state.leakFilter !== null) byId('leak-filter-text').textContent = 'Records of the finding: ' + state.leakFilter.label;
     var body = byId('log-body');
     var fragment = document.createDocumentFragment();
-    list.slice(0, MAX_ROWS).forEach(function (entry) { fragment.appendChild(row(entry)); });
+    list.slice(0, MAX_ROWS).forEach(function (entry) {
+      fragment.appendChild(row(entry));
+    });
     body.textContent = '';
     body.appendChild(fragment);
-    var received = state.entries.filter(function (e) { return e.seq > state.hiddenBelow && !isNested(e); }).length;
-    byId('count').textContent = (list.length > MAX_ROWS ? 'newest ' + MAX_ROWS + ' of ' : '') + list.length + ' of ' + received + ' requests';
+    var received = state.entries.filter(function (e) {
+      return e.seq > state.hiddenBelow && !isNested(e);
+    }).length;
+    byId('count').textContent =
+      (list.length > MAX_ROWS ? 'newest ' + MAX_ROWS + ' of ' : '') + list.length + ' of ' + received + ' requests';
     byId('empty').hidden = received > 0;
   }
 
@@ -447,7 +535,8 @@
     marked(url, shownUrl(r));
     var kids = childrenOf(entry).length;
     if (kids > 0) url.appendChild(el('span', 'badge calls', '↳ ' + kids + (kids === 1 ? ' call' : ' calls')));
-    if (Array.isArray(r.errors) && r.errors.length > 0) url.appendChild(el('span', 'badge err', r.errors.length === 1 ? 'error' : r.errors.length + ' errors'));
+    if (Array.isArray(r.errors) && r.errors.length > 0)
+      url.appendChild(el('span', 'badge err', r.errors.length === 1 ? 'error' : r.errors.length + ' errors'));
     if (isOutgoing(r)) url.appendChild(el('span', 'badge out', 'outgoing'));
     tr.appendChild(url);
     tr.appendChild(el('td', 'status ' + statusClass(r.status_code), r.status_code));
@@ -456,7 +545,9 @@
     size.title = 'response body ' + fmtBytes(b64Size(r.response_body)) + ', request body ' + fmtBytes(b64Size(r.request_body));
     tr.appendChild(size);
     tr.tabIndex = -1;
-    tr.addEventListener('click', function () { select(entry.seq); });
+    tr.addEventListener('click', function () {
+      select(entry.seq);
+    });
     return tr;
   }
 
@@ -486,11 +577,16 @@
     var aside = byId('detail');
     var entry = state.selected === null ? undefined : state.bySeq.get(state.selected);
     aside.textContent = '';
-    if (!entry) { aside.hidden = true; return; }
+    if (!entry) {
+      aside.hidden = true;
+      return;
+    }
     aside.hidden = false;
     var close = el('button', 'close', 'Close');
     close.type = 'button';
-    close.addEventListener('click', function () { select(null); });
+    close.addEventListener('click', function () {
+      select(null);
+    });
     aside.appendChild(close);
     var findings = state.leaks.byRecord.get(entry.seq);
     if (findings === undefined) loadRecordLeaks(entry.seq);
@@ -515,16 +611,29 @@
         if (escaped !== m) out.push(escaped);
       } else if (m !== '') out.push(JSON.stringify(m));
     });
-    return out.filter(function (n, i) { return out.indexOf(n) === i; }).sort(function (a, b) { return b.length - a.length; });
+    return out
+      .filter(function (n, i) {
+        return out.indexOf(n) === i;
+      })
+      .sort(function (a, b) {
+        return b.length - a.length;
+      });
   }
 
   function loadRecordLeaks(seq) {
     state.leaks.byRecord.set(seq, []);
-    fetch('/api/records/' + seq + '/leaks').then(function (res) { return res.json(); }).then(function (data) {
-      var findings = Array.isArray(data.findings) ? data.findings : [];
-      state.leaks.byRecord.set(seq, findings);
-      if (findings.length > 0 && state.selected === seq) renderDetail();
-    }).catch(function () { state.leaks.byRecord.delete(seq); });
+    fetch('/api/records/' + seq + '/leaks')
+      .then(function (res) {
+        return res.json();
+      })
+      .then(function (data) {
+        var findings = Array.isArray(data.findings) ? data.findings : [];
+        state.leaks.byRecord.set(seq, findings);
+        if (findings.length > 0 && state.selected === seq) renderDetail();
+      })
+      .catch(function () {
+        state.leaks.byRecord.delete(seq);
+      });
   }
 
   // Sets a button's label for a moment (Copied), then puts the original back.
@@ -532,12 +641,21 @@
     if (button.dataset.label === undefined) button.dataset.label = button.textContent;
     button.textContent = text;
     clearTimeout(button.flashTimer);
-    button.flashTimer = setTimeout(function () { button.textContent = button.dataset.label; }, COPIED_RESET_MS);
+    button.flashTimer = setTimeout(function () {
+      button.textContent = button.dataset.label;
+    }, COPIED_RESET_MS);
   }
 
   function copyText(text, button) {
     if (navigator.clipboard && navigator.clipboard.writeText) {
-      navigator.clipboard.writeText(text).then(function () { flash(button, 'Copied'); }, function () { flash(button, 'Copy failed: select the text'); });
+      navigator.clipboard.writeText(text).then(
+        function () {
+          flash(button, 'Copied');
+        },
+        function () {
+          flash(button, 'Copy failed: select the text');
+        },
+      );
     } else flash(button, 'Copy failed: select the text');
   }
 
@@ -554,12 +672,22 @@
     box.appendChild(list);
     var open = el('button', 'open-leaks', 'Open the Leaks view');
     open.type = 'button';
-    open.addEventListener('click', function () { show('leaks'); });
+    open.addEventListener('click', function () {
+      show('leaks');
+    });
     box.appendChild(open);
     return box;
   }
 
-  var PART_LABEL = { request_header: 'request header', response_header: 'response header', query: 'query parameter', request_body: 'request body', response_body: 'response body', url_path: 'path parameter', error: 'error' };
+  var PART_LABEL = {
+    request_header: 'request header',
+    response_header: 'response header',
+    query: 'query parameter',
+    request_body: 'request body',
+    response_body: 'response body',
+    url_path: 'path parameter',
+    error: 'error',
+  };
 
   function whereText(location) {
     return (PART_LABEL[location.part] || location.part) + ' ' + (location.field === '' ? '(whole)' : location.field);
@@ -619,7 +747,9 @@
     var rawOut = el('pre', 'raw-json');
     rawOut.hidden = true;
     box.appendChild(rawOut);
-    curl.addEventListener('click', function () { copyCurl(entry, curl, curlOut); });
+    curl.addEventListener('click', function () {
+      copyCurl(entry, curl, curlOut);
+    });
     raw.addEventListener('click', function () {
       if (rawOut.hidden && rawOut.childNodes.length === 0) marked(rawOut, JSON.stringify(r, null, 2));
       rawOut.hidden = !rawOut.hidden;
@@ -645,12 +775,16 @@
       var parent = state.byMsgId.get(r.parent_id);
       var up = el('button', 'open-parent', 'Open the request that made this call');
       up.type = 'button';
-      up.addEventListener('click', function () { select(parent.seq); });
+      up.addEventListener('click', function () {
+        select(parent.seq);
+      });
       box.appendChild(up);
     }
 
-    if (isObject(r.path_params) && Object.keys(r.path_params).length > 0) section(box, 'Path parameters', kvTable(r.path_params, 'path-params'));
-    if (isObject(r.query_params) && Object.keys(r.query_params).length > 0) section(box, 'Query parameters', kvTable(r.query_params, 'query-params'));
+    if (isObject(r.path_params) && Object.keys(r.path_params).length > 0)
+      section(box, 'Path parameters', kvTable(r.path_params, 'path-params'));
+    if (isObject(r.query_params) && Object.keys(r.query_params).length > 0)
+      section(box, 'Query parameters', kvTable(r.query_params, 'query-params'));
     section(box, 'Request headers', kvTable(isObject(r.request_headers) ? r.request_headers : {}, 'request-headers'));
     section(box, 'Request body', bodyView(r.request_body, headerValue(r.request_headers, 'content-type'), 'request'));
     section(box, 'Response headers', kvTable(isObject(r.response_headers) ? r.response_headers : {}, 'response-headers'));
@@ -728,28 +862,31 @@
     var offset = Date.parse(k.timestamp) - span.start;
     var ms = typeof k.duration === 'number' ? k.duration / 1e6 : 0;
     if (Number.isNaN(offset) || Number.isNaN(span.start)) offset = 0;
-    var left = Math.min(100, Math.max(0, offset / span.total * 100));
+    var left = Math.min(100, Math.max(0, (offset / span.total) * 100));
     // Set through the CSSOM: the page's CSP allows no style attributes.
     bar.style.left = left.toFixed(2) + '%';
-    bar.style.width = Math.min(100 - left, Math.max(0.5, ms / span.total * 100)).toFixed(2) + '%';
+    bar.style.width = Math.min(100 - left, Math.max(0.5, (ms / span.total) * 100)).toFixed(2) + '%';
     track.title = 'starts ' + fmtMs(offset) + ' after the request, takes ' + fmtMs(ms);
     track.appendChild(bar);
     return track;
   }
 
   function copyCurl(entry, button, out) {
-    fetch('/api/records/' + entry.seq + '/curl').then(function (res) {
-      if (!res.ok) throw new Error('HTTP ' + res.status);
-      return res.text();
-    }).then(function (text) {
-      out.textContent = '';
-      marked(out, text.replace(/\n$/, ''));
-      out.hidden = false;
-      copyText(text, button);
-    }).catch(function (error) {
-      out.hidden = false;
-      out.textContent = 'Could not build the command: ' + error.message;
-    });
+    fetch('/api/records/' + entry.seq + '/curl')
+      .then(function (res) {
+        if (!res.ok) throw new Error('HTTP ' + res.status);
+        return res.text();
+      })
+      .then(function (text) {
+        out.textContent = '';
+        marked(out, text.replace(/\n$/, ''));
+        out.hidden = false;
+        copyText(text, button);
+      })
+      .catch(function (error) {
+        out.hidden = false;
+        out.textContent = 'Could not build the command: ' + error.message;
+      });
   }
 
   // ---------------------------------------------------------------- HAR
@@ -758,16 +895,23 @@
     var seqs = [];
     var add = function (entry, depth) {
       seqs.push(entry.seq);
-      if (depth < MAX_NESTING) childrenOf(entry).forEach(function (kid) { add(kid, depth + 1); });
+      if (depth < MAX_NESTING)
+        childrenOf(entry).forEach(function (kid) {
+          add(kid, depth + 1);
+        });
     };
-    visibleEntries().forEach(function (entry) { add(entry, 0); });
+    visibleEntries().forEach(function (entry) {
+      add(entry, 0);
+    });
     var button = byId('export-har');
     fetch('/api/har', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ seqs: seqs }) })
       .then(function (res) {
         if (!res.ok) throw new Error('HTTP ' + res.status);
         var match = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') || '');
         var name = match ? match[1] : 'apitoolkit.har';
-        return res.blob().then(function (blob) { return { blob: blob, name: name }; });
+        return res.blob().then(function (blob) {
+          return { blob: blob, name: name };
+        });
       })
       .then(function (file) {
         var url = URL.createObjectURL(file.blob);
@@ -777,16 +921,27 @@
         document.body.appendChild(a);
         a.click();
         a.remove();
-        setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+        setTimeout(function () {
+          URL.revokeObjectURL(url);
+        }, 60000);
         button.textContent = 'Export HAR';
       })
-      .catch(function (error) { button.textContent = 'Export failed: ' + error.message; });
+      .catch(function (error) {
+        button.textContent = 'Export failed: ' + error.message;
+      });
   }
 
   // ---------------------------------------------------------------- catalog
 
   function loadCatalog() {
-    fetch('/api/catalog').then(function (res) { return res.json(); }).then(renderCatalog).catch(function () { /* retried on the next record */ });
+    fetch('/api/catalog')
+      .then(function (res) {
+        return res.json();
+      })
+      .then(renderCatalog)
+      .catch(function () {
+        /* retried on the next record */
+      });
   }
 
   function scheduleCatalog() {
@@ -799,9 +954,13 @@
 
   function shapeView(shape) {
     var wrap = el('div', 'shape-wrap');
-    var kinds = Object.keys(shape.kinds || {}).map(function (k) { return (KIND_LABEL[k] || k) + ' ×' + shape.kinds[k]; });
+    var kinds = Object.keys(shape.kinds || {}).map(function (k) {
+      return (KIND_LABEL[k] || k) + ' ×' + shape.kinds[k];
+    });
     wrap.appendChild(el('div', 'shape-kinds', kinds.join(', ')));
-    var fields = (shape.fields || []).filter(function (f) { return f.path !== '$' || f.redacted > 0; });
+    var fields = (shape.fields || []).filter(function (f) {
+      return f.path !== '$' || f.redacted > 0;
+    });
     if (fields.length === 0) return wrap;
     var details = el('details');
     details.open = fields.length <= 8;
@@ -873,10 +1032,17 @@
   var CONFIDENCE_RANK = { high: 0, medium: 1, low: 2 };
 
   function loadLeaks() {
-    fetch('/api/leaks').then(function (res) { return res.json(); }).then(function (data) {
-      state.leaks.groups = Array.isArray(data.groups) ? data.groups : [];
-      renderLeaks();
-    }).catch(function () { /* retried on the next record */ });
+    fetch('/api/leaks')
+      .then(function (res) {
+        return res.json();
+      })
+      .then(function (data) {
+        state.leaks.groups = Array.isArray(data.groups) ? data.groups : [];
+        renderLeaks();
+      })
+      .catch(function () {
+        /* retried on the next record */
+      });
   }
 
   function scheduleLeaks() {
@@ -889,13 +1055,20 @@
 
   function setDismissed(group, dismissed, button) {
     button.disabled = true;
-    fetch('/api/leaks/dismiss', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: group.id, dismissed: dismissed }) })
+    fetch('/api/leaks/dismiss', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: group.id, dismissed: dismissed }),
+    })
       .then(function (res) {
         if (!res.ok) throw new Error('HTTP ' + res.status);
         group.dismissed = dismissed;
         renderLeaks();
       })
-      .catch(function (error) { button.disabled = false; button.textContent = 'Failed: ' + error.message; });
+      .catch(function (error) {
+        button.disabled = false;
+        button.textContent = 'Failed: ' + error.message;
+      });
   }
 
   function showRecordsOf(group) {
@@ -909,12 +1082,16 @@
     var groups = state.leaks.groups;
     var min = CONFIDENCE_RANK[byId('leaks-confidence').value];
     var showDismissed = byId('leaks-show-dismissed').checked;
-    var open = groups.filter(function (g) { return !g.dismissed; });
+    var open = groups.filter(function (g) {
+      return !g.dismissed;
+    });
     var badge = byId('leak-count');
     badge.hidden = open.length === 0;
     badge.textContent = String(open.length);
     if (state.view !== 'leaks') return;
-    var shown = groups.filter(function (g) { return CONFIDENCE_RANK[g.confidence] <= min && (showDismissed || !g.dismissed); });
+    var shown = groups.filter(function (g) {
+      return CONFIDENCE_RANK[g.confidence] <= min && (showDismissed || !g.dismissed);
+    });
     var body = byId('leaks-body');
     var fragment = document.createDocumentFragment();
     shown.forEach(function (g) {
@@ -940,7 +1117,9 @@
       tr.appendChild(where);
       var records = el('td', 'num records clickable', g.records);
       records.title = 'Show these requests';
-      records.addEventListener('click', function () { showRecordsOf(g); });
+      records.addEventListener('click', function () {
+        showRecordsOf(g);
+      });
       tr.appendChild(records);
       var rule = el('td', 'rule-cell');
       if (g.rule) {
@@ -948,7 +1127,9 @@
         line.appendChild(el('code', 'rule-text', g.rule.text));
         var copy = el('button', 'copy-rule', 'Copy');
         copy.type = 'button';
-        copy.addEventListener('click', function () { copyText(g.rule.text, copy); });
+        copy.addEventListener('click', function () {
+          copyText(g.rule.text, copy);
+        });
         line.appendChild(copy);
         rule.appendChild(line);
       } else rule.appendChild(el('span', 'muted advice', g.advice));
@@ -957,7 +1138,9 @@
       var button = el('button', g.dismissed ? 'reopen' : 'dismiss', g.dismissed ? 'Reopen' : 'Dismiss');
       button.type = 'button';
       button.title = g.dismissed ? 'Count this finding again' : 'A false positive: hide it here and in doctor --scan';
-      button.addEventListener('click', function () { setDismissed(g, !g.dismissed, button); });
+      button.addEventListener('click', function () {
+        setDismissed(g, !g.dismissed, button);
+      });
       act.appendChild(button);
       tr.appendChild(act);
       fragment.appendChild(tr);
@@ -965,7 +1148,8 @@
     body.textContent = '';
     body.appendChild(fragment);
     var dismissed = groups.length - open.length;
-    byId('leaks-count').textContent = open.length + ' open' + (dismissed > 0 ? ', ' + dismissed + ' dismissed' : '') + ' · ' + shown.length + ' shown';
+    byId('leaks-count').textContent =
+      open.length + ' open' + (dismissed > 0 ? ', ' + dismissed + ' dismissed' : '') + ' · ' + shown.length + ' shown';
     byId('leaks-empty').hidden = shown.length > 0;
   }
 
@@ -1015,18 +1199,34 @@
 
   function describe(info) {
     var foot = byId('foot');
-    foot.textContent = 'collector ' + str(info.version) + ' · metadata ' + str(info.rootURL) + ' · Pub/Sub ' + str(info.pubsubEndpoint) +
-      ' · project ' + str(info.projectId) + ' · history ' + (info.jsonlPath ? str(info.jsonlPath) : 'in memory only');
+    foot.textContent =
+      'collector ' +
+      str(info.version) +
+      ' · metadata ' +
+      str(info.rootURL) +
+      ' · Pub/Sub ' +
+      str(info.pubsubEndpoint) +
+      ' · project ' +
+      str(info.projectId) +
+      ' · history ' +
+      (info.jsonlPath ? str(info.jsonlPath) : 'in memory only');
   }
 
   function loadRecords(instance) {
-    fetch('/api/records?limit=' + MAX_ENTRIES).then(function (res) { return res.json(); }).then(function (data) {
-      if (data.instance !== instance || state.instance !== instance) return;
-      (data.records || []).forEach(addEntry);
-      scheduleRender();
-      if (state.view === 'catalog') loadCatalog();
-      loadLeaks();
-    }).catch(function () { setConn('down', 'could not load records'); });
+    fetch('/api/records?limit=' + MAX_ENTRIES)
+      .then(function (res) {
+        return res.json();
+      })
+      .then(function (data) {
+        if (data.instance !== instance || state.instance !== instance) return;
+        (data.records || []).forEach(addEntry);
+        scheduleRender();
+        if (state.view === 'catalog') loadCatalog();
+        loadLeaks();
+      })
+      .catch(function () {
+        setConn('down', 'could not load records');
+      });
   }
 
   function connect() {
@@ -1046,29 +1246,45 @@
       loadRecords(info.instance);
     });
     source.addEventListener('record', function (event) {
-      try { receive(JSON.parse(event.data)); } catch { /* a malformed event is skipped */ }
+      try {
+        receive(JSON.parse(event.data));
+      } catch {
+        /* a malformed event is skipped */
+      }
     });
-    source.addEventListener('error', function () { setConn('down', 'reconnecting…'); });
+    source.addEventListener('error', function () {
+      setConn('down', 'reconnecting…');
+    });
   }
 
   function init() {
-    byId('filters').addEventListener('submit', function (event) { event.preventDefault(); });
-    ['filter-method', 'filter-status', 'filter-route', 'filter-service'].forEach(function (id) { byId(id).addEventListener('change', renderLog); });
+    byId('filters').addEventListener('submit', function (event) {
+      event.preventDefault();
+    });
+    ['filter-method', 'filter-status', 'filter-route', 'filter-service'].forEach(function (id) {
+      byId(id).addEventListener('change', renderLog);
+    });
     var ths = /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('#log thead th'));
     for (var i = 0; i < ths.length; i++) {
       (function (th) {
         makeResizable(th);
-        th.addEventListener('click', function () { if (!state.resizing) setSort(th.dataset.sort); });
+        th.addEventListener('click', function () {
+          if (!state.resizing) setSort(th.dataset.sort);
+        });
       })(ths[i]);
     }
     byId('leak-filter-clear').addEventListener('click', function () {
       state.leakFilter = null;
       renderLog();
     });
-    byId('leak-filters').addEventListener('submit', function (event) { event.preventDefault(); });
+    byId('leak-filters').addEventListener('submit', function (event) {
+      event.preventDefault();
+    });
     byId('leaks-confidence').addEventListener('change', renderLeaks);
     byId('leaks-show-dismissed').addEventListener('change', renderLeaks);
-    byId('tab-leaks').addEventListener('click', function () { show('leaks'); });
+    byId('tab-leaks').addEventListener('click', function () {
+      show('leaks');
+    });
     byId('filter-text').addEventListener('input', scheduleRender);
     byId('pause').addEventListener('click', function () {
       state.paused = !state.paused;
@@ -1088,16 +1304,30 @@
       renderLog();
     });
     byId('export-har').addEventListener('click', exportHar);
-    byId('tab-log').addEventListener('click', function () { show('log'); });
-    byId('tab-catalog').addEventListener('click', function () { show('catalog'); });
+    byId('tab-log').addEventListener('click', function () {
+      show('log');
+    });
+    byId('tab-catalog').addEventListener('click', function () {
+      show('catalog');
+    });
     document.addEventListener('keydown', function (event) {
-      if (event.key === 'Escape') { select(null); return; }
+      if (event.key === 'Escape') {
+        select(null);
+        return;
+      }
       var target = /** @type {HTMLElement | null} */ (event.target);
       var typing = target && (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA');
       if (typing || state.view !== 'log' || event.altKey || event.ctrlKey || event.metaKey) return;
-      if (event.key === 'ArrowDown' || event.key === 'j') { event.preventDefault(); moveSelection(1); }
-      else if (event.key === 'ArrowUp' || event.key === 'k') { event.preventDefault(); moveSelection(-1); }
-      else if (event.key === '/') { event.preventDefault(); byId('filter-text').focus(); }
+      if (event.key === 'ArrowDown' || event.key === 'j') {
+        event.preventDefault();
+        moveSelection(1);
+      } else if (event.key === 'ArrowUp' || event.key === 'k') {
+        event.preventDefault();
+        moveSelection(-1);
+      } else if (event.key === '/') {
+        event.preventDefault();
+        byId('filter-text').focus();
+      }
     });
     renderLog();
     connect();
