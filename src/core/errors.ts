@@ -18,6 +18,7 @@ export class APIToolkitError extends Error {
 
   // Two copies of the package (ESM + CJS) must still recognise each other's errors.
   static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` asks about: a subclass keeps the ordinary check.
     if (this !== APIToolkitError) return Function.prototype[Symbol.hasInstance].call(this, value);
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kAPIToolkitError] === true;
   }

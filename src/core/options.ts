@@ -24,11 +24,13 @@ export type DropReason =
  * described by the little the SDK uses so that core never imports axios.
  */
 export interface AxiosInstanceLike {
+  // biome-ignore-start lint/suspicious/noExplicitAny: any axios version's own types must be assignable here (its handler and config types differ by version).
   interceptors: {
     request: { use(onFulfilled?: any, onRejected?: any, options?: any): number; eject(id: number): void };
     response: { use(onFulfilled?: any, onRejected?: any, options?: any): number; eject(id: number): void };
   };
   getUri?(config?: any): string;
+  // biome-ignore-end lint/suspicious/noExplicitAny: see above
 }
 
 /**

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { APIToolkit, OptionsInvalidError } from '../../src/index.js';
+import { type APIToolkit, OptionsInvalidError } from '../../src/index.js';
 import { httpHandler } from '../../src/adapters/http/index.js';
 import { serve, unb64, unb64json } from '../helpers/http.js';
 import { memoryClient, oneRecord } from '../helpers/client.js';

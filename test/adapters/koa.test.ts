@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import type Koa from 'koa';
 import Router from '@koa/router';
-import { APIToolkit, MemoryTransport, OptionsInvalidError } from '../../src/index.js';
+import { type APIToolkit, type MemoryTransport, OptionsInvalidError } from '../../src/index.js';
 import { koaMiddleware } from '../../src/adapters/koa/index.js';
 import { koaVersions } from '../conformance/targets/koa.js';
 import { serve, unb64, unb64json } from '../helpers/http.js';

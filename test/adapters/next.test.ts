@@ -55,7 +55,7 @@ describe('nextTemplate: the route template from the URL path and params', () => 
 // NextRequest reduced to a Request: importing Next's types would bring its globals into this project.
 type NextRequestLike = Request & { nextUrl: URL };
 interface RouteHandlerConfig<Params> {
-  GET?: (request: NextRequestLike, context: { params: Promise<Params> }) => Promise<Response | void> | Response | void;
+  GET?: (request: NextRequestLike, context: { params: Promise<Params> }) => Promise<Response | undefined> | Response | undefined;
 }
 
 describe('the wrappers as Next calls them', () => {

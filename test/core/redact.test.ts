@@ -29,7 +29,7 @@ function redactedJson(paths: string[], body: unknown): unknown {
   return requestJson(paths, body).value;
 }
 
-function expectThrows(options: RedactOptions, expected: { ctor: Function; code: string; option: string; mentions: string[] }): void {
+function expectThrows(options: RedactOptions, expected: { ctor: abstract new (...args: never[]) => Error; code: string; option: string; mentions: string[] }): void {
   assert.throws(
     () => compileRedactor(options),
     (error: unknown) => {
@@ -322,7 +322,7 @@ describe('__proto__ keys', () => {
     assert.equal(result.body.toString(), `{"__proto__":"${REDACTED}","a":1}`);
     assert.equal(result.redactions, 1);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
-    assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false);
+    assert.equal(Object.hasOwn(Object.prototype, 'polluted'), false);
   });
 
   it('a member inside __proto__ is reachable and redacted in place', () => {

@@ -285,14 +285,16 @@ export async function startFakeGoogle(options: {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return server;
   };
-  const tokenServer = await listen(
-    options.tokenTls ?? options.tls,
-    (req, res, path) => req.method === 'POST' && path === '/token' && (void token(req, res), true),
-  );
-  const pubsubServer = await listen(
-    options.pubsubTls ?? options.tls,
-    (req, res, path) => req.method === 'POST' && path.startsWith('/v1/') && (void publish(req, res, path), true),
-  );
+  const tokenServer = await listen(options.tokenTls ?? options.tls, (req, res, path) => {
+    if (req.method !== 'POST' || path !== '/token') return false;
+    void token(req, res);
+    return true;
+  });
+  const pubsubServer = await listen(options.pubsubTls ?? options.tls, (req, res, path) => {
+    if (req.method !== 'POST' || !path.startsWith('/v1/')) return false;
+    void publish(req, res, path);
+    return true;
+  });
   tokenUri = `https://127.0.0.1:${(tokenServer.address() as AddressInfo).port}/token`;
   const close = (server: Server) =>
     new Promise<void>((resolve) => {

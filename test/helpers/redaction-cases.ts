@@ -140,7 +140,7 @@ export type RuleCase = { segments: Segment[]; spelling: Spelling };
 // What the SDK documents as usable in dot notation: anything up to the next `.`, `[` or blank that
 // is not a wildcard, a quote or empty (`$.credit-card.cvv`, `$.0lead`).
 function dottable(name: string): boolean {
-  return name !== '' && name !== '*' && !/[.\[\]\s'"]/.test(name) && !/[\u0000-\u001f\ud800-\udfff]/.test(name);
+  return name !== '' && name !== '*' && !/[.[\]\s'"]/.test(name) && !/[\u0000-\u001f\ud800-\udfff]/.test(name);
 }
 
 const SHORT_ESCAPES: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r', '\b': '\\b', '\f': '\\f' };

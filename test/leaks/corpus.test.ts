@@ -80,7 +80,7 @@ const BENIGN: Record<string, () => [string, unknown]> = {
 };
 
 function cardNumber(prefix: string, length: number): string {
-  let body = prefix + chars(DIGITS, length - prefix.length - 1);
+  const body = prefix + chars(DIGITS, length - prefix.length - 1);
   for (let d = 0; d < 10; d++) if (luhnValid(body + d)) return body + d;
   return body;
 }

@@ -101,7 +101,10 @@ describe('secrets never reach logs, errors or stats()', () => {
       pubsubEndpoint: collector.pubsubEndpoint,
       ...observe,
     });
-    await assert.rejects(refused.ready(), (e: unknown) => (errors.push(e), e instanceof ApiKeyRefusedError));
+    await assert.rejects(refused.ready(), (e: unknown) => {
+      errors.push(e);
+      return e instanceof ApiKeyRefusedError;
+    });
     await refused.shutdown(100);
     const leakyKey = secret('PEMBODY');
     const backend = await serveMetadata([
@@ -123,12 +126,15 @@ describe('secrets never reach logs, errors or stats()', () => {
     await until(() => lines.filter((l) => /client metadata attempt \d+ failed/.test(l)).length >= 4, 'four metadata failures', 15_000);
     // The same answers straight from fetchClientMetadata: every error, cause chain included.
     for (let i = 0; i < 4; i++) {
-      await assert.rejects(fetchClientMetadata(backend.rootURL, apiKey), (e: unknown) => (errors.push(e), e instanceof MetadataError));
+      await assert.rejects(fetchClientMetadata(backend.rootURL, apiKey), (e: unknown) => {
+        errors.push(e);
+        return e instanceof MetadataError;
+      });
     }
-    await assert.rejects(
-      fetchClientMetadata(`http://127.0.0.1:${await closedPort()}`, apiKey),
-      (e: unknown) => (errors.push(e), e instanceof MetadataError),
-    );
+    await assert.rejects(fetchClientMetadata(`http://127.0.0.1:${await closedPort()}`, apiKey), (e: unknown) => {
+      errors.push(e);
+      return e instanceof MetadataError;
+    });
     const stats = [apitoolkit.stats(), refused.stats(), malformed.stats()];
     await malformed.shutdown(100);
 

@@ -194,7 +194,7 @@
     var type = mediaType(contentType);
     var form = type === 'application/x-www-form-urlencoded';
     var claimsJson = type === 'application/json' || /\+json$/.test(type);
-    if (claimsJson || form || /^\s*[\[{]/.test(text)) {
+    if (claimsJson || form || /^\s*[[{]/.test(text)) {
       try {
         var value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
         return { kind: form && isObject(value) ? 'form' : 'json', size: bytes.length, text: JSON.stringify(value, null, 2), raw: text };
