@@ -166,7 +166,7 @@ function replay(chain: Chain, path: string): ExpressRoute | null {
     template = join(template, m.template);
     addParams(params, m.params);
     rest = rest.slice(m.consumed.length);
-    if (rest[0] !== '/') rest = '/' + rest; // as the router does after trimming
+    if (rest[0] !== '/') rest = `/${rest}`; // as the router does after trimming
   }
   const layer = chain[chain.length - 1];
   const m = matchLayer(layer, rest);
@@ -204,11 +204,11 @@ function matchExpress4(layer: Layer, path: string): LayerMatch | null {
 
   let indexed = indexedRegexps.get(re);
   if (!indexed) {
-    indexed = new RegExp(re.source, re.flags.replace(/[gyd]/g, '') + 'd');
+    indexed = new RegExp(re.source, `${re.flags.replace(/[gyd]/g, '')}d`);
     indexedRegexps.set(re, indexed);
   }
   const m = indexed.exec(path);
-  if (!m || !m.indices) return null;
+  if (!m?.indices) return null;
 
   const keys: { name: string | number; optional?: boolean }[] = layer.keys ?? [];
   const params: Record<string, unknown> = {};
@@ -254,7 +254,7 @@ function routeTemplate(path: unknown, m: LayerMatch, rest: string): string {
 
 function join(prefix: string, part: string): string {
   if (!part || part === '/') return prefix;
-  return prefix + (part[0] === '/' ? part : '/' + part);
+  return prefix + (part[0] === '/' ? part : `/${part}`);
 }
 
 function trimSlash(s: string): string {

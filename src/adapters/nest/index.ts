@@ -19,7 +19,13 @@ const kNestRoute = Symbol.for('apitoolkit-node.nestRoute');
 /** Nest's injection token for the client (besides the `APIToolkit` class itself). */
 export const APITOOLKIT_CLIENT = 'APITOOLKIT_CLIENT';
 
-type RawRequest = IncomingMessage & { [kNestRoute]?: RouteMatch; body?: unknown; rawBody?: unknown; route?: { path?: unknown }; params?: unknown };
+type RawRequest = IncomingMessage & {
+  [kNestRoute]?: RouteMatch;
+  body?: unknown;
+  rawBody?: unknown;
+  route?: { path?: unknown };
+  params?: unknown;
+};
 
 /** Express platform: the request is node's. Fastify platform: Fastify's request, node's under `raw`. */
 interface PlatformRequest {
@@ -28,7 +34,6 @@ interface PlatformRequest {
   route?: { path?: unknown };
   routeOptions?: { url?: unknown };
 }
-
 
 /**
  * The template as the platform routed it: Nest registers every route on the platform with its
@@ -139,14 +144,16 @@ function makeInterceptor(client: ClientRef) {
       if (req === undefined) return source;
       // A new Observable of the same (rxjs) class as Nest's, so that no rxjs import is needed.
       const Observable = source.constructor as new (subscribe: (subscriber: Observer) => unknown) => ObservableLike;
-      return new Observable((subscriber) => source.subscribe({
-        next: (value) => subscriber.next(value),
-        error: (error) => {
-          c[kRecordError](req, error);
-          subscriber.error(error);
-        },
-        complete: () => subscriber.complete(),
-      }));
+      return new Observable((subscriber) =>
+        source.subscribe({
+          next: (value) => subscriber.next(value),
+          error: (error) => {
+            c[kRecordError](req, error);
+            subscriber.error(error);
+          },
+          complete: () => subscriber.complete(),
+        }),
+      );
     },
   };
 }
@@ -259,7 +266,10 @@ export class APIToolkitModule {
    */
   static forRootAsync(options: APIToolkitModuleAsyncOptions): APIToolkitDynamicModule {
     if (typeof options?.useFactory !== 'function') {
-      throw new OptionsInvalidError('APIToolkitModule.forRootAsync(options).useFactory', `expected a function, got ${typeof options?.useFactory}`);
+      throw new OptionsInvalidError(
+        'APIToolkitModule.forRootAsync(options).useFactory',
+        `expected a function, got ${typeof options?.useFactory}`,
+      );
     }
     // Nest runs the factory before the app serves: every request finds the client set.
     let client: APIToolkit | undefined;
