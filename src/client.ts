@@ -207,6 +207,9 @@ export class APIToolkit {
       flushIntervalMs: o.flushIntervalMs,
       exportTimeoutMs: o.exportTimeoutMs,
       send: (messages, timeoutMs, signal) => this.#ownIo(() => transport.send(messages, timeoutMs, signal)),
+      // The Pub/Sub transport copies each batch into its request before its send settles; a transport
+      // of yours may keep the Buffers it was given, so theirs are never written again.
+      reuseBuffers: o.transport === undefined,
       onPublished: (count) => {
         this.#stats.published += count;
         this.#debug(`published ${count} record(s)`);
