@@ -10,7 +10,7 @@ import { createBatcher, type Batcher } from './core/batcher.js';
 import type { CaptureAdapter, Exchange, NodeCapture } from './core/capture.js';
 import { errorRecord, type RecordInput, type RequestContext, type RouteMatch } from './core/capture-core.js';
 import { observeWeb, type WebCaptureAdapter, type WebCaptureEnv, type WebHandler } from './core/capture-web.js';
-import { encodeRecord } from './core/encode.js';
+import { encodeRecord, prepareDirect, writeDirect } from './core/encode.js';
 import { ApiKeyRefusedError, OptionsInvalidError, QueueFullError, RecordDroppedError, WARNINGS, type WarningCode } from './core/errors.js';
 import { resolveOptions, type APIToolkitOptions, type DropReason, type ResolvedOptions } from './core/options.js';
 import type { Platform } from './core/platform.js';
@@ -770,7 +770,20 @@ export class APIToolkit {
 
   #enqueue(record: ApiRecord): void {
     record.project_id = this.#info!.projectId;
-    // Without a beforeSend hook the bodies are still the base64 strings #buildRecord made.
+    // Without a beforeSend hook the bodies are still the base64 strings #buildRecord made: the
+    // record is written straight into the queue's memory (no buffer of its own to copy and collect).
+    if (this.#options.beforeSend === undefined && !this.#options.debug) {
+      try {
+        const d = prepareDirect(record);
+        if (d !== undefined) {
+          this.#batcher!.addWritten(d.size, (target, offset) => writeDirect(d, target, offset));
+          return;
+        }
+      } catch (error) {
+        this.#drop('encode_error', 1, toError(error));
+        return;
+      }
+    }
     const encoded = encodeRecord(record, { bodiesAreBase64: this.#options.beforeSend === undefined });
     if (!encoded.ok) {
       this.#drop('encode_error', 1, encoded.error);

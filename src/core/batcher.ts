@@ -52,6 +52,12 @@ const SPARE_SLABS = 2;
 export interface Batcher {
   /** Queues (a copy of) one encoded record; returns false (and counts a drop) when the queue is full. */
   add(message: Uint8Array): boolean;
+  /**
+   * Queues one encoded record of `size` bytes that `write` writes straight into the queue's memory
+   * at `offset` (no buffer of its own), returning the offset after it. Returns false (and counts a
+   * drop) when the queue is full; throws what `write` throws, and then nothing was queued.
+   */
+  addWritten(size: number, write: (target: Buffer, offset: number) => number): boolean;
   /** Records waiting, including a batch being sent. */
   readonly size: number;
   readonly bytes: number;
@@ -118,26 +124,33 @@ export function createBatcher(options: BatcherOptions): Batcher {
 
   function store(message: Uint8Array): void {
     const length = message.length;
-    let slab = slabs.length > slabHead ? slabs[slabs.length - 1] : undefined;
+    const at = room(length);
+    slabs[slabs.length - 1]!.set(message, at);
+    stored(at, length);
+  }
+
+  /** Where the next record of `length` bytes goes in the newest slab (a new one when it does not fit). */
+  function room(length: number): number {
+    const slab = slabs.length > slabHead ? slabs[slabs.length - 1] : undefined;
     if (length > OWN_BUFFER_BYTES) {
-      slab = Buffer.allocUnsafeSlow(length);
-      slabs.push(slab);
+      slabs.push(Buffer.allocUnsafeSlow(length));
       slabEnds.push(lengths.length);
-      fill = length; // full: the next record starts a slab
-      slab.set(message, 0);
-      offsets.push(0);
-    } else {
-      if (slab === undefined || fill + length > slab.length) {
-        slab = spare.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES);
-        slabs.push(slab);
-        slabEnds.push(lengths.length);
-        fill = 0;
-      }
-      slab.set(message, fill);
-      offsets.push(fill);
-      fill += length;
+      fill = Number.POSITIVE_INFINITY; // full: the next record starts a slab
+      return 0;
     }
+    if (slab === undefined || fill + length > slab.length) {
+      slabs.push(spare.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES));
+      slabEnds.push(lengths.length);
+      fill = 0;
+    }
+    return fill;
+  }
+
+  /** Counts the record just written at `at` of the newest slab. */
+  function stored(at: number, length: number): void {
+    offsets.push(at);
     lengths.push(length);
+    if (length <= OWN_BUFFER_BYTES) fill = at + length;
     slabEnds[slabEnds.length - 1] = lengths.length;
     queuedBytes += length;
   }
@@ -266,19 +279,41 @@ export function createBatcher(options: BatcherOptions): Batcher {
     else if (size() > 0) schedule(options.flushIntervalMs);
   }
 
-  function add(message: Uint8Array): boolean {
+  /** Whether a record of `length` bytes may join the queue; counts the drop when it may not. */
+  function admit(length: number): boolean {
     if (!accepting) {
       options.onDropped('shutdown', 1);
       return false;
     }
-    if (size() >= options.maxQueueSize || queuedBytes + message.length > options.maxQueueBytes) {
+    if (size() >= options.maxQueueSize || queuedBytes + length > options.maxQueueBytes) {
       options.onDropped('queue_overflow', 1);
       return false;
     }
+    return true;
+  }
+
+  function add(message: Uint8Array): boolean {
+    if (!admit(message.length)) return false;
     store(message);
+    queued();
+    return true;
+  }
+
+  function addWritten(size: number, write: (target: Buffer, offset: number) => number): boolean {
+    if (!admit(size)) return false;
+    const at = room(size);
+    const slab = slabs[slabs.length - 1]!;
+    // Nothing is counted until every byte is written: a write that throws queues nothing.
+    const end = write(slab, at);
+    if (end !== at + size) throw new RangeError(`a record of ${size} bytes was written as ${end - at}`);
+    stored(at, size);
+    queued();
+    return true;
+  }
+
+  function queued(): void {
     if (size() >= options.maxBatchSize) exportOnce();
     else schedule(options.flushIntervalMs);
-    return true;
   }
 
   function flush(timeoutMs: number): Promise<boolean> {
@@ -352,6 +387,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
 
   return {
     add,
+    addWritten,
     flush,
     close,
     get size() {

@@ -183,6 +183,60 @@ describe('flush and close', () => {
   });
 });
 
+describe('records written in place (addWritten)', () => {
+  const write = (text: string) => (target: Buffer, offset: number) => offset + target.write(text, offset, 'latin1');
+
+  test('each arrives as written, in order with added ones, across slabs and own buffers', async () => {
+    const received: string[] = [];
+    const h = harness({
+      maxQueueSize: 10_000, maxQueueBytes: 64 * 1024 * 1024, maxBatchSize: 50, reuseBuffers: true,
+      async send(messages) {
+        received.push(...messages.map((m) => Buffer.from(m).toString('latin1')));
+        await sleep(1);
+        return { ok: true };
+      },
+    });
+    const sent: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      // Some larger than a quarter slab (a buffer of their own), the rest small; every third added.
+      const text = `${i}:`.padEnd(i % 53 === 7 ? SLAB_BYTES / 2 : 100 + ((i * 37) % 3000), String.fromCharCode(97 + (i % 26)));
+      sent.push(text);
+      assert.equal(i % 3 === 0 ? h.batcher.add(Buffer.from(text, 'latin1')) : h.batcher.addWritten(text.length, write(text)), true);
+    }
+    assert.equal(await h.batcher.flush(5_000), true);
+    assert.deepEqual(received, sent);
+    assert.equal(h.batcher.bytes, 0);
+  });
+
+  test('a write that throws or writes another size queues nothing; the next record is intact', async () => {
+    const h = harness();
+    assert.equal(h.batcher.addWritten(5, write('first')), true);
+    assert.throws(() => h.batcher.addWritten(8, () => {
+      throw new Error('boom');
+    }), /boom/);
+    assert.throws(() => h.batcher.addWritten(8, write('short')), /8 bytes was written as 5/);
+    assert.equal(h.batcher.size, 1);
+    assert.equal(h.batcher.bytes, 5);
+    assert.equal(h.batcher.addWritten(6, write('second')), true);
+    assert.equal(await h.batcher.flush(5_000), true);
+    assert.deepEqual(h.batches.flat(), ['first', 'second']);
+  });
+
+  test('a full queue drops the record without asking for its bytes', () => {
+    const h = harness({ maxQueueSize: 2, flushIntervalMs: 60_000 });
+    let writes = 0;
+    const counted = (text: string) => (target: Buffer, offset: number) => {
+      writes += 1;
+      return write(text)(target, offset);
+    };
+    assert.equal(h.batcher.addWritten(1, counted('a')), true);
+    assert.equal(h.batcher.addWritten(1, counted('b')), true);
+    assert.equal(h.batcher.addWritten(1, counted('c')), false);
+    assert.equal(writes, 2);
+    assert.equal(h.drops.queue_overflow, 1);
+  });
+});
+
 describe('memory of queued records', () => {
   /** Records of assorted sizes (a few larger than a quarter slab), each byte a function of its index. */
   function records(count: number): Buffer[] {
