@@ -80,11 +80,13 @@ async function openLoop(o: { url: string; connections: number; duration: number;
 try {
   serveIpc({
     async run(message): Promise<LoadResult> {
-      const { url, connections, duration, body, headers, method, rate } = message as {
+      const { url, connections, duration, body, headers, method, rate, amount } = message as {
         url: string; connections: number; duration: number; body?: string; headers?: Record<string, string>; method?: string; rate?: number;
+        /** A number of requests instead of a duration (bench/insitu.ts under callgrind). */
+        amount?: number;
       };
       if (rate !== undefined) return openLoop({ url, connections, duration, body, headers, method: method ?? 'GET', rate });
-      const result = await autocannon({ url, connections, duration, method: method ?? 'GET', body, headers });
+      const result = await autocannon({ url, connections, method: method ?? 'GET', body, headers, ...(amount === undefined ? { duration } : { amount, timeout: 600 }) });
       const seconds = result.duration > 0 ? result.duration : duration;
       return {
         rps: result.requests.total / seconds,

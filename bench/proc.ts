@@ -75,7 +75,7 @@ export function procSample(pid: number): { rssBytes: number; cpuUs: number } | n
   }
 }
 
-const CLOCK_TICKS = (() => {
+export const CLOCK_TICKS = (() => {
   if (process.platform !== 'linux') return 100;
   const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
   const n = Number(out.stdout?.trim());
@@ -109,6 +109,10 @@ export interface SpawnOptions {
   env?: Record<string, string | undefined>;
   /** Echo the child's stderr to ours (default: keep the last lines for error messages only). */
   echoStderr?: boolean;
+  /** A command the node process runs under, e.g. `['valgrind', '--tool=callgrind']` (bench/insitu.ts). */
+  wrap?: string[];
+  /** How long it may take to announce itself (default READY_TIMEOUT_MS). */
+  readyTimeoutMs?: number;
 }
 
 /**
@@ -119,9 +123,11 @@ export interface SpawnOptions {
 export async function spawnNode(name: string, entry: string, args: string[], options: SpawnOptions = {}): Promise<NodeChild> {
   installCleanup();
   const nodeArgs = ['--import', 'tsx', fileURLToPath(new URL(entry, `file://${BENCH_DIR}`)), ...args];
+  const wrapped = [...(options.wrap ?? []), process.execPath, ...nodeArgs];
   const [command, commandArgs] = options.core === undefined
-    ? [process.execPath, nodeArgs]
-    : ['taskset', ['-c', String(options.core), process.execPath, ...nodeArgs]];
+    ? [wrapped[0]!, wrapped.slice(1)]
+    : ['taskset', ['-c', String(options.core), ...wrapped]];
+  const readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
   const child = spawn(command, commandArgs, {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -168,7 +174,7 @@ export async function spawnNode(name: string, entry: string, args: string[], opt
   let ready: ChildMessage;
   try {
     ready = await new Promise<ChildMessage>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new Error(`${name} did not start within ${READY_TIMEOUT_MS / 1000} s\n${stderrTail()}`)), READY_TIMEOUT_MS);
+      const timer = setTimeout(() => fail(new Error(`${name} did not start within ${readyTimeoutMs / 1000} s\n${stderrTail()}`)), readyTimeoutMs);
       function fail(error: Error): void {
         clearTimeout(timer);
         reject(error);

@@ -10,7 +10,7 @@ import { createBatcher, type Batcher } from './core/batcher.js';
 import type { CaptureAdapter, Exchange, NodeCapture } from './core/capture.js';
 import { errorRecord, type RecordInput, type RequestContext, type RouteMatch } from './core/capture-core.js';
 import { observeWeb, type WebCaptureAdapter, type WebCaptureEnv, type WebHandler } from './core/capture-web.js';
-import { encodeRecord } from './core/encode.js';
+import { encodeRecord, prepareDirect, writeDirect } from './core/encode.js';
 import { ApiKeyRefusedError, OptionsInvalidError, QueueFullError, RecordDroppedError, WARNINGS, type WarningCode } from './core/errors.js';
 import { resolveOptions, type APIToolkitOptions, type DropReason, type ResolvedOptions } from './core/options.js';
 import type { Platform } from './core/platform.js';
@@ -208,6 +208,9 @@ export class APIToolkit {
       flushIntervalMs: o.flushIntervalMs,
       exportTimeoutMs: o.exportTimeoutMs,
       send: (messages, timeoutMs, signal) => this.#ownIo(() => transport.send(messages, timeoutMs, signal)),
+      // The Pub/Sub transport copies each batch into its request before its send settles; a transport
+      // of yours may keep the Buffers it was given, so theirs are never written again.
+      reuseBuffers: o.transport === undefined,
       onPublished: (count) => {
         this.#stats.published += count;
         this.#debug(`published ${count} record(s)`);
@@ -768,7 +771,20 @@ export class APIToolkit {
 
   #enqueue(record: ApiRecord): void {
     record.project_id = this.#info!.projectId;
-    // Without a beforeSend hook the bodies are still the base64 strings #buildRecord made.
+    // Without a beforeSend hook the bodies are still the base64 strings #buildRecord made: the
+    // record is written straight into the queue's memory (no buffer of its own to copy and collect).
+    if (this.#options.beforeSend === undefined && !this.#options.debug) {
+      try {
+        const d = prepareDirect(record);
+        if (d !== undefined) {
+          this.#batcher!.addWritten(d.size, (target, offset) => writeDirect(d, target, offset));
+          return;
+        }
+      } catch (error) {
+        this.#drop('encode_error', 1, toError(error));
+        return;
+      }
+    }
     const encoded = encodeRecord(record, { bodiesAreBase64: this.#options.beforeSend === undefined });
     if (!encoded.ok) {
       this.#drop('encode_error', 1, encoded.error);

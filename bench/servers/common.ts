@@ -8,6 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { probeHandlers } from '../probe.js';
 import type { APIToolkit } from '../../src/index.js';
 import type { Transport } from '../../src/transport/types.js';
 import { announce, fatal, serveIpc } from '../ipc-child.js';
@@ -63,6 +64,8 @@ const noopTransport: Transport = {
  * measured are not held in the start-up buffer.
  */
 export async function benchClient(env: AppEnv, options: { noop?: boolean } = {}): Promise<APIToolkit> {
+  // BENCH_NOOP=1: the same app delivering nowhere (bench/insitu.ts's variants).
+  if (process.env.BENCH_NOOP === '1') options = { ...options, noop: true };
   if (options.noop !== true && (env.rootURL === undefined || env.pubsubEndpoint === undefined)) {
     throw new Error('COLLECTOR_ROOT_URL and COLLECTOR_ENDPOINT must name the collector (bench/run.ts sets them)');
   }
@@ -111,11 +114,19 @@ export function sdkBuild(): 'dist' | 'src' {
 
 /** The URL of SDK module `entry` (`index`, or an adapter's name) in the build the apps load. */
 function sdkModule(entry: string): string {
+  // BENCH_SDK_DIST: another build of the package (bench/insitu.ts's A/B builds), inside the project
+  // so that its imports resolve from node_modules.
+  const dist = process.env.BENCH_SDK_DIST;
+  if (sdkBuild() === 'dist' && dist !== undefined && dist !== '') {
+    return new URL(`${dist.replace(/\/$/, '')}/${entry === 'index' ? 'index.js' : `${entry}/index.js`}`, `file://${ROOT_DIR}/`).href;
+  }
   const path = sdkBuild() === 'src'
     ? (entry === 'index' ? '../../src/index.ts' : `../../src/adapters/${entry}/index.ts`)
     : (entry === 'index' ? '../../dist/index.js' : `../../dist/${entry}/index.js`);
   return new URL(path, import.meta.url).href;
 }
+
+const ROOT_DIR = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 
 /** Why the SDK build the apps would load is not there, or null. */
 export function sdkBuildMissing(): string | null {
@@ -180,6 +191,8 @@ export function serveHarness(port: number, control: Control = {}): void {
       return { flushed, ms: performance.now() - started };
     },
     stats: () => ({ stats: control.stats?.() ?? null }),
+    // GC and CPU profiles of a measured window, for bench/insitu.ts.
+    ...probeHandlers(),
   });
   process.once('SIGTERM', () => {
     const done = () => {

@@ -2,6 +2,13 @@
  * A bounded queue of encoded records in front of a transport: batches by count and bytes, flushes
  * on an unref'd timer, keeps one send in flight, retries failed batches with capped backoff and
  * counts what it has to drop. It knows nothing about Pub/Sub.
+ *
+ * Records wait in slabs (large buffers, filled one after the other), not one Buffer each: a record
+ * waits from its response's end until its batch is sent, long enough to survive the young
+ * generation's collections, and a Buffer per record was a JS object promoted to the old generation
+ * plus external memory that only a full collection gives back (in a loaded app, most of the SDK's
+ * garbage-collection time). A slab is a few objects per hundreds of records; with `reuseBuffers`
+ * (the send is done with the messages once it settles) an emptied slab is filled again.
  */
 import type { SendResult } from '../transport/types.js';
 import type { DropReason } from './options.js';
@@ -28,11 +35,29 @@ export interface BatcherOptions {
   onDropped(reason: DropReason, count: number, error?: Error): void;
   /** A batch failed and will be retried. */
   onRetry(error: Error, attempt: number, delayMs: number): void;
+  /**
+   * `send()` keeps no message once it has settled (it copied what it needed): the memory of sent
+   * records is then filled with new ones. Leave it off for a transport that may keep them.
+   */
+  reuseBuffers?: boolean;
 }
 
+/** Bytes of one slab of queued records. */
+export const SLAB_BYTES = 256 * 1024;
+// A record larger than this gets a buffer of its own, never reused.
+const OWN_BUFFER_BYTES = SLAB_BYTES / 4;
+// Emptied slabs kept for reuse (the rest is left to the garbage collector).
+const SPARE_SLABS = 2;
+
 export interface Batcher {
-  /** Queues one encoded record; returns false (and counts a drop) when the queue is full. */
-  add(message: Buffer): boolean;
+  /** Queues (a copy of) one encoded record; returns false (and counts a drop) when the queue is full. */
+  add(message: Uint8Array): boolean;
+  /**
+   * Queues one encoded record of `size` bytes that `write` writes straight into the queue's memory
+   * at `offset` (no buffer of its own), returning the offset after it. Returns false (and counts a
+   * drop) when the queue is full; throws what `write` throws, and then nothing was queued.
+   */
+  addWritten(size: number, write: (target: Buffer, offset: number) => number): boolean;
   /** Records waiting, including a batch being sent. */
   readonly size: number;
   readonly bytes: number;
@@ -59,14 +84,27 @@ function withTimeout(promise: Promise<SendResult>, timeoutMs: number): Promise<S
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * @example
  * const batcher = createBatcher({ ...limits, send: (batch, ms) => transport.send(batch, ms), onPublished, onDropped, onRetry });
  * batcher.add(Buffer.from(JSON.stringify(record)));
  */
 export function createBatcher(options: BatcherOptions): Batcher {
-  const queue: Buffer[] = [];
+  // Record i (head <= i < lengths.length) is lengths[i] bytes at offsets[i] of its slab: small
+  // integers in two arrays, no object per record.
+  const offsets: number[] = [];
+  const lengths: number[] = [];
   let head = 0; // index of the oldest queued record: shift() is O(n) on large arrays
+  // The slabs holding records, oldest first (from slabHead); slab s holds records up to slabEnds[s].
+  const slabs: Buffer[] = [];
+  const slabEnds: number[] = [];
+  let slabHead = 0;
+  let fill = 0; // bytes used in the newest slab
+  const spare: Buffer[] = [];
+  // Off for good once a send overran its time or was disowned: it may still read its messages.
+  let reuse = options.reuseBuffers === true;
   let queuedBytes = 0;
   let inFlight: Promise<void> | undefined;
   let inFlightCount = 0;
@@ -82,12 +120,74 @@ export function createBatcher(options: BatcherOptions): Batcher {
   let closeDrops = 0;
   const waiters = new Set<() => void>();
 
-  const size = () => queue.length - head;
+  const size = () => lengths.length - head;
+
+  function store(message: Uint8Array): void {
+    const length = message.length;
+    const at = room(length);
+    slabs[slabs.length - 1]!.set(message, at);
+    stored(at, length);
+  }
+
+  /** Where the next record of `length` bytes goes in the newest slab (a new one when it does not fit). */
+  function room(length: number): number {
+    const slab = slabs.length > slabHead ? slabs[slabs.length - 1] : undefined;
+    if (length > OWN_BUFFER_BYTES) {
+      slabs.push(Buffer.allocUnsafeSlow(length));
+      slabEnds.push(lengths.length);
+      fill = Number.POSITIVE_INFINITY; // full: the next record starts a slab
+      return 0;
+    }
+    if (slab === undefined || fill + length > slab.length) {
+      slabs.push(spare.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES));
+      slabEnds.push(lengths.length);
+      fill = 0;
+    }
+    return fill;
+  }
+
+  /** Counts the record just written at `at` of the newest slab. */
+  function stored(at: number, length: number): void {
+    offsets.push(at);
+    lengths.push(length);
+    if (length <= OWN_BUFFER_BYTES) fill = at + length;
+    slabEnds[slabEnds.length - 1] = lengths.length;
+    queuedBytes += length;
+  }
+
+  /** Takes the oldest `count` records off the queue and gives back the slabs they emptied. */
+  function release(count: number): void {
+    for (let i = head; i < head + count; i++) queuedBytes -= lengths[i]!;
+    head += count;
+    while (slabHead < slabs.length && slabEnds[slabHead]! <= head) {
+      const slab = slabs[slabHead]!;
+      if (slabHead === slabs.length - 1) {
+        // The newest slab is empty now: fill it again from the start, or start another.
+        if (reuse && slab.length === SLAB_BYTES) {
+          fill = 0;
+          break;
+        }
+        fill = Number.POSITIVE_INFINITY; // never written again: a transport may still hold it
+      } else if (reuse && slab.length === SLAB_BYTES && spare.length < SPARE_SLABS) {
+        spare.push(slab);
+      }
+      slabs[slabHead] = EMPTY;
+      slabHead += 1;
+    }
+    compact();
+  }
 
   function compact(): void {
-    if (head > 1024 && head * 2 > queue.length) {
-      queue.splice(0, head);
+    if (head > 1024 && head * 2 > lengths.length) {
+      offsets.splice(0, head);
+      lengths.splice(0, head);
+      for (let s = slabHead; s < slabEnds.length; s++) slabEnds[s] = slabEnds[s]! - head;
       head = 0;
+    }
+    if (slabHead > 64 && slabHead * 2 > slabs.length) {
+      slabs.splice(0, slabHead);
+      slabEnds.splice(0, slabHead);
+      slabHead = 0;
     }
   }
 
@@ -95,16 +195,20 @@ export function createBatcher(options: BatcherOptions): Batcher {
     if (size() === 0 && inFlight === undefined) for (const wake of waiters) wake();
   }
 
+  /** The oldest records that make a batch, as views of their slabs. */
   function takeBatch(): Buffer[] {
     const batch: Buffer[] = [];
     let bytes = 0;
     let i = head;
+    let s = slabHead;
     // Always take at least one record, even one larger than maxBatchBytes, or it would block forever.
-    while (i < queue.length && batch.length < options.maxBatchSize) {
-      const next = queue[i]!;
-      if (batch.length > 0 && bytes + next.length > options.maxBatchBytes) break;
-      batch.push(next);
-      bytes += next.length;
+    while (i < lengths.length && batch.length < options.maxBatchSize) {
+      const length = lengths[i]!;
+      if (batch.length > 0 && bytes + length > options.maxBatchBytes) break;
+      while (slabEnds[s]! <= i) s += 1;
+      const offset = offsets[i]!;
+      batch.push(slabs[s]!.subarray(offset, offset + length));
+      bytes += length;
       i += 1;
     }
     return batch;
@@ -127,9 +231,18 @@ export function createBatcher(options: BatcherOptions): Batcher {
     const send = ++sends;
     const controller = new AbortController();
     inFlightAbort = controller;
-    inFlight = withTimeout(options.send(batch, options.exportTimeoutMs, controller.signal), options.exportTimeoutMs + 100)
+    let settled = false;
+    const sending = options.send(batch, options.exportTimeoutMs, controller.signal).finally(() => {
+      settled = true;
+    });
+    inFlight = withTimeout(sending, options.exportTimeoutMs + 100)
       .catch((error: unknown): SendResult => ({ ok: false, retryable: true, error: error instanceof Error ? error : new Error(String(error)) }))
       .then((result) => {
+        // The send overran its time: it may still read the batch, whose memory must then stay as it is.
+        if (!settled && reuse) {
+          reuse = false;
+          spare.length = 0;
+        }
         // close() already counted this batch as dropped and took it off the queue.
         if (send === abandoned) return;
         inFlight = undefined;
@@ -137,9 +250,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
         inFlightAbort = undefined;
         if (result.ok || !result.retryable || finished) {
           // The batch left the queue for good: delivered, or refused for a reason a retry cannot fix.
-          head += batch.length;
-          for (const m of batch) queuedBytes -= m.length;
-          compact();
+          release(batch.length);
           attempt = 0;
           if (result.ok) options.onPublished(batch.length);
           else if (result.retryable) drop('shutdown', batch.length, result.error);
@@ -168,20 +279,41 @@ export function createBatcher(options: BatcherOptions): Batcher {
     else if (size() > 0) schedule(options.flushIntervalMs);
   }
 
-  function add(message: Buffer): boolean {
+  /** Whether a record of `length` bytes may join the queue; counts the drop when it may not. */
+  function admit(length: number): boolean {
     if (!accepting) {
       options.onDropped('shutdown', 1);
       return false;
     }
-    if (size() >= options.maxQueueSize || queuedBytes + message.length > options.maxQueueBytes) {
+    if (size() >= options.maxQueueSize || queuedBytes + length > options.maxQueueBytes) {
       options.onDropped('queue_overflow', 1);
       return false;
     }
-    queue.push(message);
-    queuedBytes += message.length;
+    return true;
+  }
+
+  function add(message: Uint8Array): boolean {
+    if (!admit(message.length)) return false;
+    store(message);
+    queued();
+    return true;
+  }
+
+  function addWritten(size: number, write: (target: Buffer, offset: number) => number): boolean {
+    if (!admit(size)) return false;
+    const at = room(size);
+    const slab = slabs[slabs.length - 1]!;
+    // Nothing is counted until every byte is written: a write that throws queues nothing.
+    const end = write(slab, at);
+    if (end !== at + size) throw new RangeError(`a record of ${size} bytes was written as ${end - at}`);
+    stored(at, size);
+    queued();
+    return true;
+  }
+
+  function queued(): void {
     if (size() >= options.maxBatchSize) exportOnce();
     else schedule(options.flushIntervalMs);
-    return true;
   }
 
   function flush(timeoutMs: number): Promise<boolean> {
@@ -234,15 +366,18 @@ export function createBatcher(options: BatcherOptions): Batcher {
         // A transport that ignores the abort: disown the send, whatever it does later.
         abandoned = sends;
         const count = inFlightCount;
-        for (const m of queue.slice(head, head + count)) queuedBytes -= m.length;
-        head += count;
+        // Its slabs are never filled again: the transport that ignored the abort may still read them.
+        reuse = false;
+        fill = Number.POSITIVE_INFINITY;
+        spare.length = 0;
+        release(count);
         inFlight = undefined;
         inFlightCount = 0;
         drop('shutdown', count);
       }
       const left = size();
       if (left > 0) {
-        for (const m of queue.splice(head)) queuedBytes -= m.length;
+        release(left);
         drop('shutdown', left);
       }
       return closeDrops;
@@ -252,6 +387,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
 
   return {
     add,
+    addWritten,
     flush,
     close,
     get size() {

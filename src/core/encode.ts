@@ -49,13 +49,26 @@ const REQUEST_BODY_KEY = '"request_body":"';
 const RESPONSE_BODY_KEY = '","response_body":"';
 
 /**
- * `JSON.stringify(record)` as bytes, without scanning the two base64 bodies (most of a record's
+ * A record's JSON in parts, for {@link writeDirect}: `before` + the request body + `","response_body":"`
+ * + the response body + `after`, `size` bytes in all.
+ */
+export interface DirectRecord {
+  readonly before: string;
+  readonly requestBody: string;
+  readonly responseBody: string;
+  readonly after: string;
+  readonly size: number;
+}
+
+/**
+ * `JSON.stringify(record)` in parts, without scanning the two base64 bodies (most of a record's
  * bytes) for characters to escape: they are copied as they are. The members before and after them
  * are written by JSON.stringify, from objects with the same members in the same order, so every
  * other byte is JSON.stringify's own. Returns undefined, for the caller to stringify the record
- * itself, when the record's members are not exactly the SDK's, in its order.
+ * itself, when the record's members are not exactly the SDK's, in its order, or a body is not a
+ * string of one byte a character. Throws when the record is too large for a message.
  */
-function encodeDirect(record: ApiRecord): Buffer | undefined {
+export function prepareDirect(record: ApiRecord): DirectRecord | undefined {
   let i = 0;
   // for-in also lists inherited enumerable members, which JSON.stringify skips: no direct path then.
   for (const key in record) {
@@ -83,12 +96,27 @@ function encodeDirect(record: ApiRecord): Buffer | undefined {
   const size = Buffer.byteLength(before, 'utf8') + requestBody.length + RESPONSE_BODY_KEY.length + responseBody.length + Buffer.byteLength(after, 'utf8');
   // Refused by the caller anyway: no need to build it.
   if (size > MAX_MESSAGE_BYTES) throw tooLarge(size);
-  const message = Buffer.allocUnsafe(size);
-  let at = message.write(before, 0, 'utf8');
-  at += message.write(requestBody, at, 'latin1');
-  at += message.write(RESPONSE_BODY_KEY, at, 'latin1');
-  at += message.write(responseBody, at, 'latin1');
-  at += message.write(after, at, 'utf8');
+  return { before, requestBody, responseBody, after, size };
+}
+
+/**
+ * Writes a {@link prepareDirect} record into `target` at `offset` (`size` bytes of room); returns the
+ * offset after it, short of `offset + size` when a body was not one byte a character (the bytes
+ * are then not the record's JSON).
+ */
+export function writeDirect(d: DirectRecord, target: Buffer, offset: number): number {
+  let at = offset + target.write(d.before, offset, 'utf8');
+  at += target.write(d.requestBody, at, 'latin1');
+  at += target.write(RESPONSE_BODY_KEY, at, 'latin1');
+  at += target.write(d.responseBody, at, 'latin1');
+  at += target.write(d.after, at, 'utf8');
+  return at;
+}
+
+function encodeDirect(record: ApiRecord): Buffer | undefined {
+  const d = prepareDirect(record);
+  if (d === undefined) return undefined;
+  const message = Buffer.allocUnsafe(d.size);
   // Every byte written (never send uninitialised memory), and the bodies were one byte a character.
-  return at === size ? message : undefined;
+  return writeDirect(d, message, 0) === d.size ? message : undefined;
 }

@@ -147,6 +147,11 @@ export function allocBytes(size: number): Uint8Array {
   return NativeBuffer !== undefined ? NativeBuffer.allocUnsafe(size) : new Uint8Array(size);
 }
 
+/** The first `size` bytes of `memory` (from {@link allocBytes}), as the same kind of array, sharing its memory. */
+export function bytesView(memory: Uint8Array, size: number): Uint8Array {
+  return NativeBuffer !== undefined && 'write' in memory ? NativeBuffer.from(memory.buffer, memory.byteOffset, size) : new Uint8Array(memory.buffer, memory.byteOffset, size);
+}
+
 /**
  * Copies ASCII `text` into `target` (from {@link allocBytes}) at `offset`; returns the offset after
  * it. Building a request body this way costs a quarter of what concatenating strings does (one

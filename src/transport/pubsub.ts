@@ -21,7 +21,7 @@
 import { ApiKeyRefusedError, MetadataError, TransportError } from '../core/errors.js';
 import { DEFAULT_METADATA_TIMEOUT_MS, fetchClientMetadata, type ClientMetadata } from './metadata.js';
 import { importSigningKey, makeTokenSource, serviceAccountOf, type TokenSource } from './google-token.js';
-import { allocBytes, base64, describeNetworkError, errorCodes, fetchHttpClient, writeAscii, type HttpClient } from './http.js';
+import { allocBytes, base64, bytesView, describeNetworkError, errorCodes, fetchHttpClient, writeAscii, type HttpClient } from './http.js';
 import type { SendResult, Transport, TransportInfo } from './types.js';
 
 /** First wait before retrying the metadata fetch; doubles up to `METADATA_RETRY_MAX_DELAY_MS`. */
@@ -51,6 +51,10 @@ export const MAX_MESSAGE_DATA_BYTES = Math.floor((MAX_REQUEST_BODY_BYTES - BODY_
  */
 const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN']);
 const REDIAL_MS = 250;
+/** A request body's memory kept for the next request up to this size (a batch at the default limits is ~2 MB). */
+const MAX_KEPT_BODY_BYTES = 16 * 1024 * 1024;
+/** Request body memory is allocated in multiples of this. */
+const BODY_ROUNDING_BYTES = 256 * 1024;
 /** The IAM permission a publish needs. */
 export const PUBLISH_PERMISSION = 'pubsub.topics.publish';
 /** Publish answers (message ids) and Google's error answers are small. */
@@ -119,6 +123,8 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
   let started = false;
   let closed = false;
   let ready = false;
+  // The last request body's memory, for the next one (see publish()).
+  let bodyMemory: Uint8Array | undefined;
   let topicName = '';
   let publishUrl = '';
   let tokens: TokenSource | undefined;
@@ -275,7 +281,15 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
     try {
       let from = 0;
       for (const to of cuts) {
-        await publishRequest(requestBody(messages, from, to), to - from, controller.signal, unreachable);
+        // The request body's memory is used again for the next one once this request has been
+        // answered (so all of it was read): a new buffer of a few MB per batch was external memory
+        // that only full garbage collections in the app give back. A request that failed may
+        // still be writing: its buffer is left behind.
+        const size = requestBodySize(messages, from, to);
+        const memory = bodyMemory !== undefined && bodyMemory.byteLength >= size ? bodyMemory : allocBytes(Math.ceil(size / BODY_ROUNDING_BYTES) * BODY_ROUNDING_BYTES);
+        bodyMemory = undefined;
+        await publishRequest(requestBody(messages, from, to, memory), to - from, controller.signal, unreachable);
+        if (memory.byteLength <= MAX_KEPT_BODY_BYTES) bodyMemory = memory;
         from = to;
       }
       return { ok: true };
@@ -363,10 +377,10 @@ export async function canPublish(
  * (no attributes, no ordering key), written into one buffer of the exact size (base64 needs no JSON
  * escaping).
  */
-export function requestBody(messages: readonly Uint8Array[], from: number, to: number): Uint8Array {
-  let size = BODY_HEAD.length + BODY_TAIL.length - 1;
-  for (let i = from; i < to; i++) size += Math.ceil(messages[i]!.length / 3) * 4 + MESSAGE_FRAMING;
-  const body = allocBytes(size);
+export function requestBody(messages: readonly Uint8Array[], from: number, to: number, memory?: Uint8Array): Uint8Array {
+  const size = requestBodySize(messages, from, to);
+  // Written into the first `size` bytes of `memory` when it is given (and large enough).
+  const body = memory === undefined || memory.byteLength < size ? allocBytes(size) : memory.byteLength === size ? memory : bytesView(memory, size);
   let offset = writeAscii(body, 0, BODY_HEAD);
   for (let i = from; i < to; i++) {
     offset = writeAscii(body, offset, i === from ? MESSAGE_HEAD : `,${MESSAGE_HEAD}`);
@@ -375,6 +389,13 @@ export function requestBody(messages: readonly Uint8Array[], from: number, to: n
   }
   writeAscii(body, offset, BODY_TAIL);
   return body;
+}
+
+/** Bytes of the request body {@link requestBody} writes for messages[from, to). */
+export function requestBodySize(messages: readonly Uint8Array[], from: number, to: number): number {
+  let size = BODY_HEAD.length + BODY_TAIL.length - 1;
+  for (let i = from; i < to; i++) size += Math.ceil(messages[i]!.length / 3) * 4 + MESSAGE_FRAMING;
+  return size;
 }
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createBatcher, type BatcherOptions } from '../../src/core/batcher.js';
+import { SLAB_BYTES, createBatcher, type BatcherOptions } from '../../src/core/batcher.js';
 import type { DropReason } from '../../src/core/options.js';
 import type { SendResult } from '../../src/transport/types.js';
 import { until } from '../helpers/wait.js';
@@ -180,5 +180,135 @@ describe('flush and close', () => {
       console.log('queued', b.size);`;
     const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 20_000, encoding: 'utf8' });
     assert.match(out, /queued 1/);
+  });
+});
+
+describe('records written in place (addWritten)', () => {
+  const write = (text: string) => (target: Buffer, offset: number) => offset + target.write(text, offset, 'latin1');
+
+  test('each arrives as written, in order with added ones, across slabs and own buffers', async () => {
+    const received: string[] = [];
+    const h = harness({
+      maxQueueSize: 10_000, maxQueueBytes: 64 * 1024 * 1024, maxBatchSize: 50, reuseBuffers: true,
+      async send(messages) {
+        received.push(...messages.map((m) => Buffer.from(m).toString('latin1')));
+        await sleep(1);
+        return { ok: true };
+      },
+    });
+    const sent: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      // Some larger than a quarter slab (a buffer of their own), the rest small; every third added.
+      const text = `${i}:`.padEnd(i % 53 === 7 ? SLAB_BYTES / 2 : 100 + ((i * 37) % 3000), String.fromCharCode(97 + (i % 26)));
+      sent.push(text);
+      assert.equal(i % 3 === 0 ? h.batcher.add(Buffer.from(text, 'latin1')) : h.batcher.addWritten(text.length, write(text)), true);
+    }
+    assert.equal(await h.batcher.flush(5_000), true);
+    assert.deepEqual(received, sent);
+    assert.equal(h.batcher.bytes, 0);
+  });
+
+  test('a write that throws or writes another size queues nothing; the next record is intact', async () => {
+    const h = harness();
+    assert.equal(h.batcher.addWritten(5, write('first')), true);
+    assert.throws(() => h.batcher.addWritten(8, () => {
+      throw new Error('boom');
+    }), /boom/);
+    assert.throws(() => h.batcher.addWritten(8, write('short')), /8 bytes was written as 5/);
+    assert.equal(h.batcher.size, 1);
+    assert.equal(h.batcher.bytes, 5);
+    assert.equal(h.batcher.addWritten(6, write('second')), true);
+    assert.equal(await h.batcher.flush(5_000), true);
+    assert.deepEqual(h.batches.flat(), ['first', 'second']);
+  });
+
+  test('a full queue drops the record without asking for its bytes', () => {
+    const h = harness({ maxQueueSize: 2, flushIntervalMs: 60_000 });
+    let writes = 0;
+    const counted = (text: string) => (target: Buffer, offset: number) => {
+      writes += 1;
+      return write(text)(target, offset);
+    };
+    assert.equal(h.batcher.addWritten(1, counted('a')), true);
+    assert.equal(h.batcher.addWritten(1, counted('b')), true);
+    assert.equal(h.batcher.addWritten(1, counted('c')), false);
+    assert.equal(writes, 2);
+    assert.equal(h.drops.queue_overflow, 1);
+  });
+});
+
+describe('memory of queued records', () => {
+  /** Records of assorted sizes (a few larger than a quarter slab), each byte a function of its index. */
+  function records(count: number): Buffer[] {
+    return Array.from({ length: count }, (_, i) => {
+      const size = i % 97 === 50 ? SLAB_BYTES / 2 + i : 200 + ((i * 7919) % 5000);
+      const b = Buffer.allocUnsafe(size);
+      for (let k = 0; k < size; k++) b[k] = (i * 31 + k) & 0xff;
+      return b;
+    });
+  }
+
+  test('reuseBuffers: slabs filled again after their records went; every record arrives intact, in order', async () => {
+    const sent = records(600);
+    const received: Buffer[] = [];
+    const h = harness({
+      reuseBuffers: true, maxQueueSize: 10_000, maxQueueBytes: 64 * 1024 * 1024, maxBatchSize: 37,
+      // A transport that copies what it needs before it settles, as the Pub/Sub one does.
+      async send(messages) {
+        const copies = messages.map((m) => Buffer.from(m));
+        await sleep(1);
+        received.push(...copies);
+        return { ok: true };
+      },
+    });
+    // In waves, so that emptied slabs are filled again while later records wait.
+    for (let wave = 0; wave < 6; wave++) {
+      for (const record of sent.slice(wave * 100, wave * 100 + 100)) assert.equal(h.batcher.add(record), true);
+      assert.equal(await h.batcher.flush(5_000), true);
+    }
+    assert.equal(received.length, sent.length);
+    sent.forEach((record, i) => assert.ok(received[i]!.equals(record), `record ${i} differs`));
+    assert.equal(h.batcher.size, 0);
+    assert.equal(h.batcher.bytes, 0);
+  });
+
+  test('without reuseBuffers the Buffers a send was given are never written again', async () => {
+    const sent = records(400);
+    const kept: Buffer[] = [];
+    const h = harness({
+      maxQueueSize: 10_000, maxQueueBytes: 64 * 1024 * 1024, maxBatchSize: 50,
+      async send(messages) {
+        kept.push(...messages);
+        return { ok: true };
+      },
+    });
+    for (let wave = 0; wave < 4; wave++) {
+      for (const record of sent.slice(wave * 100, wave * 100 + 100)) h.batcher.add(record);
+      assert.equal(await h.batcher.flush(5_000), true);
+    }
+    sent.forEach((record, i) => assert.ok(kept[i]!.equals(record), `record ${i} was overwritten`));
+  });
+
+  test('a send that overran its time is not written under: its batch stays as it was', async () => {
+    let first: Buffer[] | undefined;
+    let calls = 0;
+    const h = harness({
+      reuseBuffers: true, exportTimeoutMs: 50, maxBatchSize: 10, maxQueueSize: 10_000, maxQueueBytes: 64 * 1024 * 1024,
+      async send(messages) {
+        calls += 1;
+        if (calls === 1) {
+          // Keeps its batch and never settles: the batcher retries without it.
+          first = messages;
+          return new Promise<SendResult>(() => {});
+        }
+        return { ok: true };
+      },
+    });
+    const sent = records(200);
+    for (const record of sent.slice(0, 10)) h.batcher.add(record);
+    assert.equal(await h.batcher.flush(5_000), true);
+    for (const record of sent.slice(10)) h.batcher.add(record);
+    assert.equal(await h.batcher.flush(5_000), true);
+    first!.forEach((m, i) => assert.ok(m.equals(sent[i]!), `record ${i} of the overrun send was overwritten`));
   });
 });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { jsonpath } from 'json-p3';
-import { encodeRecord, MAX_MESSAGE_BYTES } from '../../src/core/encode.js';
+import { encodeRecord, MAX_MESSAGE_BYTES, prepareDirect, writeDirect } from '../../src/core/encode.js';
 import { REDACTED, type ApiRecord, type ErrorRecord } from '../../src/core/record.js';
 import { compileRedactor, type BodyRedaction, type Redactor } from '../../src/core/redact/index.js';
 import {
@@ -353,14 +353,25 @@ describe('encode fast path agrees with JSON.stringify', () => {
     parent_id: fc.option(text),
   }) as fc.Arbitrary<ApiRecord>;
 
-  function sameAsStringify(record: ApiRecord): void {
+  function sameAsStringify(record: ApiRecord, sdkShape = false): void {
     const encoded = encodeRecord(record, { bodiesAreBase64: true });
     assert.ok(encoded.ok);
-    assert.equal(encoded.message.toString('latin1'), Buffer.from(JSON.stringify(record), 'utf8').toString('latin1'));
+    const expected = Buffer.from(JSON.stringify(record), 'utf8');
+    assert.equal(encoded.message.toString('latin1'), expected.toString('latin1'));
+    // Written in place (as into the queue's memory): the same bytes, not one more. A record of
+    // another shape may have no direct form (the caller then stringifies it).
+    const direct = prepareDirect(record);
+    if (direct === undefined && !sdkShape) return;
+    assert.ok(direct !== undefined);
+    assert.equal(direct.size, expected.length);
+    const target = Buffer.alloc(direct.size + 16, 0xaa);
+    assert.equal(writeDirect(direct, target, 7), 7 + direct.size);
+    assert.ok(target.subarray(7, 7 + direct.size).equals(expected));
+    assert.ok(target.subarray(0, 7).every((b) => b === 0xaa) && target.subarray(7 + direct.size).every((b) => b === 0xaa));
   }
 
   it(`${RUNS} generated records: the same bytes`, () => {
-    fc.assert(fc.property(recordArb, sameAsStringify), { numRuns: RUNS });
+    fc.assert(fc.property(recordArb, (record) => sameAsStringify(record, true)), { numRuns: RUNS });
   });
 
   it("records that are not the SDK's shape fall back to JSON.stringify", () => {

@@ -548,6 +548,46 @@ describe('makePubSubTransport send(): the requests on the wire', () => {
     }
   });
 
+  it('the request body\'s memory is used again for the next send once answered, never after a failed request; every body exact', async () => {
+    // The node:https client, watched: which memory each request body was written in.
+    const inner = nodeHttpClient();
+    const memories: ArrayBufferLike[] = [];
+    let failNext = false;
+    const http: HttpClient = {
+      ...inner,
+      request(request) {
+        if (request.method !== 'POST') return inner.request(request); // the metadata
+        memories.push((request.body as Uint8Array).buffer);
+        if (failNext) {
+          failNext = false;
+          return Promise.reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+        }
+        return inner.request(request);
+      },
+      reset: () => inner.reset(),
+      close: () => inner.close(),
+    };
+    const transport = makePubSubTransport({ apiKey: API_KEY, rootURL: backend.rootURL, pubsubEndpoint: recorder.endpoint, http });
+    await transport.start(AbortSignal.timeout(5_000));
+    try {
+      recorder.requests.length = 0;
+      // Larger, smaller, larger again: each body is exactly its own, whatever memory it was written in.
+      const batches = [[3000, 200, 5000], [10], [70_000, 1], [4000, 4000]].map((sizes, n) => sizes.map((size, i) => Buffer.alloc(size, 0x61 + ((n + i) % 26))));
+      for (const batch of batches.slice(0, 2)) assert.deepEqual(await transport.send(batch, 5_000), { ok: true });
+      assert.equal(memories[1], memories[0], 'the second body was written in the first one\'s memory');
+      failNext = true;
+      const failed = await transport.send(batches[2]!, 5_000);
+      assert.equal(failed.ok, false);
+      for (const batch of batches.slice(2)) assert.deepEqual(await transport.send(batch, 5_000), { ok: true });
+      assert.equal(memories[2], memories[1], 'the failed request had the memory the last answered one left');
+      assert.notEqual(memories[3], memories[2], 'a failed request\'s memory is never written again');
+      assert.deepEqual(recorder.requests.map((r) => r.body.toString('latin1')), [0, 1, 2, 3].map((n) => `{"messages":[${batches[n]!.map((m) => `{"data":"${m.toString('base64')}"}`).join(',')}]}`));
+      for (const r of recorder.requests) assert.equal(Number(r.headers['content-length']), r.body.length);
+    } finally {
+      await transport.shutdown();
+    }
+  });
+
   it('the largest record encode.ts lets through fits one request', () => {
     assert.equal(MAX_MESSAGE_DATA_BYTES, 7_499_979);
     assert.ok(MAX_MESSAGE_BYTES <= MAX_MESSAGE_DATA_BYTES);
