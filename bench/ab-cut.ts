@@ -25,12 +25,33 @@ function edit(from: string, to: string): void {
   text = text.slice(0, at) + to + text.slice(at + from.length);
 }
 
-edit('const RULE_CHECK_EVERY = 100;', "const RULE_CHECK_EVERY = 100;\nconst CUT = process.env.AB_CUT ?? '';\nconst SCRATCH = Buffer.allocUnsafe(8 << 20);");
-edit('if (exchange !== undefined) return this.#context.run(exchange, next);', "if (exchange !== undefined) return CUT === 'als' ? next() : this.#context.run(exchange, next);");
-edit('  #completeNode(exchange: Exchange, aborted: boolean): void {\n', "  #completeNode(exchange: Exchange, aborted: boolean): void {\n    if (CUT === 'capture') return;\n");
-edit('    this.#complete(input);\n  }\n\n  #complete(input: RecordInput): void {\n', "    if (CUT === 'input') return;\n    this.#complete(input);\n  }\n\n  #complete(input: RecordInput): void {\n");
-edit('    if (o.detectLeaks !== false) record = this.#detectLeaks(record);', "    if (CUT === 'redact') return undefined;\n    if (o.detectLeaks !== false) record = this.#detectLeaks(record);");
-edit("      if (this.#state === 'ready') this.#enqueue(record);", "      if (CUT === 'build') return;\n      if (this.#state === 'ready') this.#enqueue(record);");
-edit('    if (this.#options.beforeSend === undefined && !this.#options.debug) {', "    if (CUT === 'encode') {\n      const d = prepareDirect(record);\n      if (d !== undefined) writeDirect(d, SCRATCH, 0);\n      return;\n    }\n    if (this.#options.beforeSend === undefined && !this.#options.debug) {");
+edit(
+  'const RULE_CHECK_EVERY = 100;',
+  "const RULE_CHECK_EVERY = 100;\nconst CUT = process.env.AB_CUT ?? '';\nconst SCRATCH = Buffer.allocUnsafe(8 << 20);",
+);
+edit(
+  'if (exchange !== undefined) return this.#context.run(exchange, next);',
+  "if (exchange !== undefined) return CUT === 'als' ? next() : this.#context.run(exchange, next);",
+);
+edit(
+  '  #completeNode(exchange: Exchange, aborted: boolean): void {\n',
+  "  #completeNode(exchange: Exchange, aborted: boolean): void {\n    if (CUT === 'capture') return;\n",
+);
+edit(
+  '    this.#complete(input);\n  }\n\n  #complete(input: RecordInput): void {\n',
+  "    if (CUT === 'input') return;\n    this.#complete(input);\n  }\n\n  #complete(input: RecordInput): void {\n",
+);
+edit(
+  '    if (o.detectLeaks !== false) record = this.#detectLeaks(record);',
+  "    if (CUT === 'redact') return undefined;\n    if (o.detectLeaks !== false) record = this.#detectLeaks(record);",
+);
+edit(
+  "      if (this.#state === 'ready') this.#enqueue(record);",
+  "      if (CUT === 'build') return;\n      if (this.#state === 'ready') this.#enqueue(record);",
+);
+edit(
+  '    if (this.#options.beforeSend === undefined && !this.#options.debug) {',
+  "    if (CUT === 'encode') {\n      const d = prepareDirect(record);\n      if (d !== undefined) writeDirect(d, SCRATCH, 0);\n      return;\n    }\n    if (this.#options.beforeSend === undefined && !this.#options.debug) {",
+);
 writeFileSync(file, text);
 process.stdout.write(`${OUT}\n`);

@@ -25,7 +25,12 @@ export const FRAMEWORKS: readonly FrameworkSpec[] = [
   { name: 'koa', label: 'Koa 3 + @koa/router', adapterExport: 'koaMiddleware' },
   { name: 'hono', label: 'Hono 4 on @hono/node-server', adapterExport: 'honoMiddleware' },
   { name: 'nest', label: 'NestJS (Express platform)', adapterExport: 'nestMiddleware' },
-  { name: 'next', label: 'Next.js route handler', adapterExport: 'nextRouteHandler', note: 'an App Router route handler served through a node:http to fetch bridge, not `next start`' },
+  {
+    name: 'next',
+    label: 'Next.js route handler',
+    adapterExport: 'nextRouteHandler',
+    note: 'an App Router route handler served through a node:http to fetch bridge, not `next start`',
+  },
   { name: 'http', label: 'node:http', adapterExport: 'httpHandler' },
 ];
 
@@ -49,14 +54,40 @@ export function allApps(): AppSpec[] {
   for (const framework of FRAMEWORKS) {
     apps.push({ id: `bare-${framework.name}`, label: `${framework.label}, bare`, framework, mode: 'bare', sdk: 'none', byDefault: true });
     apps.push({
-      id: framework.name, label: `${framework.label} + this SDK`, framework, mode: 'sdk', sdk: 'this', byDefault: true,
+      id: framework.name,
+      label: `${framework.label} + this SDK`,
+      framework,
+      mode: 'sdk',
+      sdk: 'this',
+      byDefault: true,
     });
     if (framework.name === 'express') {
-      apps.push({ id: 'express-2.4.6', label: 'Express 5 + apitoolkit-express@2.4.6', framework, mode: 'legacy', sdk: 'legacy', byDefault: true });
-      apps.push({ id: 'express-noop', label: 'Express 5 + this SDK, no-op transport', framework, mode: 'sdk-noop', sdk: 'noop', byDefault: false });
+      apps.push({
+        id: 'express-2.4.6',
+        label: 'Express 5 + apitoolkit-express@2.4.6',
+        framework,
+        mode: 'legacy',
+        sdk: 'legacy',
+        byDefault: true,
+      });
+      apps.push({
+        id: 'express-noop',
+        label: 'Express 5 + this SDK, no-op transport',
+        framework,
+        mode: 'sdk-noop',
+        sdk: 'noop',
+        byDefault: false,
+      });
     }
     if (framework.name === 'http') {
-      apps.push({ id: 'http-noop', label: 'node:http + this SDK, no-op transport', framework, mode: 'sdk-noop', sdk: 'noop', byDefault: false });
+      apps.push({
+        id: 'http-noop',
+        label: 'node:http + this SDK, no-op transport',
+        framework,
+        mode: 'sdk-noop',
+        sdk: 'noop',
+        byDefault: false,
+      });
     }
   }
   return apps;

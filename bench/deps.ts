@@ -30,7 +30,9 @@ function packages(modules: string): Array<{ id: string; bytes: number }> {
   const found: Array<{ id: string; bytes: number }> = [];
   for (const entry of readdirSync(modules, { withFileTypes: true })) {
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
-    const dirs = entry.name.startsWith('@') ? readdirSync(join(modules, entry.name)).map((n) => join(modules, entry.name, n)) : [join(modules, entry.name)];
+    const dirs = entry.name.startsWith('@')
+      ? readdirSync(join(modules, entry.name)).map((n) => join(modules, entry.name, n))
+      : [join(modules, entry.name)];
     for (const dir of dirs) {
       const { name, version } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; version: string };
       found.push({ id: `${name}@${version}`, bytes: size(dir) });
@@ -46,14 +48,22 @@ function packages(modules: string): Array<{ id: string; bytes: number }> {
 
 const dir = mkdtempSync(join(tmpdir(), 'apitoolkit-deps-'));
 try {
-  const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!;
+  const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .pop()!;
   execFileSync('npm', ['init', '-y'], { cwd: dir, stdio: 'ignore' });
-  execFileSync('npm', ['install', '--omit=dev', '--engine-strict', '--no-audit', '--no-fund', '--no-package-lock', join(dir, tarball)], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('npm', ['install', '--omit=dev', '--engine-strict', '--no-audit', '--no-fund', '--no-package-lock', join(dir, tarball)], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const installed = packages(join(dir, 'node_modules')).sort((a, b) => b.bytes - a.bytes);
   const total = installed.reduce((sum, p) => sum + p.bytes, 0);
   const mb = (bytes: number) => (bytes / 1_000_000).toFixed(2);
-  console.log(`Production install of ${tarball} (npm install --omit=dev --engine-strict, Node ${process.version}): ` +
-    `${installed.length} packages, ${mb(total)} MB on disk\n`);
+  console.log(
+    `Production install of ${tarball} (npm install --omit=dev --engine-strict, Node ${process.version}): ` +
+      `${installed.length} packages, ${mb(total)} MB on disk\n`,
+  );
   console.log('| package | MB |\n|---|---:|');
   for (const p of installed) console.log(`| ${p.id} | ${mb(p.bytes)} |`);
 } finally {

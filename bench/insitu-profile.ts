@@ -36,7 +36,12 @@ export function partOf(url: string, name: string): string {
   if (name === '(garbage collector)') return 'gc';
   if (name === '(idle)') return 'idle';
   if (name === '(program)') return 'program (native, not attributed)';
-  if (url.includes('/bench/.variants/') || /\/dist\/[^/]+\.(c?js)$/.test(url) || /\/dist\/\w+\/index\.(c?js)$/.test(url) || url.includes('/src/')) {
+  if (
+    url.includes('/bench/.variants/') ||
+    /\/dist\/[^/]+\.(c?js)$/.test(url) ||
+    /\/dist\/\w+\/index\.(c?js)$/.test(url) ||
+    url.includes('/src/')
+  ) {
     return url.includes('/node_modules/') ? part3(url) : 'sdk';
   }
   if (url.includes('/node_modules/')) return part3(url);
@@ -44,8 +49,10 @@ export function partOf(url: string, name: string): string {
   if (url.startsWith('node:internal/streams') || url.startsWith('node:stream')) return 'node streams';
   if (url.startsWith('node:_http') || url.startsWith('node:http') || url.startsWith('node:internal/http')) return 'node http';
   if (url.startsWith('node:net') || url.startsWith('node:internal/stream_base') || url.startsWith('node:internal/net')) return 'node net';
-  if (url.startsWith('node:internal/async_hooks') || url.startsWith('node:async_hooks') || url.startsWith('node:internal/async_local')) return 'node async_hooks / ALS';
-  if (url.startsWith('node:internal/process/task_queues') || url.startsWith('node:internal/timers') || url.startsWith('node:timers')) return 'node ticks / timers';
+  if (url.startsWith('node:internal/async_hooks') || url.startsWith('node:async_hooks') || url.startsWith('node:internal/async_local'))
+    return 'node async_hooks / ALS';
+  if (url.startsWith('node:internal/process/task_queues') || url.startsWith('node:internal/timers') || url.startsWith('node:timers'))
+    return 'node ticks / timers';
   if (url.startsWith('node:')) return 'node other';
   if (url === '') return `native: ${name}`;
   return 'other';
@@ -90,12 +97,29 @@ function main(): void {
   const base = profiles[0]!;
   const top = Number(values.top);
   const per = (p: Loaded, us: number | undefined) => (us ?? 0) / p.requests;
-  const allParts = [...new Set(profiles.flatMap((p) => [...p.parts.keys()]))].sort((a, b) => per(profiles.at(-1)!, profiles.at(-1)!.parts.get(b)) - per(profiles.at(-1)!, profiles.at(-1)!.parts.get(a)));
+  const allParts = [...new Set(profiles.flatMap((p) => [...p.parts.keys()]))].sort(
+    (a, b) => per(profiles.at(-1)!, profiles.at(-1)!.parts.get(b)) - per(profiles.at(-1)!, profiles.at(-1)!.parts.get(a)),
+  );
   const out: string[] = [];
-  out.push(`| part (self µs/req, busy samples) | ${profiles.map((p) => p.name).join(' | ')} | ${profiles.slice(1).map((p) => `${p.name} - ${base.name}`).join(' | ')} |`);
-  out.push(`|---|${profiles.map(() => '---:').join('|')}|${profiles.slice(1).map(() => '---:').join('|')}|`);
+  out.push(
+    `| part (self µs/req, busy samples) | ${profiles.map((p) => p.name).join(' | ')} | ${profiles
+      .slice(1)
+      .map((p) => `${p.name} - ${base.name}`)
+      .join(' | ')} |`,
+  );
+  out.push(
+    `|---|${profiles.map(() => '---:').join('|')}|${profiles
+      .slice(1)
+      .map(() => '---:')
+      .join('|')}|`,
+  );
   const row = (label: string, f: (p: Loaded) => number) =>
-    out.push(`| ${label} | ${profiles.map((p) => f(p).toFixed(1)).join(' | ')} | ${profiles.slice(1).map((p) => (f(p) - f(base)).toFixed(1)).join(' | ')} |`);
+    out.push(
+      `| ${label} | ${profiles.map((p) => f(p).toFixed(1)).join(' | ')} | ${profiles
+        .slice(1)
+        .map((p) => (f(p) - f(base)).toFixed(1))
+        .join(' | ')} |`,
+    );
   for (const part of allParts) row(part, (p) => per(p, p.parts.get(part)));
   row('**total busy**', (p) => per(p, p.totalUs));
   out.push('');

@@ -36,7 +36,8 @@ const NO_RULES = '"redactRequestBody":[],"redactResponseBody":[]';
 export const VARIANTS: Record<string, { mode: string; env: Record<string, string>; what: string }> = {
   bare: { mode: 'bare', env: {}, what: 'the app alone' },
   meta: {
-    mode: 'sdk', env: { BENCH_NOOP: '1', SDK_OPTIONS: `{"captureRequestBody":false,"captureResponseBody":false,${NO_RULES}}` },
+    mode: 'sdk',
+    env: { BENCH_NOOP: '1', SDK_OPTIONS: `{"captureRequestBody":false,"captureResponseBody":false,${NO_RULES}}` },
     what: 'observed, no bodies, no rules, a transport that sends nothing',
   },
   bodies: { mode: 'sdk', env: { BENCH_NOOP: '1', SDK_OPTIONS: `{${NO_RULES}}` }, what: '+ both bodies captured (no rules)' },
@@ -84,13 +85,19 @@ function kernel(pid: number): Kernel {
     // not readable here
   }
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const switches = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1]) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1]);
+  const switches =
+    Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1]) + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1]);
   // After the command: state(0) ppid pgrp session tty tpgid flags minflt(7) cminflt majflt cmajflt utime(11) stime(12)
   return { sysTicks: Number(f[12]), minorFaults: Number(f[7]), syscalls, switches };
 }
 
 function kernelDiff(a: Kernel, b: Kernel): Kernel {
-  return { sysTicks: b.sysTicks - a.sysTicks, minorFaults: b.minorFaults - a.minorFaults, syscalls: b.syscalls - a.syscalls, switches: b.switches - a.switches };
+  return {
+    sysTicks: b.sysTicks - a.sysTicks,
+    minorFaults: b.minorFaults - a.minorFaults,
+    syscalls: b.syscalls - a.syscalls,
+    switches: b.switches - a.switches,
+  };
 }
 
 interface Turn {
@@ -141,7 +148,16 @@ async function main(): Promise<void> {
   const loader = await spawnNode('autocannon', 'load.ts', [], { core: loadCore });
   if (values.callgrind !== undefined) {
     try {
-      const table = await callgrind(framework, variants, { collector, loader, appCore, connections, rounds, measured: Number(values.callgrind), warmup: Number(values['callgrind-warmup']), dir: values['callgrind-dir']! });
+      const table = await callgrind(framework, variants, {
+        collector,
+        loader,
+        appCore,
+        connections,
+        rounds,
+        measured: Number(values.callgrind),
+        warmup: Number(values['callgrind-warmup']),
+        dir: values['callgrind-dir']!,
+      });
       process.stdout.write(`${table}\n`);
       if (values.out !== undefined) writeFileSync(values.out, `${table}\n`);
     } finally {
@@ -155,11 +171,22 @@ async function main(): Promise<void> {
     for (const v of variants) {
       const child = await spawnNode(v.name, `servers/${framework}.ts`, [v.mode], {
         core: appCore,
-        env: { COLLECTOR_ROOT_URL: rootURL, COLLECTOR_ENDPOINT: pubsubEndpoint, COLLECTOR_LEGACY_ENDPOINT: legacyEndpoint, BENCH_APP_ID: v.name, ...v.env },
+        env: {
+          COLLECTOR_ROOT_URL: rootURL,
+          COLLECTOR_ENDPOINT: pubsubEndpoint,
+          COLLECTOR_LEGACY_ENDPOINT: legacyEndpoint,
+          BENCH_APP_ID: v.name,
+          ...v.env,
+        },
       });
       apps.push({ v, child, turns: [] });
     }
-    const turn = async (app: (typeof apps)[number], seconds: number, round: number, probe?: { kind: 'cpu' | 'alloc'; file: string }): Promise<void> => {
+    const turn = async (
+      app: (typeof apps)[number],
+      seconds: number,
+      round: number,
+      probe?: { kind: 'cpu' | 'alloc'; file: string },
+    ): Promise<void> => {
       const before = (await collector.call<{ messages: number }>('count')).messages;
       const cpu0 = procSample(app.child.pid)!;
       const k0 = kernel(app.child.pid);
@@ -171,10 +198,18 @@ async function main(): Promise<void> {
       if (probe !== undefined) await app.child.call('profile-start', { kind: probe.kind });
       let load: LoadResult;
       try {
-        load = await loader.call<LoadResult>('run', {
-          url: `http://127.0.0.1:${String(app.child.ready.port)}${REQUEST_PATH}`, method: 'POST', connections, duration: seconds,
-          headers: { 'content-type': 'application/json' }, body: REQUEST_BODY,
-        }, (seconds + 60) * 1000);
+        load = await loader.call<LoadResult>(
+          'run',
+          {
+            url: `http://127.0.0.1:${String(app.child.ready.port)}${REQUEST_PATH}`,
+            method: 'POST',
+            connections,
+            duration: seconds,
+            headers: { 'content-type': 'application/json' },
+            body: REQUEST_BODY,
+          },
+          (seconds + 60) * 1000,
+        );
       } finally {
         clearInterval(sampler);
       }
@@ -184,10 +219,18 @@ async function main(): Promise<void> {
       const cpu1 = procSample(app.child.pid)!;
       const k1 = kernel(app.child.pid);
       const after = (await collector.call<{ messages: number }>('count')).messages;
-      if (probe !== undefined) writeFileSync(`${probe.file}.json`, JSON.stringify({ completed: load.completed, cpuUs: cpu1.cpuUs - cpu0.cpuUs }));
+      if (probe !== undefined)
+        writeFileSync(`${probe.file}.json`, JSON.stringify({ completed: load.completed, cpuUs: cpu1.cpuUs - cpu0.cpuUs }));
       if (round < 1) return;
       app.turns.push({
-        round, cpuUs: cpu1.cpuUs - cpu0.cpuUs, kernel: kernelDiff(k0, k1), completed: load.completed, rps: load.rps, p99: load.p99, gc, rssPeak,
+        round,
+        cpuUs: cpu1.cpuUs - cpu0.cpuUs,
+        kernel: kernelDiff(k0, k1),
+        completed: load.completed,
+        rps: load.rps,
+        p99: load.p99,
+        gc,
+        rssPeak,
         delivered: app.v.mode === 'bare' || app.v.env.BENCH_NOOP === '1' ? null : after - before,
       });
     };
@@ -199,7 +242,10 @@ async function main(): Promise<void> {
       for (const app of order) await turn(app, duration, round);
       log(`round ${round}: ${order.map((a) => `${a.v.name} ${perReq(a.turns.at(-1)!).toFixed(0)} us`).join(', ')}`);
     }
-    for (const [dir, kind] of [[values.profile, 'cpu'], [values.alloc, 'alloc']] as const) {
+    for (const [dir, kind] of [
+      [values.profile, 'cpu'],
+      [values.alloc, 'alloc'],
+    ] as const) {
       if (dir === undefined) continue;
       mkdirSync(dir, { recursive: true });
       for (const app of apps) {
@@ -222,8 +268,18 @@ async function main(): Promise<void> {
  * counters zeroed, `measured` requests and a flush, the counters dumped. Kernel time is not in it.
  */
 async function callgrind(
-  framework: string, variants: Variant[],
-  o: { collector: NodeChild; loader: NodeChild; appCore: number | undefined; connections: number; rounds: number; measured: number; warmup: number; dir: string },
+  framework: string,
+  variants: Variant[],
+  o: {
+    collector: NodeChild;
+    loader: NodeChild;
+    appCore: number | undefined;
+    connections: number;
+    rounds: number;
+    measured: number;
+    warmup: number;
+    dir: string;
+  },
 ): Promise<string> {
   mkdirSync(o.dir, { recursive: true });
   const { rootURL, pubsubEndpoint, legacyEndpoint } = o.collector.ready as Record<string, string>;
@@ -236,13 +292,29 @@ async function callgrind(
         // Uninstrumented (a few times slower than native, not fifty) until the warm-up is over.
         wrap: ['valgrind', '--tool=callgrind', '--smc-check=all', '--instr-atstart=no', `--callgrind-out-file=${prefix}.%p`],
         readyTimeoutMs: 600_000,
-        env: { COLLECTOR_ROOT_URL: rootURL, COLLECTOR_ENDPOINT: pubsubEndpoint, COLLECTOR_LEGACY_ENDPOINT: legacyEndpoint, BENCH_APP_ID: v.name, ...v.env },
+        env: {
+          COLLECTOR_ROOT_URL: rootURL,
+          COLLECTOR_ENDPOINT: pubsubEndpoint,
+          COLLECTOR_LEGACY_ENDPOINT: legacyEndpoint,
+          BENCH_APP_ID: v.name,
+          ...v.env,
+        },
       });
       try {
-        const run = (amount: number) => o.loader.call<LoadResult>('run', {
-          url: `http://127.0.0.1:${String(child.ready.port)}${REQUEST_PATH}`, method: 'POST', connections: o.connections, amount, duration: 0,
-          headers: { 'content-type': 'application/json' }, body: REQUEST_BODY,
-        }, 3_600_000);
+        const run = (amount: number) =>
+          o.loader.call<LoadResult>(
+            'run',
+            {
+              url: `http://127.0.0.1:${String(child.ready.port)}${REQUEST_PATH}`,
+              method: 'POST',
+              connections: o.connections,
+              amount,
+              duration: 0,
+              headers: { 'content-type': 'application/json' },
+              body: REQUEST_BODY,
+            },
+            3_600_000,
+          );
         await run(o.warmup);
         await child.call('flush', {}, 600_000);
         const before = (await o.collector.call<{ messages: number }>('count')).messages;
@@ -273,8 +345,12 @@ async function callgrind(
   for (const v of variants) {
     const list = per(v.name);
     const r = results.get(v.name) ?? [];
-    const delivered = r.every((x) => x.delivered === null) ? '—' : `${r.reduce((a, x) => a + (x.delivered ?? 0), 0)} / ${r.reduce((a, x) => a + x.completed, 0)}`;
-    lines.push(`| ${v.name} | ${fmt(median(list), 0)} (${list.map((x) => x.toFixed(0)).join(', ')}) | ${bare === undefined || v === bare ? '—' : fmt(median(list) - median(per(bare.name)), 0)} | ${delivered} |`);
+    const delivered = r.every((x) => x.delivered === null)
+      ? '—'
+      : `${r.reduce((a, x) => a + (x.delivered ?? 0), 0)} / ${r.reduce((a, x) => a + x.completed, 0)}`;
+    lines.push(
+      `| ${v.name} | ${fmt(median(list), 0)} (${list.map((x) => x.toFixed(0)).join(', ')}) | ${bare === undefined || v === bare ? '—' : fmt(median(list) - median(per(bare.name)), 0)} | ${delivered} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -328,7 +404,11 @@ function fmt(n: number, digits = 1): string {
   return Number.isFinite(n) ? n.toFixed(digits) : '-';
 }
 
-function render(framework: string, apps: { v: Variant; turns: Turn[] }[], s: { rounds: number; duration: number; pinned: boolean }): string {
+function render(
+  framework: string,
+  apps: { v: Variant; turns: Turn[] }[],
+  s: { rounds: number; duration: number; pinned: boolean },
+): string {
   const bare = apps.find((a) => a.v.mode === 'bare');
   const byRound = (a: { turns: Turn[] }, round: number) => a.turns.find((t) => t.round === round);
   const lines = [
@@ -349,14 +429,38 @@ function render(framework: string, apps: { v: Variant; turns: Turn[] }[], s: { r
       }
     }
     const m = (f: (t: Turn) => number) => median(a.turns.map(f));
-    const delivered = a.turns.every((t) => t.delivered === null) ? '—'
+    const delivered = a.turns.every((t) => t.delivered === null)
+      ? '—'
       : `${a.turns.reduce((x, t) => x + (t.delivered ?? 0), 0)} / ${a.turns.reduce((x, t) => x + t.completed, 0)}`;
-    lines.push(`| ${a.v.name} | ${fmt(m((t) => t.rps), 0)} | ${fmt(m(perReq))} | ${added.length === 0 ? '—' : `**${fmt(median(added))}** (${fmt(Math.min(...added))} to ${fmt(Math.max(...added))})`} | ` +
-      `${fmt(m((t) => (t.kernel.sysTicks * 1e6) / CLOCK_TICKS / t.completed))} | ` +
-      `${fmt(m((t) => gcPerReq(t)))} (${fmt(m((t) => gcPerReq(t, ['scavenge'])))} / ${fmt(m((t) => gcPerReq(t, ['mark-compact', 'incremental'])))}) | ` +
-      `${addedGc.length === 0 ? '—' : fmt(median(addedGc))} | ${fmt(m((t) => (t.gc?.promotedBytes ?? Number.NaN) / t.completed), 0)} | ` +
-      `${fmt(m((t) => ((t.gc?.count.scavenge ?? 0) * 1000) / t.completed), 2)} | ${fmt(m((t) => t.kernel.syscalls / t.completed), 2)} | ` +
-      `${fmt(m((t) => t.kernel.minorFaults / t.completed), 2)} | ${fmt(m((t) => t.kernel.switches / t.completed), 3)} | ${fmt(m((t) => t.rssPeak / 1048576), 0)} | ${delivered} |`);
+    lines.push(
+      `| ${a.v.name} | ${fmt(
+        m((t) => t.rps),
+        0,
+      )} | ${fmt(m(perReq))} | ${added.length === 0 ? '—' : `**${fmt(median(added))}** (${fmt(Math.min(...added))} to ${fmt(Math.max(...added))})`} | ` +
+        `${fmt(m((t) => (t.kernel.sysTicks * 1e6) / CLOCK_TICKS / t.completed))} | ` +
+        `${fmt(m((t) => gcPerReq(t)))} (${fmt(m((t) => gcPerReq(t, ['scavenge'])))} / ${fmt(m((t) => gcPerReq(t, ['mark-compact', 'incremental'])))}) | ` +
+        `${addedGc.length === 0 ? '—' : fmt(median(addedGc))} | ${fmt(
+          m((t) => (t.gc?.promotedBytes ?? Number.NaN) / t.completed),
+          0,
+        )} | ` +
+        `${fmt(
+          m((t) => ((t.gc?.count.scavenge ?? 0) * 1000) / t.completed),
+          2,
+        )} | ${fmt(
+          m((t) => t.kernel.syscalls / t.completed),
+          2,
+        )} | ` +
+        `${fmt(
+          m((t) => t.kernel.minorFaults / t.completed),
+          2,
+        )} | ${fmt(
+          m((t) => t.kernel.switches / t.completed),
+          3,
+        )} | ${fmt(
+          m((t) => t.rssPeak / 1048576),
+          0,
+        )} | ${delivered} |`,
+    );
   }
   return lines.join('\n');
 }

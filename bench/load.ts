@@ -30,7 +30,15 @@ export interface LoadResult {
  * sends each connection's share of a second in one burst at the start of the second: p99 then measures
  * the burst, ~250 ms for bare Express at 1000 req/s.) At most `connections` keep-alive sockets.
  */
-async function openLoop(o: { url: string; connections: number; duration: number; body?: string; headers?: Record<string, string>; method: string; rate: number }): Promise<LoadResult> {
+async function openLoop(o: {
+  url: string;
+  connections: number;
+  duration: number;
+  body?: string;
+  headers?: Record<string, string>;
+  method: string;
+  rate: number;
+}): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: o.connections });
   const total = Math.round(o.rate * o.duration);
   const latencies: number[] = [];
@@ -71,9 +79,18 @@ async function openLoop(o: { url: string; connections: number; duration: number;
   agent.destroy();
   const seconds = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
-  const at = (q: number): number => latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+  const at = (q: number): number =>
+    latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
   return {
-    rps: latencies.length / seconds, p50: at(0.5), p99: at(0.99), completed: latencies.length, sent, errors, timeouts: 0, non2xx, seconds,
+    rps: latencies.length / seconds,
+    p50: at(0.5),
+    p99: at(0.99),
+    completed: latencies.length,
+    sent,
+    errors,
+    timeouts: 0,
+    non2xx,
+    seconds,
   };
 }
 
@@ -81,12 +98,25 @@ try {
   serveIpc({
     async run(message): Promise<LoadResult> {
       const { url, connections, duration, body, headers, method, rate, amount } = message as {
-        url: string; connections: number; duration: number; body?: string; headers?: Record<string, string>; method?: string; rate?: number;
+        url: string;
+        connections: number;
+        duration: number;
+        body?: string;
+        headers?: Record<string, string>;
+        method?: string;
+        rate?: number;
         /** A number of requests instead of a duration (bench/insitu.ts under callgrind). */
         amount?: number;
       };
       if (rate !== undefined) return openLoop({ url, connections, duration, body, headers, method: method ?? 'GET', rate });
-      const result = await autocannon({ url, connections, method: method ?? 'GET', body, headers, ...(amount === undefined ? { duration } : { amount, timeout: 600 }) });
+      const result = await autocannon({
+        url,
+        connections,
+        method: method ?? 'GET',
+        body,
+        headers,
+        ...(amount === undefined ? { duration } : { amount, timeout: 600 }),
+      });
       const seconds = result.duration > 0 ? result.duration : duration;
       return {
         rps: result.requests.total / seconds,

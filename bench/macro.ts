@@ -91,29 +91,44 @@ interface Running {
 /** Runs one framework group: warm-up, then `rounds` rounds of every app in turn (order rotating). */
 export async function runGroup(framework: FrameworkSpec, apps: AppSpec[], ctx: MacroContext, settings: MacroSettings): Promise<GroupRun> {
   const group: GroupRun = { framework, pinned: ctx.appCore !== undefined, rounds: settings.rounds, apps: [] };
-  const { rootURL, pubsubEndpoint, legacyEndpoint } = ctx.collector.ready as { rootURL: string; pubsubEndpoint: string; legacyEndpoint: string };
-  const running: Running[] = await Promise.all(apps.map(async (app): Promise<Running> => {
-    const run: AppRun = {
-      app, samples: [], sdkStats: null,
-      delivery: app.sdk === 'this' || app.sdk === 'legacy' ? { delivered: 0, completed: 0, sent: 0, allFlushed: true, check: null } : null,
-    };
-    try {
-      const child = await spawnNode(app.id, `servers/${framework.name}.ts`, [app.mode], {
-        core: ctx.appCore,
-        env: { COLLECTOR_ROOT_URL: rootURL, COLLECTOR_ENDPOINT: pubsubEndpoint, COLLECTOR_LEGACY_ENDPOINT: legacyEndpoint, BENCH_APP_ID: app.id },
-      });
-      return { app, child, run };
-    } catch (error) {
-      run.error = `did not start: ${(error as Error).message}`;
-      ctx.log(`  ${app.id}: ${run.error}`);
-      return { app, child: null, run };
-    }
-  }));
+  const { rootURL, pubsubEndpoint, legacyEndpoint } = ctx.collector.ready as {
+    rootURL: string;
+    pubsubEndpoint: string;
+    legacyEndpoint: string;
+  };
+  const running: Running[] = await Promise.all(
+    apps.map(async (app): Promise<Running> => {
+      const run: AppRun = {
+        app,
+        samples: [],
+        sdkStats: null,
+        delivery:
+          app.sdk === 'this' || app.sdk === 'legacy' ? { delivered: 0, completed: 0, sent: 0, allFlushed: true, check: null } : null,
+      };
+      try {
+        const child = await spawnNode(app.id, `servers/${framework.name}.ts`, [app.mode], {
+          core: ctx.appCore,
+          env: {
+            COLLECTOR_ROOT_URL: rootURL,
+            COLLECTOR_ENDPOINT: pubsubEndpoint,
+            COLLECTOR_LEGACY_ENDPOINT: legacyEndpoint,
+            BENCH_APP_ID: app.id,
+          },
+        });
+        return { app, child, run };
+      } catch (error) {
+        run.error = `did not start: ${(error as Error).message}`;
+        ctx.log(`  ${app.id}: ${run.error}`);
+        return { app, child: null, run };
+      }
+    }),
+  );
   group.apps = running.map((r) => r.run);
   try {
     const bare = running.find((r) => r.app.sdk === 'none');
     if (bare === undefined || bare.child === null) {
-      group.error = bare === undefined ? 'no bare app in the group: nothing to compare with' : `the bare app did not start: ${bare.run.error}`;
+      group.error =
+        bare === undefined ? 'no bare app in the group: nothing to compare with' : `the bare app did not start: ${bare.run.error}`;
       return group;
     }
     const live = running.filter((r) => r.child !== null);
@@ -143,7 +158,14 @@ export async function runGroup(framework: FrameworkSpec, apps: AppSpec[], ctx: M
 }
 
 /** Loads one app for `seconds`, flushes it, and (for a measured round) records its figures. */
-async function turn(r: Running, seconds: number, ctx: MacroContext, settings: MacroSettings, round: number, position: number): Promise<void> {
+async function turn(
+  r: Running,
+  seconds: number,
+  ctx: MacroContext,
+  settings: MacroSettings,
+  round: number,
+  position: number,
+): Promise<void> {
   const child = r.child!;
   try {
     const delivers = r.run.delivery !== null;
@@ -156,15 +178,19 @@ async function turn(r: Running, seconds: number, ctx: MacroContext, settings: Ma
     }, RSS_SAMPLE_MS);
     let load: LoadResult;
     try {
-      load = await ctx.loader.call<LoadResult>('run', {
-        url: `http://127.0.0.1:${String(child.ready.port)}${REQUEST_PATH}`,
-        method: 'POST',
-        connections: settings.connections,
-        duration: seconds,
-        rate: settings.rate,
-        headers: { 'content-type': 'application/json' },
-        body: REQUEST_BODY,
-      }, (seconds + 60) * 1_000);
+      load = await ctx.loader.call<LoadResult>(
+        'run',
+        {
+          url: `http://127.0.0.1:${String(child.ready.port)}${REQUEST_PATH}`,
+          method: 'POST',
+          connections: settings.connections,
+          duration: seconds,
+          rate: settings.rate,
+          headers: { 'content-type': 'application/json' },
+          body: REQUEST_BODY,
+        },
+        (seconds + 60) * 1_000,
+      );
     } finally {
       clearInterval(sampler);
     }
@@ -180,16 +206,25 @@ async function turn(r: Running, seconds: number, ctx: MacroContext, settings: Ma
       d.allFlushed &&= flushed;
       if (round === settings.rounds) {
         const check = await ctx.collector.call<{ kept: number; valid: number; versions: Record<string, number> }>('check');
-        const own = Object.entries(check.versions).filter(([key]) => key.endsWith(`/${r.app.id}`)).reduce((a, [, n]) => a + n, 0);
+        const own = Object.entries(check.versions)
+          .filter(([key]) => key.endsWith(`/${r.app.id}`))
+          .reduce((a, [, n]) => a + n, 0);
         d.check = { kept: check.kept, valid: check.valid, ownRecords: own };
       }
     }
     if (round < 1) return;
     const cpuUs = cpuBefore !== null && cpuAfter !== null ? cpuAfter.cpuUs - cpuBefore.cpuUs : null;
     r.run.samples.push({
-      round, position,
-      rps: load.rps, p50: load.p50, p99: load.p99,
-      completed: load.completed, sent: load.sent, errors: load.errors, timeouts: load.timeouts, non2xx: load.non2xx,
+      round,
+      position,
+      rps: load.rps,
+      p50: load.p50,
+      p99: load.p99,
+      completed: load.completed,
+      sent: load.sent,
+      errors: load.errors,
+      timeouts: load.timeouts,
+      non2xx: load.non2xx,
       cpuUsPerReq: cpuUs !== null && load.completed > 0 ? cpuUs / load.completed : null,
       rssPeakBytes: rssPeak,
     });

@@ -50,10 +50,14 @@ const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSocket
 
 function viaHttp(url: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) } }, (res) => {
-      res.resume();
-      res.on('end', resolve);
-    });
+    const req = httpRequest(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) } },
+      (res) => {
+        res.resume();
+        res.on('end', resolve);
+      },
+    );
     req.on('error', reject);
     req.end(BODY);
   });
@@ -96,7 +100,9 @@ async function main(): Promise<void> {
   const child = fork(fileURLToPath(import.meta.url), ['upstream'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve(Number(m))));
   const url = `http://127.0.0.1:${port}`;
-  console.log(`node ${process.version}, undici ${process.versions.undici}; ${CALLS} sequential calls per round, ${ROUNDS} rounds, POST 1 KB JSON -> 1 KB JSON, body capture ${BODIES ? 'on' : 'off'}`);
+  console.log(
+    `node ${process.version}, undici ${process.versions.undici}; ${CALLS} sequential calls per round, ${ROUNDS} rounds, POST 1 KB JSON -> 1 KB JSON, body capture ${BODIES ? 'on' : 'off'}`,
+  );
   console.log('client | off: CPU us/call | on: CPU us/call | capture cost us/call | off/on wall ms per round');
   for (const client of CLIENTS) {
     const off: number[] = [];

@@ -16,15 +16,38 @@ import { spawnNode } from './proc.js';
 const RECORDS = Number(process.env.RECORDS ?? 50_000);
 
 function sampleRecord(i: number): ApiRecord {
-  const body = Buffer.from(JSON.stringify({ id: i, name: 'Ada Lovelace', email: 'ada@example.com', roles: ['admin', 'dev'], bio: 'x'.repeat(300) }));
+  const body = Buffer.from(
+    JSON.stringify({ id: i, name: 'Ada Lovelace', email: 'ada@example.com', roles: ['admin', 'dev'], bio: 'x'.repeat(300) }),
+  );
   return {
-    timestamp: new Date().toISOString(), duration: 1_234_567, project_id: '00000000-0000-4000-8000-000000000000',
-    sdk_type: 'JsExpress', method: 'POST', host: '127.0.0.1:3000', url_path: '/users/:id', raw_url: `/users/${i}?x=1`,
-    path_params: { id: String(i) }, query_params: { x: ['1'] },
-    request_headers: { host: ['127.0.0.1:3000'], 'content-type': ['application/json'], 'user-agent': ['bench'], authorization: ['[CLIENT_REDACTED]'] },
+    timestamp: new Date().toISOString(),
+    duration: 1_234_567,
+    project_id: '00000000-0000-4000-8000-000000000000',
+    sdk_type: 'JsExpress',
+    method: 'POST',
+    host: '127.0.0.1:3000',
+    url_path: '/users/:id',
+    raw_url: `/users/${i}?x=1`,
+    path_params: { id: String(i) },
+    query_params: { x: ['1'] },
+    request_headers: {
+      host: ['127.0.0.1:3000'],
+      'content-type': ['application/json'],
+      'user-agent': ['bench'],
+      authorization: ['[CLIENT_REDACTED]'],
+    },
     response_headers: { 'content-type': ['application/json; charset=utf-8'], 'content-length': [String(body.length)] },
-    request_body: body.toString('base64'), response_body: body.toString('base64'), status_code: 200, proto_major: 1, proto_minor: 1,
-    referer: '', errors: [], service_version: '1.0.0', tags: ['bench'], msg_id: crypto.randomUUID(), parent_id: null,
+    request_body: body.toString('base64'),
+    response_body: body.toString('base64'),
+    status_code: 200,
+    proto_major: 1,
+    proto_minor: 1,
+    referer: '',
+    errors: [],
+    service_version: '1.0.0',
+    tags: ['bench'],
+    msg_id: crypto.randomUUID(),
+    parent_id: null,
   };
 }
 
@@ -36,16 +59,24 @@ async function delivery(): Promise<{ recordsPerSecond: number; bytesPerRecord: n
   await transport.start(AbortSignal.timeout(10_000));
   let published = 0;
   let allPublished!: () => void;
-  const done = new Promise<void>((resolve) => { allPublished = resolve; });
+  const done = new Promise<void>((resolve) => {
+    allPublished = resolve;
+  });
   const batcher = createBatcher({
-    maxQueueSize: RECORDS, maxQueueBytes: 2 ** 31, maxBatchSize: 500, maxBatchBytes: 5 * 1024 * 1024,
-    flushIntervalMs: 500, exportTimeoutMs: 10_000,
+    maxQueueSize: RECORDS,
+    maxQueueBytes: 2 ** 31,
+    maxBatchSize: 500,
+    maxBatchBytes: 5 * 1024 * 1024,
+    flushIntervalMs: 500,
+    exportTimeoutMs: 10_000,
     send: (m, t) => transport.send(m, t),
     onPublished: (n) => {
       published += n;
       if (published >= RECORDS) allPublished();
     },
-    onDropped: (reason) => { throw new Error(`dropped: ${reason}`); },
+    onDropped: (reason) => {
+      throw new Error(`dropped: ${reason}`);
+    },
     onRetry: (e) => console.error('retry', e.message),
   });
   const messages = Array.from({ length: RECORDS }, (_, i) => {
@@ -66,10 +97,16 @@ async function delivery(): Promise<{ recordsPerSecond: number; bytesPerRecord: n
 async function queueMemory(): Promise<{ perRecord: number; encoded: number }> {
   const n = 10_000;
   const batcher = createBatcher({
-    maxQueueSize: n, maxQueueBytes: 2 ** 31, maxBatchSize: 500, maxBatchBytes: 5 * 1024 * 1024,
-    flushIntervalMs: 3_600_000, exportTimeoutMs: 3_600_000,
+    maxQueueSize: n,
+    maxQueueBytes: 2 ** 31,
+    maxBatchSize: 500,
+    maxBatchBytes: 5 * 1024 * 1024,
+    flushIntervalMs: 3_600_000,
+    exportTimeoutMs: 3_600_000,
     send: () => new Promise(() => {}), // the endpoint hangs: everything stays queued
-    onPublished() {}, onDropped() {}, onRetry() {},
+    onPublished() {},
+    onDropped() {},
+    onRetry() {},
   });
   global.gc?.();
   const before = process.memoryUsage();

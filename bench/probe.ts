@@ -28,8 +28,12 @@ interface GcStat {
 }
 
 const KINDS: Record<string, string> = {
-  Scavenge: 'scavenge', MinorMarkCompact: 'scavenge', MinorMarkSweep: 'scavenge',
-  MarkSweepCompact: 'mark-compact', IncrementalMarking: 'incremental', ProcessWeakCallbacks: 'weak',
+  Scavenge: 'scavenge',
+  MinorMarkCompact: 'scavenge',
+  MinorMarkSweep: 'scavenge',
+  MarkSweepCompact: 'mark-compact',
+  IncrementalMarking: 'incremental',
+  ProcessWeakCallbacks: 'weak',
 };
 
 function used(stats: GcStat['beforeGC'], space: string): number {
@@ -43,7 +47,8 @@ function summarise(stats: GcStat[], windowMs: number): GcWindow {
     out.count[kind] = (out.count[kind] ?? 0) + 1;
     out.costUs[kind] = (out.costUs[kind] ?? 0) + s.cost;
     if (kind === 'scavenge') {
-      for (const space of ['old_space', 'code_space', 'large_object_space']) out.promotedBytes += Math.max(0, used(s.afterGC, space) - used(s.beforeGC, space));
+      for (const space of ['old_space', 'code_space', 'large_object_space'])
+        out.promotedBytes += Math.max(0, used(s.afterGC, space) - used(s.beforeGC, space));
     }
   }
   return out;
@@ -54,9 +59,10 @@ export function probeHandlers(): Record<string, (message: Record<string, unknown
   let gc: { profiler: GCProfiler; started: number } | undefined;
   let session: Session | undefined;
   let kind: 'cpu' | 'alloc' = 'cpu';
-  const post = (method: string, params: object = {}): Promise<Record<string, unknown>> => new Promise((resolve, reject) => {
-    session!.post(method, params, (error, result) => (error ? reject(error) : resolve(result as Record<string, unknown>)));
-  });
+  const post = (method: string, params: object = {}): Promise<Record<string, unknown>> =>
+    new Promise((resolve, reject) => {
+      session!.post(method, params, (error, result) => (error ? reject(error) : resolve(result as Record<string, unknown>)));
+    });
   return {
     'gc-start': () => {
       gc?.profiler.stop();
@@ -83,7 +89,11 @@ export function probeHandlers(): Record<string, (message: Record<string, unknown
         await post('HeapProfiler.enable');
         // Every allocation of 1 KiB on average is sampled; kept even once collected, so the profile
         // shows what was allocated, not what survived.
-        await post('HeapProfiler.startSampling', { samplingInterval: Number(message.intervalBytes ?? 1024), includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+        await post('HeapProfiler.startSampling', {
+          samplingInterval: Number(message.intervalBytes ?? 1024),
+          includeObjectsCollectedByMajorGC: true,
+          includeObjectsCollectedByMinorGC: true,
+        });
       }
       return {};
     },

@@ -124,9 +124,8 @@ export async function spawnNode(name: string, entry: string, args: string[], opt
   installCleanup();
   const nodeArgs = ['--import', 'tsx', fileURLToPath(new URL(entry, `file://${BENCH_DIR}`)), ...args];
   const wrapped = [...(options.wrap ?? []), process.execPath, ...nodeArgs];
-  const [command, commandArgs] = options.core === undefined
-    ? [wrapped[0]!, wrapped.slice(1)]
-    : ['taskset', ['-c', String(options.core), ...wrapped]];
+  const [command, commandArgs] =
+    options.core === undefined ? [wrapped[0]!, wrapped.slice(1)] : ['taskset', ['-c', String(options.core), ...wrapped]];
   const readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
   const child = spawn(command, commandArgs, {
     env: { ...process.env, ...options.env },
@@ -174,7 +173,10 @@ export async function spawnNode(name: string, entry: string, args: string[], opt
   let ready: ChildMessage;
   try {
     ready = await new Promise<ChildMessage>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new Error(`${name} did not start within ${readyTimeoutMs / 1000} s\n${stderrTail()}`)), readyTimeoutMs);
+      const timer = setTimeout(
+        () => fail(new Error(`${name} did not start within ${readyTimeoutMs / 1000} s\n${stderrTail()}`)),
+        readyTimeoutMs,
+      );
       function fail(error: Error): void {
         clearTimeout(timer);
         reject(error);

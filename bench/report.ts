@@ -78,8 +78,10 @@ export function deliveryVerdict(app: AppRun): { ok: boolean; text: string } | nu
   if (d === null) return null;
   const n = (x: number) => x.toLocaleString('en').replace(/,/g, ' ');
   if (d.completed === 0) return { ok: false, text: 'no requests completed' };
-  if (d.delivered < d.completed) return { ok: false, text: `✗ ${n(d.delivered)} / ${n(d.completed)}: ${n(d.completed - d.delivered)} missing` };
-  if (d.delivered > d.sent) return { ok: false, text: `? ${n(d.delivered)} / ${n(d.completed)}: more records than requests sent (${n(d.sent)})` };
+  if (d.delivered < d.completed)
+    return { ok: false, text: `✗ ${n(d.delivered)} / ${n(d.completed)}: ${n(d.completed - d.delivered)} missing` };
+  if (d.delivered > d.sent)
+    return { ok: false, text: `? ${n(d.delivered)} / ${n(d.completed)}: more records than requests sent (${n(d.sent)})` };
   return { ok: true, text: `✓ ${n(d.delivered)} / ${n(d.completed)} (${n(d.sent)} sent)` };
 }
 
@@ -96,10 +98,14 @@ function values(samples: readonly RoundSample[], pick: (s: RoundSample) => numbe
 
 function shortLabel(app: AppRun): string {
   switch (app.app.sdk) {
-    case 'none': return 'bare';
-    case 'this': return '+ this SDK (collector over REST)';
-    case 'noop': return '+ this SDK, no-op transport';
-    case 'legacy': return '+ apitoolkit-express@2.4.6 (collector over gRPC, bridged)';
+    case 'none':
+      return 'bare';
+    case 'this':
+      return '+ this SDK (collector over REST)';
+    case 'noop':
+      return '+ this SDK, no-op transport';
+    case 'legacy':
+      return '+ apitoolkit-express@2.4.6 (collector over gRPC, bridged)';
   }
 }
 
@@ -121,19 +127,30 @@ export function runTable(run: RunReport, skipped: readonly Skipped[]): string {
         continue;
       }
       const ratios = bare === undefined || app === bare ? [] : sameRoundRatios(app, bare);
-      const ratio = app === bare ? '1×' : ratios.length === 0 ? '-' : `**${fmt.ratio(median(ratios))}** (${fmt.ratio(Math.min(...ratios))}–${fmt.ratio(Math.max(...ratios))})`;
+      const ratio =
+        app === bare
+          ? '1×'
+          : ratios.length === 0
+            ? '-'
+            : `**${fmt.ratio(median(ratios))}** (${fmt.ratio(Math.min(...ratios))}–${fmt.ratio(Math.max(...ratios))})`;
       const verdict = deliveryVerdict(app);
-      lines.push([
-        '', group.framework.label, shortLabel(app),
-        fmt.int(median(values(app.samples, (s) => s.rps))),
-        ratio,
-        fmt.ms(median(values(app.samples, (s) => s.p50))),
-        fmt.ms(median(values(app.samples, (s) => s.p99))),
-        fmt.int(median(values(app.samples, (s) => s.cpuUsPerReq))),
-        fmt.mb(Math.max(...values(app.samples, (s) => s.rssPeakBytes))),
-        verdict === null ? '—' : verdict.text,
-        '',
-      ].join(' | ').trim());
+      lines.push(
+        [
+          '',
+          group.framework.label,
+          shortLabel(app),
+          fmt.int(median(values(app.samples, (s) => s.rps))),
+          ratio,
+          fmt.ms(median(values(app.samples, (s) => s.p50))),
+          fmt.ms(median(values(app.samples, (s) => s.p99))),
+          fmt.int(median(values(app.samples, (s) => s.cpuUsPerReq))),
+          fmt.mb(Math.max(...values(app.samples, (s) => s.rssPeakBytes))),
+          verdict === null ? '—' : verdict.text,
+          '',
+        ]
+          .join(' | ')
+          .trim(),
+      );
     }
   }
   for (const s of skipped) lines.push(`| ${s.label} | — | **skipped**: ${oneLine(s.reason)} | | | | | | |`);
@@ -150,7 +167,9 @@ export function roundsTable(group: GroupRun): string {
   for (let round = 1; round <= group.rounds; round++) {
     const cell = (a: AppRun) => {
       const s = a.samples.find((x) => x.round === round);
-      return s === undefined ? '-' : `${fmt.int(s.rps)}${s.errors + s.non2xx + s.timeouts > 0 ? ` (${s.errors + s.non2xx + s.timeouts} errors)` : ''}`;
+      return s === undefined
+        ? '-'
+        : `${fmt.int(s.rps)}${s.errors + s.non2xx + s.timeouts > 0 ? ` (${s.errors + s.non2xx + s.timeouts} errors)` : ''}`;
     };
     const ratio = (a: AppRun) => {
       const s = a.samples.find((x) => x.round === round);
@@ -179,19 +198,26 @@ export function renderMarkdown(summary: BenchSummary): string {
       (s.quick ? ' — **quick mode: figures are a smoke test, not a measurement**' : ''),
     `- **Pinning** ${s.pinning}`,
     `- **SDK** ${s.sdk === 'src' ? 'the TypeScript sources through tsx' : 'the built package (dist/)'}: full capture, 3 request + 2 response JSONPath rules, delivery over Pub/Sub's REST API (node:https) to the local collector (another process); ` +
-      `each app flushed after its turn, records counted by the collector. Versions: ${Object.entries(s.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      `each app flushed after its turn, records counted by the collector. Versions: ${Object.entries(s.versions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
     `- **Took** ${Math.round(summary.elapsedS)} s`,
     '',
   );
   for (const run of summary.runs) {
-    out.push(run.kind === 'pinned' ? '## Pinned (each app on one core; autocannon and the collector on the other)'
-      : run.kind === 'unpinned' ? '## Unpinned (the OS schedules everything)'
-        : `## Fixed rate: ${run.rate ?? '?'} req/s in all, pinned (the latency the SDK adds below saturation)`, '');
+    out.push(
+      run.kind === 'pinned'
+        ? '## Pinned (each app on one core; autocannon and the collector on the other)'
+        : run.kind === 'unpinned'
+          ? '## Unpinned (the OS schedules everything)'
+          : `## Fixed rate: ${run.rate ?? '?'} req/s in all, pinned (the latency the SDK adds below saturation)`,
+      '',
+    );
     out.push(runTable(run, run.kind === 'pinned' || summary.runs.length === 1 ? summary.skipped : []), '');
   }
   out.push(
     'req/s, p50, p99 and CPU are medians over the rounds; the ratio is taken within each round (the apps alternate, so drift cancels) and its median and range are shown. ' +
-      'App CPU is the app process\' user+system time per completed request, including the flush after its turn. ' +
+      "App CPU is the app process' user+system time per completed request, including the flush after its turn. " +
       'Records at the collector (counted after flushing the app at the end of each of its turns, warm-up included) must be at least the requests autocannon completed, and at most those it sent: ' +
       'a request cut off when autocannon stops is recorded by the app but not counted as completed.',
     '',
@@ -204,7 +230,12 @@ export function renderMarkdown(summary: BenchSummary): string {
     }
   }
   if (summary.micro !== null) {
-    out.push('## Per-record cost of each pipeline stage (tinybench, one process pinned to the app core)', '', microTable(summary.micro), '');
+    out.push(
+      '## Per-record cost of each pipeline stage (tinybench, one process pinned to the app core)',
+      '',
+      microTable(summary.micro),
+      '',
+    );
   }
   if (summary.notes.length > 0) out.push('## Notes', '', ...summary.notes.map((n) => `- ${n}`), '');
   return out.join('\n');

@@ -53,7 +53,9 @@ const HELP = `Usage: npm run bench -- [options]      (each option also reads the
   --sdk dist|src          BENCH_SDK            the SDK build the apps load: dist, the built package as users run it
                                                (default; \`npm run bench\` builds it first), or src, the sources through tsx
 
-App ids: ${allApps().map((a) => a.id).join(', ')}
+App ids: ${allApps()
+  .map((a) => a.id)
+  .join(', ')}
 `;
 
 interface Options {
@@ -113,7 +115,13 @@ function parseOptions(): Options {
   if (sdk !== 'dist' && sdk !== 'src') throw new Error(`BENCH_SDK: expected dist or src, got ${JSON.stringify(sdk)}`);
   return {
     quick,
-    apps: appsRaw === undefined || appsRaw === '' ? null : appsRaw.split(',').map((s) => s.trim()).filter(Boolean),
+    apps:
+      appsRaw === undefined || appsRaw === ''
+        ? null
+        : appsRaw
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
     rounds: Math.round(num(values.rounds, 'BENCH_ROUNDS', 5, 2, 1)),
     adapterRounds: Math.round(num(values['adapter-rounds'], 'BENCH_ADAPTER_ROUNDS', 3, 2, 1)),
     unpinnedRounds: Math.round(num(values['unpinned-rounds'], 'BENCH_UNPINNED_ROUNDS', 3, 2, 0)),
@@ -155,7 +163,8 @@ async function plan(options: Options, notes: string[]): Promise<{ groups: [Frame
     if (apps.length === 0) continue;
     const server = resolve(BENCH_DIR, `servers/${framework.name}.ts`);
     let reason: string | null = existsSync(server) ? null : `bench/servers/${framework.name}.ts does not exist`;
-    if (reason === null && apps.some((a) => a.sdk === 'this' || a.sdk === 'noop')) reason = await adapterMissing(framework.name, framework.adapterExport);
+    if (reason === null && apps.some((a) => a.sdk === 'this' || a.sdk === 'noop'))
+      reason = await adapterMissing(framework.name, framework.adapterExport);
     if (reason !== null) skipped.push({ framework: framework.name, label: framework.label, reason });
     else groups.push([framework, apps]);
   }
@@ -174,7 +183,9 @@ function versions(): Record<string, string> {
   for (const name of ['express', 'autocannon', 'tinybench', 'apitoolkit-express']) {
     try {
       // Read directly: some packages' `exports` do not expose their package.json.
-      out[name] = (JSON.parse(readFileSync(resolve(BENCH_DIR, '../node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+      out[name] = (
+        JSON.parse(readFileSync(resolve(BENCH_DIR, '../node_modules', name, 'package.json'), 'utf8')) as { version: string }
+      ).version;
     } catch {
       out[name] = '?';
     }
@@ -188,18 +199,30 @@ function log(line: string): void {
 
 /** One macro run: a collector and a load generator of its own, then each group in turn. */
 async function macroRun(
-  kind: RunReport['kind'], groups: [FrameworkSpec, AppSpec[]][], options: Options, roundsOf: (f: FrameworkSpec) => number,
-  micro?: (collector: NodeChild) => Promise<void>, rate?: number,
+  kind: RunReport['kind'],
+  groups: [FrameworkSpec, AppSpec[]][],
+  options: Options,
+  roundsOf: (f: FrameworkSpec) => number,
+  micro?: (collector: NodeChild) => Promise<void>,
+  rate?: number,
 ): Promise<RunReport> {
   const pinned = kind !== 'unpinned';
-  log(`\n== ${kind} run${rate === undefined ? '' : ` at ${rate} req/s`}${pinned ? ` (apps on core ${APP_CORE}; autocannon and collector on core ${LOAD_CORE})` : ''}`);
+  log(
+    `\n== ${kind} run${rate === undefined ? '' : ` at ${rate} req/s`}${pinned ? ` (apps on core ${APP_CORE}; autocannon and collector on core ${LOAD_CORE})` : ''}`,
+  );
   const collector = await spawnNode('collector', 'collector.ts', [], { core: pinned ? LOAD_CORE : undefined });
   const loader = await spawnNode('autocannon', 'load.ts', [], { core: pinned ? LOAD_CORE : undefined });
   const report: RunReport = { kind, groups: [], ...(rate === undefined ? {} : { rate }) };
   try {
     const ctx: MacroContext = { collector, loader, appCore: pinned ? APP_CORE : undefined, log };
     for (const [framework, apps] of groups) {
-      const settings: MacroSettings = { rounds: roundsOf(framework), durationS: options.durationS, warmupS: options.warmupS, connections: options.connections, rate };
+      const settings: MacroSettings = {
+        rounds: roundsOf(framework),
+        durationS: options.durationS,
+        warmupS: options.warmupS,
+        connections: options.connections,
+        rate,
+      };
       log(`-- ${framework.label}: ${apps.map((a) => a.id).join(', ')} (${settings.rounds} rounds of ${settings.durationS} s)`);
       const started = performance.now();
       report.groups.push(await runGroup(framework, apps, ctx, settings));
@@ -218,7 +241,11 @@ async function runMicroChild(options: Options, collector: NodeChild, pinned: boo
   try {
     const { rootURL, pubsubEndpoint } = collector.ready as { rootURL: string; pubsubEndpoint: string };
     const started = performance.now();
-    const { rows } = await child.call<{ rows: MicroRow[] }>('run', { timeMs: options.microTimeMs, stages: STAGES, rootURL, pubsubEndpoint }, MICRO_TIMEOUT_MS);
+    const { rows } = await child.call<{ rows: MicroRow[] }>(
+      'run',
+      { timeMs: options.microTimeMs, stages: STAGES, rootURL, pubsubEndpoint },
+      MICRO_TIMEOUT_MS,
+    );
     log(`   took ${Math.round((performance.now() - started) / 1000)} s`);
     return rows;
   } finally {
@@ -237,7 +264,9 @@ function collectNotes(runs: RunReport[], notes: string[]): void {
         const typical = median(app.samples.map((x) => x.rps));
         for (const x of app.samples) {
           if (x.rps < typical * 0.6 || x.rps > typical / 0.6) {
-            notes.push(`${where}: round ${x.round} ran at ${Math.round(x.rps)} req/s against a median of ${Math.round(typical)}: the machine was disturbed, so that round's ratios are off.`);
+            notes.push(
+              `${where}: round ${x.round} ran at ${Math.round(x.rps)} req/s against a median of ${Math.round(typical)}: the machine was disturbed, so that round's ratios are off.`,
+            );
           }
         }
         if (app.error !== undefined) notes.push(`${where}: ${app.error.split('\n')[0]}`);
@@ -246,8 +275,12 @@ function collectNotes(runs: RunReport[], notes: string[]): void {
         const d = app.delivery;
         if (d !== null) {
           if (!d.allFlushed) notes.push(`${where}: a flush after a turn did not report everything delivered.`);
-          if (d.check !== null && d.check.valid < d.check.kept) notes.push(`${where}: ${d.check.kept - d.check.valid} of the collector's last ${d.check.kept} messages were not valid records.`);
-          if (d.check !== null && d.check.ownRecords === 0) notes.push(`${where}: none of the collector's last ${d.check.kept} records carried service_version ${app.app.id}.`);
+          if (d.check !== null && d.check.valid < d.check.kept)
+            notes.push(
+              `${where}: ${d.check.kept - d.check.valid} of the collector's last ${d.check.kept} messages were not valid records.`,
+            );
+          if (d.check !== null && d.check.ownRecords === 0)
+            notes.push(`${where}: none of the collector's last ${d.check.kept} records carried service_version ${app.app.id}.`);
         }
         const stats = app.sdkStats as { dropped?: Record<string, number>; failed?: number; firstError?: string } | null;
         if (stats?.dropped !== undefined) {
@@ -284,8 +317,8 @@ async function main(): Promise<number> {
   let micro: MicroRow[] | null = null;
   const runMicro = options.micro
     ? async (collector: NodeChild) => {
-      micro = await runMicroChild(options, collector, pin);
-    }
+        micro = await runMicroChild(options, collector, pin);
+      }
     : undefined;
   const runs: RunReport[] = [];
   runs.push(await macroRun(pin ? 'pinned' : 'unpinned', groups, options, roundsOf, runMicro));
@@ -306,24 +339,39 @@ async function main(): Promise<number> {
     cores: availableParallelism(),
     platform: `${process.platform} ${release()}`,
     settings: {
-      connections: options.connections, warmupS: options.warmupS, durationS: options.durationS, rounds: options.rounds,
-      adapterRounds: options.adapterRounds, unpinnedRounds: pin ? options.unpinnedRounds : 0, pinning,
-      rate: pin && options.rateRounds > 0 ? options.rate : null, rateRounds: pin ? options.rateRounds : 0,
-      microTimeMs: options.micro ? options.microTimeMs : null, quick: options.quick, sdk: options.sdk,
+      connections: options.connections,
+      warmupS: options.warmupS,
+      durationS: options.durationS,
+      rounds: options.rounds,
+      adapterRounds: options.adapterRounds,
+      unpinnedRounds: pin ? options.unpinnedRounds : 0,
+      pinning,
+      rate: pin && options.rateRounds > 0 ? options.rate : null,
+      rateRounds: pin ? options.rateRounds : 0,
+      microTimeMs: options.micro ? options.microTimeMs : null,
+      quick: options.quick,
+      sdk: options.sdk,
       apps: groups.flatMap(([, apps]) => apps.map((a) => a.id)),
-      requestBytes: Buffer.byteLength(REQUEST_BODY), responseBytes: Buffer.byteLength(JSON.stringify(responseBody('42', 'Ada'))),
+      requestBytes: Buffer.byteLength(REQUEST_BODY),
+      responseBytes: Buffer.byteLength(JSON.stringify(responseBody('42', 'Ada'))),
       versions: versions(),
     },
-    runs, skipped, micro, notes,
+    runs,
+    skipped,
+    micro,
+    notes,
     elapsedS: (performance.now() - started) / 1000,
   };
   const markdown = renderMarkdown(summary);
   mkdirSync(dirname(options.out), { recursive: true });
   writeFileSync(options.out, markdown);
-  writeFileSync(options.out.replace(/\.md$/, '') + '.json', `${JSON.stringify(summary, null, 2)}\n`);
+  writeFileSync(`${options.out.replace(/\.md$/, '')}.json`, `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`\n${markdown}\nWritten to ${options.out}\n`);
   // This SDK losing records is a failure of the run, however fast it looked.
-  const lost = runs.flatMap((r) => r.groups).flatMap((g) => g.apps).filter((a) => a.app.sdk === 'this' && deliveryVerdict(a)?.ok === false);
+  const lost = runs
+    .flatMap((r) => r.groups)
+    .flatMap((g) => g.apps)
+    .filter((a) => a.app.sdk === 'this' && deliveryVerdict(a)?.ok === false);
   if (lost.length > 0) {
     log(`\nbench: records missing at the collector for ${lost.map((a) => a.app.id).join(', ')}`);
     return 2;
@@ -342,4 +390,3 @@ main().then(
     process.exit(1);
   },
 );
-

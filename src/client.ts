@@ -91,8 +91,15 @@ const PENDING_RECORD_OVERHEAD_BYTES = 2_048;
 
 function emptyDrops(): Record<DropReason, number> {
   return {
-    queue_overflow: 0, pending_overflow: 0, api_key_refused: 0, send_failed: 0,
-    encode_error: 0, before_send: 0, hook_error: 0, shutdown: 0, start_failed: 0,
+    queue_overflow: 0,
+    pending_overflow: 0,
+    api_key_refused: 0,
+    send_failed: 0,
+    encode_error: 0,
+    before_send: 0,
+    hook_error: 0,
+    shutdown: 0,
+    start_failed: 0,
   };
 }
 
@@ -142,7 +149,15 @@ export class APIToolkit {
   // Some sampleRoutes key is a route template: a request no exact path decides waits for its route.
   readonly #sampleLater: boolean;
   readonly #stats = {
-    captured: 0, ignored: 0, sampledOut: 0, published: 0, failed: 0, redactions: 0, unparsableBodies: 0, truncatedBodies: 0, leaksFound: 0,
+    captured: 0,
+    ignored: 0,
+    sampledOut: 0,
+    published: 0,
+    failed: 0,
+    redactions: 0,
+    unparsableBodies: 0,
+    truncatedBodies: 0,
+    leaksFound: 0,
     dropped: emptyDrops(),
   };
 
@@ -180,25 +195,32 @@ export class APIToolkit {
         `maxBodyBytes ${o.maxBodyBytes}, queue ${o.maxQueueSize} records / ${o.maxQueueBytes} bytes`,
     );
     // First: it may throw (axios: true without axios), and must then leave nothing behind.
-    this.#outgoing = outgoingRules && platform.outgoing?.install(this, o, outgoingRules, (error) => this.#fault(toError(error), 'outgoing'));
+    this.#outgoing =
+      outgoingRules && platform.outgoing?.install(this, o, outgoingRules, (error) => this.#fault(toError(error), 'outgoing'));
     if (this.#outgoing !== undefined) {
       const c = o.captureOutgoing!;
-      this.#debug(`capturing outgoing calls: ${[c.fetch && 'fetch', c.http && 'node:http', c.axios !== false && 'axios'].filter(Boolean).join(', ')}`);
+      this.#debug(
+        `capturing outgoing calls: ${[c.fetch && 'fetch', c.http && 'node:http', c.axios !== false && 'axios'].filter(Boolean).join(', ')}`,
+      );
     }
-    if (options?.publishThread !== undefined) this.#debug('publishThread is deprecated and ignored: delivery has no worker thread any more');
-    this.#transport = o.transport ?? makePubSubTransport({
-      apiKey: o.apiKey!,
-      rootURL: o.rootURL,
-      pubsubEndpoint: o.pubsubEndpoint,
-      metadataTimeoutMs: o.metadataTimeoutMs,
-      http: platform.http(),
-      onDebug: o.debug ? (line) => this.#debug(line) : undefined,
-      onMetadataRetry: (reason) => this.#warn(
-        WARNINGS.metadataUnreachable,
-        `cannot fetch client metadata from ${o.rootURL}/api/client_metadata (${reason}); retrying in the background, ` +
-          'records are kept meanwhile (up to maxQueueSize). Check rootURL and that this host can reach it (HTTPS_PROXY if you need a proxy)',
-      ),
-    });
+    if (options?.publishThread !== undefined)
+      this.#debug('publishThread is deprecated and ignored: delivery has no worker thread any more');
+    this.#transport =
+      o.transport ??
+      makePubSubTransport({
+        apiKey: o.apiKey!,
+        rootURL: o.rootURL,
+        pubsubEndpoint: o.pubsubEndpoint,
+        metadataTimeoutMs: o.metadataTimeoutMs,
+        http: platform.http(),
+        onDebug: o.debug ? (line) => this.#debug(line) : undefined,
+        onMetadataRetry: (reason) =>
+          this.#warn(
+            WARNINGS.metadataUnreachable,
+            `cannot fetch client metadata from ${o.rootURL}/api/client_metadata (${reason}); retrying in the background, ` +
+              'records are kept meanwhile (up to maxQueueSize). Check rootURL and that this host can reach it (HTTPS_PROXY if you need a proxy)',
+          ),
+      });
     const transport = this.#transport;
     this.#batcher = createBatcher({
       maxQueueSize: o.maxQueueSize,
@@ -219,7 +241,10 @@ export class APIToolkit {
       onRetry: (error, attempt, delayMs) => {
         this.#stats.failed += 1;
         this.#fault(error, 'send_retry', `send failed (attempt ${attempt}), retrying in ${delayMs} ms: ${error.message}`);
-        this.#warn(WARNINGS.publishRetrying, `publishing failed (${errorText(error)}); retrying, records are kept meanwhile (up to maxQueueSize)`);
+        this.#warn(
+          WARNINGS.publishRetrying,
+          `publishing failed (${errorText(error)}); retrying, records are kept meanwhile (up to maxQueueSize)`,
+        );
       },
     });
     if (!platform.lazyStart) this.#begin();
@@ -249,7 +274,10 @@ export class APIToolkit {
       const err = toError(error);
       // The Pub/Sub transport retries everything but a refused key itself; any rejection is final.
       if (err instanceof ApiKeyRefusedError) {
-        this.#warn(WARNINGS.apiKeyRefused, `the API key was refused (401) by ${this.#options.rootURL}: nothing will be recorded. Check APITOOLKIT_KEY / apiKey against your project's API keys`);
+        this.#warn(
+          WARNINGS.apiKeyRefused,
+          `the API key was refused (401) by ${this.#options.rootURL}: nothing will be recorded. Check APITOOLKIT_KEY / apiKey against your project's API keys`,
+        );
       }
       if (this.#state === 'starting') {
         this.#state = err instanceof ApiKeyRefusedError ? 'refused' : 'failed';
@@ -336,7 +364,11 @@ export class APIToolkit {
     if (this.#batcher === undefined) return true;
     const deadline = Date.now() + timeoutMs;
     // Records captured during start-up can only go once it is over.
-    if (this.#state === 'starting') await within(this.#begin().catch(() => undefined), timeoutMs);
+    if (this.#state === 'starting')
+      await within(
+        this.#begin().catch(() => undefined),
+        timeoutMs,
+      );
     if (this.#pending.length > 0) return false;
     return this.#batcher.flush(Math.max(0, deadline - Date.now()));
   }
@@ -364,7 +396,11 @@ export class APIToolkit {
     if (this.#state === 'starting') {
       // Give start-up the time we have, so records captured before metadata arrived still go out.
       // Never started (a lazy platform that served nothing): nothing was captured, nothing to fetch.
-      if (this.#started !== undefined) await within(this.#started.catch(() => undefined), timeoutMs);
+      if (this.#started !== undefined)
+        await within(
+          this.#started.catch(() => undefined),
+          timeoutMs,
+        );
       if (this.#state === 'starting') {
         this.#abort.abort();
         this.#drop('shutdown', this.#takePending().length);
@@ -375,7 +411,10 @@ export class APIToolkit {
     if (previous === 'ready') await this.#batcher.close(Math.max(0, deadline - Date.now()));
     else await this.#batcher.close(0);
     this.#abort.abort();
-    await within(this.#ownIo(() => this.#transport!.shutdown()).catch((error: unknown) => this.#fault(toError(error), 'shutdown')), 2_000);
+    await within(
+      this.#ownIo(() => this.#transport!.shutdown()).catch((error: unknown) => this.#fault(toError(error), 'shutdown')),
+      2_000,
+    );
     this.#release();
     const dropped = this.#totalDropped() - before;
     this.#debug(`shut down: ${dropped} record(s) dropped`);
@@ -412,7 +451,7 @@ export class APIToolkit {
    * Adapters only: begin observing a node:http request, then run `next` inside its async context
    * and return what it returns. `state` is handed back to the adapter's `route`/`parsedBody`.
    */
-  [kObserve]<T>(req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter<any>, next: () => T, state?: unknown): T {
+  [kObserve]<T>(req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter<unknown>, next: () => T, state?: unknown): T {
     const capture = this.#nodeCapture();
     if (capture === undefined) return next();
     let exchange = capture.exchangeOf(req);
@@ -438,7 +477,7 @@ export class APIToolkit {
    * and make it the async context of what follows (they are not called by us, so `run()` cannot
    * wrap them). A request not observed gets no context, so it never inherits one.
    */
-  [kEnter](req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter<any>): void {
+  [kEnter](req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter<unknown>): void {
     const capture = this.#nodeCapture();
     if (capture === undefined) return;
     let context: RequestContext | undefined;
@@ -468,7 +507,10 @@ export class APIToolkit {
       if (!this.#warned.has('node')) {
         this.#warned.add('node');
         this.#fault(
-          new OptionsInvalidError('adapter', `node:http requests cannot be observed by the ${this.#platform.name}; they are served unrecorded`),
+          new OptionsInvalidError(
+            'adapter',
+            `node:http requests cannot be observed by the ${this.#platform.name}; they are served unrecorded`,
+          ),
           'capture',
         );
       }
@@ -748,7 +790,7 @@ export class APIToolkit {
       const { rule, advice } = suggestRule(finding.location, endpoint.outgoing);
       this.#options.logger(
         `apitoolkit: possible leak in ${describeLocation(finding.location)} of ${endpoint.key}: ${finding.description} ` +
-          `[${finding.detector}, ${finding.confidence} confidence]; ${redact ? 'redacted by detectLeaks' : 'sent as it is (detectLeaks: \'warn\')'}; ` +
+          `[${finding.detector}, ${finding.confidence} confidence]; ${redact ? 'redacted by detectLeaks' : "sent as it is (detectLeaks: 'warn')"}; ` +
           `${rule === null ? advice : `to hide it by rule, add ${rule.text}`}`,
       );
     }
@@ -811,14 +853,20 @@ export class APIToolkit {
     this.#stats.dropped[reason] += count;
     // Your own hook's decision, and a refused key (warned of at start-up), need no warning here.
     if (reason !== 'before_send' && reason !== 'api_key_refused') {
-      this.#warn(WARNINGS.recordsDropped, `${count} record(s) dropped (${reason}${error === undefined ? '' : `: ${errorText(error)}`}); stats().dropped counts them by reason`);
+      this.#warn(
+        WARNINGS.recordsDropped,
+        `${count} record(s) dropped (${reason}${error === undefined ? '' : `: ${errorText(error)}`}); stats().dropped counts them by reason`,
+      );
     }
     // Once per reason: a full queue under load must not flood the logs or onError.
     if (!this.#warned.has(reason)) {
       this.#warned.add(reason);
-      const fallback = reason === 'queue_overflow'
-        ? new QueueFullError(`the queue is full (maxQueueSize ${this.#options.maxQueueSize}, maxQueueBytes ${this.#options.maxQueueBytes}); dropping records, counted in stats().dropped`)
-        : new RecordDroppedError(reason, count);
+      const fallback =
+        reason === 'queue_overflow'
+          ? new QueueFullError(
+              `the queue is full (maxQueueSize ${this.#options.maxQueueSize}, maxQueueBytes ${this.#options.maxQueueBytes}); dropping records, counted in stats().dropped`,
+            )
+          : new RecordDroppedError(reason, count);
       this.#fault(error ?? fallback, reason);
     }
   }

@@ -13,8 +13,18 @@ import { REQUEST_1K, RESPONSE_1K, newBench, rowOf, task, type MicroOptions, type
 const adapter: CaptureAdapter = { sdkType: 'JsExpress', route: () => ({ template: '/users/:id', params: { id: '42' } }) };
 const limits: CaptureLimits = { maxBodyBytes: DEFAULT_MAX_BODY_BYTES, captureRequestBody: true, captureResponseBody: true };
 const RAW_HEADERS = [
-  'Host', '127.0.0.1:3000', 'Content-Type', 'application/json', 'Content-Length', String(REQUEST_1K.length),
-  'User-Agent', 'autocannon', 'Accept', '*/*', 'Connection', 'keep-alive',
+  'Host',
+  '127.0.0.1:3000',
+  'Content-Type',
+  'application/json',
+  'Content-Length',
+  String(REQUEST_1K.length),
+  'User-Agent',
+  'autocannon',
+  'Accept',
+  '*/*',
+  'Connection',
+  'keep-alive',
 ];
 const RESPONSE_TEXT = RESPONSE_1K.toString();
 // One capture, as one client has. The adapter state of each exchange is the promise's resolver.
@@ -23,7 +33,12 @@ const nodeCapture = createNodeCapture(limits, (ex, aborted) => {
 });
 
 function pair(): { req: IncomingMessage; res: ServerResponse } {
-  const socket = new Duplex({ read() {}, write(_chunk, _encoding, callback) { callback(); } });
+  const socket = new Duplex({
+    read() {},
+    write(_chunk, _encoding, callback) {
+      callback();
+    },
+  });
   const req = new IncomingMessage(socket as never);
   req.method = 'POST';
   req.url = '/users/42';
@@ -76,8 +91,11 @@ export async function captureBench(options: MicroOptions): Promise<MicroRow[]> {
     bare,
     captured,
     {
-      stage: 'capture', case: '**capture cost** (difference of the two rows above)',
-      medianUs: captured.medianUs - bare.medianUs, meanUs: captured.meanUs - bare.meanUs, p99Us: Number.NaN,
+      stage: 'capture',
+      case: '**capture cost** (difference of the two rows above)',
+      medianUs: captured.medianUs - bare.medianUs,
+      meanUs: captured.meanUs - bare.meanUs,
+      p99Us: Number.NaN,
       samples: Math.min(bare.samples, captured.samples),
     },
   ];

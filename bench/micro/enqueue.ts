@@ -14,12 +14,17 @@ export async function enqueueBench(options: MicroOptions): Promise<MicroRow[]> {
   let dropped = 0;
   const batcher = createBatcher({
     // Unbounded here: a full queue would measure the drop path instead.
-    maxQueueSize: Number.MAX_SAFE_INTEGER, maxQueueBytes: Number.MAX_SAFE_INTEGER,
-    maxBatchSize: DEFAULT_MAX_BATCH_SIZE, maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
-    flushIntervalMs: DEFAULT_FLUSH_INTERVAL_MS, exportTimeoutMs: 10_000,
+    maxQueueSize: Number.MAX_SAFE_INTEGER,
+    maxQueueBytes: Number.MAX_SAFE_INTEGER,
+    maxBatchSize: DEFAULT_MAX_BATCH_SIZE,
+    maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
+    flushIntervalMs: DEFAULT_FLUSH_INTERVAL_MS,
+    exportTimeoutMs: 10_000,
     send: async () => ({ ok: true }),
     onPublished() {},
-    onDropped: (_reason, count) => { dropped += count; },
+    onDropped: (_reason, count) => {
+      dropped += count;
+    },
     onRetry() {},
   });
   const bench = newBench(options);

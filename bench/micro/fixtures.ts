@@ -29,24 +29,49 @@ function items(bytes: number): object[] {
 }
 const request = JSON.parse(REQUEST_BODY) as Record<string, unknown>;
 export const REQUEST_64K = Buffer.from(JSON.stringify({ ...request, bio: 'b'.repeat(100), items: items(64 * 1024 - 300) }));
-export const RESPONSE_64K = Buffer.from(JSON.stringify({ ...(responseBody('42', 'Ada') as Record<string, unknown>), padding: '', items: items(64 * 1024 - 200) }));
+export const RESPONSE_64K = Buffer.from(
+  JSON.stringify({ ...(responseBody('42', 'Ada') as Record<string, unknown>), padding: '', items: items(64 * 1024 - 200) }),
+);
 
 export const JSON_TYPE = 'application/json';
 
 /** A record as the SDK queues it, with redacted bodies of the given sizes (base64, as sent). */
 export function sampleRecord(requestBody: Buffer, responseBodyBytes: Buffer): ApiRecord {
   return {
-    timestamp: new Date().toISOString(), duration: 1_234_567, project_id: '00000000-0000-4000-8000-000000000000',
-    sdk_type: 'JsExpress', method: 'POST', host: '127.0.0.1:3000', url_path: '/users/:id', raw_url: '/users/42',
-    path_params: { id: '42' }, query_params: {},
+    timestamp: new Date().toISOString(),
+    duration: 1_234_567,
+    project_id: '00000000-0000-4000-8000-000000000000',
+    sdk_type: 'JsExpress',
+    method: 'POST',
+    host: '127.0.0.1:3000',
+    url_path: '/users/:id',
+    raw_url: '/users/42',
+    path_params: { id: '42' },
+    query_params: {},
     request_headers: {
-      host: ['127.0.0.1:3000'], 'content-type': ['application/json'], 'content-length': [String(requestBody.length)],
-      'user-agent': ['autocannon'], authorization: ['[CLIENT_REDACTED]'],
+      host: ['127.0.0.1:3000'],
+      'content-type': ['application/json'],
+      'content-length': [String(requestBody.length)],
+      'user-agent': ['autocannon'],
+      authorization: ['[CLIENT_REDACTED]'],
     },
-    response_headers: { 'x-powered-by': ['Express'], 'content-type': ['application/json; charset=utf-8'], 'content-length': [String(responseBodyBytes.length)], etag: ['W/"3d5-abc"'] },
-    request_body: requestBody.toString('base64'), response_body: responseBodyBytes.toString('base64'),
-    status_code: 200, proto_major: 1, proto_minor: 1, referer: '', errors: [], service_version: 'bench', tags: [],
-    msg_id: '2c0c4f7e-8f0b-4a43-9b59-4f3b2c9d1e11', parent_id: null,
+    response_headers: {
+      'x-powered-by': ['Express'],
+      'content-type': ['application/json; charset=utf-8'],
+      'content-length': [String(responseBodyBytes.length)],
+      etag: ['W/"3d5-abc"'],
+    },
+    request_body: requestBody.toString('base64'),
+    response_body: responseBodyBytes.toString('base64'),
+    status_code: 200,
+    proto_major: 1,
+    proto_minor: 1,
+    referer: '',
+    errors: [],
+    service_version: 'bench',
+    tags: [],
+    msg_id: '2c0c4f7e-8f0b-4a43-9b59-4f3b2c9d1e11',
+    parent_id: null,
   };
 }
 
@@ -82,7 +107,8 @@ export function rowOf(task: Task, stage: string, name: string, divideBy = 1, not
     throw new Error(`micro ${stage} / ${name}: ${why}`);
   }
   return {
-    stage, case: name,
+    stage,
+    case: name,
     medianUs: (result.latency.p50 * 1_000) / divideBy,
     meanUs: (result.latency.mean * 1_000) / divideBy,
     p99Us: (result.latency.p99 * 1_000) / divideBy,

@@ -36,16 +36,37 @@ export async function runMicro(options: MicroRunOptions): Promise<MicroRow[]> {
   for (const stage of options.stages) {
     try {
       switch (stage) {
-        case 'capture': rows.push(...(await captureBench(options))); break;
-        case 'redact': rows.push(...(await redactBench(options))); break;
-        case 'leaks': rows.push(...(await leaksBench(options))); break;
-        case 'encode': rows.push(...(await encodeBench(options))); break;
-        case 'enqueue': rows.push(...(await enqueueBench(options))); break;
-        case 'publish': rows.push(...(await publishBench(options))); break;
-        case 'startup': rows.push(...(await startupBench(options))); break;
+        case 'capture':
+          rows.push(...(await captureBench(options)));
+          break;
+        case 'redact':
+          rows.push(...(await redactBench(options)));
+          break;
+        case 'leaks':
+          rows.push(...(await leaksBench(options)));
+          break;
+        case 'encode':
+          rows.push(...(await encodeBench(options)));
+          break;
+        case 'enqueue':
+          rows.push(...(await enqueueBench(options)));
+          break;
+        case 'publish':
+          rows.push(...(await publishBench(options)));
+          break;
+        case 'startup':
+          rows.push(...(await startupBench(options)));
+          break;
       }
     } catch (error) {
-      rows.push({ stage, case: `FAILED: ${(error as Error).message}`, medianUs: Number.NaN, meanUs: Number.NaN, p99Us: Number.NaN, samples: 0 });
+      rows.push({
+        stage,
+        case: `FAILED: ${(error as Error).message}`,
+        medianUs: Number.NaN,
+        meanUs: Number.NaN,
+        p99Us: Number.NaN,
+        samples: 0,
+      });
     }
   }
   return rows;

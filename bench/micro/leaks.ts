@@ -4,11 +4,24 @@
  * find), the same record with nothing to find, 64 KB bodies, and `redactFindings` ('redact' mode).
  */
 import { redactFindings, scanRecord } from '../../src/leaks/index.js';
-import { REQUEST_1K, REQUEST_64K, RESPONSE_1K, RESPONSE_64K, newBench, rowOf, sampleRecord, type MicroOptions, type MicroRow } from './fixtures.js';
+import {
+  REQUEST_1K,
+  REQUEST_64K,
+  RESPONSE_1K,
+  RESPONSE_64K,
+  newBench,
+  rowOf,
+  sampleRecord,
+  type MicroOptions,
+  type MicroRow,
+} from './fixtures.js';
 
 export async function leaksBench(options: MicroOptions): Promise<MicroRow[]> {
   const withCard = sampleRecord(REQUEST_1K, RESPONSE_1K);
-  const clean = sampleRecord(Buffer.from(REQUEST_1K.toString().replace('4111111111111111', 'xxxx').replace('"hunter2"', '"[CLIENT_REDACTED]"')), RESPONSE_1K);
+  const clean = sampleRecord(
+    Buffer.from(REQUEST_1K.toString().replace('4111111111111111', 'xxxx').replace('"hunter2"', '"[CLIENT_REDACTED]"')),
+    RESPONSE_1K,
+  );
   const big = sampleRecord(REQUEST_64K, RESPONSE_64K);
   const options2 = { minConfidence: 'medium' } as const;
   const findings = scanRecord(withCard, options2);
@@ -21,5 +34,7 @@ export async function leaksBench(options: MicroOptions): Promise<MicroRow[]> {
   bench.add('scan, 64 KB bodies', () => scanRecord(big, options2));
   bench.add('scan + redact, 1 KB bodies', () => redactFindings(withCard, scanRecord(withCard, options2)));
   await bench.run();
-  return bench.tasks.map((t) => rowOf(t, 'leaks', t.name, 1, t.name.startsWith('scan, 1 KB bodies with') ? `${findings.length} findings` : undefined));
+  return bench.tasks.map((t) =>
+    rowOf(t, 'leaks', t.name, 1, t.name.startsWith('scan, 1 KB bodies with') ? `${findings.length} findings` : undefined),
+  );
 }

@@ -10,7 +10,12 @@ import { makePubSubTransport } from '../../src/transport/pubsub.js';
 import { REQUEST_1K, RESPONSE_1K, kb, newBench, rowOf, sampleRecord, type MicroOptions, type MicroRow } from './fixtures.js';
 
 export async function publishBench(options: MicroOptions & { rootURL: string; pubsubEndpoint: string }): Promise<MicroRow[]> {
-  const transport = makePubSubTransport({ apiKey: 'bench', rootURL: options.rootURL, pubsubEndpoint: options.pubsubEndpoint, http: nodeHttpClient() });
+  const transport = makePubSubTransport({
+    apiKey: 'bench',
+    rootURL: options.rootURL,
+    pubsubEndpoint: options.pubsubEndpoint,
+    http: nodeHttpClient(),
+  });
   await transport.start(AbortSignal.timeout(30_000));
   try {
     const encoded = encodeRecord(sampleRecord(REQUEST_1K, RESPONSE_1K));
@@ -24,26 +29,34 @@ export async function publishBench(options: MicroOptions & { rootURL: string; pu
       let cpu = process.cpuUsage();
       let runs = 0;
       const name = `send() of a batch of ${size} × ${kb(encoded.message)}`;
-      bench.add(name, async () => {
-        const result = await transport.send(batch, 30_000);
-        if (!result.ok) throw result.error;
-        runs += 1;
-      }, {
-        beforeAll(mode) {
-          if (mode === 'run') {
-            cpu = process.cpuUsage();
-            runs = 0;
-          }
+      bench.add(
+        name,
+        async () => {
+          const result = await transport.send(batch, 30_000);
+          if (!result.ok) throw result.error;
+          runs += 1;
         },
-        afterAll(mode) {
-          if (mode === 'run') cpu = process.cpuUsage(cpu);
+        {
+          beforeAll(mode) {
+            if (mode === 'run') {
+              cpu = process.cpuUsage();
+              runs = 0;
+            }
+          },
+          afterAll(mode) {
+            if (mode === 'run') cpu = process.cpuUsage(cpu);
+          },
         },
-      });
+      );
       await bench.run();
       const wall = rowOf(bench.tasks[0]!, 'publish', `${name}, wall time per message`, size);
       rows.push(wall, {
-        stage: 'publish', case: `${name}, this process' CPU per message`,
-        medianUs: Number.NaN, meanUs: (cpu.user + cpu.system) / (runs * size), p99Us: Number.NaN, samples: runs,
+        stage: 'publish',
+        case: `${name}, this process' CPU per message`,
+        medianUs: Number.NaN,
+        meanUs: (cpu.user + cpu.system) / (runs * size),
+        p99Us: Number.NaN,
+        samples: runs,
       });
     }
     return rows;

@@ -11,13 +11,30 @@
  */
 import { compileRedactor } from '../../src/core/redact/index.js';
 import {
-  JSON_TYPE, NON_MATCHING_RULES, REDACT_REQUEST_BODY, REDACT_RESPONSE_BODY, REQUEST_1K, REQUEST_64K, RESPONSE_1K, RESPONSE_64K,
-  kb, newBench, rowOf, type MicroOptions, type MicroRow,
+  JSON_TYPE,
+  NON_MATCHING_RULES,
+  REDACT_REQUEST_BODY,
+  REDACT_RESPONSE_BODY,
+  REQUEST_1K,
+  REQUEST_64K,
+  RESPONSE_1K,
+  RESPONSE_64K,
+  kb,
+  newBench,
+  rowOf,
+  type MicroOptions,
+  type MicroRow,
 } from './fixtures.js';
 
 const HEADERS = {
-  host: ['127.0.0.1:3000'], 'content-type': ['application/json'], 'content-length': ['1024'], 'user-agent': ['autocannon'],
-  authorization: ['Bearer secret'], cookie: ['a=1'], accept: ['*/*'], connection: ['keep-alive'],
+  host: ['127.0.0.1:3000'],
+  'content-type': ['application/json'],
+  'content-length': ['1024'],
+  'user-agent': ['autocannon'],
+  authorization: ['Bearer secret'],
+  cookie: ['a=1'],
+  accept: ['*/*'],
+  connection: ['keep-alive'],
 };
 
 export async function redactBench(options: MicroOptions): Promise<MicroRow[]> {
@@ -28,9 +45,12 @@ export async function redactBench(options: MicroOptions): Promise<MicroRow[]> {
   const none = compileRedactor({});
   // The rules must really apply, or the figures mean nothing.
   for (const [body, redact, method, expected] of [
-    [REQUEST_1K, rules, 'requestBody', 3], [REQUEST_64K, rules, 'requestBody', 3],
-    [RESPONSE_1K, rules, 'responseBody', 2], [RESPONSE_64K, rules, 'responseBody', 2],
-    [REQUEST_64K, nonMatching, 'requestBody', 0], [RESPONSE_64K, nonMatching, 'responseBody', 0],
+    [REQUEST_1K, rules, 'requestBody', 3],
+    [REQUEST_64K, rules, 'requestBody', 3],
+    [RESPONSE_1K, rules, 'responseBody', 2],
+    [RESPONSE_64K, rules, 'responseBody', 2],
+    [REQUEST_64K, nonMatching, 'requestBody', 0],
+    [RESPONSE_64K, nonMatching, 'responseBody', 0],
     [REQUEST_64K, nonMatchingDescendants, 'requestBody', 0],
   ] as const) {
     const got = redact[method](body, JSON_TYPE).redactions;
@@ -62,7 +82,10 @@ function engineCases(): [string, () => unknown][] {
   // A member name the splice does not read plainly: it gives up, the parsed value is walked.
   const nonAscii = (body: Buffer): Buffer => Buffer.from(body.toString().replace('"password":', '"pässword":1,"password":'));
   const mixed = [...REDACT_REQUEST_BODY, '$.items[?@.id == 3].title'];
-  const fields = Object.entries(JSON.parse(REQUEST_1K.toString()) as Record<string, unknown>).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+  const fields = Object.entries(JSON.parse(REQUEST_1K.toString()) as Record<string, unknown>).map(([k, v]): [string, string] => [
+    k,
+    typeof v === 'string' ? v : JSON.stringify(v),
+  ]);
   const form = Buffer.from(new URLSearchParams(fields).toString());
   const jobs: [string, Buffer, string, readonly string[]][] = [
     [`JSON ${kb(REQUEST_1K)}`, REQUEST_1K, JSON_TYPE, REDACT_REQUEST_BODY],

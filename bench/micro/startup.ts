@@ -73,10 +73,21 @@ export async function startupBench(options: { rootURL: string; pubsubEndpoint: s
     const runs: Run[] = [];
     for (let i = 0; i < RUNS; i++) {
       // The probe first, before tsx's loader too: its 1 ms timer sees every block from the start.
-      const { stdout } = await promisify(execFile)(process.execPath, ['--import', PROBE, ...(src ? ['--import', 'tsx'] : []), '--input-type=module', '-e', CHILD], {
-        env: { ...process.env, WITH_SDK: enabled ? '1' : '0', SDK_URL: url, SDK_HTTP_URL: httpUrl, ROOT_URL: options.rootURL, PUBSUB_ENDPOINT: options.pubsubEndpoint },
-        timeout: 60_000,
-      });
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--import', PROBE, ...(src ? ['--import', 'tsx'] : []), '--input-type=module', '-e', CHILD],
+        {
+          env: {
+            ...process.env,
+            WITH_SDK: enabled ? '1' : '0',
+            SDK_URL: url,
+            SDK_HTTP_URL: httpUrl,
+            ROOT_URL: options.rootURL,
+            PUBSUB_ENDPOINT: options.pubsubEndpoint,
+          },
+          timeout: 60_000,
+        },
+      );
       const run = JSON.parse(stdout.trim().split('\n').pop()!) as Run;
       if (!run.flushed) throw new Error('the start-up probe record was not published');
       runs.push(run);
@@ -85,15 +96,23 @@ export async function startupBench(options: { rootURL: string; pubsubEndpoint: s
     const row = (name: string, value: (run: Run) => number, scale = 1_000): MicroRow => {
       const values = runs.map((r) => value(r) * scale).sort((a, b) => a - b);
       return {
-        stage: 'start-up', case: `${name} (${how})`,
-        medianUs: values[Math.floor(values.length / 2)]!, meanUs: values.reduce((a, b) => a + b, 0) / values.length,
-        p99Us: values[values.length - 1]!, samples: values.length,
+        stage: 'start-up',
+        case: `${name} (${how})`,
+        medianUs: values[Math.floor(values.length / 2)]!,
+        meanUs: values.reduce((a, b) => a + b, 0) / values.length,
+        p99Us: values[values.length - 1]!,
+        samples: values.length,
       };
     };
     if (enabled) rows.push(row('new APIToolkit(), synchronous', (r) => r.constructorMs));
     rows.push(
       row('longest event-loop block from process start', (r) => r.longestBlockMs),
-      row(enabled ? 'longest event-loop block once the app serves: import, new APIToolkit(), first record published' : 'longest event-loop block once the app serves, until a second request is served', (r) => r.sdkBlockMs),
+      row(
+        enabled
+          ? 'longest event-loop block once the app serves: import, new APIToolkit(), first record published'
+          : 'longest event-loop block once the app serves, until a second request is served',
+        (r) => r.sdkBlockMs,
+      ),
       row(enabled ? 'first record published after' : 'probe request served after', (r) => r.publishedMs),
       // A size in the table's µs columns: kB, and the case says so.
       row('RSS then, in kB (not µs)', (r) => r.rssMB, 1_024),

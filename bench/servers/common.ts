@@ -19,8 +19,11 @@ export const REQUEST_PATH = '/users/42';
 
 /** The 1 KB (1 024 B) JSON request body (three of its fields are redacted by the request rules). */
 export const REQUEST_BODY = JSON.stringify({
-  name: 'Ada', password: 'hunter2', card: { number: '4111111111111111', cvv: '123' },
-  prefs: { theme: 'dark', secret: 's3' }, bio: 'b'.repeat(892),
+  name: 'Ada',
+  password: 'hunter2',
+  card: { number: '4111111111111111', cvv: '123' },
+  prefs: { theme: 'dark', secret: 's3' },
+  bio: 'b'.repeat(892),
 });
 
 /** The 1 KB JSON response body (1 024 B with id "42" and name "Ada") (two of its fields are redacted by the response rules). */
@@ -71,7 +74,9 @@ export async function benchClient(env: AppEnv, options: { noop?: boolean } = {})
   }
   const { APIToolkit: Client } = (await import(sdkModule('index'))) as typeof import('../../src/index.js');
   const client = new Client({
-    ...(options.noop === true ? { transport: noopTransport } : { apiKey: 'bench', rootURL: env.rootURL, pubsubEndpoint: env.pubsubEndpoint }),
+    ...(options.noop === true
+      ? { transport: noopTransport }
+      : { apiKey: 'bench', rootURL: env.rootURL, pubsubEndpoint: env.pubsubEndpoint }),
     redactRequestBody: REDACT_REQUEST_BODY,
     redactResponseBody: REDACT_RESPONSE_BODY,
     serviceVersion: env.appId,
@@ -120,9 +125,14 @@ function sdkModule(entry: string): string {
   if (sdkBuild() === 'dist' && dist !== undefined && dist !== '') {
     return new URL(`${dist.replace(/\/$/, '')}/${entry === 'index' ? 'index.js' : `${entry}/index.js`}`, `file://${ROOT_DIR}/`).href;
   }
-  const path = sdkBuild() === 'src'
-    ? (entry === 'index' ? '../../src/index.ts' : `../../src/adapters/${entry}/index.ts`)
-    : (entry === 'index' ? '../../dist/index.js' : `../../dist/${entry}/index.js`);
+  const path =
+    sdkBuild() === 'src'
+      ? entry === 'index'
+        ? '../../src/index.ts'
+        : `../../src/adapters/${entry}/index.ts`
+      : entry === 'index'
+        ? '../../dist/index.js'
+        : `../../dist/${entry}/index.js`;
   return new URL(path, import.meta.url).href;
 }
 

@@ -15,8 +15,20 @@
 import { createRequire } from 'node:module';
 import express, { type RequestHandler } from 'express';
 import {
-  REDACT_REQUEST_BODY, REDACT_RESPONSE_BODY, ROUTE_PATH, benchClient, closing, loadAdapter, responseBody, sdkControl, serveHarness, standaloneCounter,
-  startApp, usage, type AppEnv, type Control,
+  REDACT_REQUEST_BODY,
+  REDACT_RESPONSE_BODY,
+  ROUTE_PATH,
+  benchClient,
+  closing,
+  loadAdapter,
+  responseBody,
+  sdkControl,
+  serveHarness,
+  standaloneCounter,
+  startApp,
+  usage,
+  type AppEnv,
+  type Control,
 } from './common.js';
 
 const MODES = ['bare', 'sdk', 'sdk-noop', 'legacy'] as const;
@@ -48,7 +60,10 @@ startApp(async (mode, env) => {
   });
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  serveHarness((server.address() as { port: number }).port, closing(control, () => server.close()));
+  serveHarness(
+    (server.address() as { port: number }).port,
+    closing(control, () => server.close()),
+  );
 });
 
 interface LegacyTopic {

@@ -5,7 +5,18 @@
  */
 import Fastify from 'fastify';
 import type { APIToolkit } from '../../src/index.js';
-import { ROUTE_PATH, benchClient, closing, loadAdapter, responseBody, sdkControl, serveHarness, startApp, usage, type Control } from './common.js';
+import {
+  ROUTE_PATH,
+  benchClient,
+  closing,
+  loadAdapter,
+  responseBody,
+  sdkControl,
+  serveHarness,
+  startApp,
+  usage,
+  type Control,
+} from './common.js';
 
 const MODES = ['bare', 'sdk'] as const;
 
@@ -21,5 +32,8 @@ startApp(async (mode, env) => {
   }
   app.post<{ Params: { id: string }; Body: { name?: unknown } }>(ROUTE_PATH, async (req) => responseBody(req.params.id, req.body?.name));
   await app.listen({ port: 0, host: '127.0.0.1' });
-  serveHarness((app.server.address() as { port: number }).port, closing(control, () => app.close()));
+  serveHarness(
+    (app.server.address() as { port: number }).port,
+    closing(control, () => app.close()),
+  );
 });

@@ -5,7 +5,18 @@
  */
 import { serve } from '@hono/node-server';
 import { Hono, type MiddlewareHandler } from 'hono';
-import { ROUTE_PATH, benchClient, closing, loadAdapter, responseBody, sdkControl, serveHarness, startApp, usage, type Control } from './common.js';
+import {
+  ROUTE_PATH,
+  benchClient,
+  closing,
+  loadAdapter,
+  responseBody,
+  sdkControl,
+  serveHarness,
+  startApp,
+  usage,
+  type Control,
+} from './common.js';
 
 const MODES = ['bare', 'sdk'] as const;
 

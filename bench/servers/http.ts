@@ -4,7 +4,18 @@
  * The same route, bodies and rules as every app (see common.ts).
  */
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
-import { ROUTE_PATH, benchClient, closing, loadAdapter, responseBody, sdkControl, serveHarness, startApp, usage, type Control } from './common.js';
+import {
+  ROUTE_PATH,
+  benchClient,
+  closing,
+  loadAdapter,
+  responseBody,
+  sdkControl,
+  serveHarness,
+  startApp,
+  usage,
+  type Control,
+} from './common.js';
 
 const MODES = ['bare', 'sdk', 'sdk-noop'] as const;
 const USER = /^\/users\/([^/?]+)/;
@@ -29,7 +40,10 @@ startApp(async (mode, env) => {
   let control: Control = {};
   if (mode === 'sdk' || mode === 'sdk-noop') {
     type Route = (req: IncomingMessage) => { template: string; params: Record<string, string> } | null;
-    const httpHandler = await loadAdapter<(client: unknown, handler: RequestListener, options: { route: Route }) => RequestListener>('http', 'httpHandler');
+    const httpHandler = await loadAdapter<(client: unknown, handler: RequestListener, options: { route: Route }) => RequestListener>(
+      'http',
+      'httpHandler',
+    );
     const client = await benchClient(env, { noop: mode === 'sdk-noop' });
     // The template every other framework's router gives the SDK; without it url_path is the raw path.
     const route: Route = (req) => {
@@ -42,5 +56,8 @@ startApp(async (mode, env) => {
   const server = createServer(listener);
   server.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  serveHarness((server.address() as { port: number }).port, closing(control, () => server.close()));
+  serveHarness(
+    (server.address() as { port: number }).port,
+    closing(control, () => server.close()),
+  );
 });

@@ -5,7 +5,18 @@
  */
 import Router from '@koa/router';
 import Koa from 'koa';
-import { ROUTE_PATH, benchClient, closing, loadAdapter, responseBody, sdkControl, serveHarness, startApp, usage, type Control } from './common.js';
+import {
+  ROUTE_PATH,
+  benchClient,
+  closing,
+  loadAdapter,
+  responseBody,
+  sdkControl,
+  serveHarness,
+  startApp,
+  usage,
+  type Control,
+} from './common.js';
 
 const MODES = ['bare', 'sdk'] as const;
 
@@ -29,10 +40,13 @@ startApp(async (mode, env) => {
   });
   const router = new Router();
   router.post(ROUTE_PATH, (ctx) => {
-    ctx.body = responseBody(ctx.params.id as string, ((ctx.request as { body?: { name?: unknown } }).body)?.name);
+    ctx.body = responseBody(ctx.params.id as string, (ctx.request as { body?: { name?: unknown } }).body?.name);
   });
   app.use(router.routes());
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  serveHarness((server.address() as { port: number }).port, closing(control, () => server.close()));
+  serveHarness(
+    (server.address() as { port: number }).port,
+    closing(control, () => server.close()),
+  );
 });

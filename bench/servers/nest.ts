@@ -40,5 +40,8 @@ startApp(async (mode, env) => {
   }
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as { port: number }).port;
-  serveHarness(port, closing(control, () => app.close()));
+  serveHarness(
+    port,
+    closing(control, () => app.close()),
+  );
 });

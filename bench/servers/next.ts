@@ -41,5 +41,8 @@ startApp(async (mode, env) => {
   const server = createServer(listener);
   server.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  serveHarness((server.address() as { port: number }).port, closing(control, () => server.close()));
+  serveHarness(
+    (server.address() as { port: number }).port,
+    closing(control, () => server.close()),
+  );
 });

@@ -12,6 +12,7 @@
  */
 import type { SendResult } from '../transport/types.js';
 import type { DropReason } from './options.js';
+import { within } from './within.js';
 
 export const RETRY_INITIAL_DELAY_MS = 100;
 // Short cap: delivery must resume within about a second of the endpoint coming back.
@@ -73,15 +74,6 @@ export interface Batcher {
  */
 function unref(timer: unknown): void {
   (timer as { unref?: () => void } | undefined)?.unref?.();
-}
-
-function withTimeout(promise: Promise<SendResult>, timeoutMs: number): Promise<SendResult> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<SendResult>((resolve) => {
-    timer = setTimeout(() => resolve({ ok: false, retryable: true, error: new Error(`send timed out after ${timeoutMs} ms`) }), timeoutMs);
-    unref(timer);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -235,8 +227,15 @@ export function createBatcher(options: BatcherOptions): Batcher {
     const sending = options.send(batch, options.exportTimeoutMs, controller.signal).finally(() => {
       settled = true;
     });
-    inFlight = withTimeout(sending, options.exportTimeoutMs + 100)
-      .catch((error: unknown): SendResult => ({ ok: false, retryable: true, error: error instanceof Error ? error : new Error(String(error)) }))
+    inFlight = within(
+      sending,
+      options.exportTimeoutMs + 100,
+      (): SendResult => ({ ok: false, retryable: true, error: new Error(`send timed out after ${options.exportTimeoutMs + 100} ms`) }),
+      { unref: true },
+    )
+      .catch(
+        (error: unknown): SendResult => ({ ok: false, retryable: true, error: error instanceof Error ? error : new Error(String(error)) }),
+      )
       .then((result) => {
         // The send overran its time: it may still read the batch, whose memory must then stay as it is.
         if (!settled && reuse) {
@@ -358,9 +357,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
         // exactly once), so that what shutdown() reports is final.
         const settling = inFlight;
         inFlightAbort?.abort(new Error('shutdown: time is up'));
-        let grace: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([settling, new Promise<void>((resolve) => { grace = setTimeout(resolve, ABANDON_GRACE_MS); })]);
-        clearTimeout(grace);
+        await within(settling, ABANDON_GRACE_MS);
       }
       if (inFlight !== undefined) {
         // A transport that ignores the abort: disown the send, whatever it does later.

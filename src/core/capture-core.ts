@@ -130,7 +130,7 @@ export function isoNow(): string {
     isoPrefix = iso.slice(0, -4);
     isoSecond = second;
   }
-  isoString = isoPrefix + MILLIS[ms - second * 1000]! + 'Z';
+  isoString = `${isoPrefix}${MILLIS[ms - second * 1000]!}Z`;
   isoMs = ms;
   return isoString;
 }
@@ -200,7 +200,8 @@ function describeError(error: unknown): { type: string; message: string; stack: 
  */
 // V8 quotes the whole text when it is short, else ~10 characters either side of the fault (the
 // bound leaves room for escapes and body-parser's rewrite); JSC quotes the token it stopped at.
-const JSON_EXCERPT = /(?:Unexpected token '[\s\S]{1,2}', )?(?:\.\.\.)?"[\s\S]{0,96}"(?:\.\.\.)? is not valid JSON|(JSON Parse error: [^"\n]{0,96})"[^\n]{0,256}"/g;
+const JSON_EXCERPT =
+  /(?:Unexpected token '[\s\S]{1,2}', )?(?:\.\.\.)?"[\s\S]{0,96}"(?:\.\.\.)? is not valid JSON|(JSON Parse error: [^"\n]{0,96})"[^\n]{0,256}"/g;
 const EXCERPT_REPLACEMENT = (_match: string, jsc: string | undefined): string =>
   jsc !== undefined ? `${jsc}"${REDACTED}"` : `Unexpected token, "${REDACTED}" is not valid JSON`;
 

@@ -6,8 +6,14 @@
  * `node:` import, nothing of Node's at the top level.
  */
 import {
-  BodyTee, errorRecord, isoNow,
-  type CaptureLimits, type CapturedBody, type RecordInput, type RequestContext, type RouteMatch,
+  BodyTee,
+  errorRecord,
+  isoNow,
+  type CaptureLimits,
+  type CapturedBody,
+  type RecordInput,
+  type RequestContext,
+  type RouteMatch,
 } from './capture-core.js';
 import type { ContextStore } from './context.js';
 import type { SdkType } from './record.js';
@@ -137,8 +143,11 @@ export async function observeWeb(
     if (limits.captureRequestBody && request.body !== null && !request.bodyUsed) {
       const tee = new BodyTee(limits.maxBodyBytes);
       const contentType = request.headers.get('content-type') ?? undefined;
-      requestBody = readCapped(request.clone().body!, tee, limits.maxBodyBytes)
-        .then(() => ({ bytes: tee.bytes(), contentType, truncated: tee.truncated }));
+      requestBody = readCapped(request.clone().body!, tee, limits.maxBodyBytes).then(() => ({
+        bytes: tee.bytes(),
+        contentType,
+        truncated: tee.truncated,
+      }));
     }
   } catch (error) {
     onFault(error);
@@ -158,7 +167,12 @@ export async function observeWeb(
     return route;
   };
 
-  const finish = async (status: number, headers: Headers | undefined, responseBody: CapturedBody | Promise<CapturedBody> | undefined, aborted: boolean) => {
+  const finish = async (
+    status: number,
+    headers: Headers | undefined,
+    responseBody: CapturedBody | Promise<CapturedBody> | undefined,
+    aborted: boolean,
+  ) => {
     if (ctx.done) return;
     ctx.done = true;
     try {
@@ -233,9 +247,11 @@ export async function observeWeb(
  * Next.js, @hono/node-server) frame both alike: there the pass-through keeps the exact moment the
  * body was sent, and sees a client that went away.
  */
-const KEEPS_LENGTH = /^(Bun\/|Deno\/|Cloudflare-Workers)/.test((globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent as string ?? '');
+const KEEPS_LENGTH = /^(Bun\/|Deno\/|Cloudflare-Workers)/.test(
+  ((globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent as string) ?? '',
+);
 /** Bun aborts `request.signal` when the client goes away, and only then (Deno also after a response). */
-const SIGNAL_MEANS_GONE = /^Bun\//.test((globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent as string ?? '');
+const SIGNAL_MEANS_GONE = /^Bun\//.test(((globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent as string) ?? '');
 
 /** The same response, its body flowing through a tee (or read from a clone) that reports once the body ended. */
 function teeResponse(
@@ -273,40 +289,45 @@ function teeResponse(
     }
     if (copy !== undefined) {
       if (copy.body === null) return empty();
-      readClone(copy.body, tee, limits.maxBodyBytes, SIGNAL_MEANS_GONE ? request.signal : undefined, (aborted, error) => done(body(), aborted, error));
+      readClone(copy.body, tee, limits.maxBodyBytes, SIGNAL_MEANS_GONE ? request.signal : undefined, (aborted, error) =>
+        done(body(), aborted, error),
+      );
       return response;
     }
   }
   if (response.body === null) return empty();
   const reader = response.body.getReader();
   // highWaterMark 0: a chunk is read from the app only when the server asks for one.
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let chunk: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        chunk = await reader.read();
-      } catch (error) {
-        done(body(), true, error);
-        controller.error(error);
-        return;
-      }
-      if (chunk.done) {
-        controller.close();
-        done(body(), false);
-        return;
-      }
-      try {
-        tee.add(chunk.value);
-      } catch {
-        // Never let capture break the response.
-      }
-      controller.enqueue(chunk.value);
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let chunk: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          done(body(), true, error);
+          controller.error(error);
+          return;
+        }
+        if (chunk.done) {
+          controller.close();
+          done(body(), false);
+          return;
+        }
+        try {
+          tee.add(chunk.value);
+        } catch {
+          // Never let capture break the response.
+        }
+        controller.enqueue(chunk.value);
+      },
+      cancel(reason) {
+        done(body(), true);
+        return reader.cancel(reason);
+      },
     },
-    cancel(reason) {
-      done(body(), true);
-      return reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
   return new Response(stream, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 

@@ -9,14 +9,25 @@ import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { boundedJson } from './bounded-json.js';
 import { setOwn } from './own.js';
 import {
-  BodyTee, isoNow,
-  type CapturedBody, type CaptureLimits, type RecordInput, type RequestContext, type RouteMatch,
+  BodyTee,
+  isoNow,
+  type CapturedBody,
+  type CaptureLimits,
+  type RecordInput,
+  type RequestContext,
+  type RouteMatch,
 } from './capture-core.js';
 import type { ErrorRecord, HeaderInput, SdkType } from './record.js';
 
 export {
-  BodyTee, errorRecord, isoNow,
-  type CapturedBody, type CaptureLimits, type RecordInput, type RequestContext, type RouteMatch,
+  BodyTee,
+  errorRecord,
+  isoNow,
+  type CapturedBody,
+  type CaptureLimits,
+  type RecordInput,
+  type RequestContext,
+  type RouteMatch,
 } from './capture-core.js';
 
 /**
@@ -246,7 +257,11 @@ const NO_BODY = (contentType: string | undefined): CapturedBody => ({ bytes: Buf
  * 50 MB upload costs one MiB of work). Otherwise the bytes, cut; the redactor withholds what it
  * cannot read whole.
  */
-export function requestBody(exchange: Exchange, headers: IncomingHttpHeaders = exchange.req.headers, maxBodyBytes = Number.MAX_SAFE_INTEGER): CapturedBody {
+export function requestBody(
+  exchange: Exchange,
+  headers: IncomingHttpHeaders = exchange.req.headers,
+  maxBodyBytes = Number.MAX_SAFE_INTEGER,
+): CapturedBody {
   const contentType = headers['content-type'];
   const tee = exchange.requestTee;
   if (tee === undefined || tee.seen === 0) return fromParser(exchange, headers, contentType, maxBodyBytes) ?? NO_BODY(contentType);
@@ -264,7 +279,12 @@ export function requestBody(exchange: Exchange, headers: IncomingHttpHeaders = e
 }
 
 /** What the app's body parser made of the request body, cut at `max`; undefined when it made nothing to record. */
-function fromParser(exchange: Exchange, headers: IncomingHttpHeaders, contentType: string | undefined, max: number): CapturedBody | undefined {
+function fromParser(
+  exchange: Exchange,
+  headers: IncomingHttpHeaders,
+  contentType: string | undefined,
+  max: number,
+): CapturedBody | undefined {
   const parsed = exchange.adapter.parsedBody?.(exchange.req, exchange.state);
   if (typeof parsed === 'string' || Buffer.isBuffer(parsed)) {
     // A string longer than `max` characters is longer than `max` bytes: only that much is encoded.

@@ -41,9 +41,29 @@ function tooLarge(bytes: number): RangeError {
 
 // The members of a record in the order the SDK creates them (so JSON.stringify writes them).
 const RECORD_KEYS: readonly (keyof ApiRecord)[] = [
-  'timestamp', 'duration', 'project_id', 'sdk_type', 'method', 'host', 'url_path', 'raw_url', 'path_params', 'query_params',
-  'request_headers', 'response_headers', 'request_body', 'response_body',
-  'status_code', 'proto_major', 'proto_minor', 'referer', 'errors', 'service_version', 'tags', 'msg_id', 'parent_id',
+  'timestamp',
+  'duration',
+  'project_id',
+  'sdk_type',
+  'method',
+  'host',
+  'url_path',
+  'raw_url',
+  'path_params',
+  'query_params',
+  'request_headers',
+  'response_headers',
+  'request_body',
+  'response_body',
+  'status_code',
+  'proto_major',
+  'proto_minor',
+  'referer',
+  'errors',
+  'service_version',
+  'tags',
+  'msg_id',
+  'parent_id',
 ];
 const REQUEST_BODY_KEY = '"request_body":"';
 const RESPONSE_BODY_KEY = '","response_body":"';
@@ -78,22 +98,43 @@ export function prepareDirect(record: ApiRecord): DirectRecord | undefined {
   if (i !== RECORD_KEYS.length) return undefined;
   const r = record;
   const head = JSON.stringify({
-    timestamp: r.timestamp, duration: r.duration, project_id: r.project_id, sdk_type: r.sdk_type, method: r.method, host: r.host,
-    url_path: r.url_path, raw_url: r.raw_url, path_params: r.path_params, query_params: r.query_params,
-    request_headers: r.request_headers, response_headers: r.response_headers,
+    timestamp: r.timestamp,
+    duration: r.duration,
+    project_id: r.project_id,
+    sdk_type: r.sdk_type,
+    method: r.method,
+    host: r.host,
+    url_path: r.url_path,
+    raw_url: r.raw_url,
+    path_params: r.path_params,
+    query_params: r.query_params,
+    request_headers: r.request_headers,
+    response_headers: r.response_headers,
   });
   const requestBody: unknown = r.request_body;
   const responseBody: unknown = r.response_body;
   if (typeof requestBody !== 'string' || typeof responseBody !== 'string') return undefined;
   const tail = JSON.stringify({
-    status_code: r.status_code, proto_major: r.proto_major, proto_minor: r.proto_minor, referer: r.referer, errors: r.errors,
-    service_version: r.service_version, tags: r.tags, msg_id: r.msg_id, parent_id: r.parent_id,
+    status_code: r.status_code,
+    proto_major: r.proto_major,
+    proto_minor: r.proto_minor,
+    referer: r.referer,
+    errors: r.errors,
+    service_version: r.service_version,
+    tags: r.tags,
+    msg_id: r.msg_id,
+    parent_id: r.parent_id,
   });
   // `{...}` without its `}` (or just `{` when every member was left out), then the bodies, then
   // `,...}` (or just `}`).
   const before = (head.length > 2 ? `${head.slice(0, -1)},` : '{') + REQUEST_BODY_KEY;
   const after = tail.length > 2 ? `",${tail.slice(1)}` : '"}';
-  const size = Buffer.byteLength(before, 'utf8') + requestBody.length + RESPONSE_BODY_KEY.length + responseBody.length + Buffer.byteLength(after, 'utf8');
+  const size =
+    Buffer.byteLength(before, 'utf8') +
+    requestBody.length +
+    RESPONSE_BODY_KEY.length +
+    responseBody.length +
+    Buffer.byteLength(after, 'utf8');
   // Refused by the caller anyway: no need to build it.
   if (size > MAX_MESSAGE_BYTES) throw tooLarge(size);
   return { before, requestBody, responseBody, after, size };

@@ -57,9 +57,16 @@ export function serviceAccountOf(key: Record<string, unknown>): ServiceAccount {
   }
   const uri = token_uri === undefined || token_uri === '' ? GOOGLE_TOKEN_URI : token_uri;
   if (typeof uri !== 'string' || !isTokenUri(uri)) {
-    throw new Error(`\`pubsub_push_service_account.token_uri\` must be an https URL, got ${typeof uri === 'string' ? JSON.stringify(uri.slice(0, 200)) : typeof uri}`);
+    throw new Error(
+      `\`pubsub_push_service_account.token_uri\` must be an https URL, got ${typeof uri === 'string' ? JSON.stringify(uri.slice(0, 200)) : typeof uri}`,
+    );
   }
-  return { client_email, private_key, token_uri: uri, ...(typeof private_key_id === 'string' && private_key_id !== '' ? { private_key_id } : {}) };
+  return {
+    client_email,
+    private_key,
+    token_uri: uri,
+    ...(typeof private_key_id === 'string' && private_key_id !== '' ? { private_key_id } : {}),
+  };
 }
 
 function isTokenUri(value: string): boolean {
@@ -79,7 +86,9 @@ function isTokenUri(value: string): boolean {
 export async function importSigningKey(pem: string): Promise<SigningKey> {
   const body = /-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\s\\n]+)-----END PRIVATE KEY-----/.exec(pem)?.[1];
   if (body === undefined) {
-    throw new Error('`pubsub_push_service_account.private_key` is not a PEM "PRIVATE KEY" (PKCS #8), as Google issues service-account keys');
+    throw new Error(
+      '`pubsub_push_service_account.private_key` is not a PEM "PRIVATE KEY" (PKCS #8), as Google issues service-account keys',
+    );
   }
   let der: Uint8Array;
   try {
@@ -117,7 +126,13 @@ async function signAssertion(account: ServiceAccount, key: SigningKey, nowS: num
  * const tokens = makeTokenSource(account, await importSigningKey(account.private_key), http, 10_000);
  * const token = await tokens.token(AbortSignal.timeout(10_000));
  */
-export function makeTokenSource(account: ServiceAccount, key: SigningKey, http: HttpClient, timeoutMs: number, now: () => number = Date.now): TokenSource {
+export function makeTokenSource(
+  account: ServiceAccount,
+  key: SigningKey,
+  http: HttpClient,
+  timeoutMs: number,
+  now: () => number = Date.now,
+): TokenSource {
   let cached: { token: string; refreshAt: number; expiresAt: number } | undefined;
   let minting: Promise<string> | undefined;
 
@@ -145,7 +160,10 @@ export function makeTokenSource(account: ServiceAccount, key: SigningKey, http: 
     if (status !== 200) {
       // 400 invalid_grant (key revoked or deleted, clock off), 401 invalid_client, 403: asking again won't help.
       const refused = status === 400 || status === 401 || status === 403;
-      throw new TransportError(`${where} ${refused ? 'refused the service-account key' : 'failed'}: HTTP ${status}${oauthError(body)}`, !refused);
+      throw new TransportError(
+        `${where} ${refused ? 'refused the service-account key' : 'failed'}: HTTP ${status}${oauthError(body)}`,
+        !refused,
+      );
     }
     let answer: { access_token?: unknown; expires_in?: unknown; token_type?: unknown };
     try {
@@ -153,7 +171,11 @@ export function makeTokenSource(account: ServiceAccount, key: SigningKey, http: 
     } catch {
       throw new TransportError(`${where} answered 200 with a body that is not JSON`, true);
     }
-    if (typeof answer?.access_token !== 'string' || answer.access_token === '' || (answer.token_type !== undefined && String(answer.token_type).toLowerCase() !== 'bearer')) {
+    if (
+      typeof answer?.access_token !== 'string' ||
+      answer.access_token === '' ||
+      (answer.token_type !== undefined && String(answer.token_type).toLowerCase() !== 'bearer')
+    ) {
       throw new TransportError(`${where} answered 200 without a bearer \`access_token\``, true);
     }
     const lifetimeMs = typeof answer.expires_in === 'number' && answer.expires_in > 0 ? answer.expires_in * 1000 : JWT_LIFETIME_S * 1000;

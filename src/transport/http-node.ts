@@ -78,7 +78,8 @@ export function nodeHttpClient(options: NodeHttpOptions = {}): HttpClient {
       const secure = url.protocol === 'https:';
       const proxy = proxyFor(url);
       const headers: Record<string, string> = { ...req.headers };
-      if (req.body !== undefined) headers['content-length'] = String(typeof req.body === 'string' ? Buffer.byteLength(req.body) : req.body.byteLength);
+      if (req.body !== undefined)
+        headers['content-length'] = String(typeof req.body === 'string' ? Buffer.byteLength(req.body) : req.body.byteLength);
       let outgoing: http.ClientRequest;
       let settled = false;
       const fail = (error: unknown): void => {
@@ -111,7 +112,11 @@ export function nodeHttpClient(options: NodeHttpOptions = {}): HttpClient {
           settled = true;
           signal?.removeEventListener('abort', onAbort);
           const location = res.headers.location;
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ...(location === undefined ? {} : { location }) });
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            ...(location === undefined ? {} : { location }),
+          });
         });
       };
       const base = { method: req.method, headers, ...(options.ca === undefined ? {} : { ca: options.ca }) };
@@ -122,10 +127,17 @@ export function nodeHttpClient(options: NodeHttpOptions = {}): HttpClient {
       } else {
         // Absolute-form through the proxy: the request line names the whole URL.
         if (proxy.authorization !== undefined) headers['proxy-authorization'] = proxy.authorization;
-        outgoing = (proxy.url.protocol === 'https:' ? https : http).request({
-          ...base, host: proxy.url.hostname.replace(/^\[|\]$/g, ''), port: proxyPort(proxy.url), path: url.href,
-          headers: { ...headers, host: url.host }, agent: proxy.url.protocol === 'https:' ? agents.https : agents.http,
-        }, onResponse);
+        outgoing = (proxy.url.protocol === 'https:' ? https : http).request(
+          {
+            ...base,
+            host: proxy.url.hostname.replace(/^\[|\]$/g, ''),
+            port: proxyPort(proxy.url),
+            path: url.href,
+            headers: { ...headers, host: url.host },
+            agent: proxy.url.protocol === 'https:' ? agents.https : agents.http,
+          },
+          onResponse,
+        );
       }
       outgoing.on('error', fail);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -133,10 +145,11 @@ export function nodeHttpClient(options: NodeHttpOptions = {}): HttpClient {
     });
   }
 
-  const via = httpsProxy === undefined && httpProxy === undefined
-    ? 'node:https'
-    : `node:https through ${[httpsProxy && `https proxy ${describeProxy(httpsProxy)}`, httpProxy && `http proxy ${describeProxy(httpProxy)}`].filter(Boolean).join(', ')}` +
-      (noProxy.length > 0 ? ` (not for ${noProxy.map((e) => e.raw).join(', ')})` : '');
+  const via =
+    httpsProxy === undefined && httpProxy === undefined
+      ? 'node:https'
+      : `node:https through ${[httpsProxy && `https proxy ${describeProxy(httpsProxy)}`, httpProxy && `http proxy ${describeProxy(httpProxy)}`].filter(Boolean).join(', ')}` +
+        (noProxy.length > 0 ? ` (not for ${noProxy.map((e) => e.raw).join(', ')})` : '');
   return {
     description: via,
     request,
@@ -183,14 +196,22 @@ class TunnelAgent extends https.Agent {
     this.#proxy = proxy;
   }
 
-  override createConnection(options: https.RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+  override createConnection(
+    options: https.RequestOptions,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
     const done = callback as (err: Error | null, stream?: Duplex) => void;
     const proxy = this.#proxy;
     const target = `${String(options.host).includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
     const headers: Record<string, string> = { host: target };
     if (proxy.authorization !== undefined) headers['proxy-authorization'] = proxy.authorization;
     const connect = (proxy.url.protocol === 'https:' ? https : http).request({
-      host: proxy.url.hostname.replace(/^\[|\]$/g, ''), port: proxyPort(proxy.url), method: 'CONNECT', path: target, headers, agent: false,
+      host: proxy.url.hostname.replace(/^\[|\]$/g, ''),
+      port: proxyPort(proxy.url),
+      method: 'CONNECT',
+      path: target,
+      headers,
+      agent: false,
       ...(options.ca === undefined ? {} : { ca: options.ca }),
     });
     connect.once('connect', (res, socket) => {
@@ -202,7 +223,9 @@ class TunnelAgent extends https.Agent {
       const secure = tls.connect({ ...(options as tls.ConnectionOptions), socket, servername: options.servername ?? String(options.host) });
       done(null, secure);
     });
-    connect.once('error', (error) => done(new Error(`cannot reach the proxy ${describeProxy(proxy)}: ${describeNetworkError(error)}`, { cause: error })));
+    connect.once('error', (error) =>
+      done(new Error(`cannot reach the proxy ${describeProxy(proxy)}: ${describeNetworkError(error)}`, { cause: error })),
+    );
     connect.end();
     return undefined;
   }
@@ -218,9 +241,10 @@ function parseProxy(value: string | undefined): Proxy | undefined {
     return undefined;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-  const authorization = url.username === ''
-    ? undefined
-    : `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+  const authorization =
+    url.username === ''
+      ? undefined
+      : `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
   return { url, authorization };
 }
 
@@ -247,7 +271,11 @@ function parseNoProxy(value: string | undefined): NoProxyEntry[] {
     if (raw === '') continue;
     const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(raw);
     if (match === null) continue;
-    const host = match[1]!.toLowerCase().replace(/^\[|\]$/g, '').replace(/^\*?\.(?=.)/, '').replace(/\.$/, '');
+    const host = match[1]!
+      .toLowerCase()
+      .replace(/^\[|\]$/g, '')
+      .replace(/^\*?\.(?=.)/, '')
+      .replace(/\.$/, '');
     entries.push({ raw, host, port: match[2] === undefined ? undefined : Number(match[2]) });
   }
   return entries;
@@ -255,7 +283,10 @@ function parseNoProxy(value: string | undefined): NoProxyEntry[] {
 
 /** Whether `NO_PROXY` exempts the host: `*`, the host itself or a parent domain, on any port or the one given. */
 function bypasses(entries: readonly NoProxyEntry[], hostname: string, port: number): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const host = hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
   return entries.some((entry) => {
     if (entry.host === '*') return true;
     if (entry.port !== undefined && entry.port !== port) return false;

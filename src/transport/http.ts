@@ -126,9 +126,11 @@ interface NodeBuffer extends Uint8Array {
   write(text: string, offset: number, encoding: 'latin1'): number;
   toString(encoding?: 'base64'): string;
 }
-const NativeBuffer = (globalThis as {
-  Buffer?: { allocUnsafe(size: number): NodeBuffer; from(buffer: ArrayBufferLike, offset: number, length: number): NodeBuffer };
-}).Buffer;
+const NativeBuffer = (
+  globalThis as {
+    Buffer?: { allocUnsafe(size: number): NodeBuffer; from(buffer: ArrayBufferLike, offset: number, length: number): NodeBuffer };
+  }
+).Buffer;
 const encoder = new TextEncoder();
 
 /**
@@ -149,7 +151,9 @@ export function allocBytes(size: number): Uint8Array {
 
 /** The first `size` bytes of `memory` (from {@link allocBytes}), as the same kind of array, sharing its memory. */
 export function bytesView(memory: Uint8Array, size: number): Uint8Array {
-  return NativeBuffer !== undefined && 'write' in memory ? NativeBuffer.from(memory.buffer, memory.byteOffset, size) : new Uint8Array(memory.buffer, memory.byteOffset, size);
+  return NativeBuffer !== undefined && 'write' in memory
+    ? NativeBuffer.from(memory.buffer, memory.byteOffset, size)
+    : new Uint8Array(memory.buffer, memory.byteOffset, size);
 }
 
 /**

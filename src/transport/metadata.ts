@@ -83,9 +83,11 @@ export async function fetchClientMetadata(
           maxResponseBytes: MAX_METADATA_BYTES,
         });
       } catch (err) {
-        if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new MetadataError(`GET ${url} was aborted`, { cause: signal.reason });
+        if (signal?.aborted)
+          throw signal.reason instanceof Error ? signal.reason : new MetadataError(`GET ${url} was aborted`, { cause: signal.reason });
         if (controller.signal.aborted) throw controller.signal.reason;
-        if (err instanceof ResponseTooLargeError) throw new MetadataError(`GET ${url} answered with a body over ${MAX_METADATA_BYTES} bytes`);
+        if (err instanceof ResponseTooLargeError)
+          throw new MetadataError(`GET ${url} answered with a body over ${MAX_METADATA_BYTES} bytes`);
         throw new MetadataError(`GET ${url} failed: ${describeNetworkError(err)}`, { cause: err });
       }
       if (![301, 302, 303, 307, 308].includes(response.status) || response.location === undefined || redirects >= MAX_REDIRECTS) break;

@@ -44,12 +44,20 @@ const MESSAGE_HEAD = '{"data":"';
 const MESSAGE_TAIL = '"}';
 /** JSON characters a message adds to a request beside its base64: `{"data":"…"}` and a comma. */
 const MESSAGE_FRAMING = MESSAGE_HEAD.length + MESSAGE_TAIL.length + 1;
-export const MAX_MESSAGE_DATA_BYTES = Math.floor((MAX_REQUEST_BODY_BYTES - BODY_HEAD.length - BODY_TAIL.length - MESSAGE_FRAMING + 1) / 4) * 3;
+export const MAX_MESSAGE_DATA_BYTES =
+  Math.floor((MAX_REQUEST_BODY_BYTES - BODY_HEAD.length - BODY_TAIL.length - MESSAGE_FRAMING + 1) / 4) * 3;
 /**
  * Errors that say nothing reached the endpoint (no connection, no route): the request can be made
  * again without risk of a duplicate. A publish redials every REDIAL_MS while it gets one.
  */
-const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 const REDIAL_MS = 250;
 /** A request body's memory kept for the next request up to this size (a batch at the default limits is ~2 MB). */
 const MAX_KEPT_BODY_BYTES = 16 * 1024 * 1024;
@@ -67,7 +75,15 @@ const MAX_QUOTED = 300;
  * `cancelled_unknown_deadline_exceeded_resource_exhausted_aborted_internal_unavailable`). Everything
  * else (PERMISSION_DENIED, NOT_FOUND, UNAUTHENTICATED, INVALID_ARGUMENT …) will fail the same way again.
  */
-const RETRYABLE_STATUSES: ReadonlySet<string> = new Set(['CANCELLED', 'UNKNOWN', 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED', 'ABORTED', 'INTERNAL', 'UNAVAILABLE']);
+const RETRYABLE_STATUSES: ReadonlySet<string> = new Set([
+  'CANCELLED',
+  'UNKNOWN',
+  'DEADLINE_EXCEEDED',
+  'RESOURCE_EXHAUSTED',
+  'ABORTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+]);
 
 /** Options of {@link makePubSubTransport}. */
 export interface PubSubTransportOptions {
@@ -142,7 +158,10 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
   async function connect(metadata: ClientMetadata): Promise<void> {
     const projectId = metadata.pubsub_project_id;
     // Both go into a resource name ('projects/P/topics/T'): a '/' or blank would address something else.
-    for (const [field, value] of [['pubsub_project_id', projectId], ['topic_id', metadata.topic_id]] as const) {
+    for (const [field, value] of [
+      ['pubsub_project_id', projectId],
+      ['topic_id', metadata.topic_id],
+    ] as const) {
       if (/[\s/]/.test(value)) throw new MetadataError(`\`${field}\` is not a valid Pub/Sub id: ${JSON.stringify(value)}`);
     }
     if (target.credentials) {
@@ -221,7 +240,9 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
           await sleep(REDIAL_MS, signal);
           continue;
         }
-        throw new TransportError(`publish of ${count} message(s) to ${topicName} failed: ${describeNetworkError(error)}`, true, { cause: error });
+        throw new TransportError(`publish of ${count} message(s) to ${topicName} failed: ${describeNetworkError(error)}`, true, {
+          cause: error,
+        });
       }
       unreachable.error = undefined;
       if (status >= 200 && status < 300) return;
@@ -286,7 +307,10 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
         // that only full garbage collections in the app give back. A request that failed may
         // still be writing: its buffer is left behind.
         const size = requestBodySize(messages, from, to);
-        const memory = bodyMemory !== undefined && bodyMemory.byteLength >= size ? bodyMemory : allocBytes(Math.ceil(size / BODY_ROUNDING_BYTES) * BODY_ROUNDING_BYTES);
+        const memory =
+          bodyMemory !== undefined && bodyMemory.byteLength >= size
+            ? bodyMemory
+            : allocBytes(Math.ceil(size / BODY_ROUNDING_BYTES) * BODY_ROUNDING_BYTES);
         bodyMemory = undefined;
         await publishRequest(requestBody(messages, from, to, memory), to - from, controller.signal, unreachable);
         if (memory.byteLength <= MAX_KEPT_BODY_BYTES) bodyMemory = memory;
@@ -296,15 +320,31 @@ export function makePubSubTransport(options: PubSubTransportOptions): Transport 
     } catch (error) {
       let result: SendResult;
       if (signal?.aborted) {
-        result = failure(new TransportError(`publish of ${count} message(s) to ${topicName} abandoned: ${errorMessage(signal.reason)}`, true));
+        result = failure(
+          new TransportError(`publish of ${count} message(s) to ${topicName} abandoned: ${errorMessage(signal.reason)}`, true),
+        );
       } else if (timedOut && unreachable.error !== undefined) {
-        result = failure(new TransportError(`publish of ${count} message(s) to ${topicName} failed: no connection to ${target.base} within ${deadlineMs} ms (${describeNetworkError(unreachable.error)})`, true));
+        result = failure(
+          new TransportError(
+            `publish of ${count} message(s) to ${topicName} failed: no connection to ${target.base} within ${deadlineMs} ms (${describeNetworkError(unreachable.error)})`,
+            true,
+          ),
+        );
       } else if (timedOut) {
         // Its connection may be silent (a dropped path TCP cannot see): tear the pool down, dial afresh next time.
         http.reset();
-        result = failure(new TransportError(`publish of ${count} message(s) to ${topicName} timed out after ${deadlineMs} ms; its connection is closed, the next attempt dials afresh`, true));
+        result = failure(
+          new TransportError(
+            `publish of ${count} message(s) to ${topicName} timed out after ${deadlineMs} ms; its connection is closed, the next attempt dials afresh`,
+            true,
+          ),
+        );
       } else {
-        result = failure(error instanceof TransportError ? error : new TransportError(`publish of ${count} message(s) to ${topicName} failed: ${errorMessage(error)}`, true, { cause: error }));
+        result = failure(
+          error instanceof TransportError
+            ? error
+            : new TransportError(`publish of ${count} message(s) to ${topicName} failed: ${errorMessage(error)}`, true, { cause: error }),
+        );
       }
       if (!result.ok) debug(`${result.retryable ? 'retryable' : 'permanent'} failure: ${errorMessage(result.error)}`);
       return result;
@@ -380,7 +420,8 @@ export async function canPublish(
 export function requestBody(messages: readonly Uint8Array[], from: number, to: number, memory?: Uint8Array): Uint8Array {
   const size = requestBodySize(messages, from, to);
   // Written into the first `size` bytes of `memory` when it is given (and large enough).
-  const body = memory === undefined || memory.byteLength < size ? allocBytes(size) : memory.byteLength === size ? memory : bytesView(memory, size);
+  const body =
+    memory === undefined || memory.byteLength < size ? allocBytes(size) : memory.byteLength === size ? memory : bytesView(memory, size);
   let offset = writeAscii(body, 0, BODY_HEAD);
   for (let i = from; i < to; i++) {
     offset = writeAscii(body, offset, i === from ? MESSAGE_HEAD : `,${MESSAGE_HEAD}`);

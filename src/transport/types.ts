@@ -10,9 +10,7 @@ export interface TransportInfo {
 }
 
 /** Outcome of one `send()`: never thrown, always returned. */
-export type SendResult =
-  | { ok: true }
-  | { ok: false; retryable: boolean; error: Error };
+export type SendResult = { ok: true } | { ok: false; retryable: boolean; error: Error };
 
 /** Delivers batches of encoded records (each one the UTF-8 JSON of one wire-format record). */
 export interface Transport {

@@ -35,12 +35,31 @@ function harness(overrides: Partial<BatcherOptions> = {}, script: (SendResult | 
         concurrent -= 1;
       }
     },
-    onPublished: (n) => { published += n; },
-    onDropped: (reason, n) => { drops[reason] = (drops[reason] ?? 0) + n; },
-    onRetry: () => { retries += 1; },
+    onPublished: (n) => {
+      published += n;
+    },
+    onDropped: (reason, n) => {
+      drops[reason] = (drops[reason] ?? 0) + n;
+    },
+    onRetry: () => {
+      retries += 1;
+    },
     ...overrides,
   });
-  return { batcher, batches, drops, get published() { return published; }, get retries() { return retries; }, get maxConcurrent() { return maxConcurrent; } };
+  return {
+    batcher,
+    batches,
+    drops,
+    get published() {
+      return published;
+    },
+    get retries() {
+      return retries;
+    },
+    get maxConcurrent() {
+      return maxConcurrent;
+    },
+  };
 }
 
 const msg = (i: number) => Buffer.from(`m${i}`);
@@ -65,7 +84,10 @@ describe('batching', () => {
     h.batcher.add(Buffer.alloc(600, 'b'));
     h.batcher.add(Buffer.alloc(2000, 'c'));
     assert.equal(await h.batcher.flush(2_000), true);
-    assert.deepEqual(h.batches.map((b) => b.length), [1, 1, 1]);
+    assert.deepEqual(
+      h.batches.map((b) => b.length),
+      [1, 1, 1],
+    );
   });
 
   test('only one send is in flight at a time', async () => {
@@ -73,7 +95,10 @@ describe('batching', () => {
     for (let i = 0; i < 40; i++) h.batcher.add(msg(i));
     assert.equal(await h.batcher.flush(2_000), true);
     assert.equal(h.maxConcurrent, 1);
-    assert.deepEqual(h.batches.flat(), Array.from({ length: 40 }, (_, i) => `m${i}`));
+    assert.deepEqual(
+      h.batches.flat(),
+      Array.from({ length: 40 }, (_, i) => `m${i}`),
+    );
   });
 });
 
@@ -178,7 +203,10 @@ describe('flush and close', () => {
         onPublished() {}, onDropped() {}, onRetry() {} });
       b.add(Buffer.from('x'));
       console.log('queued', b.size);`;
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 20_000, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      timeout: 20_000,
+      encoding: 'utf8',
+    });
     assert.match(out, /queued 1/);
   });
 });
@@ -189,7 +217,10 @@ describe('records written in place (addWritten)', () => {
   test('each arrives as written, in order with added ones, across slabs and own buffers', async () => {
     const received: string[] = [];
     const h = harness({
-      maxQueueSize: 10_000, maxQueueBytes: 64 * 1024 * 1024, maxBatchSize: 50, reuseBuffers: true,
+      maxQueueSize: 10_000,
+      maxQueueBytes: 64 * 1024 * 1024,
+      maxBatchSize: 50,
+      reuseBuffers: true,
       async send(messages) {
         received.push(...messages.map((m) => Buffer.from(m).toString('latin1')));
         await sleep(1);
@@ -211,9 +242,13 @@ describe('records written in place (addWritten)', () => {
   test('a write that throws or writes another size queues nothing; the next record is intact', async () => {
     const h = harness();
     assert.equal(h.batcher.addWritten(5, write('first')), true);
-    assert.throws(() => h.batcher.addWritten(8, () => {
-      throw new Error('boom');
-    }), /boom/);
+    assert.throws(
+      () =>
+        h.batcher.addWritten(8, () => {
+          throw new Error('boom');
+        }),
+      /boom/,
+    );
     assert.throws(() => h.batcher.addWritten(8, write('short')), /8 bytes was written as 5/);
     assert.equal(h.batcher.size, 1);
     assert.equal(h.batcher.bytes, 5);
@@ -252,7 +287,10 @@ describe('memory of queued records', () => {
     const sent = records(600);
     const received: Buffer[] = [];
     const h = harness({
-      reuseBuffers: true, maxQueueSize: 10_000, maxQueueBytes: 64 * 1024 * 1024, maxBatchSize: 37,
+      reuseBuffers: true,
+      maxQueueSize: 10_000,
+      maxQueueBytes: 64 * 1024 * 1024,
+      maxBatchSize: 37,
       // A transport that copies what it needs before it settles, as the Pub/Sub one does.
       async send(messages) {
         const copies = messages.map((m) => Buffer.from(m));
@@ -276,7 +314,9 @@ describe('memory of queued records', () => {
     const sent = records(400);
     const kept: Buffer[] = [];
     const h = harness({
-      maxQueueSize: 10_000, maxQueueBytes: 64 * 1024 * 1024, maxBatchSize: 50,
+      maxQueueSize: 10_000,
+      maxQueueBytes: 64 * 1024 * 1024,
+      maxBatchSize: 50,
       async send(messages) {
         kept.push(...messages);
         return { ok: true };
@@ -293,7 +333,11 @@ describe('memory of queued records', () => {
     let first: Buffer[] | undefined;
     let calls = 0;
     const h = harness({
-      reuseBuffers: true, exportTimeoutMs: 50, maxBatchSize: 10, maxQueueSize: 10_000, maxQueueBytes: 64 * 1024 * 1024,
+      reuseBuffers: true,
+      exportTimeoutMs: 50,
+      maxBatchSize: 10,
+      maxQueueSize: 10_000,
+      maxQueueBytes: 64 * 1024 * 1024,
       async send(messages) {
         calls += 1;
         if (calls === 1) {

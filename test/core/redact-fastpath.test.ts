@@ -371,7 +371,10 @@ describe('encode fast path agrees with JSON.stringify', () => {
   }
 
   it(`${RUNS} generated records: the same bytes`, () => {
-    fc.assert(fc.property(recordArb, (record) => sameAsStringify(record, true)), { numRuns: RUNS });
+    fc.assert(
+      fc.property(recordArb, (record) => sameAsStringify(record, true)),
+      { numRuns: RUNS },
+    );
   });
 
   it("records that are not the SDK's shape fall back to JSON.stringify", () => {

@@ -29,7 +29,10 @@ function redactedJson(paths: string[], body: unknown): unknown {
   return requestJson(paths, body).value;
 }
 
-function expectThrows(options: RedactOptions, expected: { ctor: abstract new (...args: never[]) => Error; code: string; option: string; mentions: string[] }): void {
+function expectThrows(
+  options: RedactOptions,
+  expected: { ctor: abstract new (...args: never[]) => Error; code: string; option: string; mentions: string[] },
+): void {
   assert.throws(
     () => compileRedactor(options),
     (error: unknown) => {

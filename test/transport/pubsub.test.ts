@@ -50,145 +50,180 @@ async function withBackend<T>(answers: Parameters<typeof serveMetadata>[0], fn: 
 }
 
 /** The two HTTP clients the transport runs on: node:https (the SDK on Node) and fetch (other runtimes). */
-const CLIENTS: Array<[string, () => HttpClient]> = [['node:https', () => nodeHttpClient()], ['fetch', () => fetchHttpClient()]];
+const CLIENTS: Array<[string, () => HttpClient]> = [
+  ['node:https', () => nodeHttpClient()],
+  ['fetch', () => fetchHttpClient()],
+];
 
-for (const [clientName, makeClient] of CLIENTS) describe(`fetchClientMetadata over ${clientName}`, () => {
-  const http = makeClient();
-  after(() => http.close());
-  it('GETs /api/client_metadata with the bearer key and returns the validated body', async () => {
-    await withBackend([{ status: 200, body: METADATA }], async (backend) => {
-      const metadata = await fetchClientMetadata(`${backend.rootURL}/`, API_KEY, { http, timeoutMs: 2_000 });
-      assert.deepEqual(metadata, METADATA);
-      assert.equal(backend.requests.length, 1);
-      const [request] = backend.requests;
-      assert.equal(request?.method, 'GET');
-      assert.equal(request?.url, '/api/client_metadata');
-      assert.equal(request?.headers.authorization, `Bearer ${API_KEY}`);
-      assert.equal(request?.headers.accept, 'application/json');
+for (const [clientName, makeClient] of CLIENTS)
+  describe(`fetchClientMetadata over ${clientName}`, () => {
+    const http = makeClient();
+    after(() => http.close());
+    it('GETs /api/client_metadata with the bearer key and returns the validated body', async () => {
+      await withBackend([{ status: 200, body: METADATA }], async (backend) => {
+        const metadata = await fetchClientMetadata(`${backend.rootURL}/`, API_KEY, { http, timeoutMs: 2_000 });
+        assert.deepEqual(metadata, METADATA);
+        assert.equal(backend.requests.length, 1);
+        const [request] = backend.requests;
+        assert.equal(request?.method, 'GET');
+        assert.equal(request?.url, '/api/client_metadata');
+        assert.equal(request?.headers.authorization, `Bearer ${API_KEY}`);
+        assert.equal(request?.headers.accept, 'application/json');
+      });
     });
-  });
 
-  it('does not block the event loop while waiting', async () => {
-    await withBackend([{ status: 200, body: METADATA, delayMs: 300 }], async (backend) => {
-      let ticks = 0;
-      const interval = setInterval(() => ticks++, 10);
-      try {
-        await fetchClientMetadata(backend.rootURL, API_KEY, { http, timeoutMs: 2_000 });
-      } finally {
-        clearInterval(interval);
-      }
-      assert.ok(ticks >= 10, `only ${ticks} timer ticks in 300 ms`);
+    it('does not block the event loop while waiting', async () => {
+      await withBackend([{ status: 200, body: METADATA, delayMs: 300 }], async (backend) => {
+        let ticks = 0;
+        const interval = setInterval(() => ticks++, 10);
+        try {
+          await fetchClientMetadata(backend.rootURL, API_KEY, { http, timeoutMs: 2_000 });
+        } finally {
+          clearInterval(interval);
+        }
+        assert.ok(ticks >= 10, `only ${ticks} timer ticks in 300 ms`);
+      });
     });
-  });
 
-  it('401 -> ApiKeyRefusedError (APITOOLKIT_ERR_API_KEY_REFUSED)', async () => {
-    await withBackend([{ status: 401, body: { error: 'bad key' } }], async (backend) => {
-      const err = await fetchClientMetadata(backend.rootURL, API_KEY, { http }).then(() => assert.fail('resolved'), (e: unknown) => e);
-      assert.ok(err instanceof ApiKeyRefusedError);
-      assert.equal(err.code, 'APITOOLKIT_ERR_API_KEY_REFUSED');
+    it('401 -> ApiKeyRefusedError (APITOOLKIT_ERR_API_KEY_REFUSED)', async () => {
+      await withBackend([{ status: 401, body: { error: 'bad key' } }], async (backend) => {
+        const err = await fetchClientMetadata(backend.rootURL, API_KEY, { http }).then(
+          () => assert.fail('resolved'),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof ApiKeyRefusedError);
+        assert.equal(err.code, 'APITOOLKIT_ERR_API_KEY_REFUSED');
+        assertNoSecrets(err.message);
+      });
+    });
+
+    for (const status of [500, 403, 404, 302]) {
+      it(`${status} -> MetadataError naming the status`, async () => {
+        await withBackend([{ status, body: 'nope' }], async (backend) => {
+          const err = await fetchClientMetadata(backend.rootURL, API_KEY, { http }).then(
+            () => assert.fail('resolved'),
+            (e: unknown) => e,
+          );
+          assert.ok(err instanceof MetadataError);
+          assert.equal(err.code, 'APITOOLKIT_ERR_METADATA');
+          assert.match(err.message, new RegExp(`HTTP ${status}`));
+          assertNoSecrets(err.message);
+        });
+      });
+    }
+
+    const malformed: Array<[string, unknown, RegExp]> = [
+      ['not JSON', `{"private_key": "${PRIVATE_KEY}"`, /not JSON/],
+      ['an array', [METADATA], /expected a JSON object, got an array/],
+      ['null', null, /expected a JSON object, got null/],
+      ['project_id missing', { ...METADATA, project_id: undefined }, /`project_id` should be a string, got undefined/],
+      ['project_id a number', { ...METADATA, project_id: 42 }, /`project_id` should be a string, got number/],
+      ['pubsub_project_id empty', { ...METADATA, pubsub_project_id: '' }, /`pubsub_project_id` is empty/],
+      ['topic_id an object', { ...METADATA, topic_id: { id: 'x' } }, /`topic_id` should be a string, got object/],
+      [
+        'service account a string',
+        { ...METADATA, pubsub_push_service_account: PRIVATE_KEY },
+        /`pubsub_push_service_account` should be an object, got string/,
+      ],
+      ['service account null', { ...METADATA, pubsub_push_service_account: null }, /got null/],
+      [
+        'private_key a number',
+        { ...METADATA, pubsub_push_service_account: { ...METADATA.pubsub_push_service_account, private_key: 1 } },
+        /private_key` should be a string/,
+      ],
+    ];
+    for (const [name, body, message] of malformed) {
+      it(`malformed body (${name}) -> MetadataError without secrets`, async () => {
+        await withBackend([{ status: 200, body }], async (backend) => {
+          const err = await fetchClientMetadata(backend.rootURL, API_KEY, { http }).then(
+            () => assert.fail('resolved'),
+            (e: unknown) => e,
+          );
+          assert.ok(err instanceof MetadataError, String(err));
+          assert.match(err.message, message);
+          assertNoSecrets(err.message);
+        });
+      });
+    }
+
+    it('connection refused -> MetadataError naming the cause', async () => {
+      const port = await closedPort();
+      const err = await fetchClientMetadata(`http://127.0.0.1:${port}`, API_KEY, { http }).then(
+        () => assert.fail('resolved'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof MetadataError);
+      assert.match(err.message, /ECONNREFUSED/);
       assertNoSecrets(err.message);
     });
-  });
 
-  for (const status of [500, 403, 404, 302]) {
-    it(`${status} -> MetadataError naming the status`, async () => {
-      await withBackend([{ status, body: 'nope' }], async (backend) => {
-        const err = await fetchClientMetadata(backend.rootURL, API_KEY, { http }).then(() => assert.fail('resolved'), (e: unknown) => e);
+    it('a server that never answers -> MetadataError after timeoutMs', async () => {
+      await withBackend([{ status: 200, hang: true }], async (backend) => {
+        const started = Date.now();
+        const err = await fetchClientMetadata(backend.rootURL, API_KEY, { http, timeoutMs: 300 }).then(
+          () => assert.fail('resolved'),
+          (e: unknown) => e,
+        );
+        const elapsed = Date.now() - started;
         assert.ok(err instanceof MetadataError);
-        assert.equal(err.code, 'APITOOLKIT_ERR_METADATA');
-        assert.match(err.message, new RegExp(`HTTP ${status}`));
-        assertNoSecrets(err.message);
+        assert.match(err.message, /timed out after 300 ms/);
+        assert.ok(elapsed >= 250 && elapsed < 10_000, `took ${elapsed} ms`);
       });
     });
-  }
 
-  const malformed: Array<[string, unknown, RegExp]> = [
-    ['not JSON', `{"private_key": "${PRIVATE_KEY}"`, /not JSON/],
-    ['an array', [METADATA], /expected a JSON object, got an array/],
-    ['null', null, /expected a JSON object, got null/],
-    ['project_id missing', { ...METADATA, project_id: undefined }, /`project_id` should be a string, got undefined/],
-    ['project_id a number', { ...METADATA, project_id: 42 }, /`project_id` should be a string, got number/],
-    ['pubsub_project_id empty', { ...METADATA, pubsub_project_id: '' }, /`pubsub_project_id` is empty/],
-    ['topic_id an object', { ...METADATA, topic_id: { id: 'x' } }, /`topic_id` should be a string, got object/],
-    ['service account a string', { ...METADATA, pubsub_push_service_account: PRIVATE_KEY }, /`pubsub_push_service_account` should be an object, got string/],
-    ['service account null', { ...METADATA, pubsub_push_service_account: null }, /got null/],
-    ['private_key a number', { ...METADATA, pubsub_push_service_account: { ...METADATA.pubsub_push_service_account, private_key: 1 } }, /private_key` should be a string/],
-  ];
-  for (const [name, body, message] of malformed) {
-    it(`malformed body (${name}) -> MetadataError without secrets`, async () => {
-      await withBackend([{ status: 200, body }], async (backend) => {
-        const err = await fetchClientMetadata(backend.rootURL, API_KEY, { http }).then(() => assert.fail('resolved'), (e: unknown) => e);
-        assert.ok(err instanceof MetadataError, String(err));
-        assert.match(err.message, message);
-        assertNoSecrets(err.message);
+    it('rejects with signal.reason when aborted', async () => {
+      await withBackend([{ status: 200, hang: true }], async (backend) => {
+        const controller = new AbortController();
+        const reason = new Error('stop');
+        setTimeout(() => controller.abort(reason), 50);
+        await assert.rejects(
+          fetchClientMetadata(backend.rootURL, API_KEY, { http, signal: controller.signal, timeoutMs: 5_000 }),
+          (e) => e === reason,
+        );
       });
     });
-  }
+    it('follows redirects; the API key goes along only while the origin stays the same', async () => {
+      const seen: Array<{ url: string; authorization: string | undefined }> = [];
+      const other = createHttpServer((req, res) => {
+        seen.push({ url: `other${req.url}`, authorization: req.headers.authorization });
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(METADATA));
+      });
+      await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+      const otherOrigin = `http://localhost:${(other.address() as AddressInfo).port}`;
+      const front = createHttpServer((req, res) => {
+        seen.push({ url: req.url!, authorization: req.headers.authorization });
+        if (req.url === '/api/client_metadata') res.writeHead(302, { location: '/v2/metadata' }).end();
+        else res.writeHead(307, { location: `${otherOrigin}/final` }).end();
+      });
+      await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+      try {
+        const metadata = await fetchClientMetadata(`http://127.0.0.1:${(front.address() as AddressInfo).port}`, API_KEY, {
+          http,
+          timeoutMs: 5_000,
+        });
+        assert.deepEqual(metadata, METADATA);
+        assert.deepEqual(seen, [
+          { url: '/api/client_metadata', authorization: `Bearer ${API_KEY}` },
+          { url: '/v2/metadata', authorization: `Bearer ${API_KEY}` },
+          { url: 'other/final', authorization: undefined },
+        ]);
+      } finally {
+        await new Promise((resolve) => front.close(resolve));
+        await new Promise((resolve) => other.close(resolve));
+      }
+    });
 
-  it('connection refused -> MetadataError naming the cause', async () => {
-    const port = await closedPort();
-    const err = await fetchClientMetadata(`http://127.0.0.1:${port}`, API_KEY, { http }).then(() => assert.fail('resolved'), (e: unknown) => e);
-    assert.ok(err instanceof MetadataError);
-    assert.match(err.message, /ECONNREFUSED/);
-    assertNoSecrets(err.message);
-  });
-
-  it('a server that never answers -> MetadataError after timeoutMs', async () => {
-    await withBackend([{ status: 200, hang: true }], async (backend) => {
-      const started = Date.now();
-      const err = await fetchClientMetadata(backend.rootURL, API_KEY, { http, timeoutMs: 300 }).then(() => assert.fail('resolved'), (e: unknown) => e);
-      const elapsed = Date.now() - started;
-      assert.ok(err instanceof MetadataError);
-      assert.match(err.message, /timed out after 300 ms/);
-      assert.ok(elapsed >= 250 && elapsed < 10_000, `took ${elapsed} ms`);
+    it('an answer over 1 MiB -> MetadataError, without reading the rest', async () => {
+      await withBackend([{ status: 200, body: { ...METADATA, pad: 'x'.repeat(1_100_000) } }], async (backend) => {
+        const err = await fetchClientMetadata(backend.rootURL, API_KEY, { http }).then(
+          () => assert.fail('resolved'),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof MetadataError);
+        assert.match(err.message, /body over 1048576 bytes/);
+      });
     });
   });
-
-  it('rejects with signal.reason when aborted', async () => {
-    await withBackend([{ status: 200, hang: true }], async (backend) => {
-      const controller = new AbortController();
-      const reason = new Error('stop');
-      setTimeout(() => controller.abort(reason), 50);
-      await assert.rejects(fetchClientMetadata(backend.rootURL, API_KEY, { http, signal: controller.signal, timeoutMs: 5_000 }), (e) => e === reason);
-    });
-  });
-  it('follows redirects; the API key goes along only while the origin stays the same', async () => {
-    const seen: Array<{ url: string; authorization: string | undefined }> = [];
-    const other = createHttpServer((req, res) => {
-      seen.push({ url: `other${req.url}`, authorization: req.headers.authorization });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(METADATA));
-    });
-    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
-    const otherOrigin = `http://localhost:${(other.address() as AddressInfo).port}`;
-    const front = createHttpServer((req, res) => {
-      seen.push({ url: req.url!, authorization: req.headers.authorization });
-      if (req.url === '/api/client_metadata') res.writeHead(302, { location: '/v2/metadata' }).end();
-      else res.writeHead(307, { location: `${otherOrigin}/final` }).end();
-    });
-    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-    try {
-      const metadata = await fetchClientMetadata(`http://127.0.0.1:${(front.address() as AddressInfo).port}`, API_KEY, { http, timeoutMs: 5_000 });
-      assert.deepEqual(metadata, METADATA);
-      assert.deepEqual(seen, [
-        { url: '/api/client_metadata', authorization: `Bearer ${API_KEY}` },
-        { url: '/v2/metadata', authorization: `Bearer ${API_KEY}` },
-        { url: 'other/final', authorization: undefined },
-      ]);
-    } finally {
-      await new Promise((resolve) => front.close(resolve));
-      await new Promise((resolve) => other.close(resolve));
-    }
-  });
-
-  it('an answer over 1 MiB -> MetadataError, without reading the rest', async () => {
-    await withBackend([{ status: 200, body: { ...METADATA, pad: 'x'.repeat(1_100_000) } }], async (backend) => {
-      const err = await fetchClientMetadata(backend.rootURL, API_KEY, { http }).then(() => assert.fail('resolved'), (e: unknown) => e);
-      assert.ok(err instanceof MetadataError);
-      assert.match(err.message, /body over 1048576 bytes/);
-    });
-  });
-});
-
 
 describe('makePubSubTransport start()', () => {
   // Emulator mode against a port nobody listens on: start() does not connect, so it needs no endpoint.
@@ -200,11 +235,22 @@ describe('makePubSubTransport start()', () => {
   it('resolves { projectId } and logs the topic, the project and how it publishes, never the keys', async () => {
     await withBackend([{ status: 200, body: METADATA }], async (backend) => {
       const lines: string[] = [];
-      const transport = makePubSubTransport({ apiKey: API_KEY, rootURL: backend.rootURL, pubsubEndpoint: endpoint, http: nodeHttpClient(), onDebug: (l) => lines.push(l) });
+      const transport = makePubSubTransport({
+        apiKey: API_KEY,
+        rootURL: backend.rootURL,
+        pubsubEndpoint: endpoint,
+        http: nodeHttpClient(),
+        onDebug: (l) => lines.push(l),
+      });
       assert.deepEqual(await transport.start(AbortSignal.timeout(5_000)), { projectId: METADATA.project_id });
       await transport.shutdown();
       const log = lines.join('\n');
-      assert.match(log, new RegExp(`publishing to projects/apitoolkit-test/topics/apitoolkit-topic at http://${endpoint} in plaintext \\(emulator mode, no credentials\\) over node:https`));
+      assert.match(
+        log,
+        new RegExp(
+          `publishing to projects/apitoolkit-test/topics/apitoolkit-topic at http://${endpoint} in plaintext \\(emulator mode, no credentials\\) over node:https`,
+        ),
+      );
       assert.match(log, new RegExp(METADATA.project_id));
       assertNoSecrets(log);
     });
@@ -214,7 +260,10 @@ describe('makePubSubTransport start()', () => {
     await withBackend([{ status: 401 }], async (backend) => {
       const transport = makePubSubTransport({ apiKey: API_KEY, rootURL: backend.rootURL, pubsubEndpoint: endpoint });
       const started = Date.now();
-      await assert.rejects(transport.start(AbortSignal.timeout(5_000)), (e) => e instanceof ApiKeyRefusedError && e.code === 'APITOOLKIT_ERR_API_KEY_REFUSED');
+      await assert.rejects(
+        transport.start(AbortSignal.timeout(5_000)),
+        (e) => e instanceof ApiKeyRefusedError && e.code === 'APITOOLKIT_ERR_API_KEY_REFUSED',
+      );
       assert.ok(Date.now() - started < 10_000);
       assert.equal(backend.requests.length, 1);
       await transport.shutdown();
@@ -224,7 +273,12 @@ describe('makePubSubTransport start()', () => {
   it('500, then a malformed body, then 200: retries with backoff and succeeds', async () => {
     await withBackend([{ status: 500 }, { status: 200, body: { nope: true } }, { status: 200, body: METADATA }], async (backend) => {
       const lines: string[] = [];
-      const transport = makePubSubTransport({ apiKey: API_KEY, rootURL: backend.rootURL, pubsubEndpoint: endpoint, onDebug: (l) => lines.push(l) });
+      const transport = makePubSubTransport({
+        apiKey: API_KEY,
+        rootURL: backend.rootURL,
+        pubsubEndpoint: endpoint,
+        onDebug: (l) => lines.push(l),
+      });
       const started = Date.now();
       assert.deepEqual(await transport.start(AbortSignal.timeout(10_000)), { projectId: METADATA.project_id });
       const elapsed = Date.now() - started;
@@ -259,8 +313,16 @@ describe('makePubSubTransport start()', () => {
     try {
       const cases: Array<[string, object, RegExp]> = [
         ['no key at all', {}, /lacks `client_email` or `private_key`/],
-        ['a key that is not PEM', METADATA.pubsub_push_service_account, /`pubsub_push_service_account\.private_key` is not a PEM "PRIVATE KEY" \(PKCS #8\)|not an RSA key WebCrypto can sign with/],
-        ['a token_uri that is not https', { ...METADATA.pubsub_push_service_account, token_uri: 'http://example.com/token' }, /`pubsub_push_service_account\.token_uri` must be an https URL, got "http:\/\/example\.com\/token"/],
+        [
+          'a key that is not PEM',
+          METADATA.pubsub_push_service_account,
+          /`pubsub_push_service_account\.private_key` is not a PEM "PRIVATE KEY" \(PKCS #8\)|not an RSA key WebCrypto can sign with/,
+        ],
+        [
+          'a token_uri that is not https',
+          { ...METADATA.pubsub_push_service_account, token_uri: 'http://example.com/token' },
+          /`pubsub_push_service_account\.token_uri` must be an https URL, got "http:\/\/example\.com\/token"/,
+        ],
       ];
       for (const [name, account, message] of cases) {
         await withBackend([{ status: 200, body: { ...METADATA, pubsub_push_service_account: account } }], async (backend) => {
@@ -286,7 +348,13 @@ describe('makePubSubTransport send()', () => {
   after(() => backend.close());
 
   async function started(pubsubEndpoint: string, lines: string[] = [], http: HttpClient = nodeHttpClient()) {
-    const transport = makePubSubTransport({ apiKey: API_KEY, rootURL: backend.rootURL, pubsubEndpoint, http, onDebug: (l) => lines.push(l) });
+    const transport = makePubSubTransport({
+      apiKey: API_KEY,
+      rootURL: backend.rootURL,
+      pubsubEndpoint,
+      http,
+      onDebug: (l) => lines.push(l),
+    });
     await transport.start(AbortSignal.timeout(5_000));
     return transport;
   }
@@ -302,7 +370,12 @@ describe('makePubSubTransport send()', () => {
         const elapsed = Date.now() - t0;
         assert.ok(!result.ok && result.retryable);
         assert.ok(result.error instanceof TransportError && result.error.code === 'APITOOLKIT_ERR_TRANSPORT');
-        assert.match(result.error.message, new RegExp(`publish of 1 message\\(s\\) to projects/apitoolkit-test/topics/apitoolkit-topic failed: no connection to http://127\\.0\\.0\\.1:${port} within 600 ms \\(.*ECONNREFUSED`));
+        assert.match(
+          result.error.message,
+          new RegExp(
+            `publish of 1 message\\(s\\) to projects/apitoolkit-test/topics/apitoolkit-topic failed: no connection to http://127\\.0\\.0\\.1:${port} within 600 ms \\(.*ECONNREFUSED`,
+          ),
+        );
         assert.ok(elapsed >= 550 && elapsed < 5_000, `took ${elapsed} ms`);
         assert.equal(lines.filter((l) => /retryable failure/.test(l)).length, 1);
         assertNoSecrets(lines.join('\n'));
@@ -474,25 +547,34 @@ function expectedRequests(sizes: number[]): number[][] {
 }
 
 /** A Pub/Sub REST endpoint of our own that records each publish request whole and accepts it. */
-async function recordingEndpoint(): Promise<{ endpoint: string; requests: Array<{ method: string; url: string; headers: IncomingMessage['headers']; body: Buffer }>; close(): Promise<void> }> {
+async function recordingEndpoint(): Promise<{
+  endpoint: string;
+  requests: Array<{ method: string; url: string; headers: IncomingMessage['headers']; body: Buffer }>;
+  close(): Promise<void>;
+}> {
   const requests: Array<{ method: string; url: string; headers: IncomingMessage['headers']; body: Buffer }> = [];
   const server = createHttpServer((req, res) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
-      const body = Buffer.concat(chunks);
-      requests.push({ method: req.method!, url: req.url!, headers: req.headers, body });
-      const count = (JSON.parse(body.toString('utf8')) as { messages: unknown[] }).messages.length;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ messageIds: Array.from({ length: count }, (_, i) => String(i)) }));
-    });
+    req
+      .on('data', (c: Buffer) => chunks.push(c))
+      .on('end', () => {
+        const body = Buffer.concat(chunks);
+        requests.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+        const count = (JSON.parse(body.toString('utf8')) as { messages: unknown[] }).messages.length;
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ messageIds: Array.from({ length: count }, (_, i) => String(i)) }));
+      });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     endpoint: `127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -511,7 +593,12 @@ describe('makePubSubTransport send(): the requests on the wire', () => {
   it('one publish: POST /v1/projects/P/topics/T:publish, JSON {"messages":[{"data":"<base64>"}]} and nothing else, no credentials in emulator mode', async () => {
     for (const [clientName, makeClient] of CLIENTS) {
       recorder.requests.length = 0;
-      const transport = makePubSubTransport({ apiKey: API_KEY, rootURL: backend.rootURL, pubsubEndpoint: recorder.endpoint, http: makeClient() });
+      const transport = makePubSubTransport({
+        apiKey: API_KEY,
+        rootURL: backend.rootURL,
+        pubsubEndpoint: recorder.endpoint,
+        http: makeClient(),
+      });
       await transport.start(AbortSignal.timeout(5_000));
       const batch = [Buffer.from('{"a":1}'), Buffer.from([0, 0xff, 0xe2, 0x9c, 0x93]), Buffer.alloc(70_000, 0x7a), Buffer.from('é')];
       assert.deepEqual(await transport.send(batch, 5_000), { ok: true });
@@ -529,16 +616,29 @@ describe('makePubSubTransport send(): the requests on the wire', () => {
   });
 
   it('a batch is cut at 1 000 messages and 10 MB of body, greedily and in order; every message intact', { timeout: 120_000 }, async () => {
-    const transport = makePubSubTransport({ apiKey: API_KEY, rootURL: backend.rootURL, pubsubEndpoint: recorder.endpoint, http: nodeHttpClient() });
+    const transport = makePubSubTransport({
+      apiKey: API_KEY,
+      rootURL: backend.rootURL,
+      pubsubEndpoint: recorder.endpoint,
+      http: nodeHttpClient(),
+    });
     await transport.start(AbortSignal.timeout(5_000));
     try {
       for (const [n, { name, sizes }] of generatedBatches().entries()) {
         recorder.requests.length = 0;
         const batch = makeBatch(n, sizes);
         assert.deepEqual(await transport.send(batch, 60_000), { ok: true }, name);
-        const received = recorder.requests.map((r) => (JSON.parse(r.body.toString('latin1')) as { messages: Array<{ data: string }> }).messages.map((m) => Buffer.from(m.data, 'base64')));
+        const received = recorder.requests.map((r) =>
+          (JSON.parse(r.body.toString('latin1')) as { messages: Array<{ data: string }> }).messages.map((m) =>
+            Buffer.from(m.data, 'base64'),
+          ),
+        );
         for (const r of recorder.requests) assert.ok(r.body.length <= MAX_REQUEST_BODY_BYTES, `${name}: a body of ${r.body.length} bytes`);
-        assert.deepEqual(received.map((r) => r.length), expectedRequests(sizes).map((r) => r.length), `${name}: messages per request`);
+        assert.deepEqual(
+          received.map((r) => r.length),
+          expectedRequests(sizes).map((r) => r.length),
+          `${name}: messages per request`,
+        );
         const flat = received.flat();
         assert.equal(flat.length, batch.length, name);
         batch.forEach((data, i) => assert.ok(flat[i]!.equals(data), `${name}: message ${i} differs`));
@@ -548,7 +648,7 @@ describe('makePubSubTransport send(): the requests on the wire', () => {
     }
   });
 
-  it('the request body\'s memory is used again for the next send once answered, never after a failed request; every body exact', async () => {
+  it("the request body's memory is used again for the next send once answered, never after a failed request; every body exact", async () => {
     // The node:https client, watched: which memory each request body was written in.
     const inner = nodeHttpClient();
     const memories: ArrayBufferLike[] = [];
@@ -572,16 +672,21 @@ describe('makePubSubTransport send(): the requests on the wire', () => {
     try {
       recorder.requests.length = 0;
       // Larger, smaller, larger again: each body is exactly its own, whatever memory it was written in.
-      const batches = [[3000, 200, 5000], [10], [70_000, 1], [4000, 4000]].map((sizes, n) => sizes.map((size, i) => Buffer.alloc(size, 0x61 + ((n + i) % 26))));
+      const batches = [[3000, 200, 5000], [10], [70_000, 1], [4000, 4000]].map((sizes, n) =>
+        sizes.map((size, i) => Buffer.alloc(size, 0x61 + ((n + i) % 26))),
+      );
       for (const batch of batches.slice(0, 2)) assert.deepEqual(await transport.send(batch, 5_000), { ok: true });
-      assert.equal(memories[1], memories[0], 'the second body was written in the first one\'s memory');
+      assert.equal(memories[1], memories[0], "the second body was written in the first one's memory");
       failNext = true;
       const failed = await transport.send(batches[2]!, 5_000);
       assert.equal(failed.ok, false);
       for (const batch of batches.slice(2)) assert.deepEqual(await transport.send(batch, 5_000), { ok: true });
       assert.equal(memories[2], memories[1], 'the failed request had the memory the last answered one left');
-      assert.notEqual(memories[3], memories[2], 'a failed request\'s memory is never written again');
-      assert.deepEqual(recorder.requests.map((r) => r.body.toString('latin1')), [0, 1, 2, 3].map((n) => `{"messages":[${batches[n]!.map((m) => `{"data":"${m.toString('base64')}"}`).join(',')}]}`));
+      assert.notEqual(memories[3], memories[2], "a failed request's memory is never written again");
+      assert.deepEqual(
+        recorder.requests.map((r) => r.body.toString('latin1')),
+        [0, 1, 2, 3].map((n) => `{"messages":[${batches[n]!.map((m) => `{"data":"${m.toString('base64')}"}`).join(',')}]}`),
+      );
       for (const r of recorder.requests) assert.equal(Number(r.headers['content-length']), r.body.length);
     } finally {
       await transport.shutdown();
@@ -602,12 +707,18 @@ describe('makePubSubTransport send() to the local collector (Pub/Sub REST)', () 
   after(() => collector.close());
 
   async function started(lines: string[] = []) {
-    const transport = makePubSubTransport({ apiKey: API_KEY, rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint, http: nodeHttpClient(), onDebug: (l) => lines.push(l) });
+    const transport = makePubSubTransport({
+      apiKey: API_KEY,
+      rootURL: collector.rootURL,
+      pubsubEndpoint: collector.pubsubEndpoint,
+      http: nodeHttpClient(),
+      onDebug: (l) => lines.push(l),
+    });
     await transport.start(AbortSignal.timeout(5_000));
     return transport;
   }
 
-  it('errors: classified by Google\'s status (or the HTTP status), named in the message; a split send fails as a whole', async () => {
+  it("errors: classified by Google's status (or the HTTP status), named in the message; a split send fails as a whole", async () => {
     const lines: string[] = [];
     const transport = await started(lines);
     try {
@@ -623,13 +734,22 @@ describe('makePubSubTransport send() to the local collector (Pub/Sub REST)', () 
       ];
       for (const [code, retryable, message] of cases) {
         collector.setPublishFault(code);
-        for (const batch of [makeBatch(0, [10]), makeBatch(0, Array.from({ length: 2500 }, () => 10))]) {
+        for (const batch of [
+          makeBatch(0, [10]),
+          makeBatch(
+            0,
+            Array.from({ length: 2500 }, () => 10),
+          ),
+        ]) {
           const before = collector.stats().publishRequests;
           const result = await transport.send(batch, 5_000);
           assert.ok(!result.ok, `code ${code}`);
           assert.equal(result.retryable, retryable, `code ${code}`);
           assert.ok(result.error instanceof TransportError);
-          assert.match(result.error.message, new RegExp(`^apitoolkit-node: publish of \\d+ message\\(s\\) to projects/apitoolkit-local/topics/apitoolkit-local failed: `));
+          assert.match(
+            result.error.message,
+            /^apitoolkit-node: publish of \d+ message\(s\) to projects\/apitoolkit-local\/topics\/apitoolkit-local failed: /,
+          );
           assert.match(result.error.message, message);
           assert.equal(collector.stats().publishRequests - before, 1, 'the first refused request ends the send');
         }
@@ -646,17 +766,30 @@ describe('makePubSubTransport send() to the local collector (Pub/Sub REST)', () 
     }
   });
 
-  it('answers that are not Google\'s JSON: by HTTP status (5xx, 429, 408 retryable; other 4xx not)', async () => {
+  it("answers that are not Google's JSON: by HTTP status (5xx, 429, 408 retryable; other 4xx not)", async () => {
     let status = 502;
     const server = createHttpServer((req, res) => {
       req.resume();
       res.writeHead(status, { 'content-type': 'text/html' }).end('<html>Bad Gateway</html>');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const transport = makePubSubTransport({ apiKey: API_KEY, rootURL: collector.rootURL, pubsubEndpoint: `127.0.0.1:${(server.address() as AddressInfo).port}`, http: nodeHttpClient() });
+    const transport = makePubSubTransport({
+      apiKey: API_KEY,
+      rootURL: collector.rootURL,
+      pubsubEndpoint: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+      http: nodeHttpClient(),
+    });
     await transport.start(AbortSignal.timeout(5_000));
     try {
-      for (const [code, retryable] of [[502, true], [504, true], [429, true], [408, true], [400, false], [413, false], [404, false]] as const) {
+      for (const [code, retryable] of [
+        [502, true],
+        [504, true],
+        [429, true],
+        [408, true],
+        [400, false],
+        [413, false],
+        [404, false],
+      ] as const) {
         status = code;
         const result = await transport.send([Buffer.from('x')], 5_000);
         assert.ok(!result.ok && result.retryable === retryable, `HTTP ${code}: ${JSON.stringify(result)}`);
@@ -679,7 +812,14 @@ describe('makePubSubTransport send() to the local collector (Pub/Sub REST)', () 
       assert.ok(Date.now() - t0 >= 350, `took ${Date.now() - t0} ms`);
 
       const controller = new AbortController();
-      const pending = transport.send(makeBatch(0, Array.from({ length: 1500 }, () => 10)), 30_000, controller.signal);
+      const pending = transport.send(
+        makeBatch(
+          0,
+          Array.from({ length: 1500 }, () => 10),
+        ),
+        30_000,
+        controller.signal,
+      );
       setTimeout(() => controller.abort(new Error('shutdown time is up')), 100);
       const t1 = Date.now();
       const abandoned = await pending;
@@ -705,7 +845,13 @@ describe('makePubSubTransport send() to the local collector (Pub/Sub REST)', () 
     const transport = await started();
     try {
       collector.clear();
-      const batch = [...makeBatch(0, Array.from({ length: 1200 }, () => 10)), 'late' as unknown as Buffer];
+      const batch = [
+        ...makeBatch(
+          0,
+          Array.from({ length: 1200 }, () => 10),
+        ),
+        'late' as unknown as Buffer,
+      ];
       const result = await transport.send(batch, 5_000);
       assert.ok(!result.ok && !result.retryable);
       assert.match(result.error.message, /message 1200 is not a Buffer/);

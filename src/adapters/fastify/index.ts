@@ -38,7 +38,6 @@ function fastifyRoute(request: RequestLike): RouteMatch {
   return { template: url, params: stringParams(request.params) };
 }
 
-
 const adapter: CaptureAdapter<RequestLike> = {
   sdkType: 'JsFastify',
   route: (_req, request) => fastifyRoute(request),

@@ -79,21 +79,28 @@ export function fetchHandler<Rest extends unknown[]>(
   options: FetchHandlerOptions = {},
 ): (request: Request, ...rest: Rest) => Promise<Response> {
   assertClient(client, 'fetchHandler');
-  if (typeof handler !== 'function') throw new OptionsInvalidError('fetchHandler(client, handler)', `expected a function (request) => Response, got ${typeof handler}`);
+  if (typeof handler !== 'function')
+    throw new OptionsInvalidError('fetchHandler(client, handler)', `expected a function (request) => Response, got ${typeof handler}`);
   const { route, waitUntil } = options;
   if (route !== undefined && typeof route !== 'function') {
-    throw new OptionsInvalidError('fetchHandler route', `expected a function (request) => ({ template, params }) | null, got ${typeof route}`);
+    throw new OptionsInvalidError(
+      'fetchHandler route',
+      `expected a function (request) => ({ template, params }) | null, got ${typeof route}`,
+    );
   }
   if (waitUntil !== undefined && waitUntil !== false && typeof waitUntil !== 'function') {
     throw new OptionsInvalidError('fetchHandler waitUntil', `expected a function (promise) => void or false, got ${typeof waitUntil}`);
   }
   const adapter: WebCaptureAdapter = {
     sdkType: 'JsFetch',
-    route: route === undefined ? pathRoute : (request) => {
-      const match = route(request);
-      if (match === null || match === undefined) return { template: '', params: {} };
-      return { template: String(match.template), params: { ...match.params } };
-    },
+    route:
+      route === undefined
+        ? pathRoute
+        : (request) => {
+            const match = route(request);
+            if (match === null || match === undefined) return { template: '', params: {} };
+            return { template: String(match.template), params: { ...match.params } };
+          },
   };
   return function apitoolkitFetch(this: unknown, request: Request, ...rest: Rest): Promise<Response> {
     const keepAlive = waitUntil === false ? undefined : (waitUntil ?? findWaitUntil(rest));

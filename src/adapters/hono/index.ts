@@ -99,24 +99,35 @@ export function honoMiddleware(client: APIToolkit): MiddlewareHandler {
     const node = nodePair(c);
     if (node !== undefined) {
       const req = node.incoming!;
-      return client[kObserve](req, node.outgoing!, nodeAdapter, async () => {
-        try {
-          await next();
-        } catch (error) {
-          // Only values that are not Errors get past Hono's own error handling.
-          client[kRecordError](req, error);
-          throw error;
-        }
-        if (c.error !== undefined) client[kRecordError](req, c.error);
-      }, c);
+      return client[kObserve](
+        req,
+        node.outgoing!,
+        nodeAdapter,
+        async () => {
+          try {
+            await next();
+          } catch (error) {
+            // Only values that are not Errors get past Hono's own error handling.
+            client[kRecordError](req, error);
+            throw error;
+          }
+          if (c.error !== undefined) client[kRecordError](req, c.error);
+        },
+        c,
+      );
     }
     const webAdapter: WebCaptureAdapter = { sdkType: 'JsHono', route: () => honoRoute(c) };
-    return client[kObserveWeb](c.req.raw, webAdapter, async (recordError) => {
-      await next();
-      if (c.error !== undefined) recordError(c.error);
-      // Hono answers HEAD with the GET response's headers and drops its body unread.
-      return c.req.method === 'HEAD' ? new Response(null, c.res) : c.res;
-    }, findWaitUntil([executionContext(c)])).then((response) => {
+    return client[kObserveWeb](
+      c.req.raw,
+      webAdapter,
+      async (recordError) => {
+        await next();
+        if (c.error !== undefined) recordError(c.error);
+        // Hono answers HEAD with the GET response's headers and drops its body unread.
+        return c.req.method === 'HEAD' ? new Response(null, c.res) : c.res;
+      },
+      findWaitUntil([executionContext(c)]),
+    ).then((response) => {
       // Hono's setter rebuilds the response around its body stream: only a new one goes through it
       // (Bun, Deno and workerd get Hono's own back, framed as Hono made it).
       if (response !== c.res) c.res = response;

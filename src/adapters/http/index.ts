@@ -86,28 +86,38 @@ function makeAdapter(route: HttpHandlerOptions['route']): CaptureAdapter<string 
  */
 export function httpHandler(client: APIToolkit, handler: HttpRequestHandler, options: HttpHandlerOptions = {}): RequestListener {
   assertNodeClient(client, 'httpHandler');
-  if (typeof handler !== 'function') throw new OptionsInvalidError('httpHandler(client, handler)', `expected a request listener function, got ${typeof handler}`);
+  if (typeof handler !== 'function')
+    throw new OptionsInvalidError('httpHandler(client, handler)', `expected a request listener function, got ${typeof handler}`);
   if (options.route !== undefined && typeof options.route !== 'function') {
-    throw new OptionsInvalidError('httpHandler route', `expected a function (req) => ({ template, params }) | null, got ${typeof options.route}`);
+    throw new OptionsInvalidError(
+      'httpHandler route',
+      `expected a function (req) => ({ template, params }) | null, got ${typeof options.route}`,
+    );
   }
   const adapter = makeAdapter(options.route);
   return function apitoolkitHttp(this: unknown, req: IncomingMessage, res: ServerResponse): unknown {
-    return client[kObserve](req, res, adapter, () => {
-      let result: unknown;
-      try {
-        result = handler.call(this, req, res);
-      } catch (error) {
-        client[kRecordError](req, error);
-        throw error;
-      }
-      if (result instanceof Promise) {
-        // The same rejection goes on, to the caller or to 'unhandledRejection' as without the SDK.
-        return result.catch((error: unknown) => {
+    return client[kObserve](
+      req,
+      res,
+      adapter,
+      () => {
+        let result: unknown;
+        try {
+          result = handler.call(this, req, res);
+        } catch (error) {
           client[kRecordError](req, error);
           throw error;
-        });
-      }
-      return result;
-    }, req.url);
+        }
+        if (result instanceof Promise) {
+          // The same rejection goes on, to the caller or to 'unhandledRejection' as without the SDK.
+          return result.catch((error: unknown) => {
+            client[kRecordError](req, error);
+            throw error;
+          });
+        }
+        return result;
+      },
+      req.url,
+    );
   };
 }

@@ -67,7 +67,6 @@ function koaRoute(ctx: KoaContextLike): RouteMatch {
   return { template: String(layer.path), params: stringParams(params) };
 }
 
-
 const adapter: CaptureAdapter<KoaContextLike> = {
   sdkType: 'JsKoa',
   route: (_req, ctx) => koaRoute(ctx),
@@ -119,14 +118,20 @@ export function koaMiddleware(client: APIToolkit): KoaMiddleware {
       watched.add(app);
       app.on('error', onAppError);
     }
-    return client[kObserve](ctx.req, ctx.res, adapter, async () => {
-      try {
-        await next();
-      } catch (error) {
-        record(ctx.req, error);
-        throw error;
-      }
-    }, ctx);
+    return client[kObserve](
+      ctx.req,
+      ctx.res,
+      adapter,
+      async () => {
+        try {
+          await next();
+        } catch (error) {
+          record(ctx.req, error);
+          throw error;
+        }
+      },
+      ctx,
+    );
   };
 }
 

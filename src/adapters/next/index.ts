@@ -84,12 +84,17 @@ export function nextRouteHandler<R extends Request, C extends NextRouteContext>(
       },
       thrown: controlFlowStatus,
     };
-    return client[kObserveWeb](request, adapter, async () => {
-      const response = await handler(request, context);
-      // Next answers HEAD with the GET handler and drops the body unread: drop it here, so that
-      // the exchange ends now rather than wait for a body nobody will read.
-      return request.method === 'HEAD' && response?.body != null ? new Response(null, response) : response;
-    }, findWaitUntil([]));
+    return client[kObserveWeb](
+      request,
+      adapter,
+      async () => {
+        const response = await handler(request, context);
+        // Next answers HEAD with the GET handler and drops the body unread: drop it here, so that
+        // the exchange ends now rather than wait for a body nobody will read.
+        return request.method === 'HEAD' && response?.body != null ? new Response(null, response) : response;
+      },
+      findWaitUntil([]),
+    );
   };
 }
 
@@ -114,7 +119,9 @@ function pagesRoute(req: IncomingMessage, explicit: string | undefined): RouteMa
   const params: NextParams = {};
   for (const [name, value] of Object.entries(query)) {
     const inUrl = url.searchParams.getAll(name);
-    const same = Array.isArray(value) ? value.length === inUrl.length && value.every((v, i) => v === inUrl[i]) : inUrl.length === 1 && inUrl[0] === value;
+    const same = Array.isArray(value)
+      ? value.length === inUrl.length && value.every((v, i) => v === inUrl[i])
+      : inUrl.length === 1 && inUrl[0] === value;
     if (!same) params[name] = value;
   }
   return nextTemplate(url.pathname, params, explicit);
@@ -143,21 +150,27 @@ export function nextApiHandler<Req extends IncomingMessage, Res extends ServerRe
   assertClient(client, 'nextApiHandler');
   const state: PagesState = { route: options.route };
   return function apitoolkitNextApi(req, res) {
-    return client[kObserve](req, res, pagesAdapter, () => {
-      let result: T;
-      try {
-        result = handler(req, res);
-      } catch (error) {
-        client[kRecordError](req, error);
-        throw error;
-      }
-      if (typeof (result as { then?: unknown } | null)?.then === 'function') {
-        return Promise.resolve(result).catch((error: unknown) => {
+    return client[kObserve](
+      req,
+      res,
+      pagesAdapter,
+      () => {
+        let result: T;
+        try {
+          result = handler(req, res);
+        } catch (error) {
           client[kRecordError](req, error);
           throw error;
-        }) as T;
-      }
-      return result;
-    }, state);
+        }
+        if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+          return Promise.resolve(result).catch((error: unknown) => {
+            client[kRecordError](req, error);
+            throw error;
+          }) as T;
+        }
+        return result;
+      },
+      state,
+    );
   };
 }
