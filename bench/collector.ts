@@ -1,15 +1,17 @@
 /**
  * The local collector in a process of its own, for the benchmarks: the client metadata over HTTP
  * and Pub/Sub's REST API, on ephemeral loopback ports, plus a gRPC bridge for the published
- * apitoolkit-express@2.4.6 (bench/legacy-grpc.ts). Keeps only the last records
- * (a long run would otherwise hold them all) and answers the harness over IPC:
+ * apitoolkit-express@2.4.6 (bench/legacy-grpc.ts), and the sink of the peer SDKs (bench/peer-sink.ts).
+ * Keeps only the last records (a long run would otherwise hold them all) and answers the harness
+ * over IPC:
  *
- * - `count`: messages and Publish calls received so far;
+ * - `count`: messages and Publish calls received so far, and the peers' records at their sink;
  * - `check`: whether the last messages kept are valid records, and their `service_version`s.
  */
 import { startCollector } from '../src/collector/index.js';
 import { announce, fatal, serveIpc } from './ipc-child.js';
 import { startLegacyBridge } from './legacy-grpc.js';
+import { startPeerSink } from './peer-sink.js';
 
 const KEPT = 256;
 
@@ -22,10 +24,11 @@ interface Stamp {
 try {
   const collector = await startCollector({ maxKeptRecords: KEPT });
   const legacy = await startLegacyBridge(collector.pubsubEndpoint);
+  const peers = await startPeerSink();
   serveIpc({
     count: () => {
       const { messages, publishRequests } = collector.stats();
-      return { messages, publishRequests };
+      return { messages, publishRequests, peers: peers.counts() };
     },
     check: () => {
       const messages = collector.messages();
@@ -48,9 +51,14 @@ try {
   });
   process.on('SIGTERM', () => {
     legacy.close();
-    void collector.close().finally(() => process.exit(0));
+    void Promise.all([collector.close(), peers.close()]).finally(() => process.exit(0));
   });
-  announce({ rootURL: collector.rootURL, pubsubEndpoint: collector.pubsubEndpoint, legacyEndpoint: legacy.endpoint });
+  announce({
+    rootURL: collector.rootURL,
+    pubsubEndpoint: collector.pubsubEndpoint,
+    legacyEndpoint: legacy.endpoint,
+    peerSinkURL: peers.url,
+  });
 } catch (error) {
   fatal(error);
 }

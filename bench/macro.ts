@@ -2,8 +2,8 @@
  * The macro benchmark of one framework group: its apps run side by side (each in its own process,
  * on the app core when pinned), and every round loads each of them in turn with autocannon from
  * the load-generator process, so slow drift of the machine hits them all alike. After each load
- * the app is flushed and the collector's message count is read, so every app's records are
- * counted against the requests it completed, and no app's delivery spills into another's turn.
+ * the app is flushed and the collector's message count (for a peer SDK, its count at the peer
+ * sink) is read, so every app's records are counted against the requests it completed, and no app's delivery spills into another's turn.
  */
 import type { AppSpec, FrameworkSpec } from './apps.js';
 import { procSample, spawnNode, type NodeChild } from './proc.js';
@@ -91,10 +91,11 @@ interface Running {
 /** Runs one framework group: warm-up, then `rounds` rounds of every app in turn (order rotating). */
 export async function runGroup(framework: FrameworkSpec, apps: AppSpec[], ctx: MacroContext, settings: MacroSettings): Promise<GroupRun> {
   const group: GroupRun = { framework, pinned: ctx.appCore !== undefined, rounds: settings.rounds, apps: [] };
-  const { rootURL, pubsubEndpoint, legacyEndpoint } = ctx.collector.ready as {
+  const { rootURL, pubsubEndpoint, legacyEndpoint, peerSinkURL } = ctx.collector.ready as {
     rootURL: string;
     pubsubEndpoint: string;
     legacyEndpoint: string;
+    peerSinkURL: string;
   };
   const running: Running[] = await Promise.all(
     apps.map(async (app): Promise<Running> => {
@@ -103,7 +104,9 @@ export async function runGroup(framework: FrameworkSpec, apps: AppSpec[], ctx: M
         samples: [],
         sdkStats: null,
         delivery:
-          app.sdk === 'this' || app.sdk === 'legacy' ? { delivered: 0, completed: 0, sent: 0, allFlushed: true, check: null } : null,
+          app.sdk === 'this' || app.sdk === 'legacy' || app.sdk === 'peer'
+            ? { delivered: 0, completed: 0, sent: 0, allFlushed: true, check: null }
+            : null,
       };
       try {
         const child = await spawnNode(app.id, `servers/${framework.name}.ts`, [app.mode], {
@@ -112,6 +115,7 @@ export async function runGroup(framework: FrameworkSpec, apps: AppSpec[], ctx: M
             COLLECTOR_ROOT_URL: rootURL,
             COLLECTOR_ENDPOINT: pubsubEndpoint,
             COLLECTOR_LEGACY_ENDPOINT: legacyEndpoint,
+            PEER_SINK_URL: peerSinkURL,
             BENCH_APP_ID: app.id,
           },
         });
@@ -169,7 +173,7 @@ async function turn(
   const child = r.child!;
   try {
     const delivers = r.run.delivery !== null;
-    const before = delivers ? await ctx.collector.call<{ messages: number }>('count') : null;
+    const before = delivers ? delivered(r.app, await ctx.collector.call<CollectorCount>('count')) : null;
     const cpuBefore = await sample(child);
     let rssPeak = cpuBefore?.rssBytes ?? null;
     const sampler = setInterval(() => {
@@ -198,13 +202,13 @@ async function turn(
     const cpuAfter = await sample(child);
     if (rssPeak === null && cpuAfter !== null) rssPeak = cpuAfter.rssBytes;
     if (r.run.delivery !== null && before !== null) {
-      const after = await ctx.collector.call<{ messages: number }>('count');
+      const after = delivered(r.app, await ctx.collector.call<CollectorCount>('count'));
       const d = r.run.delivery;
-      d.delivered += after.messages - before.messages;
+      d.delivered += after - before;
       d.completed += load.completed;
       d.sent += load.sent;
       d.allFlushed &&= flushed;
-      if (round === settings.rounds) {
+      if (round === settings.rounds && r.app.sdk !== 'peer') {
         const check = await ctx.collector.call<{ kept: number; valid: number; versions: Record<string, number> }>('check');
         const own = Object.entries(check.versions)
           .filter(([key]) => key.endsWith(`/${r.app.id}`))
@@ -232,6 +236,17 @@ async function turn(
     r.run.error = (error as Error).message;
     ctx.log(`  ${r.app.id}: ${r.run.error}`);
   }
+}
+
+/** The collector's `count` answer: Pub/Sub messages, and the peers' records at their sink. */
+interface CollectorCount {
+  messages: number;
+  peers: Record<string, number>;
+}
+
+/** Records delivered so far for `app`: at the collector, or for a peer SDK at its sink. */
+function delivered(app: AppSpec, count: CollectorCount): number {
+  return app.peer === undefined ? count.messages : (count.peers[app.peer.name] ?? 0);
 }
 
 async function sample(child: NodeChild): Promise<{ rssBytes: number; cpuUs: number } | null> {

@@ -79,7 +79,10 @@ export function deliveryVerdict(app: AppRun): { ok: boolean; text: string } | nu
   const n = (x: number) => x.toLocaleString('en').replace(/,/g, ' ');
   if (d.completed === 0) return { ok: false, text: 'no requests completed' };
   if (d.delivered < d.completed)
-    return { ok: false, text: `✗ ${n(d.delivered)} / ${n(d.completed)}: ${n(d.completed - d.delivered)} missing` };
+    return {
+      ok: false,
+      text: `✗ ${n(d.delivered)} / ${n(d.completed)} (${((100 * d.delivered) / d.completed).toFixed(1)}%): ${n(d.completed - d.delivered)} missing`,
+    };
   if (d.delivered > d.sent)
     return { ok: false, text: `? ${n(d.delivered)} / ${n(d.completed)}: more records than requests sent (${n(d.sent)})` };
   return { ok: true, text: `✓ ${n(d.delivered)} / ${n(d.completed)} (${n(d.sent)} sent)` };
@@ -106,13 +109,15 @@ function shortLabel(app: AppRun): string {
       return '+ this SDK, no-op transport';
     case 'legacy':
       return '+ apitoolkit-express@2.4.6 (collector over gRPC, bridged)';
+    case 'peer':
+      return `+ ${app.app.peer?.label ?? app.app.id}, to the bench's peer sink`;
   }
 }
 
 /** The main table of one run: one row per app, skipped frameworks included with their reason. */
 export function runTable(run: RunReport, skipped: readonly Skipped[]): string {
   const lines = [
-    '| framework | app | req/s | vs bare, same round: median (range) | p50 ms | p99 ms | app CPU µs/req | app RSS peak MB | records at the collector / requests completed |',
+    '| framework | app | req/s | vs bare, same round: median (range) | p50 ms | p99 ms | app CPU µs/req | app RSS peak MB | records delivered / requests completed |',
     '|---|---|---:|---|---:|---:|---:|---:|---|',
   ];
   for (const group of run.groups) {
@@ -218,8 +223,10 @@ export function renderMarkdown(summary: BenchSummary): string {
   out.push(
     'req/s, p50, p99 and CPU are medians over the rounds; the ratio is taken within each round (the apps alternate, so drift cancels) and its median and range are shown. ' +
       "App CPU is the app process' user+system time per completed request, including the flush after its turn. " +
-      'Records at the collector (counted after flushing the app at the end of each of its turns, warm-up included) must be at least the requests autocannon completed, and at most those it sent: ' +
-      'a request cut off when autocannon stops is recorded by the app but not counted as completed.',
+      "Records delivered (counted at the collector, or for a peer SDK at the bench's peer sink, after flushing the app at the end of each of its turns, warm-up included) must be at least the requests autocannon completed, and at most those it sent: " +
+      'a request cut off when autocannon stops is recorded by the app but not counted as completed. ' +
+      "A peer's record is what its service would ingest for one request: an apitally request-log line, a moesif event, an OpenTelemetry SERVER span; " +
+      'each peer is flushed its own way after its turn (apitally: pending logs written and every log file posted; moesif, which has no flush: its 2 s batch timer waited out; OpenTelemetry: `forceFlush()`).',
     '',
   );
   for (const run of summary.runs) {

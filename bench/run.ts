@@ -21,6 +21,7 @@ import { FRAMEWORKS, MAIN_FRAMEWORK, allApps, type AppSpec, type FrameworkSpec }
 import { runGroup, type MacroContext, type MacroSettings } from './macro.js';
 import type { MicroRow } from './micro/fixtures.js';
 import { STAGES } from './micro/index.js';
+import { peerMissing, peerVersion } from './peers/index.js';
 import { killAll, pinCores, spawnNode, type NodeChild } from './proc.js';
 import { deliveryVerdict, median, renderMarkdown, type BenchSummary, type RunReport, type Skipped } from './report.js';
 import { REQUEST_BODY, adapterMissing, responseBody, sdkBuildMissing } from './servers/common.js';
@@ -165,8 +166,17 @@ async function plan(options: Options, notes: string[]): Promise<{ groups: [Frame
     let reason: string | null = existsSync(server) ? null : `bench/servers/${framework.name}.ts does not exist`;
     if (reason === null && apps.some((a) => a.sdk === 'this' || a.sdk === 'noop'))
       reason = await adapterMissing(framework.name, framework.adapterExport);
-    if (reason !== null) skipped.push({ framework: framework.name, label: framework.label, reason });
-    else groups.push([framework, apps]);
+    if (reason !== null) {
+      skipped.push({ framework: framework.name, label: framework.label, reason });
+      continue;
+    }
+    // A peer SDK not installed (bench/peers/node_modules, never in CI) is a row saying so.
+    const runnable = apps.filter((app) => {
+      const missing = app.peer === undefined ? null : peerMissing(app.peer);
+      if (missing !== null) skipped.push({ framework: framework.name, label: app.label, reason: missing });
+      return missing === null;
+    });
+    groups.push([framework, runnable]);
   }
   // A server nobody lists would never run: say so rather than ignore it.
   for (const file of readdirSync(resolve(BENCH_DIR, 'servers'))) {
@@ -189,6 +199,10 @@ function versions(): Record<string, string> {
     } catch {
       out[name] = '?';
     }
+  }
+  for (const name of ['apitally', 'moesif-nodejs', '@opentelemetry/sdk-trace-node', '@opentelemetry/instrumentation-express']) {
+    const version = peerVersion(name);
+    if (version !== null) out[name] = version;
   }
   return out;
 }

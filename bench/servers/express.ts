@@ -8,12 +8,18 @@
  * - `legacy`: + the published Pub/Sub-era SDK `apitoolkit-express@2.4.6`, its client metadata from
  *   the collector (`rootURL`) and its Pub/Sub client pointed at the collector's gRPC bridge
  *   (COLLECTOR_LEGACY_ENDPOINT, bench/legacy-grpc.ts) through `PUBSUB_EMULATOR_HOST`, which its
- *   @google-cloud/pubsub 4.x honours.
+ *   @google-cloud/pubsub 4.x honours;
+ * - `apitally`, `moesif`, `otel`: + a peer SDK (bench/peers/express.ts, installed in bench/peers/)
+ *   delivering to the bench's peer sink (PEER_SINK_URL, bench/peer-sink.ts).
+ *
+ * Express is required (not imported) after a peer is prepared: OpenTelemetry instruments it by
+ * patching `require`. The same module in every mode.
  *
  *   node --import tsx bench/servers/express.ts bare      # prints `listening PORT`; on SIGTERM, CPU per request
  */
 import { createRequire } from 'node:module';
-import express, { type RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
+import { preparePeer, type PreparedPeer } from '../peers/express.js';
 import {
   REDACT_REQUEST_BODY,
   REDACT_RESPONSE_BODY,
@@ -31,10 +37,13 @@ import {
   type Control,
 } from './common.js';
 
-const MODES = ['bare', 'sdk', 'sdk-noop', 'legacy'] as const;
+const MODES = ['bare', 'sdk', 'sdk-noop', 'legacy', 'apitally', 'moesif', 'otel'] as const;
+const PEER_MODES: readonly string[] = ['apitally', 'moesif', 'otel'];
 
 startApp(async (mode, env) => {
   if (!(MODES as readonly string[]).includes(mode)) throw usage('express.ts', MODES, mode);
+  const peer: PreparedPeer | undefined = PEER_MODES.includes(mode) ? preparePeer(mode, process.env.PEER_SINK_URL) : undefined;
+  const express = createRequire(import.meta.url)('express') as typeof import('express');
   const app = express();
   const count = standaloneCounter();
   if (count !== undefined) {
@@ -54,6 +63,9 @@ startApp(async (mode, env) => {
     const legacy = legacyClient(env);
     app.use(legacy.middleware);
     control = legacy.control;
+  } else if (peer !== undefined) {
+    peer.mount(app);
+    control = peer.control;
   }
   app.post(ROUTE_PATH, (req, res) => {
     res.json(responseBody(req.params.id as string, (req.body as { name?: unknown } | undefined)?.name));
