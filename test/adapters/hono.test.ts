@@ -10,27 +10,14 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { stream } from 'hono/streaming';
 import { getRequestListener } from '@hono/node-server';
-import { APIToolkit, MemoryTransport, OptionsInvalidError, type APIToolkitOptions } from '../../src/index.js';
+import { type APIToolkit, OptionsInvalidError } from '../../src/index.js';
 import { honoMiddleware } from '../../src/adapters/hono/index.js';
 import { serve, unb64, unb64json } from '../helpers/http.js';
 import { until } from '../helpers/wait.js';
-
-function client(t: TestContext, options: APIToolkitOptions = {}) {
-  const transport = new MemoryTransport({ projectId: '11111111-2222-4333-8444-555555555555' });
-  const apitoolkit = new APIToolkit({ transport, flushIntervalMs: 0, ...options });
-  t.after(() => apitoolkit.shutdown(1_000));
-  return { transport, apitoolkit };
-}
+import { memoryClient as client, onlyRecord as oneRecord } from '../helpers/client.js';
 
 /** Serves a Hono app the way `serve()` from @hono/node-server does, on 127.0.0.1:0. */
 const serveHono = (t: TestContext, app: Hono) => serve(t, getRequestListener(app.fetch));
-
-async function oneRecord(transport: MemoryTransport) {
-  const [record] = await transport.waitForRecords(1);
-  assert.ok(record);
-  assert.equal(transport.records().length, 1, 'one record per request');
-  return record;
-}
 
 test('honoMiddleware refuses anything but an APIToolkit, at setup', () => {
   assert.throws(

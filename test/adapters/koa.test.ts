@@ -9,27 +9,17 @@ import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import type Koa from 'koa';
 import Router from '@koa/router';
-import { type APIToolkit, type MemoryTransport, OptionsInvalidError } from '../../src/index.js';
+import { type APIToolkit, OptionsInvalidError } from '../../src/index.js';
 import { koaMiddleware } from '../../src/adapters/koa/index.js';
 import { koaVersions } from '../conformance/targets/koa.js';
 import { serve, unb64, unb64json } from '../helpers/http.js';
 import { until } from '../helpers/wait.js';
-import { memoryClient } from '../helpers/client.js';
-
-const client = memoryClient;
+import { memoryClient as client, onlyRecord as oneRecord } from '../helpers/client.js';
 
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString();
-}
-
-/** Exactly one record arrives for the request just made. */
-async function oneRecord(transport: MemoryTransport) {
-  const [record] = await transport.waitForRecords(1);
-  assert.ok(record);
-  assert.equal(transport.records().length, 1, 'one record per request');
-  return record;
 }
 
 test('koaMiddleware refuses anything but an APIToolkit, at setup', () => {

@@ -16,10 +16,17 @@ export function memoryClient(t: TestContext, options: APIToolkitOptions = {}): {
   return { transport, apitoolkit };
 }
 
-/** Exactly one record arrives for the request just made (checked after a flush). */
-export async function oneRecord(apitoolkit: APIToolkit, transport: MemoryTransport): Promise<ApiRecord> {
+/** The record the request just made, once it arrived; fails if more than one did. */
+export async function onlyRecord(transport: MemoryTransport): Promise<ApiRecord> {
   const [record] = await transport.waitForRecords(1);
   assert.ok(record);
+  assert.equal(transport.records().length, 1, 'one record per request');
+  return record;
+}
+
+/** Exactly one record arrives for the request just made (checked again after a flush). */
+export async function oneRecord(apitoolkit: APIToolkit, transport: MemoryTransport): Promise<ApiRecord> {
+  const record = await onlyRecord(transport);
   assert.equal(await apitoolkit.flush(1_000), true);
   assert.equal(transport.records().length, 1, 'one record per request');
   return record;
