@@ -16,6 +16,7 @@ import { fastifyPlugin } from '../../src/adapters/fastify/index.js';
 import { httpHandler } from '../../src/adapters/http/index.js';
 import { serve, unb64 } from '../helpers/http.js';
 import { memoryClient } from '../helpers/client.js';
+import { prng } from '../helpers/prng.js';
 
 type AddHeaderLines = { _addHeaderLines(headers: string[], n: number): void };
 
@@ -51,18 +52,6 @@ class ReferenceTee {
   bytes(): Buffer {
     return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#kept);
   }
-}
-
-/** A small deterministic PRNG, so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const PIECES = ['a', 'Z', '0', ' ', '{"k":1}', 'é', 'ß', '€', '中', '😀', '\ud800', '\udc00', '\n', 'ff', 'zz', '=='];

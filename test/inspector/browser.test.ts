@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import express from 'express';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { APIToolkit } from '../../src/index.js';
 import { expressErrorHandler, expressMiddleware } from '../../src/adapters/express/index.js';
 import { startCollector, type Collector } from '../../src/collector/index.js';
@@ -21,9 +21,9 @@ import { REDACTED, type ApiRecord } from '../../src/core/record.js';
 import { assertValidHar, b64, makeRecord, rawRequest } from './helpers.js';
 import { publishRecord } from '../helpers/pubsub-rest.js';
 import { eventually } from '../helpers/wait.js';
+import { launchChromium } from './chromium.js';
 
 const run = promisify(execFile);
-const CHROMIUM = '/usr/bin/chromium';
 const OUT = fileURLToPath(new URL('../../test-output/inspector/', import.meta.url));
 const DOCS_SCREENSHOT = fileURLToPath(new URL('../../docs/inspector.png', import.meta.url));
 
@@ -126,21 +126,7 @@ describe('inspector in a browser', () => {
     await new Promise((resolve) => server.once('listening', resolve));
     app = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
-    context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-      viewport: { width: 1440, height: 900 },
-      acceptDownloads: true,
-      colorScheme: 'light',
-    });
+    context = await launchChromium(dir, { acceptDownloads: true });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('dialog', (dialog) => {
       dialogs.push(dialog.message());

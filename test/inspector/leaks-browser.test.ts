@@ -13,15 +13,15 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { APIToolkit, MemoryTransport } from '../../src/index.js';
 import { expressMiddleware } from '../../src/adapters/express/index.js';
 import { startInspector, type InspectorServer } from '../../src/collector/inspector/server.js';
 import { dismissalsPath, openRecordStore, type RecordStore } from '../../src/collector/store.js';
 import { rawRequest } from './helpers.js';
 import { eventually } from '../helpers/wait.js';
+import { launchChromium } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT = fileURLToPath(new URL('../../test-output/inspector/', import.meta.url));
 const DOCS_SCREENSHOT = fileURLToPath(new URL('../../docs/leaks.png', import.meta.url));
 const CARD = '4111111111111111';
@@ -123,20 +123,7 @@ describe('inspector: Leaks view and the request log, in a browser', () => {
       jsonlPath: store.path,
       projectId: 'p',
     }));
-    context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-      viewport: { width: 1440, height: 900 },
-      colorScheme: 'light',
-    });
+    context = await launchChromium(dir);
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(inspector.url).origin });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('response', (response) => {

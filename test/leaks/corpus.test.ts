@@ -10,17 +10,8 @@ import { test } from 'node:test';
 import { scanRecord } from '../../src/leaks/index.js';
 import { luhnValid } from '../../src/leaks/detectors.js';
 import { b64, makeRecord } from '../inspector/helpers.js';
+import { prng } from '../helpers/prng.js';
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(19);
 const int = (n: number): number => Math.floor(rand() * n);
 const pick = <T>(list: readonly T[]): T => list[int(list.length)]!;

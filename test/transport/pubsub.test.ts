@@ -19,6 +19,7 @@ import { fetchClientMetadata } from '../../src/transport/metadata.js';
 import { MAX_MESSAGE_DATA_BYTES, MAX_REQUEST_BODY_BYTES, makePubSubTransport } from '../../src/transport/pubsub.js';
 import { closedPort, serveMetadata, type MetadataServer } from '../helpers/emulator.js';
 import { until } from '../helpers/wait.js';
+import { prng as random } from '../helpers/prng.js';
 
 const API_KEY = 'test-api-key-3f9c2b7d';
 const PRIVATE_KEY = '-----BEGIN PRIVATE KEY-----\nTEST-PRIVATE-KEY-d41d8cd9\n-----END PRIVATE KEY-----\n';
@@ -475,18 +476,6 @@ describe('makePubSubTransport send()', () => {
     await makePubSubTransport({ apiKey: API_KEY, rootURL: backend.rootURL }).shutdown();
   });
 });
-
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so a failing case can be re-run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` messages of the given sizes, each starting with `case:index:` so it can be told apart. */
 function makeBatch(label: number, sizes: number[]): Buffer[] {
