@@ -114,13 +114,6 @@ export function createBatcher(options: BatcherOptions): Batcher {
 
   const size = () => lengths.length - head;
 
-  function store(message: Uint8Array): void {
-    const length = message.length;
-    const at = room(length);
-    slabs[slabs.length - 1]!.set(message, at);
-    stored(at, length);
-  }
-
   /** Where the next record of `length` bytes goes in the newest slab (a new one when it does not fit). */
   function room(length: number): number {
     const slab = slabs.length > slabHead ? slabs[slabs.length - 1] : undefined;
@@ -292,10 +285,10 @@ export function createBatcher(options: BatcherOptions): Batcher {
   }
 
   function add(message: Uint8Array): boolean {
-    if (!admit(message.length)) return false;
-    store(message);
-    queued();
-    return true;
+    return addWritten(message.length, (target, at) => {
+      target.set(message, at);
+      return at + message.length;
+    });
   }
 
   function addWritten(size: number, write: (target: Buffer, offset: number) => number): boolean {
