@@ -310,6 +310,33 @@ describe('memory of queued records', () => {
     assert.equal(h.batcher.bytes, 0);
   });
 
+  test('reuseBuffers: a batch that spanned many slabs leaves them all to the next records', async () => {
+    // 8 slabs a batch (2 MiB): every one kept for reuse, none left for a full collection to find.
+    const record = Buffer.alloc(4096, 0x61);
+    const memoryOf: Set<ArrayBufferLike>[] = [];
+    const h = harness({
+      reuseBuffers: true,
+      maxQueueSize: 10_000,
+      maxQueueBytes: 64 * 1024 * 1024,
+      maxBatchSize: 512,
+      maxBatchBytes: 5 * 1024 * 1024,
+      async send(messages) {
+        memoryOf.push(new Set(messages.map((m) => m.buffer)));
+        return { ok: true };
+      },
+    });
+    for (let wave = 0; wave < 3; wave++) {
+      for (let i = 0; i < 512; i++) assert.equal(h.batcher.add(record), true);
+      assert.equal(await h.batcher.flush(5_000), true);
+    }
+    assert.equal(memoryOf.length, 3);
+    assert.ok(memoryOf[0]!.size >= 8, `the first batch spanned ${memoryOf[0]!.size} slabs`);
+    for (const later of memoryOf.slice(1)) {
+      const fresh = [...later].filter((memory) => !memoryOf[0]!.has(memory)).length;
+      assert.equal(fresh, 0, `${fresh} of ${later.size} slabs were new memory`);
+    }
+  });
+
   test('without reuseBuffers the Buffers a send was given are never written again', async () => {
     const sent = records(400);
     const kept: Buffer[] = [];
