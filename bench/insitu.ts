@@ -8,7 +8,10 @@
  *
  * Per variant: app CPU µs per request (/proc, the flush after each turn included), garbage collection
  * on the main thread per request by kind (v8.GCProfiler in the app), bytes promoted by scavenges per
- * request, RSS peak, and records at the collector / requests completed. `--profile DIR` then takes a
+ * request, RSS peak, the V8 heap's and array buffers' peaks, and records at the collector / requests
+ * completed. `--rate N` loads every variant at the same fixed rate (open loop) instead of as fast as
+ * it answers: at saturation a slower app also changes the load generator's wake-ups and so the
+ * kernel time of the app's own writes. `--profile DIR` then takes a
  * CPU profile (and `--alloc DIR` an allocation profile) of one more turn of each variant
  * (`bench/insitu-profile.ts` reads them).
  *
@@ -23,7 +26,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadResult } from './load.js';
-import type { GcWindow } from './probe.js';
+import type { GcWindow, MemoryPeak } from './probe.js';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { CLOCK_TICKS, killAll, pinCores, procSample, spawnNode, type NodeChild } from './proc.js';
@@ -109,6 +112,8 @@ interface Turn {
   p99: number;
   gc: GcWindow | null;
   rssPeak: number;
+  /** Peaks of the V8 heap, its young generation and array buffers in the app (sampled every 100 ms). */
+  memory: MemoryPeak;
   delivered: number | null;
 }
 
@@ -125,6 +130,8 @@ async function main(): Promise<void> {
       duration: { type: 'string', default: '4' },
       warmup: { type: 'string', default: '3' },
       connections: { type: 'string', default: '50' },
+      // A fixed rate (req/s, open loop) for every variant instead of as fast as the app goes.
+      rate: { type: 'string' },
       profile: { type: 'string' },
       alloc: { type: 'string' },
       out: { type: 'string' },
@@ -140,6 +147,7 @@ async function main(): Promise<void> {
   const duration = Number(values.duration);
   const warmup = Number(values.warmup);
   const connections = Number(values.connections);
+  const rate = values.rate === undefined ? undefined : Number(values.rate);
   const cores = values['no-pin'] === true ? null : pinCores();
   const [appCore, loadCore] = cores ?? [undefined, undefined];
   process.env.BENCH_SDK ??= 'dist';
@@ -207,6 +215,7 @@ async function main(): Promise<void> {
             duration: seconds,
             headers: { 'content-type': 'application/json' },
             body: REQUEST_BODY,
+            rate,
           },
           (seconds + 60) * 1000,
         );
@@ -215,7 +224,7 @@ async function main(): Promise<void> {
       }
       await app.child.call('flush');
       if (probe !== undefined) await app.child.call('profile-stop', { file: probe.file });
-      const { gc } = await app.child.call<{ gc: GcWindow | null }>('gc-stop');
+      const { gc, memory } = await app.child.call<{ gc: GcWindow | null; memory: MemoryPeak }>('gc-stop');
       const cpu1 = procSample(app.child.pid)!;
       const k1 = kernel(app.child.pid);
       const after = (await collector.call<{ messages: number }>('count')).messages;
@@ -231,6 +240,7 @@ async function main(): Promise<void> {
         p99: load.p99,
         gc,
         rssPeak,
+        memory,
         delivered: app.v.mode === 'bare' || app.v.env.BENCH_NOOP === '1' ? null : after - before,
       });
     };
@@ -414,8 +424,8 @@ function render(
   const lines = [
     `### ${framework}: in-situ cost per request (${s.rounds} rounds of ${s.duration} s, variants alternating${s.pinned ? ', app pinned to one core' : ', unpinned'})`,
     '',
-    '| variant | req/s | app CPU µs/req | added vs bare (same round), median (range) | of it system µs/req | GC µs/req (scavenge / mark) | added GC µs/req | promoted B/req | scavenges /1k req | syscalls /req | faults /req | switches /req | RSS peak MB | records / requests |',
-    '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| variant | req/s | app CPU µs/req | added vs bare (same round), median (range) | of it system µs/req | GC µs/req (scavenge / mark) | added GC µs/req | promoted B/req | scavenges /1k req | syscalls /req | faults /req | switches /req | RSS peak MB | V8 heap peak MB (of it young) | array buffers peak MB | records / requests |',
+    '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const a of apps) {
     const added: number[] = [];
@@ -458,6 +468,16 @@ function render(
           3,
         )} | ${fmt(
           m((t) => t.rssPeak / 1048576),
+          0,
+        )} | ${fmt(
+          m((t) => t.memory.heapTotal / 1048576),
+          0,
+        )} (${fmt(
+          m((t) => (t.memory.spaces.new_space ?? 0) / 1048576),
+          0,
+        )}) | ` +
+        `${fmt(
+          m((t) => t.memory.arrayBuffers / 1048576),
           0,
         )} | ${delivered} |`,
     );

@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { GCProfiler } from 'node:v8';
+import { GCProfiler, getHeapSpaceStatistics } from 'node:v8';
 
 /** What one window's garbage collections cost, summed by kind. */
 export interface GcWindow {
@@ -54,9 +54,19 @@ function summarise(stats: GcStat[], windowMs: number): GcWindow {
   return out;
 }
 
+/** Peaks of process.memoryUsage() over a measured window, sampled every 100 ms (bytes). */
+export interface MemoryPeak {
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  /** Per V8 heap space, its largest size. */
+  spaces: Record<string, number>;
+}
+
 /** The IPC handlers: `gc-start` / `gc-stop`, `profile-start` / `profile-stop` ({ file, kind: 'cpu' | 'alloc' }). */
 export function probeHandlers(): Record<string, (message: Record<string, unknown>) => object | Promise<object>> {
-  let gc: { profiler: GCProfiler; started: number } | undefined;
+  let gc: { profiler: GCProfiler; started: number; memory: MemoryPeak; sampler: NodeJS.Timeout } | undefined;
   let session: Session | undefined;
   let kind: 'cpu' | 'alloc' = 'cpu';
   const post = (method: string, params: object = {}): Promise<Record<string, unknown>> =>
@@ -66,16 +76,29 @@ export function probeHandlers(): Record<string, (message: Record<string, unknown
   return {
     'gc-start': () => {
       gc?.profiler.stop();
-      gc = { profiler: new GCProfiler(), started: performance.now() };
+      if (gc !== undefined) clearInterval(gc.sampler);
+      const memory: MemoryPeak = { heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0, spaces: {} };
+      const sampler = setInterval(() => {
+        const m = process.memoryUsage();
+        memory.heapTotal = Math.max(memory.heapTotal, m.heapTotal);
+        memory.heapUsed = Math.max(memory.heapUsed, m.heapUsed);
+        memory.external = Math.max(memory.external, m.external);
+        memory.arrayBuffers = Math.max(memory.arrayBuffers, m.arrayBuffers);
+        for (const space of getHeapSpaceStatistics())
+          memory.spaces[space.space_name] = Math.max(memory.spaces[space.space_name] ?? 0, space.space_size);
+      }, 100);
+      gc = { profiler: new GCProfiler(), started: performance.now(), memory, sampler };
       gc.profiler.start();
       return {};
     },
     'gc-stop': () => {
-      if (gc === undefined) return { gc: null };
+      if (gc === undefined) return { gc: null, memory: { heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0, spaces: {} } };
       const result = gc.profiler.stop() as unknown as { statistics: GcStat[] } | undefined;
       const windowMs = performance.now() - gc.started;
+      clearInterval(gc.sampler);
+      const memory = gc.memory;
       gc = undefined;
-      return { gc: summarise(result?.statistics ?? [], windowMs) };
+      return { gc: summarise(result?.statistics ?? [], windowMs), memory };
     },
     'profile-start': async (message) => {
       kind = message.kind === 'alloc' ? 'alloc' : 'cpu';
