@@ -16,7 +16,7 @@ import { resolveOptions, type APIToolkitOptions, type DropReason, type ResolvedO
 import type { Platform } from './core/platform.js';
 import { REDACTED, type ApiRecord } from './core/record.js';
 import { ALWAYS_REDACTED_HEADERS, compileRedactor, type Redactor } from './core/redact/index.js';
-import type { ContextStore } from './core/context.js';
+import { NoContextStore, type ContextStore } from './core/context.js';
 import { kCurrentRequest, kEnter, kObserve, kObserveWeb, kRecordError, kSubmit, kUseNode } from './core/symbols.js';
 import { within } from './core/within.js';
 import { describeLocation } from './leaks/format.js';
@@ -173,7 +173,8 @@ export class APIToolkit {
     }
     const outgoingRules = platform.outgoing?.compile(o);
     this.#outgoingRedactor = outgoingRules?.redactor ?? this.#redactor;
-    this.#context = platform.context<RequestContext>();
+    // asyncContext: false: nothing is followed across await, and AsyncLocalStorage is never enabled.
+    this.#context = o.asyncContext ? platform.context<RequestContext>() : new NoContextStore<RequestContext>();
     this.#web = {
       limits: o,
       context: this.#context,
@@ -314,7 +315,8 @@ export class APIToolkit {
   reportError(error: unknown): boolean {
     const exchange = this.#context.getStore();
     if (exchange === undefined || exchange.done || exchange.sampledOut === true) {
-      if (exchange?.sampledOut !== true) this.#debug('reportError called outside a request: ignored');
+      if (exchange?.sampledOut !== true)
+        this.#debug(`reportError called outside a request: ignored${this.#options.asyncContext ? '' : ' (asyncContext is false)'}`);
       return false;
     }
     exchange.errors.push(errorRecord(error));

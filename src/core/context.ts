@@ -64,6 +64,25 @@ export class SyncContextStore<T> implements ContextStore<T> {
   }
 }
 
+/** `asyncContext: false`: runs everything as it is and follows nothing (`getStore()` is always undefined). */
+export class NoContextStore<T> implements ContextStore<T> {
+  run<R>(_store: T, fn: () => R): R {
+    return fn();
+  }
+
+  getStore(): T | undefined {
+    return undefined;
+  }
+
+  enterWith(): void {
+    // Nothing is followed.
+  }
+
+  disable(): void {
+    // Nothing was enabled.
+  }
+}
+
 /** A context store: the runtime's `AsyncLocalStorage`, or {@link SyncContextStore} without one. */
 export function webContextStore<T>(): ContextStore<T> {
   const Store = findAsyncLocalStorage();

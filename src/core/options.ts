@@ -123,6 +123,14 @@ export interface APIToolkitOptions {
   sampleRoutes?: Readonly<Record<string, number>> | undefined;
   /** HTTP methods not to record, e.g. `['OPTIONS']`. Default `[]`. */
   ignoreMethods?: readonly string[] | undefined;
+  /**
+   * Follow each request across `await` (Node's AsyncLocalStorage), so that `reportError()`,
+   * `currentMsgId()` and outgoing calls find the request they belong to. Default `true`. `false`
+   * saves AsyncLocalStorage's cost on every promise of the process (Node 20); `reportError()` then
+   * returns false and `currentMsgId()` undefined (errors your framework sees are recorded all the
+   * same), and `captureOutgoing` is refused.
+   */
+  asyncContext?: boolean | undefined;
   /** Capture request bodies. Default `true`. */
   captureRequestBody?: boolean | undefined;
   /** Capture response bodies. Default `true`. */
@@ -206,6 +214,7 @@ export interface ResolvedOptions {
   readonly sampleRate: number;
   readonly sampleRoutes: ReadonlyMap<string, number>;
   readonly ignoreMethods: ReadonlySet<string>;
+  readonly asyncContext: boolean;
   readonly captureRequestBody: boolean;
   readonly captureResponseBody: boolean;
   readonly maxBodyBytes: number;
@@ -249,6 +258,7 @@ export const KNOWN_OPTIONS: ReadonlySet<string> = new Set(
     sampleRate: true,
     sampleRoutes: true,
     ignoreMethods: true,
+    asyncContext: true,
     captureRequestBody: true,
     captureResponseBody: true,
     maxBodyBytes: true,
@@ -466,6 +476,17 @@ function captureOutgoing(value: unknown): ResolvedCaptureOutgoing | undefined {
   return Object.freeze({ fetch, http, axios });
 }
 
+/** Outgoing calls find the request they belong to through async context: refused without it. */
+function outgoingWithContext(outgoing: ResolvedCaptureOutgoing | undefined, asyncContext: boolean): ResolvedCaptureOutgoing | undefined {
+  if (outgoing !== undefined && !asyncContext) {
+    throw new OptionsInvalidError(
+      'captureOutgoing',
+      'needs asyncContext: true (an outgoing call finds the request it was made for through async context); remove asyncContext: false or captureOutgoing',
+    );
+  }
+  return outgoing;
+}
+
 function detectLeaks(value: unknown): 'warn' | 'redact' | false {
   if (value === undefined || value === false) return false;
   if (value !== 'warn' && value !== 'redact')
@@ -597,6 +618,7 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
     sampleRate: options.sampleRate === undefined ? 1 : rate(options.sampleRate, 'sampleRate'),
     sampleRoutes: sampleRoutes(options.sampleRoutes),
     ignoreMethods: new Set(ignoreMethods),
+    asyncContext: bool(options, 'asyncContext', true),
     captureRequestBody: bool(options, 'captureRequestBody', true),
     captureResponseBody: bool(options, 'captureResponseBody', true),
     maxBodyBytes: int(options, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 0, MAX_MAX_BODY_BYTES, 'bytes'),
@@ -609,7 +631,7 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
     metadataTimeoutMs: int(options, 'metadataTimeoutMs', DEFAULT_METADATA_TIMEOUT_MS, 1, 3_600_000, 'milliseconds'),
     beforeSend: fn<APIToolkitOptions['beforeSend']>(options, 'beforeSend'),
     onError: fn<APIToolkitOptions['onError']>(options, 'onError'),
-    captureOutgoing: captureOutgoing(options.captureOutgoing),
+    captureOutgoing: outgoingWithContext(captureOutgoing(options.captureOutgoing), bool(options, 'asyncContext', true)),
     redactOutgoingHeaders: Object.freeze(strings(options, 'redactOutgoingHeaders')),
     redactOutgoingRequestBody: Object.freeze(strings(options, 'redactOutgoingRequestBody')),
     redactOutgoingResponseBody: Object.freeze(strings(options, 'redactOutgoingResponseBody')),

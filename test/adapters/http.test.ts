@@ -201,3 +201,27 @@ test('monitor disabled: the handler runs as is and nothing is recorded', async (
   assert.equal(await apitoolkit.flush(100), true);
   assert.equal(transport.records().length, 0);
 });
+
+test('asyncContext: false records every request all the same; reportError() and currentMsgId() then find none', async (t) => {
+  for (const asyncContext of [true, false]) {
+    const { transport, apitoolkit } = client(t, { asyncContext });
+    let reported: boolean | undefined;
+    let msgId: string | undefined;
+    const url = await serve(
+      t,
+      httpHandler(apitoolkit, async (req, res) => {
+        for await (const _chunk of req);
+        reported = apitoolkit.reportError(new Error('card declined'));
+        msgId = apitoolkit.currentMsgId();
+        hello(req, res);
+      }),
+    );
+    assert.equal(await (await fetch(`${url}/pay`, { method: 'POST', body: 'x' })).text(), 'hello');
+    const record = await oneRecord(apitoolkit, transport);
+    assert.equal(record.status_code, 200);
+    assert.equal(unb64(record.request_body), 'x');
+    assert.equal(reported, asyncContext, `reportError() with asyncContext ${asyncContext}`);
+    assert.equal(msgId, asyncContext ? record.msg_id : undefined);
+    assert.equal(record.errors.length, asyncContext ? 1 : 0);
+  }
+});

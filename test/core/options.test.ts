@@ -36,6 +36,21 @@ describe('resolveOptions', () => {
     );
   });
 
+  test('asyncContext: a boolean, true by default; false refuses captureOutgoing, naming it', () => {
+    assert.equal(resolveOptions({ apiKey: 'k' }).asyncContext, true);
+    assert.equal(resolveOptions({ apiKey: 'k', asyncContext: false }).asyncContext, false);
+    assert.throws(
+      () => resolveOptions({ apiKey: 'k', asyncContext: 'no' as never }),
+      /invalid option `asyncContext`: expected a boolean, got "no"/,
+    );
+    assert.throws(
+      () => resolveOptions({ apiKey: 'k', asyncContext: false, captureOutgoing: { fetch: true } }),
+      (error: unknown) =>
+        error instanceof OptionsInvalidError && /invalid option `captureOutgoing`: needs asyncContext: true/.test(error.message),
+    );
+    assert.equal(resolveOptions({ apiKey: 'k', captureOutgoing: { fetch: true } }).captureOutgoing?.fetch, true);
+  });
+
   test('pubsubEndpoint: host:port (plaintext) or https://host[:port]; PUBSUB_EMULATOR_HOST only host:port', () => {
     assert.equal(resolveOptions({ apiKey: 'k', pubsubEndpoint: '127.0.0.1:8085' }).pubsubEndpoint, '127.0.0.1:8085');
     assert.equal(
