@@ -95,7 +95,10 @@ const BAD: Record<string, { value: unknown; option?: string; shows: string | Reg
     { value: [true], option: 'ignoreMethods[0]', shows: 'boolean true' },
   ],
   captureRequestBody: [{ value: 'no', shows: '"no"' }],
-  asyncContext: [{ value: 'off', shows: '"off"' }, { value: 0, shows: 'number 0' }],
+  asyncContext: [
+    { value: 'off', shows: '"off"' },
+    { value: 0, shows: 'number 0' },
+  ],
   captureResponseBody: [{ value: 0, shows: 'number 0' }],
   maxBodyBytes: [
     { value: -1, shows: '-1' },
