@@ -38,9 +38,9 @@ const HELP = `Usage: npm run bench -- [options]      (each option also reads the
   --quick                 BENCH_QUICK=1        about a minute: short rounds, a smoke test, not a measurement
   --apps IDS              BENCH_APPS           comma-separated app ids (the bare app of each group is added);
                                                default: every app marked byDefault in bench/apps.ts
-  --rounds N              BENCH_ROUNDS         measured rounds of the ${MAIN_FRAMEWORK} group, pinned (default 5, quick 2)
+  --rounds N              BENCH_ROUNDS         measured rounds of the ${MAIN_FRAMEWORK} group, pinned (default 4, quick 2)
   --adapter-rounds N      BENCH_ADAPTER_ROUNDS rounds of the other framework groups (default 3, quick 2)
-  --unpinned-rounds N     BENCH_UNPINNED_ROUNDS rounds of the unpinned ${MAIN_FRAMEWORK} run, 0 = none (default 3, quick 2)
+  --unpinned-rounds N     BENCH_UNPINNED_ROUNDS rounds of the unpinned ${MAIN_FRAMEWORK} run (bare and this SDK), 0 = none (default 3, quick 2)
   --rate N                BENCH_RATE           requests/s of the fixed-rate (open-loop) ${MAIN_FRAMEWORK} run, pinned: the latency added below
                                                saturation (default 1000)
   --rate-rounds N         BENCH_RATE_ROUNDS    rounds of that run, 0 = none (default 2, quick 1)
@@ -49,7 +49,7 @@ const HELP = `Usage: npm run bench -- [options]      (each option also reads the
   --connections N         BENCH_CONNECTIONS    autocannon connections (default 50)
   --no-pin                BENCH_PIN=0          do not pin with taskset
   --no-micro              BENCH_MICRO=0        skip the micro-benchmarks
-  --micro-time MS         BENCH_MICRO_TIME     tinybench time per case (default 500, quick 100)
+  --micro-time MS         BENCH_MICRO_TIME     tinybench time per case (default 300, quick 100)
   --out FILE              BENCH_OUT            markdown report (default bench/results/LATEST.md; JSON beside it)
   --sdk dist|src          BENCH_SDK            the SDK build the apps load: dist, the built package as users run it
                                                (default; \`npm run bench\` builds it first), or src, the sources through tsx
@@ -123,7 +123,7 @@ function parseOptions(): Options {
             .split(',')
             .map((s) => s.trim())
             .filter(Boolean),
-    rounds: Math.round(num(values.rounds, 'BENCH_ROUNDS', 5, 2, 1)),
+    rounds: Math.round(num(values.rounds, 'BENCH_ROUNDS', 4, 2, 1)),
     adapterRounds: Math.round(num(values['adapter-rounds'], 'BENCH_ADAPTER_ROUNDS', 3, 2, 1)),
     unpinnedRounds: Math.round(num(values['unpinned-rounds'], 'BENCH_UNPINNED_ROUNDS', 3, 2, 0)),
     rate: num(values.rate, 'BENCH_RATE', 1000, 1000, 1),
@@ -133,7 +133,7 @@ function parseOptions(): Options {
     connections: Math.round(num(values.connections, 'BENCH_CONNECTIONS', 50, 50, 1)),
     pin: values['no-pin'] !== true && env.BENCH_PIN !== '0',
     micro: values['no-micro'] !== true && env.BENCH_MICRO !== '0',
-    microTimeMs: num(values['micro-time'], 'BENCH_MICRO_TIME', 500, 100, 10),
+    microTimeMs: num(values['micro-time'], 'BENCH_MICRO_TIME', 300, 100, 10),
     out: resolve(values.out ?? env.BENCH_OUT ?? DEFAULT_OUT),
     sdk,
   };
@@ -338,7 +338,10 @@ async function main(): Promise<number> {
   runs.push(await macroRun(pin ? 'pinned' : 'unpinned', groups, options, roundsOf, runMicro));
   const main = groups.filter(([f]) => f.name === MAIN_FRAMEWORK);
   if (pin && options.unpinnedRounds > 0 && main.length > 0) {
-    runs.push(await macroRun('unpinned', main, options, () => options.unpinnedRounds));
+    // Bare and this SDK only: the peers are compared pinned and at the fixed rate (the bench stays
+    // under 10 minutes).
+    const ours = main.map(([f, apps]): [FrameworkSpec, AppSpec[]] => [f, apps.filter((a) => a.sdk === 'none' || a.sdk === 'this')]);
+    runs.push(await macroRun('unpinned', ours, options, () => options.unpinnedRounds));
   }
   if (pin && options.rateRounds > 0 && main.length > 0) {
     // The latency each SDK adds when the app is not saturated.
