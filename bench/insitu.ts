@@ -12,7 +12,8 @@
  * completed. `--rate N` loads every variant at the same fixed rate (open loop) instead of as fast as
  * it answers: at saturation a slower app also changes the load generator's wake-ups and so the
  * kernel time of the app's own writes. `--profile DIR` then takes a
- * CPU profile (and `--alloc DIR` an allocation profile) of one more turn of each variant
+ * CPU profile (and `--alloc DIR` an allocation profile; `--survivors DIR` one of only what outlived
+ * the young generation) of one more turn of each variant
  * (`bench/insitu-profile.ts` reads them).
  *
  *   node --import tsx bench/insitu.ts --framework http --variants bare,meta,bodies,noop,full
@@ -134,6 +135,7 @@ async function main(): Promise<void> {
       rate: { type: 'string' },
       profile: { type: 'string' },
       alloc: { type: 'string' },
+      survivors: { type: 'string' },
       out: { type: 'string' },
       'no-pin': { type: 'boolean' },
       callgrind: { type: 'string' },
@@ -193,7 +195,7 @@ async function main(): Promise<void> {
       app: (typeof apps)[number],
       seconds: number,
       round: number,
-      probe?: { kind: 'cpu' | 'alloc'; file: string },
+      probe?: { kind: 'cpu' | 'alloc' | 'survivors'; file: string },
     ): Promise<void> => {
       const before = (await collector.call<{ messages: number }>('count')).messages;
       const cpu0 = procSample(app.child.pid)!;
@@ -255,6 +257,7 @@ async function main(): Promise<void> {
     for (const [dir, kind] of [
       [values.profile, 'cpu'],
       [values.alloc, 'alloc'],
+      [values.survivors, 'survivors'],
     ] as const) {
       if (dir === undefined) continue;
       mkdirSync(dir, { recursive: true });

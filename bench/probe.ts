@@ -64,11 +64,11 @@ export interface MemoryPeak {
   spaces: Record<string, number>;
 }
 
-/** The IPC handlers: `gc-start` / `gc-stop`, `profile-start` / `profile-stop` ({ file, kind: 'cpu' | 'alloc' }). */
+/** The IPC handlers: `gc-start` / `gc-stop`, `profile-start` / `profile-stop` ({ file, kind: 'cpu' | 'alloc' | 'survivors' }). */
 export function probeHandlers(): Record<string, (message: Record<string, unknown>) => object | Promise<object>> {
   let gc: { profiler: GCProfiler; started: number; memory: MemoryPeak; sampler: NodeJS.Timeout } | undefined;
   let session: Session | undefined;
-  let kind: 'cpu' | 'alloc' = 'cpu';
+  let kind: 'cpu' | 'alloc' | 'survivors' = 'cpu';
   const post = (method: string, params: object = {}): Promise<Record<string, unknown>> =>
     new Promise((resolve, reject) => {
       session!.post(method, params, (error, result) => (error ? reject(error) : resolve(result as Record<string, unknown>)));
@@ -101,7 +101,7 @@ export function probeHandlers(): Record<string, (message: Record<string, unknown
       return { gc: summarise(result?.statistics ?? [], windowMs), memory };
     },
     'profile-start': async (message) => {
-      kind = message.kind === 'alloc' ? 'alloc' : 'cpu';
+      kind = message.kind === 'alloc' || message.kind === 'survivors' ? message.kind : 'cpu';
       session = new Session();
       session.connect();
       if (kind === 'cpu') {
@@ -110,12 +110,13 @@ export function probeHandlers(): Record<string, (message: Record<string, unknown
         await post('Profiler.start');
       } else {
         await post('HeapProfiler.enable');
-        // Every allocation of 1 KiB on average is sampled; kept even once collected, so the profile
-        // shows what was allocated, not what survived.
+        // Every allocation of 1 KiB on average is sampled. 'alloc': kept even once collected, so the
+        // profile shows what was allocated. 'survivors': dropped when a scavenge collects it, so the
+        // profile shows what outlived the young generation (promoted, or still young at the end).
         await post('HeapProfiler.startSampling', {
           samplingInterval: Number(message.intervalBytes ?? 1024),
           includeObjectsCollectedByMajorGC: true,
-          includeObjectsCollectedByMinorGC: true,
+          includeObjectsCollectedByMinorGC: kind === 'alloc',
         });
       }
       return {};

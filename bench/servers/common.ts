@@ -8,12 +8,16 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { probeHandlers } from '../probe.js';
 import type { APIToolkit } from '../../src/index.js';
 import type { Transport } from '../../src/transport/types.js';
 import { announce, fatal, serveIpc } from '../ipc-child.js';
 
 /** The route every app serves. */
+// V8 flags for an experiment on one variant (bench/insitu.ts), e.g. BENCH_V8_FLAGS=--no-allocation-site-pretenuring.
+if (process.env.BENCH_V8_FLAGS !== undefined) setFlagsFromString(process.env.BENCH_V8_FLAGS);
+
 export const ROUTE_PATH = '/users/:id';
 export const REQUEST_PATH = '/users/42';
 
