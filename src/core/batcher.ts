@@ -105,7 +105,6 @@ export function createBatcher(options: BatcherOptions): Batcher {
   let inFlight: Promise<void> | undefined;
   let inFlightCount = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let soon = false; // exportSoon() has a task waiting
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let attempt = 0;
   let closed: Promise<number> | undefined;
@@ -272,32 +271,8 @@ export function createBatcher(options: BatcherOptions): Batcher {
 
   function afterExport(): void {
     notifyIfEmpty();
-    if (size() >= options.maxBatchSize || (waiters.size > 0 && size() > 0)) exportSoon();
+    if (size() >= options.maxBatchSize || (waiters.size > 0 && size() > 0)) exportOnce();
     else if (size() > 0) schedule(options.flushIntervalMs);
-  }
-
-  /**
-   * A full batch is sent from a task of its own, not from inside the app's code that queued its
-   * last record (a response's 'close' listener, run from node's tick queue). Building a request
-   * allocates a few MB at once, so a scavenge often lands in it. Run from the tick queue, V8 then
-   * pretenured a per-request allocation site (node's http server code was deoptimized at that
-   * moment), and every request's objects were promoted: on Fastify at saturation ~4.8 KB and
-   * ~25 µs of GC per request, in 6 of 6 processes; sent from a task of its own, 3 of 3 stayed
-   * at ~130 B (bench/results/INSITU.md).
-   */
-  function exportSoon(): void {
-    if (soon || retryTimer !== undefined) return;
-    if (timer !== undefined) {
-      clearTimeout(timer);
-      timer = undefined;
-    }
-    soon = true;
-    const run = (): void => {
-      soon = false;
-      exportOnce();
-    };
-    // A timer, not setImmediate: an unref'd immediate waits for the next I/O event to run.
-    unref(setTimeout(run, 0));
   }
 
   /** Whether a record of `length` bytes may join the queue; counts the drop when it may not. */
@@ -333,7 +308,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
   }
 
   function queued(): void {
-    if (size() >= options.maxBatchSize) exportSoon();
+    if (size() >= options.maxBatchSize) exportOnce();
     else schedule(options.flushIntervalMs);
   }
 

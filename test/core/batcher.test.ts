@@ -90,24 +90,6 @@ describe('batching', () => {
     );
   });
 
-  test('a full batch is sent from a task of its own, never inside the add() that filled it', async () => {
-    let sends = 0;
-    const h = harness({
-      maxBatchSize: 3,
-      flushIntervalMs: 10_000,
-      async send() {
-        sends += 1;
-        return { ok: true };
-      },
-    });
-    for (let i = 0; i < 3; i++) h.batcher.add(msg(i));
-    await Promise.resolve();
-    assert.equal(sends, 0, 'sent from inside add() or its microtasks');
-    await sleep(20);
-    assert.equal(sends, 1, 'the full batch went out without waiting for flushIntervalMs');
-    assert.equal(h.batcher.size, 0);
-  });
-
   test('only one send is in flight at a time', async () => {
     const h = harness({ maxBatchSize: 2 });
     for (let i = 0; i < 40; i++) h.batcher.add(msg(i));
