@@ -586,6 +586,7 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
   if (serviceVersion !== undefined && serviceVersion !== null && typeof serviceVersion !== 'string') {
     throw new OptionsInvalidError('serviceVersion', `expected a string or null, got ${describeValue(serviceVersion)}`);
   }
+  const asyncContext = bool(options, 'asyncContext', true);
   const maxQueueSize = int(options, 'maxQueueSize', DEFAULT_MAX_QUEUE_SIZE, 1, 10_000_000, 'records');
   const maxQueueBytes = int(options, 'maxQueueBytes', DEFAULT_MAX_QUEUE_BYTES, 1024, 2 ** 40, 'bytes');
   let maxBatchSize = int(options, 'maxBatchSize', DEFAULT_MAX_BATCH_SIZE, 1, MAX_MAX_BATCH_SIZE, 'records');
@@ -618,7 +619,7 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
     sampleRate: options.sampleRate === undefined ? 1 : rate(options.sampleRate, 'sampleRate'),
     sampleRoutes: sampleRoutes(options.sampleRoutes),
     ignoreMethods: new Set(ignoreMethods),
-    asyncContext: bool(options, 'asyncContext', true),
+    asyncContext,
     captureRequestBody: bool(options, 'captureRequestBody', true),
     captureResponseBody: bool(options, 'captureResponseBody', true),
     maxBodyBytes: int(options, 'maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 0, MAX_MAX_BODY_BYTES, 'bytes'),
@@ -631,7 +632,7 @@ export function resolveOptions(input: APIToolkitOptions | undefined): ResolvedOp
     metadataTimeoutMs: int(options, 'metadataTimeoutMs', DEFAULT_METADATA_TIMEOUT_MS, 1, 3_600_000, 'milliseconds'),
     beforeSend: fn<APIToolkitOptions['beforeSend']>(options, 'beforeSend'),
     onError: fn<APIToolkitOptions['onError']>(options, 'onError'),
-    captureOutgoing: outgoingWithContext(captureOutgoing(options.captureOutgoing), bool(options, 'asyncContext', true)),
+    captureOutgoing: outgoingWithContext(captureOutgoing(options.captureOutgoing), asyncContext),
     redactOutgoingHeaders: Object.freeze(strings(options, 'redactOutgoingHeaders')),
     redactOutgoingRequestBody: Object.freeze(strings(options, 'redactOutgoingRequestBody')),
     redactOutgoingResponseBody: Object.freeze(strings(options, 'redactOutgoingResponseBody')),
