@@ -118,6 +118,18 @@ interface Turn {
   delivered: number | null;
 }
 
+/** The environment of a variant's app: where the collector is, its id, and the variant's own variables. */
+function appEnv(v: Variant, collector: NodeChild): Record<string, string | undefined> {
+  const { rootURL, pubsubEndpoint, legacyEndpoint } = collector.ready as Record<string, string>;
+  return {
+    COLLECTOR_ROOT_URL: rootURL,
+    COLLECTOR_ENDPOINT: pubsubEndpoint,
+    COLLECTOR_LEGACY_ENDPOINT: legacyEndpoint,
+    BENCH_APP_ID: v.name,
+    ...v.env,
+  };
+}
+
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
@@ -175,19 +187,12 @@ async function main(): Promise<void> {
     }
     return;
   }
-  const { rootURL, pubsubEndpoint, legacyEndpoint } = collector.ready as Record<string, string>;
   const apps: { v: Variant; child: NodeChild; turns: Turn[] }[] = [];
   try {
     for (const v of variants) {
       const child = await spawnNode(v.name, `servers/${framework}.ts`, [v.mode], {
         core: appCore,
-        env: {
-          COLLECTOR_ROOT_URL: rootURL,
-          COLLECTOR_ENDPOINT: pubsubEndpoint,
-          COLLECTOR_LEGACY_ENDPOINT: legacyEndpoint,
-          BENCH_APP_ID: v.name,
-          ...v.env,
-        },
+        env: appEnv(v, collector),
       });
       apps.push({ v, child, turns: [] });
     }
@@ -295,7 +300,6 @@ async function callgrind(
   },
 ): Promise<string> {
   mkdirSync(o.dir, { recursive: true });
-  const { rootURL, pubsubEndpoint, legacyEndpoint } = o.collector.ready as Record<string, string>;
   const results = new Map<string, { ir: number; completed: number; delivered: number | null }[]>();
   for (let round = 1; round <= o.rounds; round++) {
     for (const v of variants) {
@@ -305,13 +309,7 @@ async function callgrind(
         // Uninstrumented (a few times slower than native, not fifty) until the warm-up is over.
         wrap: ['valgrind', '--tool=callgrind', '--smc-check=all', '--instr-atstart=no', `--callgrind-out-file=${prefix}.%p`],
         readyTimeoutMs: 600_000,
-        env: {
-          COLLECTOR_ROOT_URL: rootURL,
-          COLLECTOR_ENDPOINT: pubsubEndpoint,
-          COLLECTOR_LEGACY_ENDPOINT: legacyEndpoint,
-          BENCH_APP_ID: v.name,
-          ...v.env,
-        },
+        env: appEnv(v, o.collector),
       });
       try {
         const run = (amount: number) =>
