@@ -11,44 +11,17 @@ import { encodeRecord } from '../src/core/encode.js';
 import type { ApiRecord } from '../src/core/record.js';
 import { nodeHttpClient } from '../src/transport/http-node.js';
 import { makePubSubTransport } from '../src/transport/pubsub.js';
+import { sampleRecord } from './micro/fixtures.js';
 import { spawnNode } from './proc.js';
 
 const RECORDS = Number(process.env.RECORDS ?? 50_000);
 
-function sampleRecord(i: number): ApiRecord {
+/** The micro-benchmarks' record, made distinct per index. */
+function recordOf(i: number): ApiRecord {
   const body = Buffer.from(
     JSON.stringify({ id: i, name: 'Ada Lovelace', email: 'ada@example.com', roles: ['admin', 'dev'], bio: 'x'.repeat(300) }),
   );
-  return {
-    timestamp: new Date().toISOString(),
-    duration: 1_234_567,
-    project_id: '00000000-0000-4000-8000-000000000000',
-    sdk_type: 'JsExpress',
-    method: 'POST',
-    host: '127.0.0.1:3000',
-    url_path: '/users/:id',
-    raw_url: `/users/${i}?x=1`,
-    path_params: { id: String(i) },
-    query_params: { x: ['1'] },
-    request_headers: {
-      host: ['127.0.0.1:3000'],
-      'content-type': ['application/json'],
-      'user-agent': ['bench'],
-      authorization: ['[CLIENT_REDACTED]'],
-    },
-    response_headers: { 'content-type': ['application/json; charset=utf-8'], 'content-length': [String(body.length)] },
-    request_body: body.toString('base64'),
-    response_body: body.toString('base64'),
-    status_code: 200,
-    proto_major: 1,
-    proto_minor: 1,
-    referer: '',
-    errors: [],
-    service_version: '1.0.0',
-    tags: ['bench'],
-    msg_id: crypto.randomUUID(),
-    parent_id: null,
-  };
+  return { ...sampleRecord(body, body), raw_url: `/users/${i}?x=1`, path_params: { id: String(i) }, query_params: { x: ['1'] } };
 }
 
 async function delivery(): Promise<{ recordsPerSecond: number; bytesPerRecord: number; seconds: number }> {
@@ -80,7 +53,7 @@ async function delivery(): Promise<{ recordsPerSecond: number; bytesPerRecord: n
     onRetry: (e) => console.error('retry', e.message),
   });
   const messages = Array.from({ length: RECORDS }, (_, i) => {
-    const e = encodeRecord(sampleRecord(i));
+    const e = encodeRecord(recordOf(i));
     if (!e.ok) throw e.error;
     return e.message;
   });
@@ -112,7 +85,7 @@ async function queueMemory(): Promise<{ perRecord: number; encoded: number }> {
   const before = process.memoryUsage();
   let encoded = 0;
   for (let i = 0; i < n; i++) {
-    const e = encodeRecord(sampleRecord(i));
+    const e = encodeRecord(recordOf(i));
     if (!e.ok) throw e.error;
     encoded += e.message.length;
     batcher.add(e.message);
