@@ -234,6 +234,9 @@ export class APIToolkit {
       // The Pub/Sub transport copies each batch into its request before its send settles; a transport
       // of yours may keep the Buffers it was given, so theirs are never written again.
       reuseBuffers: o.transport === undefined,
+      // The Pub/Sub transport takes two publishes at once (one connection each): a batch goes out
+      // while the one before waits for its answer. A transport of yours gets one batch at a time.
+      maxSendsInFlight: o.transport === undefined ? Number(process.env.AB_INFLIGHT ?? 2) : 1,
       onPublished: (count) => {
         this.#stats.published += count;
         this.#debug(`published ${count} record(s)`);

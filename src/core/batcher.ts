@@ -1,7 +1,7 @@
 /**
  * A bounded queue of encoded records in front of a transport: batches by count and bytes, flushes
- * on an unref'd timer, keeps one send in flight, retries failed batches with capped backoff and
- * counts what it has to drop. It knows nothing about Pub/Sub.
+ * on an unref'd timer, keeps up to `maxSendsInFlight` sends in flight, retries failed batches with
+ * capped backoff and counts what it has to drop. It knows nothing about Pub/Sub.
  *
  * Records wait in slabs (large buffers, filled one after the other), not one Buffer each: a record
  * waits from its response's end until its batch is sent, long enough to survive the young
@@ -28,8 +28,14 @@ export interface BatcherOptions {
   flushIntervalMs: number;
   exportTimeoutMs: number;
   /**
-   * Delivers one batch; the batcher never calls it again before it settles. `signal` aborts when
-   * shutdown's time is up: the send should then settle at once (it may still have arrived).
+   * Batches sent at once (default 1: the batcher never calls `send` again before it settles). With
+   * more, a batch goes out while another waits for its answer: delivery is not bounded by one
+   * round trip per batch. Batches may then arrive out of order.
+   */
+  maxSendsInFlight?: number;
+  /**
+   * Delivers one batch. `signal` aborts when shutdown's time is up: the send should then settle at
+   * once (it may still have arrived).
    */
   send(messages: Buffer[], timeoutMs: number, signal: AbortSignal): Promise<SendResult>;
   onPublished(count: number): void;
@@ -62,7 +68,7 @@ export interface Batcher {
    * drop) when the queue is full; throws what `write` throws, and then nothing was queued.
    */
   addWritten(size: number, write: (target: Buffer, offset: number) => number): boolean;
-  /** Records waiting, including a batch being sent. */
+  /** Records waiting, including the batches being sent. */
   readonly size: number;
   readonly bytes: number;
   /** Sends everything queued; resolves true once empty, false if `timeoutMs` ran out first. Never rejects. */
@@ -81,6 +87,19 @@ function unref(timer: unknown): void {
 
 const EMPTY = Buffer.alloc(0);
 
+/** One batch given to `send()`: the `count` records after those of the batches before it. */
+interface Flight {
+  count: number;
+  batch: Buffer[];
+  /** `sending`, `failed` (waits for the retry timer) or `done` (reported; released once the batches before it are). */
+  state: 'sending' | 'failed' | 'done';
+  startedAt: number;
+  controller: AbortController;
+  /** close() gave up on it: whatever it does later is ignored. */
+  disowned: boolean;
+  promise: Promise<void>;
+}
+
 /**
  * @example
  * const batcher = createBatcher({ ...limits, send: (batch, ms) => transport.send(batch, ms), onPublished, onDropped, onRetry });
@@ -98,25 +117,29 @@ export function createBatcher(options: BatcherOptions): Batcher {
   let slabHead = 0;
   let fill = 0; // bytes used in the newest slab
   const spare: Buffer[] = [];
-  const spareSlabs = Math.min(MAX_SPARE_SLABS, Math.ceil(options.maxBatchBytes / SLAB_BYTES) + 1);
+  const maxInFlight = Math.max(1, Math.floor(options.maxSendsInFlight ?? 1));
+  const spareSlabs = Math.min(MAX_SPARE_SLABS, maxInFlight * Math.ceil(options.maxBatchBytes / SLAB_BYTES) + 1);
   // Off for good once a send overran its time or was disowned: it may still read its messages.
   let reuse = options.reuseBuffers === true;
   let queuedBytes = 0;
-  let inFlight: Promise<void> | undefined;
-  let inFlightCount = 0;
+  // The batches given to send(), oldest first; they hold the oldest `taken` records of the queue.
+  // A batch is released (its records and slabs) only once every batch before it is done, so that
+  // the queue stays one run of records from `head`.
+  const flights: Flight[] = [];
+  let taken = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
-  let attempt = 0;
+  let retryAt = 0;
+  let attempt = 0; // failures since the last delivered batch
   let closed: Promise<number> | undefined;
   let accepting = true;
   let finished = false; // close() gave up waiting: no more retries
-  let inFlightAbort: AbortController | undefined;
-  let sends = 0; // numbers the sends, so that close() can disown one that ignores its abort
-  let abandoned = -1;
   let closeDrops = 0;
   const waiters = new Set<() => void>();
 
   const size = () => lengths.length - head;
+  /** Records not given to a send yet. */
+  const untaken = () => size() - taken;
 
   /** Where the next record of `length` bytes goes in the newest slab (a new one when it does not fit). */
   function room(length: number): number {
@@ -180,15 +203,24 @@ export function createBatcher(options: BatcherOptions): Batcher {
     }
   }
 
-  function notifyIfEmpty(): void {
-    if (size() === 0 && inFlight === undefined) for (const wake of waiters) wake();
+  /** Releases the batches at the front that are done. */
+  function releaseDone(): void {
+    while (flights.length > 0 && flights[0]!.state === 'done') {
+      const flight = flights.shift()!;
+      taken -= flight.count;
+      release(flight.count);
+    }
   }
 
-  /** The oldest records that make a batch, as views of their slabs. */
+  function notifyIfEmpty(): void {
+    if (size() === 0 && flights.length === 0) for (const wake of waiters) wake();
+  }
+
+  /** The oldest records not yet given to a send that make a batch, as views of their slabs. */
   function takeBatch(): Buffer[] {
     const batch: Buffer[] = [];
     let bytes = 0;
-    let i = head;
+    let i = head + taken;
     let s = slabHead;
     // Always take at least one record, even one larger than maxBatchBytes, or it would block forever.
     while (i < lengths.length && batch.length < options.maxBatchSize) {
@@ -207,24 +239,51 @@ export function createBatcher(options: BatcherOptions): Batcher {
     if (timer !== undefined || retryTimer !== undefined) return;
     timer = setTimeout(() => {
       timer = undefined;
-      exportOnce();
+      exportOnce(true);
     }, delayMs);
     unref(timer);
   }
 
-  function exportOnce(): void {
-    if (inFlight !== undefined || retryTimer !== undefined || size() === 0) return;
-    const batch = takeBatch();
-    inFlightCount = batch.length;
-    const startedAt = Date.now();
-    const send = ++sends;
-    const controller = new AbortController();
-    inFlightAbort = controller;
+  /** Whether another batch may be given to send() now. */
+  function mayStart(): boolean {
+    return flights.length < maxInFlight && retryTimer === undefined && attempt === 0;
+  }
+
+  /**
+   * Starts batches while a send may start: up to `maxSendsInFlight`, none while a failed batch
+   * waits for its retry, and only full ones unless `partial` (the flush timer, a flush()).
+   */
+  function exportOnce(partial: boolean): void {
+    while (mayStart()) {
+      const waiting = untaken();
+      if (waiting === 0 || (!partial && waiting < options.maxBatchSize)) break;
+      const batch = takeBatch();
+      const flight: Flight = {
+        count: batch.length,
+        batch,
+        state: 'sending',
+        startedAt: 0,
+        controller: new AbortController(),
+        disowned: false,
+        promise: Promise.resolve(),
+      };
+      flights.push(flight);
+      taken += batch.length;
+      start(flight);
+    }
+  }
+
+  /** Gives `flight`'s batch to send() (again, for a retry) and handles how it went. */
+  function start(flight: Flight): void {
+    flight.state = 'sending';
+    flight.startedAt = Date.now();
+    flight.controller = new AbortController();
+    // This attempt's promise settled (not just the batcher's deadline).
     let settled = false;
-    const sending = options.send(batch, options.exportTimeoutMs, controller.signal).finally(() => {
+    const sending = options.send(flight.batch, options.exportTimeoutMs, flight.controller.signal).finally(() => {
       settled = true;
     });
-    inFlight = within(
+    flight.promise = within(
       sending,
       options.exportTimeoutMs + 100,
       (): SendResult => ({ ok: false, retryable: true, error: new Error(`send timed out after ${options.exportTimeoutMs + 100} ms`) }),
@@ -233,46 +292,54 @@ export function createBatcher(options: BatcherOptions): Batcher {
       .catch(
         (error: unknown): SendResult => ({ ok: false, retryable: true, error: error instanceof Error ? error : new Error(String(error)) }),
       )
-      .then((result) => {
-        // The send overran its time: it may still read the batch, whose memory must then stay as it is.
-        if (!settled && reuse) {
-          reuse = false;
-          spare.length = 0;
-        }
-        // close() already counted this batch as dropped and took it off the queue.
-        if (send === abandoned) return;
-        inFlight = undefined;
-        inFlightCount = 0;
-        inFlightAbort = undefined;
-        if (result.ok || !result.retryable || finished) {
-          // The batch left the queue for good: delivered, or refused for a reason a retry cannot fix.
-          release(batch.length);
-          attempt = 0;
-          if (result.ok) options.onPublished(batch.length);
-          else if (result.retryable) drop('shutdown', batch.length, result.error);
-          else options.onDropped('send_failed', batch.length, result.error);
-          afterExport();
-        } else {
-          attempt += 1;
-          // Attempts START at most this often: a send that already waited (a hung endpoint, or a
-          // transport waiting for its connection to come back) is retried at once, so that there is
-          // always one waiting when the endpoint returns.
-          const backoff = Math.min(RETRY_INITIAL_DELAY_MS * 2 ** (attempt - 1), RETRY_MAX_DELAY_MS);
-          const delay = Math.max(0, backoff - (Date.now() - startedAt));
-          options.onRetry(result.error, attempt, delay);
-          retryTimer = setTimeout(() => {
-            retryTimer = undefined;
-            exportOnce();
-          }, delay);
-          unref(retryTimer);
-        }
-      });
+      .then((result) => settle(flight, result, settled));
+  }
+
+  function settle(flight: Flight, result: SendResult, settled: boolean): void {
+    // The send overran its time: it may still read the batch, whose memory must then stay as it is.
+    if (!settled && reuse) {
+      reuse = false;
+      spare.length = 0;
+    }
+    // close() already counted this batch as dropped and took it off the queue.
+    if (flight.disowned) return;
+    if (result.ok || !result.retryable || finished) {
+      // The batch left the queue for good: delivered, or refused for a reason a retry cannot fix.
+      flight.state = 'done';
+      attempt = 0;
+      if (result.ok) options.onPublished(flight.count);
+      else if (result.retryable) drop('shutdown', flight.count, result.error);
+      else options.onDropped('send_failed', flight.count, result.error);
+      releaseDone();
+      afterExport();
+      return;
+    }
+    flight.state = 'failed';
+    if (retryTimer === undefined) {
+      attempt += 1;
+      // Attempts START at most this often: a send that already waited (a hung endpoint, or a
+      // transport waiting for its connection to come back) is retried at once, so that there is
+      // always one waiting when the endpoint returns.
+      const backoff = Math.min(RETRY_INITIAL_DELAY_MS * 2 ** (attempt - 1), RETRY_MAX_DELAY_MS);
+      const delay = Math.max(0, backoff - (Date.now() - flight.startedAt));
+      retryAt = Date.now() + delay;
+      retryTimer = setTimeout(retryFailed, delay);
+      unref(retryTimer);
+    }
+    // A batch that failed while another waits for its retry goes with it.
+    options.onRetry(result.error, attempt, Math.max(0, retryAt - Date.now()));
+  }
+
+  function retryFailed(): void {
+    retryTimer = undefined;
+    for (const flight of flights) if (flight.state === 'failed') start(flight);
   }
 
   function afterExport(): void {
     notifyIfEmpty();
-    if (size() >= options.maxBatchSize || (waiters.size > 0 && size() > 0)) exportOnce();
-    else if (size() > 0) schedule(options.flushIntervalMs);
+    if (!mayStart()) return; // the batch before this one is still out; its end comes back here
+    if (untaken() >= options.maxBatchSize || (waiters.size > 0 && untaken() > 0)) exportOnce(waiters.size > 0);
+    if (untaken() > 0) schedule(options.flushIntervalMs);
   }
 
   /** Whether a record of `length` bytes may join the queue; counts the drop when it may not. */
@@ -308,12 +375,12 @@ export function createBatcher(options: BatcherOptions): Batcher {
   }
 
   function queued(): void {
-    if (size() >= options.maxBatchSize) exportOnce();
+    if (untaken() >= options.maxBatchSize && mayStart()) exportOnce(false);
     else schedule(options.flushIntervalMs);
   }
 
   function flush(timeoutMs: number): Promise<boolean> {
-    if (size() === 0 && inFlight === undefined) return Promise.resolve(true);
+    if (size() === 0 && flights.length === 0) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
       // Ref'd on purpose: whoever awaits a flush (a script's last line, a shutdown) expects the
       // process to stay up until the records are out or the time is up.
@@ -332,7 +399,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
         clearTimeout(timer);
         timer = undefined;
       }
-      exportOnce();
+      exportOnce(true);
     });
   }
 
@@ -349,36 +416,35 @@ export function createBatcher(options: BatcherOptions): Batcher {
       clearTimeout(timer);
       clearTimeout(retryTimer);
       timer = retryTimer = undefined;
-      if (inFlight !== undefined) {
-        // Time is up: the batch in flight is given up (it may still arrive: at least once, not
+      const sending = flights.filter((flight) => flight.state === 'sending');
+      if (sending.length > 0) {
+        // Time is up: the batches in flight are given up (they may still arrive: at least once, not
         // exactly once), so that what shutdown() reports is final.
-        const settling = inFlight;
-        inFlightAbort?.abort(new Error('shutdown: time is up'));
-        await within(settling, ABANDON_GRACE_MS);
+        for (const flight of sending) flight.controller.abort(new Error('shutdown: time is up'));
+        await within(Promise.all(sending.map((flight) => flight.promise)), ABANDON_GRACE_MS);
       }
-      if (inFlight !== undefined) {
-        // A transport that ignores the abort: disown the send, whatever it does later.
-        abandoned = sends;
-        const count = inFlightCount;
-        // Its slabs are never filled again: the transport that ignored the abort may still read them.
-        reuse = false;
-        fill = Number.POSITIVE_INFINITY;
-        spare.length = 0;
-        release(count);
-        inFlight = undefined;
-        inFlightCount = 0;
-        drop('shutdown', count);
+      // What is left in flight ignored its abort, or failed and waits for a retry that will not come.
+      let left = untaken();
+      for (const flight of flights) {
+        if (flight.state === 'done') continue;
+        if (flight.state === 'sending') {
+          // A transport that ignores the abort: disown the send, whatever it does later. Its slabs
+          // are never filled again: it may still read them.
+          flight.disowned = true;
+          reuse = false;
+          fill = Number.POSITIVE_INFINITY;
+          spare.length = 0;
+        }
+        left += flight.count;
       }
-      const left = size();
-      if (left > 0) {
-        release(left);
-        drop('shutdown', left);
-      }
+      flights.length = 0;
+      taken = 0;
+      release(size());
+      if (left > 0) drop('shutdown', left);
       return closeDrops;
     })();
     return closed;
   }
-
   return {
     add,
     addWritten,

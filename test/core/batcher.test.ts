@@ -102,6 +102,87 @@ describe('batching', () => {
   });
 });
 
+describe('sends in flight', () => {
+  test('maxSendsInFlight: 2 keeps two batches out at once, never more; each record arrives once', async () => {
+    const h = harness({ maxBatchSize: 2, maxSendsInFlight: 2 });
+    for (let i = 0; i < 40; i++) h.batcher.add(msg(i));
+    assert.equal(await h.batcher.flush(5_000), true);
+    assert.equal(h.maxConcurrent, 2);
+    assert.deepEqual(h.batches.flat().sort(), Array.from({ length: 40 }, (_, i) => `m${i}`).sort());
+    assert.equal(h.published, 40);
+    assert.equal(h.batcher.size, 0);
+    assert.equal(h.batcher.bytes, 0);
+  });
+
+  test('a batch answered before the one sent first is kept until that one is done', async () => {
+    const answers: (() => void)[] = [];
+    const received: string[][] = [];
+    const h = harness({
+      maxBatchSize: 3,
+      maxSendsInFlight: 2,
+      flushIntervalMs: 60_000,
+      reuseBuffers: true,
+      send(messages) {
+        const copies = messages.map((m) => m.toString());
+        return new Promise<SendResult>((resolve) =>
+          answers.push(() => {
+            received.push(copies);
+            resolve({ ok: true });
+          }),
+        );
+      },
+    });
+    for (let i = 0; i < 7; i++) h.batcher.add(msg(i));
+    await until(() => answers.length === 2, 'two batches out');
+    answers[1]!(); // the second batch is answered first
+    await until(() => h.published === 3, 'the second batch to be counted');
+    assert.equal(h.batcher.size, 7, 'its records stay queued behind the first batch');
+    assert.equal(answers.length, 2, 'no third batch while the first is out');
+    answers[0]!();
+    const flushed = h.batcher.flush(5_000);
+    await until(() => answers.length === 3, 'the last record to go out');
+    assert.equal(h.published, 6);
+    answers[2]!();
+    assert.equal(await flushed, true);
+    assert.equal(await h.batcher.flush(5_000), true);
+    assert.deepEqual(received, [['m3', 'm4', 'm5'], ['m0', 'm1', 'm2'], ['m6']]);
+    assert.equal(h.batcher.size, 0);
+  });
+
+  test('a failed batch is retried while the other one is delivered; nothing lost, nothing twice', async () => {
+    const fail: SendResult = { ok: false, retryable: true, error: new Error('UNAVAILABLE') };
+    let calls = 0;
+    const delivered: string[] = [];
+    const h = harness({
+      maxBatchSize: 4,
+      maxSendsInFlight: 2,
+      async send(messages) {
+        const call = ++calls;
+        await sleep(call === 1 ? 20 : 1);
+        if (call === 1 || call === 3) return fail;
+        delivered.push(...messages.map((m) => m.toString()));
+        return { ok: true };
+      },
+    });
+    for (let i = 0; i < 16; i++) h.batcher.add(msg(i));
+    assert.equal(await h.batcher.flush(5_000), true);
+    assert.equal(h.retries, 2);
+    assert.deepEqual(delivered.sort(), Array.from({ length: 16 }, (_, i) => `m${i}`).sort());
+    assert.equal(h.published, 16);
+    assert.equal(h.batcher.size, 0);
+  });
+
+  test('close gives up on every batch in flight and reports them all as dropped', async () => {
+    const h = harness({ maxBatchSize: 5, maxSendsInFlight: 2 }, ['hang', 'hang']);
+    for (let i = 0; i < 12; i++) h.batcher.add(msg(i));
+    await until(() => h.maxConcurrent === 2, 'two batches out');
+    assert.equal(await h.batcher.close(100), 12);
+    assert.equal(h.drops.shutdown, 12);
+    assert.equal(h.batcher.size, 0);
+    assert.equal(h.batcher.bytes, 0);
+  });
+});
+
 describe('maxQueueSize / maxQueueBytes', () => {
   test('counts and reports dropped records when full, keeps the oldest', async () => {
     const h = harness({ maxQueueSize: 5, maxBatchSize: 5, flushIntervalMs: 10_000 }, ['hang']);
@@ -279,36 +360,42 @@ describe('memory of queued records', () => {
       const size = i % 97 === 50 ? SLAB_BYTES / 2 + i : 200 + ((i * 7919) % 5000);
       const b = Buffer.allocUnsafe(size);
       for (let k = 0; k < size; k++) b[k] = (i * 31 + k) & 0xff;
+      b.writeUInt32LE(i, 0); // its index, so that a record is found whatever order batches arrive in
       return b;
     });
   }
 
-  test('reuseBuffers: slabs filled again after their records went; every record arrives intact, in order', async () => {
-    const sent = records(600);
-    const received: Buffer[] = [];
-    const h = harness({
-      reuseBuffers: true,
-      maxQueueSize: 10_000,
-      maxQueueBytes: 64 * 1024 * 1024,
-      maxBatchSize: 37,
-      // A transport that copies what it needs before it settles, as the Pub/Sub one does.
-      async send(messages) {
-        const copies = messages.map((m) => Buffer.from(m));
-        await sleep(1);
-        received.push(...copies);
-        return { ok: true };
-      },
+  for (const inFlight of [1, 2]) {
+    test(`reuseBuffers, ${inFlight} send(s) in flight: slabs filled again after their records went; every record arrives intact`, async () => {
+      const sent = records(600);
+      const received = new Map<number, Buffer>();
+      let calls = 0;
+      const h = harness({
+        reuseBuffers: true,
+        maxSendsInFlight: inFlight,
+        maxQueueSize: 10_000,
+        maxQueueBytes: 64 * 1024 * 1024,
+        maxBatchSize: 37,
+        // A transport that copies what it needs just before it settles, as the Pub/Sub one does;
+        // every third send is slow, so later batches are answered first.
+        async send(messages) {
+          const call = ++calls;
+          await sleep(call % 3 === 1 ? 15 : 1);
+          for (const m of messages) received.set(m.readUInt32LE(0), Buffer.from(m));
+          return { ok: true };
+        },
+      });
+      // In waves, so that emptied slabs are filled again while later records wait.
+      for (let wave = 0; wave < 6; wave++) {
+        for (const record of sent.slice(wave * 100, wave * 100 + 100)) assert.equal(h.batcher.add(record), true);
+        if (wave % 2 === 1) assert.equal(await h.batcher.flush(5_000), true);
+      }
+      assert.equal(received.size, sent.length);
+      sent.forEach((record, i) => assert.ok(received.get(i)?.equals(record), `record ${i} differs`));
+      assert.equal(h.batcher.size, 0);
+      assert.equal(h.batcher.bytes, 0);
     });
-    // In waves, so that emptied slabs are filled again while later records wait.
-    for (let wave = 0; wave < 6; wave++) {
-      for (const record of sent.slice(wave * 100, wave * 100 + 100)) assert.equal(h.batcher.add(record), true);
-      assert.equal(await h.batcher.flush(5_000), true);
-    }
-    assert.equal(received.length, sent.length);
-    sent.forEach((record, i) => assert.ok(received[i]!.equals(record), `record ${i} differs`));
-    assert.equal(h.batcher.size, 0);
-    assert.equal(h.batcher.bytes, 0);
-  });
+  }
 
   test('reuseBuffers: a batch that spanned many slabs leaves them all to the next records', async () => {
     // 8 slabs a batch (2 MiB): every one kept for reuse, none left for a full collection to find.
