@@ -182,6 +182,67 @@ for (const { name, version, Fastify } of fastifyVersions) {
       assert.deepEqual(unb64json(record.request_body), { name: 'ada', password: '[CLIENT_REDACTED]' });
     });
 
+    test('a body sent in several chunks is recorded byte for byte as sent, then redacted', async (t) => {
+      const { transport, apitoolkit } = client(t, { redactRequestBody: ['$.password'] });
+      const app = Fastify();
+      await app.register(fastifyPlugin, { client: apitoolkit });
+      app.post('/users', async (request) => ({ n: (request.body as { n: number }).n }));
+      const url = await serveApp(t, app);
+      const parts = ['{"name":"ada",  ', '"n":1.50,', '"password":"hunter2"}'];
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const part = parts.shift();
+          if (part === undefined) return controller.close();
+          await new Promise((resolve) => setTimeout(resolve, 5)); // each its own chunk on the wire
+          controller.enqueue(Buffer.from(part));
+        },
+      });
+      const res = await fetch(`${url}/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        duplex: 'half',
+      } as RequestInit);
+      assert.deepEqual(await res.json(), { n: 1.5 });
+      const record = await oneRecord(apitoolkit, transport);
+      assert.equal(unb64(record.request_body), '{"name":"ada",  "n":1.50,"password":"[CLIENT_REDACTED]"}');
+    });
+
+    test('a content parser of the app that reads the raw stream itself: the body is recorded once', async (t) => {
+      const { transport, apitoolkit } = client(t);
+      const app = Fastify();
+      await app.register(fastifyPlugin, { client: apitoolkit });
+      app.addContentTypeParser('text/csv', async (_request: unknown, payload: AsyncIterable<Buffer>) => {
+        let text = '';
+        for await (const chunk of payload) text += chunk.toString('utf8');
+        return text.split(',');
+      });
+      app.post('/rows', async (request) => ({ cells: (request.body as string[]).length }));
+      const url = await serveApp(t, app);
+      const res = await fetch(`${url}/rows`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'a,b,c,d' });
+      assert.deepEqual(await res.json(), { cells: 4 });
+      assert.equal(unb64((await oneRecord(apitoolkit, transport)).request_body), 'a,b,c,d');
+    });
+
+    test("a body over Fastify's bodyLimit: the same 413 as without the SDK, and no byte that was not sent", async (t) => {
+      const sent = `{"data":"${'x'.repeat(5_000)}"}`;
+      const answers: string[] = [];
+      let recorded = '';
+      for (const withSdk of [false, true]) {
+        const app = Fastify({ bodyLimit: 1_000 });
+        const { transport, apitoolkit } = client(t);
+        if (withSdk) await app.register(fastifyPlugin, { client: apitoolkit });
+        app.post('/upload', async () => ({ ok: true }));
+        const url = await serveApp(t, app);
+        const res = await fetch(`${url}/upload`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: sent });
+        answers.push(`${res.status} ${await res.text()}`);
+        if (withSdk) recorded = unb64((await oneRecord(apitoolkit, transport)).request_body);
+      }
+      assert.match(answers[0]!, /^413 /);
+      assert.equal(answers[1], answers[0]);
+      assert.ok(sent.startsWith(recorded), 'what is recorded is a prefix of what was sent');
+    });
+
     test('errors: a custom error handler still answers, the error is recorded once with its cause', async (t) => {
       const { transport, apitoolkit } = client(t);
       const app = Fastify();

@@ -42,6 +42,8 @@ const adapter: CaptureAdapter<RequestLike> = {
   sdkType: 'JsFastify',
   route: (_req, request) => fastifyRoute(request),
   parsedBody: (_req, request) => request.body,
+  // Fastify answers errors without their stack, so the push wrapper's frame never shows.
+  requestTee: 'push',
 };
 
 const apitoolkitFastify: FastifyPluginCallback<FastifyPluginOptions> = function apitoolkitFastify(instance, options, done) {
