@@ -7,9 +7,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const READY_TIMEOUT_MS = 60_000; // tsx start-up on a loaded 2-core machine can take a while
@@ -127,10 +128,14 @@ export async function spawnNode(name: string, entry: string, args: string[], opt
   const [command, commandArgs] =
     options.core === undefined ? [wrapped[0]!, wrapped.slice(1)] : ['taskset', ['-c', String(options.core), ...wrapped]];
   const readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+  // BENCH_STDOUT_DIR=dir: each child's stdout to dir/NAME.PID.out (V8's --trace-* flags print there).
+  const stdoutDir = process.env.BENCH_STDOUT_DIR;
+  const stdout = stdoutDir === undefined ? 'ignore' : openSync(join(stdoutDir, `${name}.${process.pid}.${Date.now()}.out`), 'w');
   const child = spawn(command, commandArgs, {
     env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    stdio: ['ignore', stdout, 'pipe', 'ipc'],
   });
+  if (typeof stdout === 'number') closeSync(stdout);
   running.add(child);
   const tail: string[] = [];
   child.stderr!.setEncoding('utf8');
