@@ -246,7 +246,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
 
   /** Whether another batch may be given to send() now. */
   function mayStart(): boolean {
-    return flights.length < maxInFlight && retryTimer === undefined && attempt === 0;
+    return flights.length < maxInFlight && retryTimer === undefined && attempt === 0 && !finished;
   }
 
   /**

@@ -172,6 +172,25 @@ describe('sends in flight', () => {
     assert.equal(h.batcher.size, 0);
   });
 
+  test('once close() gave up, batches that settle on their abort start no new send', async () => {
+    let calls = 0;
+    const h = harness({
+      maxBatchSize: 5,
+      maxSendsInFlight: 2,
+      send(_messages, _timeoutMs, signal) {
+        calls += 1;
+        return new Promise<SendResult>((resolve) =>
+          signal.addEventListener('abort', () => resolve({ ok: false, retryable: true, error: new Error('aborted') })),
+        );
+      },
+    });
+    for (let i = 0; i < 20; i++) h.batcher.add(msg(i));
+    assert.equal(await h.batcher.close(50), 20);
+    await sleep(20);
+    assert.equal(calls, 2, 'no batch was sent after close() gave up');
+    assert.equal(h.drops.shutdown, 20);
+  });
+
   test('close gives up on every batch in flight and reports them all as dropped', async () => {
     const h = harness({ maxBatchSize: 5, maxSendsInFlight: 2 }, ['hang', 'hang']);
     for (let i = 0; i < 12; i++) h.batcher.add(msg(i));
