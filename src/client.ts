@@ -236,7 +236,7 @@ export class APIToolkit {
       reuseBuffers: o.transport === undefined,
       // The Pub/Sub transport takes two publishes at once (one connection each): a batch goes out
       // while the one before waits for its answer. A transport of yours gets one batch at a time.
-      maxSendsInFlight: o.transport === undefined ? Number(process.env.AB_INFLIGHT ?? 2) : 1,
+      maxSendsInFlight: o.transport === undefined ? 2 : 1,
       onPublished: (count) => {
         this.#stats.published += count;
         this.#debug(`published ${count} record(s)`);
