@@ -102,10 +102,11 @@ describe("publish over Pub/Sub's REST API", () => {
   test('attributes are kept on the raw message; URL-safe base64 is accepted as Google accepts it', async (t) => {
     const collector = await start(t);
     const { status } = await restPublish(collector.pubsubEndpoint, [
-      { data: JSON.stringify(makeRecord()), attributes: { sdk: 'apitoolkit-node' } },
+      { data: JSON.stringify(makeRecord()), attributes: { sdk: 'apitoolkit-node', city: 'Zürich 東京 🚀' } },
     ]);
     assert.equal(status, 200);
-    assert.deepEqual(collector.messages()[0]?.attributes, { sdk: 'apitoolkit-node' });
+    // A body with UTF-8 beyond ASCII is read as UTF-8 (a body of ASCII only, as latin1).
+    assert.deepEqual(collector.messages()[0]?.attributes, { sdk: 'apitoolkit-node', city: 'Zürich 東京 🚀' });
     const bytes = Buffer.from([0xfb, 0xff, 0xfe]);
     const urlSafe = await restCall(collector.pubsubEndpoint, 'POST', `${TOPIC_NAME}:publish`, {
       messages: [{ data: bytes.toString('base64url') }],
