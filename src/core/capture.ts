@@ -390,7 +390,7 @@ function findHeaderSymbols(): void {
   kHeadersCount = null;
   kHeadersDistinct = null;
   // Bun's node:http has the same symbols but leaves the count at 0: its own getter it is.
-  if (typeof (process.versions as { bun?: unknown }).bun === 'string') return;
+  if (ON_BUN) return;
   try {
     const probe = new IncomingMessage(null as never);
     void probe.headersDistinct;

@@ -240,6 +240,8 @@ for (const { name, version, Fastify } of fastifyVersions) {
       }
       assert.match(answers[0]!, /^413 /);
       assert.equal(answers[1], answers[0]);
+      // Fastify refuses it without reading it: the bytes are seen as they arrive all the same.
+      assert.ok(recorded.length > 0, 'the bytes that arrived are recorded');
       assert.ok(sent.startsWith(recorded), 'what is recorded is a prefix of what was sent');
     });
 
