@@ -259,7 +259,15 @@ async function main(): Promise<void> {
       const shift = (round - 1) % apps.length;
       const order = [...apps.slice(shift), ...apps.slice(0, shift)];
       for (const app of order) await turn(app, duration, round);
-      log(`round ${round}: ${order.map((a) => `${a.v.name} ${perReq(a.turns.at(-1)!).toFixed(0)} us`).join(', ')}`);
+      log(
+        `round ${round}: ${order
+          .map((a) => {
+            const t = a.turns.at(-1)!;
+            // Promoted bytes per request say which of V8's two promotion modes the process is in.
+            return `${a.v.name} ${perReq(t).toFixed(0)} us ${((t.gc?.promotedBytes ?? Number.NaN) / t.completed).toFixed(0)} B`;
+          })
+          .join(', ')}`,
+      );
     }
     for (const [dir, kind] of [
       [values.profile, 'cpu'],
