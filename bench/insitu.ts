@@ -21,7 +21,9 @@
  *
  * A variant is a name from VARIANTS or `name=mode;VAR=value;...`: the server's mode and the
  * environment of its process (BENCH_SDK_DIST=dir loads another build of the package: an A/B build
- * with one mechanism taken out; SDK_OPTIONS=json adds client options; BENCH_NOOP=1 delivers nowhere).
+ * with one mechanism taken out; SDK_OPTIONS=json adds client options; BENCH_NOOP=1 delivers nowhere;
+ * BENCH_NODE_ARGS='--min-semi-space-size=16' starts V8's young generation at its maximum, so that its
+ * allocation-site pretenuring decides at once: the promotion mode is then certain, not a lottery).
  * BENCH_STDOUT_DIR=dir in insitu's own environment keeps each child's stdout there (what V8's
  * `--trace-*` flags in BENCH_V8_FLAGS print).
  */

@@ -123,7 +123,10 @@ export interface SpawnOptions {
  */
 export async function spawnNode(name: string, entry: string, args: string[], options: SpawnOptions = {}): Promise<NodeChild> {
   installCleanup();
-  const nodeArgs = ['--import', 'tsx', fileURLToPath(new URL(entry, `file://${BENCH_DIR}`)), ...args];
+  // BENCH_NODE_ARGS (a variant's env or the harness's): node options for the child's command line, for
+  // the V8 flags that must be set before the heap exists (--min-semi-space-size) and NODE_OPTIONS refuses.
+  const extra = (options.env?.BENCH_NODE_ARGS ?? process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...extra, '--import', 'tsx', fileURLToPath(new URL(entry, `file://${BENCH_DIR}`)), ...args];
   const wrapped = [...(options.wrap ?? []), process.execPath, ...nodeArgs];
   const [command, commandArgs] =
     options.core === undefined ? [wrapped[0]!, wrapped.slice(1)] : ['taskset', ['-c', String(options.core), ...wrapped]];
