@@ -4,7 +4,7 @@
  * request body by a tee on the stream's `data` events, so the app's own parser still reads it.
  */
 import { randomUUID } from 'node:crypto';
-import { IncomingMessage, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { IncomingMessage, type IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { boundedJson } from './bounded-json.js';
 import { setOwn } from './own.js';
@@ -75,6 +75,14 @@ export class Exchange implements RequestContext {
   sentHeaders: HeaderInput | undefined = undefined;
   /** 'finish' was seen. */
   finished = false;
+  /**
+   * The response's own `write`, `end` and `writeHead` before the capture's hooks replaced them, and
+   * whether `end()` is running (see {@link responseHooks}).
+   */
+  write: ServerResponse['write'] | undefined = undefined;
+  end: ServerResponse['end'] | undefined = undefined;
+  writeHead: ServerResponse['writeHead'] | undefined = undefined;
+  ending = false;
 
   constructor(req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter, state: unknown, rawUrl: string) {
     this.req = req;
@@ -100,12 +108,17 @@ export interface NodeCapture {
 /**
  * The capture of one client. What it costs per request is mostly the properties it adds to req/res:
  * Express gives every req/res an object shape of its own (`setPrototypeOf` per request), so each
- * property added copies that shape, a microsecond or two apiece. So it adds one to `req` (its
- * exchange: a WeakMap costs far more, in garbage collection) and only the hooks a response needs.
+ * property added copies that shape, a microsecond or two apiece. So it adds one to `req` and one to
+ * `res` (the exchange: a WeakMap costs far more, in garbage collection) and only the hooks a
+ * response needs. The hooks are functions of the capture, not closures made per request: with a
+ * fresh `writeHead` wrapper on each response, V8 settled Koa's process in its allocation-site
+ * pretenuring mode (every request's objects promoted: ~6.6 KB and ~30 µs of GC per request; with
+ * one wrapper for all responses 5 B; bench/results/INSITU.md).
  */
 export function createNodeCapture(limits: CaptureLimits, onDone: (exchange: Exchange, aborted: boolean) => void): NodeCapture {
   // One per client: two clients observing one request each find their own exchange.
   const kExchange = Symbol('apitoolkit.exchange');
+  const hooks = responseHooks(kExchange, limits.maxBodyBytes, onDone);
   return {
     // Never throws: adapters may hand over anything.
     exchangeOf: (req) => (req as unknown as Record<symbol, Exchange | undefined> | null | undefined)?.[kExchange],
@@ -117,25 +130,115 @@ export function createNodeCapture(limits: CaptureLimits, onDone: (exchange: Exch
         if (adapter.requestTee === 'push' && pushMayTee(req)) teePush(req, tee);
         else teeRequest(req, tee);
       }
-      if (limits.captureResponseBody) teeResponse(res, exchange, limits.maxBodyBytes);
+      const target = res as unknown as Record<symbol, Exchange | undefined>;
+      // A response observed again by this capture (its earlier exchange done) has our hooks already:
+      // the new exchange takes over the earlier one's originals, so no hook ever calls itself.
+      const earlier = target[kExchange];
+      target[kExchange] = exchange;
+      if (limits.captureResponseBody) {
+        if (res.write === hooks.write) exchange.write = earlier?.write;
+        else [exchange.write, res.write] = [res.write, hooks.write];
+        if (res.end === hooks.end) exchange.end = earlier?.end;
+        else [exchange.end, res.end] = [res.end, hooks.end];
+      }
       // Once a header is set, writeHead() always keeps its headers in getHeaders(): its fast path
-      // (below) is only taken while none is. Express has set X-Powered-By by now.
-      if (res.getHeaderNames().length === 0) watchWriteHead(res, exchange);
+      // (see hooks.writeHead) is only taken while none is. Express has set X-Powered-By by now.
+      if (res.writeHead === hooks.writeHead) exchange.writeHead = earlier?.writeHead;
+      else if (res.getHeaderNames().length === 0) [exchange.writeHead, res.writeHead] = [res.writeHead, hooks.writeHead];
       // A ServerResponse emits 'close' once, on the tick after 'finish' or when the connection
       // drops first (node's resOnFinish / abortIncoming). Responses without a real socket
       // (light-my-request: Fastify's inject()) emit 'finish' themselves and never become
       // writableFinished, hence the 'finish' listener. (`on`, not `once`: no wrapper per listener.)
-      res.on('finish', () => {
-        exchange.finished = true;
-      });
-      res.on('close', () => {
-        if (exchange.done) return;
-        exchange.done = true;
-        onDone(exchange, !exchange.finished && !res.writableFinished);
-      });
+      res.on('finish', hooks.onFinish);
+      res.on('close', hooks.onClose);
       return exchange;
     },
   };
+}
+
+/**
+ * The response's hooks, one set per capture: each finds its exchange on the response it is called on
+ * (`this`). The bounded tee on `write`/`end`; `writeHead`, whose fast path (`writeHead(status,
+ * headers)` with no `setHeader()` before it: Fastify, @hono/node-server) sends the headers without
+ * keeping them in getHeaders(), so a copy is kept; the 'finish' and 'close' listeners. Called on
+ * anything but a response this capture hooked (a method taken off one and called on another), a
+ * hook does what the method it replaced would have: the one `this` inherits.
+ */
+function responseHooks(kExchange: symbol, maxBodyBytes: number, onDone: (exchange: Exchange, aborted: boolean) => void) {
+  const exchangeOf = (res: ServerResponse): Exchange | undefined =>
+    (res as unknown as Record<symbol, Exchange | undefined> | null | undefined)?.[kExchange];
+  // The functions below are anonymous on purpose: tsx/esbuild's keepNames would wrap a named
+  // function expression in a `__name()` call.
+  return {
+    write: function (this: ServerResponse, chunk: unknown, encoding?: unknown): boolean {
+      const exchange = exchangeOf(this);
+      try {
+        // A write after end() fails and sends nothing: it is not part of the body. A response class
+        // whose end() calls this.write() (light-my-request, i.e. Fastify's inject()) must not have
+        // end()'s chunk counted twice.
+        if (exchange !== undefined && !this.writableEnded && !exchange.ending && sendsBody(this)) {
+          (exchange.responseTee ??= new BodyTee(maxBodyBytes)).add(chunk, encoding);
+        }
+      } catch {
+        // Never let capture break the response.
+      }
+      const write = exchange?.write ?? inherited(this, 'write');
+      return write.apply(this, arguments as unknown as Parameters<typeof write>);
+    } as ServerResponse['write'],
+    end: function (this: ServerResponse, chunk?: unknown, encoding?: unknown): ServerResponse {
+      const exchange = exchangeOf(this);
+      const end = exchange?.end ?? inherited(this, 'end');
+      if (exchange === undefined) return end.apply(this, arguments as unknown as Parameters<typeof end>);
+      // end() after end() writes nothing; counting it would duplicate the tail.
+      if (!this.writableEnded && chunk !== undefined && typeof chunk !== 'function' && sendsBody(this)) {
+        try {
+          (exchange.responseTee ??= new BodyTee(maxBodyBytes)).add(chunk, encoding);
+        } catch {
+          // Never let capture break the response.
+        }
+      }
+      exchange.ending = true;
+      try {
+        return end.apply(this, arguments as unknown as Parameters<typeof end>);
+      } finally {
+        exchange.ending = false;
+      }
+    } as ServerResponse['end'],
+    writeHead: function (this: ServerResponse, _status: unknown, reason?: unknown, headers?: unknown): ServerResponse {
+      const exchange = exchangeOf(this);
+      const writeHead = exchange?.writeHead ?? inherited(this, 'writeHead');
+      const result = writeHead.apply(this, arguments as unknown as Parameters<typeof writeHead>);
+      try {
+        const given = typeof reason === 'string' ? headers : reason;
+        if (exchange !== undefined && given !== null && typeof given === 'object' && this.getHeaderNames().length === 0) {
+          exchange.sentHeaders = headerRecord(given);
+        }
+      } catch {
+        // Never let capture break the response.
+      }
+      return result;
+    } as ServerResponse['writeHead'],
+    onFinish: function (this: ServerResponse): void {
+      const exchange = exchangeOf(this);
+      if (exchange !== undefined) exchange.finished = true;
+    },
+    onClose: function (this: ServerResponse): void {
+      const exchange = exchangeOf(this);
+      if (exchange === undefined || exchange.done) return;
+      exchange.done = true;
+      onDone(exchange, !exchange.finished && !this.writableFinished);
+    },
+  };
+}
+
+/**
+ * The method `target` has from its prototype chain, for a hook called on what it did not hook
+ * (node's own when `target` is no object: it then fails as it would have).
+ */
+function inherited<K extends 'write' | 'end' | 'writeHead'>(target: ServerResponse, name: K): ServerResponse[K] {
+  const proto: unknown = typeof target === 'object' && target !== null ? Object.getPrototypeOf(target) : null;
+  const method: unknown = proto !== null && typeof proto === 'object' ? Reflect.get(proto, name, target) : undefined;
+  return (typeof method === 'function' ? method : ServerResponse.prototype[name]) as ServerResponse[K];
 }
 
 // The hooks below are anonymous on purpose: tsx/esbuild's keepNames would wrap a named function
@@ -206,55 +309,6 @@ function teePush(req: IncomingMessage, tee: BodyTee): void {
     }
     return push.apply(this, arguments as unknown as Parameters<typeof push>);
   } as typeof req.push;
-}
-
-function teeResponse(res: ServerResponse, exchange: Exchange, maxBodyBytes: number): void {
-  const write = res.write;
-  const end = res.end;
-  // A response class whose end() calls this.write() (light-my-request, i.e. Fastify's inject())
-  // must not have end()'s chunk counted twice.
-  let ending = false;
-  res.write = function (this: ServerResponse, chunk: unknown, encoding?: unknown): boolean {
-    try {
-      // A write after end() fails and sends nothing: it is not part of the body.
-      if (!this.writableEnded && !ending && sendsBody(this)) (exchange.responseTee ??= new BodyTee(maxBodyBytes)).add(chunk, encoding);
-    } catch {
-      // Never let capture break the response.
-    }
-    return write.apply(this, arguments as unknown as Parameters<typeof write>);
-  } as typeof res.write;
-  res.end = function (this: ServerResponse, chunk?: unknown, encoding?: unknown): ServerResponse {
-    // end() after end() writes nothing; counting it would duplicate the tail.
-    if (!this.writableEnded && chunk !== undefined && typeof chunk !== 'function' && sendsBody(this)) {
-      try {
-        (exchange.responseTee ??= new BodyTee(maxBodyBytes)).add(chunk, encoding);
-      } catch {
-        // Never let capture break the response.
-      }
-    }
-    ending = true;
-    try {
-      return end.apply(this, arguments as unknown as Parameters<typeof end>);
-    } finally {
-      ending = false;
-    }
-  } as typeof res.end;
-}
-
-// writeHead(status, headers) with no setHeader() before it (Fastify, @hono/node-server) takes
-// node's fast path: the headers go out but getHeaders() stays empty. Keep a copy of them.
-function watchWriteHead(res: ServerResponse, exchange: Exchange): void {
-  const writeHead = res.writeHead;
-  res.writeHead = function (this: ServerResponse, _status: unknown, reason?: unknown, headers?: unknown): ServerResponse {
-    const result = writeHead.apply(this, arguments as unknown as Parameters<typeof writeHead>);
-    try {
-      const given = typeof reason === 'string' ? headers : reason;
-      if (given !== null && typeof given === 'object' && this.getHeaderNames().length === 0) exchange.sentHeaders = headerRecord(given);
-    } catch {
-      // Never let capture break the response.
-    }
-    return result;
-  } as typeof res.writeHead;
 }
 
 /** The URL as received: Express keeps it in `originalUrl` when a router rewrites `url`. */

@@ -5,12 +5,20 @@
  * while no header is set; finished or aborted: pipelined requests on one connection, inject()).
  */
 import assert from 'node:assert/strict';
-import { createServer, IncomingMessage } from 'node:http';
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import express from 'express';
 import Fastify from 'fastify';
-import { BodyTee, errorRecord, isoNow, requestHeaders } from '../../src/core/capture.js';
+import {
+  BodyTee,
+  type CaptureAdapter,
+  createNodeCapture,
+  errorRecord,
+  type Exchange,
+  isoNow,
+  requestHeaders,
+} from '../../src/core/capture.js';
 import { expressMiddleware } from '../../src/adapters/express/index.js';
 import { fastifyPlugin } from '../../src/adapters/fastify/index.js';
 import { httpHandler } from '../../src/adapters/http/index.js';
@@ -288,6 +296,95 @@ test("writeHead(status, headers) with no header set before (node's fast path): t
   assert.deepEqual(record!.response_headers['x-pair'], ['1', '2']);
   assert.deepEqual(record!.response_headers['content-type'], ['text/plain']);
 });
+
+const LIMITS = { maxBodyBytes: 1 << 20, captureRequestBody: true, captureResponseBody: true };
+const PLAIN: CaptureAdapter = { sdkType: 'JsNode', route: () => ({ template: '', params: {} }) };
+
+test("a response's hooks are one set of functions for every response, not closures made per request", async (t) => {
+  // A fresh writeHead wrapper on each response put Koa's process in V8's pretenuring mode
+  // (bench/results/INSITU.md): the hooks must stay shared.
+  const done: Exchange[] = [];
+  const capture = createNodeCapture(LIMITS, (exchange) => done.push(exchange));
+  const hooked: ServerResponse[] = [];
+  const url = await serve(t, (req, res) => {
+    capture.start(req, res, PLAIN, undefined);
+    hooked.push(res);
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('a');
+    res.end('b');
+  });
+  for (let i = 0; i < 3; i += 1) assert.equal(await (await fetch(`${url}/${i}`)).text(), 'ab');
+  await waitFor(() => done.length === 3);
+  for (const name of ['write', 'end', 'writeHead'] as const) {
+    assert.notEqual(hooked[0]![name], ServerResponse.prototype[name], name);
+    assert.equal(hooked[1]![name], hooked[0]![name], name);
+    assert.equal(hooked[2]![name], hooked[0]![name], name);
+  }
+  for (const [i, exchange] of done.entries()) {
+    assert.equal(exchange.res, hooked[i]);
+    assert.equal(exchange.responseTee?.bytes().toString(), 'ab');
+    assert.deepEqual({ ...exchange.sentHeaders }, { 'content-type': 'text/plain' });
+  }
+});
+
+test('a response observed twice by one capture: the second exchange gets every byte once, the hooks never call themselves', async (t) => {
+  const done: Exchange[] = [];
+  const capture = createNodeCapture(LIMITS, (exchange) => done.push(exchange));
+  const url = await serve(t, (req, res) => {
+    const first = capture.start(req, res, PLAIN, undefined);
+    const second = capture.start(req, res, PLAIN, undefined);
+    assert.notEqual(first, second);
+    res.writeHead(202, { 'x-twice': '1' });
+    res.write('one,');
+    res.end('two');
+  });
+  const response = await fetch(`${url}/twice`);
+  assert.equal(response.status, 202);
+  assert.equal(response.headers.get('x-twice'), '1');
+  assert.equal(await response.text(), 'one,two');
+  await waitFor(() => done.length >= 1);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(done.length, 1);
+  assert.equal(done[0]!.responseTee?.bytes().toString(), 'one,two');
+  assert.deepEqual({ ...done[0]!.sentHeaders }, { 'x-twice': '1' });
+});
+
+test("a hook called on a response it never hooked does what that response's own method does, and records nothing", async (t) => {
+  const done: Exchange[] = [];
+  const capture = createNodeCapture(LIMITS, (exchange) => done.push(exchange));
+  let hook:
+    | { write: (...args: unknown[]) => unknown; end: (...args: unknown[]) => unknown; writeHead: (...args: unknown[]) => unknown }
+    | undefined;
+  const url = await serve(t, (req, res) => {
+    if (req.url === '/hooked') {
+      capture.start(req, res, PLAIN, undefined);
+      hook = {
+        write: res.write as (...args: unknown[]) => unknown,
+        end: res.end as (...args: unknown[]) => unknown,
+        writeHead: res.writeHead as (...args: unknown[]) => unknown,
+      };
+      res.end('hooked');
+      return;
+    }
+    // Taken off the hooked response, called on this one (observed by nobody).
+    hook!.writeHead.call(res, 200, { 'x-foreign': 'yes' });
+    hook!.write.call(res, 'not ');
+    hook!.end.call(res, 'observed');
+  });
+  assert.equal(await (await fetch(`${url}/hooked`)).text(), 'hooked');
+  const response = await fetch(`${url}/other`);
+  assert.equal(response.headers.get('x-foreign'), 'yes');
+  assert.equal(await response.text(), 'not observed');
+  await waitFor(() => done.length >= 1);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(done.length, 1);
+  assert.equal(done[0]!.responseTee?.bytes().toString(), 'hooked');
+});
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(condition(), 'timed out');
+}
 
 test('two clients observing one request each record it whole', async (t) => {
   const one = client(t);
