@@ -225,15 +225,91 @@ export async function observeWeb(
     throw error;
   }
   try {
-    return teeResponse(response, request, limits, env.decompress, (body, aborted, error) => {
-      if (error !== undefined) ctx.errors.push(errorRecord(error));
-      void finish(response.status, response.headers, body, aborted);
-    });
+    const cache = serverCache(response);
+    const lite = cache === undefined ? undefined : cachedResponse(cache);
+    if (lite !== undefined) {
+      void finish(lite.status, lite.headers, limits.captureResponseBody ? cachedBody(lite, limits, env.decompress) : undefined, false);
+      return response;
+    }
+    return teeResponse(
+      response,
+      request,
+      limits,
+      env.decompress,
+      (body, aborted, error) => {
+        if (error !== undefined) ctx.errors.push(errorRecord(error));
+        void finish(response.status, response.headers, body, aborted);
+      },
+      cache,
+    );
   } catch (error) {
     onFault(error);
     void finish(response.status, response.headers, undefined, false);
     return response;
   }
+}
+
+/** A response whose body a server keeps as it was given (see {@link cachedResponse}). */
+interface CachedResponse {
+  readonly status: number;
+  readonly body: string | Uint8Array | null;
+  /** A copy: the response's own headers are left as they are. */
+  readonly headers: Headers;
+}
+
+/** What @hono/node-server writes when a response is given no content type. */
+const NODE_SERVER_DEFAULT_TYPE = 'text/plain; charset=UTF-8';
+
+/**
+ * @hono/node-server puts a Response of its own in place of the global one (so every handler it
+ * serves makes one): a body given as a string or bytes is kept in a cache (`[status, body,
+ * headers]` under a symbol described 'cache'), which the server writes from directly, with
+ * Content-Length. Reading `body` or `headers` turns that response into a standard one (`headers`
+ * changes the order of the header lines, a pass-through in its place makes the body go out
+ * chunked), so the record is made from the cache and the app's response is returned untouched: the
+ * same bytes, and no stream. Undefined for anything else (a stream body, any other Response class),
+ * which goes through {@link teeResponse}.
+ */
+function cachedResponse(cache: ServerCache): CachedResponse | undefined {
+  try {
+    const [status, body, init] = cache;
+    if (typeof status !== 'number' || !(body === null || typeof body === 'string' || body instanceof Uint8Array)) return undefined;
+    const headers = new Headers(
+      (init ?? (body === null ? undefined : { 'content-type': NODE_SERVER_DEFAULT_TYPE })) as ConstructorParameters<typeof Headers>[0],
+    );
+    return { status, body, headers };
+  } catch {
+    return undefined;
+  }
+}
+
+/** @hono/node-server's `[status, body, headers]` of a response of its own, read without touching the response. */
+type ServerCache = readonly [unknown, unknown, unknown];
+
+function serverCache(response: Response): ServerCache | undefined {
+  try {
+    for (const symbol of Object.getOwnPropertySymbols(response)) {
+      if (symbol.description !== 'cache') continue;
+      const cache: unknown = (response as unknown as Record<symbol, unknown>)[symbol];
+      return Array.isArray(cache) && cache.length === 3 ? (cache as unknown as ServerCache) : undefined;
+    }
+  } catch {
+    // Not a response of that server.
+  }
+  return undefined;
+}
+
+/** The body of a {@link cachedResponse}, as {@link teeResponse} records one. */
+function cachedBody(response: CachedResponse, limits: CaptureLimits, decompress: Decompress): CapturedBody | Promise<CapturedBody> {
+  const contentType = response.headers.get('content-type') ?? undefined;
+  const tee = new BodyTee(limits.maxBodyBytes);
+  if (response.body !== null) tee.add(response.body);
+  const bytes = tee.bytes();
+  const truncated = tee.truncated;
+  const encoding = response.headers.get('content-encoding');
+  if (encoding === null || truncated) return { bytes, contentType, truncated };
+  const plain = decompress(bytes, encoding.toLowerCase(), limits.maxBodyBytes);
+  return plain instanceof Promise ? plain.then((b) => ({ bytes: b, contentType, truncated })) : { bytes: plain, contentType, truncated };
 }
 
 /**
@@ -260,7 +336,11 @@ function teeResponse(
   limits: CaptureLimits,
   decompress: Decompress,
   done: (body: CapturedBody | Promise<CapturedBody> | undefined, aborted: boolean, error?: unknown) => void,
+  cache?: ServerCache,
 ): Response {
+  // The headers as the app gave them to @hono/node-server's Response (read before `headers` turns
+  // them into a Headers object), so the pass-through's header lines are written as the app's would be.
+  const given = cache?.[2];
   const contentType = response.headers.get('content-type') ?? undefined;
   const empty = (): Response => {
     // Nothing to tee (or not asked to): the exchange is over once the handler answered.
@@ -328,7 +408,8 @@ function teeResponse(
     },
     { highWaterMark: 0 },
   );
-  return new Response(stream, { status: response.status, statusText: response.statusText, headers: response.headers });
+  const headers = cache === undefined ? response.headers : (given as ConstructorParameters<typeof Headers>[0]);
+  return new Response(stream, { status: response.status, statusText: response.statusText, headers });
 }
 
 /**

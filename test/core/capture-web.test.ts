@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { connect } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { getRequestListener } from '@hono/node-server';
 import { APIToolkit, MemoryTransport, type APIToolkitOptions } from '../../src/index.js';
@@ -156,4 +157,67 @@ test('ignored paths and a stopped client serve without observing', async (t) => 
   // Both were decided before the handler ran: no exchange was started, so no record can follow.
   assert.equal(apitoolkit.stats().captured, 0);
   assert.equal(transport.records().length, 0);
+});
+
+/** The raw bytes a server sends for one request (its Date line left out). */
+async function rawResponse(url: string, path: string): Promise<string> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    let out = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      out += chunk;
+    });
+    socket.on('end', () => resolve(out.replace(/^Date: .*\r\n/im, '')));
+    socket.on('error', reject);
+  });
+}
+
+test("@hono/node-server: every response goes out byte for byte as the app's own, framing included, and is recorded", async (t) => {
+  // The server keeps a string or bytes body in a cache of its own Response and frames it with
+  // Content-Length; a pass-through in its place went out chunked, and reading its headers reordered them.
+  const made: Record<string, () => Response> = {
+    '/json': () => Response.json({ ok: true, n: 1 }),
+    '/text-headers-object': () => new Response('plain é', { status: 201, headers: { 'x-a': '1', 'content-type': 'text/plain' } }),
+    '/bytes-no-headers': () => new Response(new TextEncoder().encode('bytes')),
+    '/header-pairs': () =>
+      new Response('pairs', {
+        headers: [
+          ['x-b', '2'],
+          ['x-b', '3'],
+        ],
+      }),
+    '/empty-204': () => new Response(null, { status: 204, headers: { 'x-c': 'z' } }),
+    '/stream': () =>
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('streamed'));
+            controller.close();
+          },
+        }),
+      ),
+  };
+  const handler = (request: Request): Response => made[new URL(request.url).pathname]!();
+  const bare = createServer(getRequestListener(handler));
+  await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => bare.close(resolve)));
+  const bareUrl = `http://127.0.0.1:${(bare.address() as { port: number }).port}`;
+  const { url, transport } = await serveWeb(t, {}, handler);
+  const paths = Object.keys(made);
+  for (const path of paths) assert.equal(await rawResponse(url, path), await rawResponse(bareUrl, path), path);
+  const records = await transport.waitForRecords(paths.length);
+  const byPath = new Map(records.map((r) => [r.raw_url, r]));
+  assert.equal(unb64(byPath.get('/json')!.response_body), '{"ok":true,"n":1}');
+  assert.deepEqual(byPath.get('/json')!.response_headers['content-type'], ['application/json']);
+  assert.equal(byPath.get('/text-headers-object')!.status_code, 201);
+  assert.equal(unb64(byPath.get('/text-headers-object')!.response_body), 'plain é');
+  assert.deepEqual(byPath.get('/text-headers-object')!.response_headers['x-a'], ['1']);
+  assert.equal(unb64(byPath.get('/bytes-no-headers')!.response_body), 'bytes');
+  assert.deepEqual(byPath.get('/bytes-no-headers')!.response_headers['content-type'], ['text/plain; charset=UTF-8']);
+  assert.deepEqual(byPath.get('/header-pairs')!.response_headers['x-b'], ['2, 3']);
+  assert.equal(byPath.get('/empty-204')!.status_code, 204);
+  assert.equal(byPath.get('/empty-204')!.response_body, '');
+  assert.equal(unb64(byPath.get('/stream')!.response_body), 'streamed');
 });
