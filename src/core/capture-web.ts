@@ -319,9 +319,11 @@ function cachedBody(response: CachedResponse, limits: CaptureLimits, decompress:
  * Response is returned and the SDK reads a clone of it (cut at the cap: the clone's branch is
  * cancelled there, so the other buffers at most that much). A client that goes away is seen there
  * only on Bun; elsewhere the record is made when the app's body ends, and an app's stream goes on
- * until it ends or the cap is reached (event streams excepted, see below). Node's servers (undici's Response,
- * Next.js, @hono/node-server) frame both alike: there the pass-through keeps the exact moment the
- * body was sent, and sees a client that went away.
+ * until it ends or the cap is reached (event streams excepted, see below). On Node, Next.js frames
+ * both alike, and @hono/node-server's own Response with a string or bytes body never gets here
+ * ({@link cachedResponse}): there the pass-through keeps the exact moment the body was sent, and
+ * sees a client that went away. (@hono/node-server with `overrideGlobalObjects: false` still sends
+ * a standard Response's short body with Content-Length, which the pass-through turns chunked.)
  */
 const KEEPS_LENGTH = /^(Bun\/|Deno\/|Cloudflare-Workers)/.test(
   ((globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent as string) ?? '',
