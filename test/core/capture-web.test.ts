@@ -221,3 +221,27 @@ test("@hono/node-server: every response goes out byte for byte as the app's own,
   assert.equal(byPath.get('/empty-204')!.response_body, '');
   assert.equal(unb64(byPath.get('/stream')!.response_body), 'streamed');
 });
+
+test('@hono/node-server: the request body is recorded whether the app reads it directly, as a stream, or never', async (t) => {
+  const { url, transport } = await serveWeb(t, {}, async (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === '/text') return new Response(`got ${await request.text()}`);
+    if (path === '/stream') {
+      let got = '';
+      for await (const chunk of request.body!) got += new TextDecoder().decode(chunk);
+      return new Response(`got ${got}`);
+    }
+    if (path === '/clone') return new Response(`got ${await request.clone().text()}`);
+    return new Response('not read');
+  });
+  const sent = { '/text': 'a=1', '/stream': 'b'.repeat(70_000), '/clone': '{"c":3}', '/ignored': 'never read by the app' };
+  for (const [path, body] of Object.entries(sent)) {
+    const response = await fetch(`${url}${path}`, { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
+    assert.equal(await response.text(), path === '/ignored' ? 'not read' : `got ${body}`, path);
+  }
+  const records = await transport.waitForRecords(4);
+  for (const [path, body] of Object.entries(sent)) {
+    const record = records.find((r) => r.raw_url === path)!;
+    assert.equal(unb64(record.request_body), body, path);
+  }
+});
