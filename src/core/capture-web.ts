@@ -401,14 +401,24 @@ function serverCache(response: Response): ServerCache | undefined {
 
 /** The body of a {@link cachedResponse}, as {@link teeResponse} records one. */
 function cachedBody(response: CachedResponse, limits: CaptureLimits, decompress: Decompress): CapturedBody | Promise<CapturedBody> {
-  const contentType = response.headers.get('content-type') ?? undefined;
   const tee = new BodyTee(limits.maxBodyBytes);
   if (response.body !== null) tee.add(response.body);
+  return teedBody(tee, response.headers, response.headers.get('content-type') ?? undefined, limits.maxBodyBytes, decompress);
+}
+
+/** What a response body's tee saw, decompressed by its Content-Encoding when it was kept whole. */
+function teedBody(
+  tee: BodyTee,
+  headers: Headers,
+  contentType: string | undefined,
+  maxBodyBytes: number,
+  decompress: Decompress,
+): CapturedBody | Promise<CapturedBody> {
   const bytes = tee.bytes();
   const truncated = tee.truncated;
-  const encoding = response.headers.get('content-encoding');
+  const encoding = headers.get('content-encoding');
   if (encoding === null || truncated) return { bytes, contentType, truncated };
-  const plain = decompress(bytes, encoding.toLowerCase(), limits.maxBodyBytes);
+  const plain = decompress(bytes, encoding.toLowerCase(), maxBodyBytes);
   return plain instanceof Promise ? plain.then((b) => ({ bytes: b, contentType, truncated })) : { bytes: plain, contentType, truncated };
 }
 
@@ -451,14 +461,7 @@ function teeResponse(
   };
   if (!limits.captureResponseBody) return empty();
   const tee = new BodyTee(limits.maxBodyBytes);
-  const body = (): CapturedBody | Promise<CapturedBody> => {
-    const bytes = tee.bytes();
-    const truncated = tee.truncated;
-    const encoding = response.headers.get('content-encoding');
-    if (encoding === null || truncated) return { bytes, contentType, truncated };
-    const plain = decompress(bytes, encoding.toLowerCase(), limits.maxBodyBytes);
-    return plain instanceof Promise ? plain.then((b) => ({ bytes: b, contentType, truncated })) : { bytes: plain, contentType, truncated };
-  };
+  const body = (): CapturedBody | Promise<CapturedBody> => teedBody(tee, response.headers, contentType, limits.maxBodyBytes, decompress);
   // An event stream is a stream whatever the runtime, and may never end: through the pass-through,
   // which passes a client's leaving on to the app at once (a clone's branch would keep it writing).
   if (KEEPS_LENGTH && !contentType?.toLowerCase().startsWith('text/event-stream')) {
