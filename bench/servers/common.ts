@@ -18,6 +18,20 @@ import { announce, fatal, serveIpc } from '../ipc-child.js';
 // V8 flags for an experiment on one variant (bench/insitu.ts), e.g. BENCH_V8_FLAGS=--no-allocation-site-pretenuring.
 if (process.env.BENCH_V8_FLAGS !== undefined) setFlagsFromString(process.env.BENCH_V8_FLAGS);
 
+/**
+ * A control for experiments (bench/insitu.ts): BENCH_SPIN_US=N makes the app spend N µs of its own
+ * CPU per request, before its response (BENCH_SPIN_AT=before, the default) or right after it
+ * (`after`), allocating nothing: a bare app as slow as the SDK's, to tell the SDK's own cost from
+ * what a slower app costs the machine (the load generator's wake-ups).
+ */
+const SPIN_US = Number(process.env.BENCH_SPIN_US ?? 0);
+export const SPIN_AT: 'before' | 'after' = process.env.BENCH_SPIN_AT === 'after' ? 'after' : 'before';
+export function spin(at: 'before' | 'after'): void {
+  if (SPIN_US <= 0 || at !== SPIN_AT) return;
+  const until = performance.now() + SPIN_US / 1000;
+  while (performance.now() < until);
+}
+
 export const ROUTE_PATH = '/users/:id';
 export const REQUEST_PATH = '/users/42';
 

@@ -12,6 +12,7 @@ import {
   responseBody,
   sdkControl,
   serveHarness,
+  spin,
   startApp,
   usage,
   type Control,
@@ -30,8 +31,10 @@ async function handler(req: IncomingMessage, res: ServerResponse): Promise<void>
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { name?: unknown };
   const json = JSON.stringify(responseBody(decodeURIComponent(match[1]!), body.name));
+  spin('before');
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) });
   res.end(json);
+  spin('after');
 }
 
 startApp(async (mode, env) => {
