@@ -147,6 +147,8 @@ export interface FakeGoogle {
   publishDenied: boolean;
   /** Forgets every token issued so far (Pub/Sub answers 401 to them). */
   revokeTokens(): void;
+  /** Pub/Sub answers 401 to every token, those issued from now on included. */
+  refuseAllTokens: boolean;
   close(): Promise<void>;
 }
 
@@ -176,6 +178,7 @@ export async function startFakeGoogle(options: {
     tokenLifetimeS: 3600,
     keyRevoked: false,
     publishDenied: false,
+    refuseAllTokens: false,
   };
   let tokenUri = '';
 
@@ -237,7 +240,7 @@ export async function startFakeGoogle(options: {
     const body = await read(req);
     const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
     const grant = bearer === undefined ? undefined : issued.get(bearer);
-    if (grant === undefined || grant.expiresAt <= Date.now()) {
+    if (grant === undefined || grant.expiresAt <= Date.now() || state.refuseAllTokens) {
       return googleError(res, 401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token.');
     }
     if (path === `/v1/${options.topic}:testIamPermissions`) {
