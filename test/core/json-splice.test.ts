@@ -414,6 +414,33 @@ describe('JSON byte splice agrees with the parse-and-walk path', () => {
     assert.ok(withheld >= RUNS * 0.2, `only ${withheld} of ${RUNS} mutations were invalid JSON`);
   });
 
+  it('long strings (read natively past 16 bytes): a quote, backslash, escape or control byte at any offset decides as JSON.parse does', () => {
+    // Plain bytes, with now and then one that a string cannot hold raw or that starts an escape,
+    // at any offset of a long run (the 8-byte words of the control-character check included).
+    const plain = fc.constantFrom(...'abcdefghij 0123456789-_.,:;{}[]'.split('').map((c) => c.charCodeAt(0)), 0xc3, 0xa9, 0xff, 0x7f, 0x20);
+    const rare = fc.constantFrom(0x00, 0x01, 0x09, 0x0a, 0x0d, 0x1f, 0x22, 0x5c);
+    const escapes = fc.constantFrom('\\n', '\\"', '\\\\', '\\u0041', '\\ud800', '\\x', '\\u12', '\\');
+    const piece = fc.oneof(
+      { weight: 30, arbitrary: plain.map((b) => Buffer.from([b])) },
+      { weight: 1, arbitrary: rare.map((b) => Buffer.from([b])) },
+      { weight: 1, arbitrary: escapes.map((e) => Buffer.from(e, 'latin1')) },
+    );
+    const longString = fc.array(piece, { minLength: 0, maxLength: 120, size: 'max' }).map((parts) => Buffer.concat(parts));
+    const { splice, general } = pair(['$.secret', '$..token']);
+    let long = 0;
+    fc.assert(
+      fc.property(longString, longString, fc.boolean(), (a, b, bare) => {
+        const body = bare
+          ? Buffer.concat([Buffer.from('"'), a, Buffer.from('"')])
+          : Buffer.concat([Buffer.from('{"note":"'), a, Buffer.from('","secret":"'), b, Buffer.from('","token":"x"}')]);
+        if (a.length > 16 || b.length > 16) long += 1;
+        agree(splice, general, body, JSON_TYPE, JSON.stringify(body.toString('latin1')));
+      }),
+      { numRuns: RUNS },
+    );
+    assert.ok(long >= RUNS * 0.5, `only ${long} of ${RUNS} cases had a string longer than 16 bytes`);
+  });
+
   it('hand-picked texts at the edge of JSON: the decision JSON.parse makes', () => {
     const texts = [
       '{"secret":01}',
