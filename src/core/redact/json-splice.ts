@@ -438,14 +438,14 @@ class Scanner {
   }
 }
 
+// Bytes of a string read one at a time before plainRun() takes over with native searches.
+const SHORT_RUN = 16;
+
 /**
  * The bytes a string cannot hold as they are: `"`, `\` and control characters. Bytes >= 0x80 need
  * no check: JSON.parse reads the decoded text, in which an invalid sequence is U+FFFD, and a quote
  * or backslash byte is never part of a sequence.
  */
-// Bytes of a string read one at a time before plainRun() takes over with native searches.
-const SHORT_RUN = 16;
-
 const SPECIAL = new Uint8Array(256);
 SPECIAL.fill(1, 0, 0x20);
 SPECIAL[0x22] = 1;
