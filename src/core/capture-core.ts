@@ -110,6 +110,50 @@ export class BodyTee {
   }
 }
 
+/** The parts of a node:http request (a Readable) the body tee uses; no node: import needed. */
+export interface BodySource {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  removeListener(event: string, listener: (...args: never[]) => void): unknown;
+  listenerCount(event: string): number;
+}
+
+/** A 'data' listener that adds each chunk to `tee`, and never throws into the app's read. */
+export function teeListener(tee: BodyTee): (chunk: unknown) => void {
+  return (chunk) => {
+    try {
+      tee.add(chunk);
+    } catch {
+      // Never let capture break the app's read.
+    }
+  };
+}
+
+/**
+ * Sees every chunk the app reads, as a 'data' listener of our own added just before the app's
+ * first reader: adding one earlier would start the stream flowing before the app asked, and a
+ * wrapper around `emit` or `push` would put an SDK frame into the stack of every error the app's
+ * parser raises while it reads (Express's development error page prints it); an adapter whose
+ * framework never shows that stack takes teePush() (capture.ts) instead. 'data' is emitted for
+ * each chunk the app takes, by `pipe()`, a 'data' listener, `read()` after 'readable', or async
+ * iteration alike; a reader already there when the SDK starts is joined at once. Returns the
+ * 'newListener' listener while it waits for the app's first reader (undefined when joined at once).
+ */
+export function teeRequest(req: BodySource, tee: BodyTee): ((event: string | symbol) => void) | undefined {
+  const onData = teeListener(tee);
+  if (req.listenerCount('data') > 0 || req.listenerCount('readable') > 0) {
+    req.on('data', onData);
+    return undefined;
+  }
+  const onNewListener = (event: string | symbol): void => {
+    if (event !== 'data' && event !== 'readable') return;
+    req.removeListener('newListener', onNewListener);
+    // Ours goes first, so it sees each chunk before the app's reader does.
+    req.on('data', onData);
+  };
+  req.on('newListener', onNewListener);
+  return onNewListener;
+}
+
 // The ISO string of the current millisecond: under load many requests start within the same one,
 // and all of a second share everything up to the milliseconds, so toISOString() runs once a second.
 // A pure function of the clock, so sharing it between clients is safe.

@@ -9,6 +9,9 @@ import {
   BodyTee,
   errorRecord,
   isoNow,
+  teeListener,
+  teeRequest,
+  type BodySource,
   type CaptureLimits,
   type CapturedBody,
   type RecordInput,
@@ -263,10 +266,8 @@ export async function observeWeb(
 }
 
 /** The parts of node's IncomingMessage read here (this module has no node: import). */
-interface NodeIncoming {
-  on(event: string, listener: (...args: never[]) => void): unknown;
-  removeListener(event: string, listener: (...args: never[]) => void): unknown;
-  listenerCount(event: string): number;
+interface NodeIncoming extends BodySource {
+  listeners(event: string): unknown[];
   readonly readableEnded: boolean;
   readonly readableDidRead: boolean;
   readonly destroyed: boolean;
@@ -289,6 +290,7 @@ function serverIncoming(request: Request): NodeIncoming | undefined {
         typeof incoming.on === 'function' &&
         typeof incoming.removeListener === 'function' &&
         typeof incoming.listenerCount === 'function' &&
+        typeof incoming.listeners === 'function' &&
         incoming.readableDidRead === false &&
         incoming.readableEnded === false &&
         incoming.destroyed === false &&
@@ -303,37 +305,20 @@ function serverIncoming(request: Request): NodeIncoming | undefined {
 }
 
 /**
- * Sees the body of `incoming` as the app reads it, by a 'data' listener of our own added just before
- * the app's first reader (as the node:http capture does). The function it returns is called once the
- * response is complete: a body the app never read is read then (node would discard it), and the
- * promise resolves once it ended.
+ * Sees the body of `incoming` as the app reads it (the node:http capture's {@link teeRequest}). The
+ * function it returns is called once the response is complete: a body the app never read is read
+ * then (node would discard it), and the promise resolves once it ended.
  */
 function incomingBody(incoming: NodeIncoming, max: number, contentType: string | undefined): () => Promise<CapturedBody> {
   const tee = new BodyTee(max);
   const result = (): CapturedBody => ({ bytes: tee.bytes(), contentType, truncated: tee.truncated });
-  const onData = (chunk: unknown): void => {
-    try {
-      tee.add(chunk);
-    } catch {
-      // Never let capture break the app's read.
-    }
-  };
-  let attached = false;
-  const onNewListener = (event: string | symbol): void => {
-    if (event !== 'data' && event !== 'readable') return;
-    incoming.removeListener('newListener', onNewListener);
-    attached = true;
-    // Ours goes first, so it sees each chunk before the app's reader does.
-    incoming.on('data', onData);
-  };
-  incoming.on('newListener', onNewListener);
+  const waiting = teeRequest(incoming, tee);
   return () => {
-    if (attached || incoming.readableEnded || incoming.destroyed) {
-      if (!attached) incoming.removeListener('newListener', onNewListener);
-      return Promise.resolve(result());
-    }
-    incoming.removeListener('newListener', onNewListener);
+    const unread = waiting !== undefined && incoming.listeners('newListener').includes(waiting);
+    if (unread) incoming.removeListener('newListener', waiting);
+    if (!unread || incoming.readableEnded || incoming.destroyed) return Promise.resolve(result());
     return new Promise((resolve) => {
+      const onData = teeListener(tee);
       const settle = (): void => {
         incoming.removeListener('end', settle);
         incoming.removeListener('close', settle);

@@ -11,6 +11,7 @@ import { setOwn } from './own.js';
 import {
   BodyTee,
   isoNow,
+  teeRequest,
   type CapturedBody,
   type CaptureLimits,
   type RecordInput,
@@ -243,36 +244,6 @@ function inherited<K extends 'write' | 'end' | 'writeHead'>(target: ServerRespon
 
 // The hooks below are anonymous on purpose: tsx/esbuild's keepNames would wrap a named function
 // expression in a `__name()` call (a defineProperty) for every request.
-
-/**
- * Sees every chunk the app reads, as a 'data' listener of our own added just before the app's
- * first reader: adding one earlier would start the stream flowing before the app asked, and a
- * wrapper around `emit` or `push` would put an SDK frame into the stack of every error the app's
- * parser raises while it reads (Express's development error page prints it); an adapter whose
- * framework never shows that stack takes teePush() instead. 'data' is emitted for each chunk the
- * app takes, by `pipe()`, a 'data' listener, `read()` after 'readable', or async iteration alike;
- * a reader already there when the SDK starts is joined at once.
- */
-function teeRequest(req: IncomingMessage, tee: BodyTee): void {
-  const onData = (chunk: unknown): void => {
-    try {
-      tee.add(chunk);
-    } catch {
-      // Never let capture break the app's read.
-    }
-  };
-  if (req.listenerCount('data') > 0 || req.listenerCount('readable') > 0) {
-    req.on('data', onData);
-    return;
-  }
-  const onNewListener = (event: string | symbol): void => {
-    if (event !== 'data' && event !== 'readable') return;
-    req.removeListener('newListener', onNewListener);
-    // Ours goes first, so it sees each chunk before the app's reader does.
-    req.on('data', onData);
-  };
-  req.on('newListener', onNewListener);
-}
 
 /**
  * Whether every body chunk is still to come through `req.push`: nothing read or buffered yet, and
