@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { httpHandler } from '../../src/adapters/http/index.js';
-import type { ApiRecord } from '../../src/index.js';
+import type { APIToolkit, ApiRecord } from '../../src/index.js';
 import { memoryClient } from '../helpers/client.js';
 import { serve } from '../helpers/http.js';
 
@@ -28,6 +28,24 @@ function app(closed: (res: ServerResponse) => void) {
   };
 }
 
+/** The app observed on loopback, and a wait until the SDK has seen `count` responses finish. */
+async function observed(t: TestContext, apitoolkit: APIToolkit): Promise<{ url: string; finished(count: number): Promise<void> }> {
+  let closed = 0;
+  const url = await serve(
+    t,
+    httpHandler(
+      apitoolkit,
+      app(() => (closed += 1)),
+    ),
+  );
+  return {
+    url,
+    finished: async (count) => {
+      while (closed < count) await new Promise((resolve) => setImmediate(resolve));
+    },
+  };
+}
+
 async function post(url: string, body: string): Promise<void> {
   const response = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
   await response.text();
@@ -35,13 +53,7 @@ async function post(url: string, body: string): Promise<void> {
 
 test('records arrive without flush(), one per request, in the order the requests finished', async (t) => {
   const { transport, apitoolkit } = memoryClient(t);
-  const url = await serve(
-    t,
-    httpHandler(
-      apitoolkit,
-      app(() => undefined),
-    ),
-  );
+  const { url } = await observed(t, apitoolkit);
   // More than one batch of held exchanges, and a remainder that only the timer sends.
   const count = 75;
   for (let i = 0; i < count; i++) await post(`${url}/r/${i}`, `{"i":${i}}`);
@@ -61,16 +73,9 @@ test('stats() counts every request that finished, at once', async (t) => {
       return record;
     },
   });
-  let closed = 0;
-  const url = await serve(
-    t,
-    httpHandler(
-      apitoolkit,
-      app(() => (closed += 1)),
-    ),
-  );
+  const { url, finished } = await observed(t, apitoolkit);
   for (let i = 0; i < 5; i++) await post(`${url}/s/${i}`, '{}');
-  while (closed < 5) await new Promise((resolve) => setImmediate(resolve));
+  await finished(5);
   // No wait for a timer: stats() itself makes records of what finished.
   const stats = apitoolkit.stats();
   assert.equal(stats.captured, 5);
@@ -80,16 +85,9 @@ test('stats() counts every request that finished, at once', async (t) => {
 
 test('shutdown() right after the responses delivers every record and leaves no timer behind', async (t) => {
   const { transport, apitoolkit } = memoryClient(t);
-  let closed = 0;
-  const url = await serve(
-    t,
-    httpHandler(
-      apitoolkit,
-      app(() => (closed += 1)),
-    ),
-  );
+  const { url, finished } = await observed(t, apitoolkit);
   for (let i = 0; i < 3; i++) await post(`${url}/d/${i}`, '{"x":1}');
-  while (closed < 3) await new Promise((resolve) => setImmediate(resolve));
+  await finished(3);
   const result = await apitoolkit.shutdown(2_000);
   assert.deepEqual(result, { flushed: true, dropped: 0 });
   assert.deepEqual(
@@ -106,16 +104,9 @@ test('shutdown() right after the responses delivers every record and leaves no t
 
 test('flush() delivers what finished just before it', async (t) => {
   const { transport, apitoolkit } = memoryClient(t, { flushIntervalMs: 60_000 });
-  let closed = 0;
-  const url = await serve(
-    t,
-    httpHandler(
-      apitoolkit,
-      app(() => (closed += 1)),
-    ),
-  );
+  const { url, finished } = await observed(t, apitoolkit);
   await post(`${url}/f`, '{}');
-  while (closed < 1) await new Promise((resolve) => setImmediate(resolve));
+  await finished(1);
   assert.equal(await apitoolkit.flush(2_000), true);
   assert.deepEqual(
     transport.records().map((r) => r.raw_url),
@@ -132,18 +123,11 @@ test('large bodies are not held: past 512 KiB of held bodies, records are made a
       return record;
     },
   });
-  let closed = 0;
-  const url = await serve(
-    t,
-    httpHandler(
-      apitoolkit,
-      app(() => (closed += 1)),
-    ),
-  );
+  const { url, finished } = await observed(t, apitoolkit);
   await post(`${url}/small`, '{}');
   const big = JSON.stringify({ pad: 'x'.repeat(600 * 1024) });
   await post(`${url}/big`, big);
-  while (closed < 2) await new Promise((resolve) => setImmediate(resolve));
+  await finished(2);
   // Its body alone is past the bound: it was made into a record when it finished (with anything
   // held before it, in order), not by the timer.
   assert.deepEqual(built, ['/small', '/big']);
