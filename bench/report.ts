@@ -186,6 +186,114 @@ export function roundsTable(group: GroupRun): string {
   return lines.join('\n');
 }
 
+/**
+ * Issue 16's targets, each app pinned to one core, with what this run measured against them: the
+ * report says plainly which are met. Added CPU, p99 and RSS are taken per round against the bare app
+ * of the same round (the apps alternate, so drift cancels), then the median over rounds.
+ */
+export const TARGETS = {
+  /** Added app CPU per request, µs. */
+  addedCpuUs: { http: 25, fastify: 30, express: 40, koa: 30, hono: 30, next: 80 } as Record<string, number>,
+  /** Throughput against bare, same round. */
+  throughput: { express: 0.85, http: 0.7, fastify: 0.7 } as Record<string, number>,
+  /** RSS under load above bare, MB. */
+  addedRssMb: 30,
+  /** p99 added at the fixed rate (Express), ms. */
+  addedP99Ms: 2,
+  /** Longest event-loop block at start-up once the app serves, ms. */
+  startupBlockMs: 10,
+} as const;
+
+/** Per round, pick(sdk) - pick(bare) of the same round. */
+export function sameRoundDiffs(app: AppRun, bare: AppRun, pick: (s: RoundSample) => number | null): number[] {
+  const diffs: number[] = [];
+  for (const s of app.samples) {
+    const b = bare.samples.find((x) => x.round === s.round);
+    const a = pick(s);
+    const c = b === undefined ? null : pick(b);
+    if (a !== null && c !== null && Number.isFinite(a) && Number.isFinite(c)) diffs.push(a - c);
+  }
+  return diffs;
+}
+
+export interface TargetRow {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+/** One row per target and framework this run measured; `met` null when the run cannot tell. */
+export function targetRows(summary: BenchSummary): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const pinned = summary.runs.find((r) => r.kind === 'pinned');
+  const pairs = (run: RunReport | undefined) =>
+    (run?.groups ?? []).flatMap((g) => {
+      const bare = g.apps.find((a) => a.app.sdk === 'none' && a.samples.length > 0);
+      const sdk = g.apps.find((a) => a.app.sdk === 'this' && a.samples.length > 0);
+      return bare === undefined || sdk === undefined ? [] : [{ group: g, bare, sdk }];
+    });
+  const signed = (x: number, digits = 0) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}`;
+  for (const { group, bare, sdk } of pairs(pinned)) {
+    const name = group.framework.name;
+    const label = group.framework.label;
+    const cpu = median(sameRoundDiffs(sdk, bare, (s) => s.cpuUsPerReq));
+    const cpuTarget = TARGETS.addedCpuUs[name];
+    rows.push({
+      target: `${label}: added app CPU per request${cpuTarget === undefined ? ' (no target)' : ` ≤ ${cpuTarget} µs`}`,
+      measured: `${fmt.int(median(values(bare.samples, (s) => s.cpuUsPerReq)))} -> ${fmt.int(median(values(sdk.samples, (s) => s.cpuUsPerReq)))} µs, **${signed(cpu)} µs**`,
+      met: cpuTarget === undefined || !Number.isFinite(cpu) ? null : cpu <= cpuTarget,
+    });
+    const ratio = median(sameRoundRatios(sdk, bare));
+    const ratioTarget = TARGETS.throughput[name];
+    if (ratioTarget !== undefined)
+      rows.push({
+        target: `${label}: throughput vs bare ≥ ${ratioTarget.toFixed(2)}×`,
+        measured: `**${fmt.ratio(ratio)}**`,
+        met: Number.isFinite(ratio) ? ratio >= ratioTarget : null,
+      });
+    const rss = (s: RoundSample) => (s.rssPeakBytes === null ? null : s.rssPeakBytes / 2 ** 20);
+    const peak = Math.max(...values(sdk.samples, rss)) - Math.max(...values(bare.samples, rss));
+    const later = sameRoundDiffs({ ...sdk, samples: sdk.samples.filter((s) => s.round > 1) }, bare, rss);
+    const steady = later.length > 0 ? median(later) : Number.NaN;
+    rows.push({
+      target: `${label}: RSS under load ≤ bare + ${TARGETS.addedRssMb} MB`,
+      measured:
+        `peak of all rounds **${signed(peak)} MB**` +
+        (Number.isFinite(steady) ? `; rounds after the first (steady state) ${signed(steady)} MB` : ''),
+      met: Number.isFinite(peak) ? peak <= TARGETS.addedRssMb : null,
+    });
+  }
+  for (const { group, bare, sdk } of pairs(summary.runs.find((r) => r.kind === 'fixed-rate'))) {
+    const p99 = median(sameRoundDiffs(sdk, bare, (s) => s.p99));
+    rows.push({
+      target: `${group.framework.label}: p99 added at a fixed ${summary.settings.rate ?? '?'} req/s ≤ ${TARGETS.addedP99Ms} ms`,
+      measured: `${fmt.ms(median(values(bare.samples, (s) => s.p99)))} -> ${fmt.ms(median(values(sdk.samples, (s) => s.p99)))} ms, **${signed(p99, 1)} ms**`,
+      met: Number.isFinite(p99) ? p99 <= TARGETS.addedP99Ms : null,
+    });
+  }
+  const block = summary.micro?.find(
+    (m) => m.stage === 'start-up' && m.case.startsWith('longest event-loop block once the app serves') && m.case.includes('with the SDK'),
+  );
+  if (block !== undefined && Number.isFinite(block.medianUs)) {
+    const ms = block.medianUs / 1000;
+    rows.push({
+      target: `start-up: longest event-loop block once the app serves ≤ ${TARGETS.startupBlockMs} ms (probe preloaded)`,
+      measured: `**${fmt.ms(ms)} ms** (median of ${block.samples})`,
+      met: ms <= TARGETS.startupBlockMs,
+    });
+  }
+  return rows;
+}
+
+export function targetsTable(summary: BenchSummary): string | null {
+  const rows = targetRows(summary);
+  if (rows.length === 0) return null;
+  const verdict = (met: boolean | null) => (met === null ? '—' : met ? 'met' : '**not met**');
+  return ['| target | this run | met? |', '|---|---|---|', ...rows.map((r) => `| ${r.target} | ${r.measured} | ${verdict(r.met)} |`)].join(
+    '\n',
+  );
+}
+
 function oneLine(text: string): string {
   return text.split('\n')[0]!.replace(/\|/g, '\\|').slice(0, 300);
 }
@@ -209,6 +317,21 @@ export function renderMarkdown(summary: BenchSummary): string {
     `- **Took** ${Math.round(summary.elapsedS)} s`,
     '',
   );
+  const targets = targetsTable(summary);
+  if (targets !== null) {
+    const rows = targetRows(summary).filter((r) => r.met !== null);
+    const missed = rows.filter((r) => r.met === false).length;
+    out.push(
+      '## Targets',
+      '',
+      `${rows.length - missed} of ${rows.length} targets met in this run` +
+        (summary.settings.quick ? ' (quick mode: the figures mean nothing)' : '') +
+        '. Where each added microsecond goes, and why what remains is not lower, is in `bench/results/INSITU.md` ("What remains").',
+      '',
+      targets,
+      '',
+    );
+  }
   for (const run of summary.runs) {
     out.push(
       run.kind === 'pinned'
