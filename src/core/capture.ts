@@ -84,6 +84,8 @@ export class Exchange implements RequestContext {
   end: ServerResponse['end'] | undefined = undefined;
   writeHead: ServerResponse['writeHead'] | undefined = undefined;
   ending = false;
+  /** A later exchange of this capture observes the same response: the hooks no longer find this one. */
+  superseded = false;
 
   constructor(req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter, state: unknown, rawUrl: string) {
     this.req = req;
@@ -109,10 +111,10 @@ export interface NodeCapture {
 /**
  * The capture of one client. What it costs per request is mostly the properties it adds to req/res:
  * Express gives every req/res an object shape of its own (`setPrototypeOf` per request), so each
- * property added copies that shape, a microsecond or two apiece. So it adds one to `req` and one to
- * `res` (the exchange: a WeakMap costs far more, in garbage collection) and only the hooks a
- * response needs. The hooks are functions of the capture, not closures made per request: with a
- * fresh `writeHead` wrapper on each response, V8 settled Koa's process in its allocation-site
+ * property added copies that shape, a microsecond or two apiece. So it adds one to `req` (the
+ * exchange: a WeakMap costs far more, in garbage collection), and to `res` only the hooks it needs
+ * (they find the exchange through `res.req`). The hooks are functions of the capture, not
+ * closures made per request: with a fresh `writeHead` wrapper on each response, V8 settled Koa's process in its allocation-site
  * pretenuring mode (every request's objects promoted: ~6.6 KB and ~30 µs of GC per request; with
  * one wrapper for all responses 5 B; bench/results/INSITU.md).
  */
@@ -125,17 +127,22 @@ export function createNodeCapture(limits: CaptureLimits, onDone: (exchange: Exch
     exchangeOf: (req) => (req as unknown as Record<symbol, Exchange | undefined> | null | undefined)?.[kExchange],
     start(req, res, adapter, state, rawUrl = receivedUrl(req)) {
       const exchange = new Exchange(req, res, adapter, state, rawUrl);
-      (req as unknown as Record<symbol, Exchange>)[kExchange] = exchange;
       if (limits.captureRequestBody && !req.readableEnded && mayHaveBody(req.headers)) {
         const tee = (exchange.requestTee = new BodyTee(limits.maxBodyBytes));
         if (adapter.requestTee === 'push' && pushMayTee(req)) teePush(req, tee);
         else teeRequest(req, tee);
       }
-      const target = res as unknown as Record<symbol, Exchange | undefined>;
       // A response observed again by this capture (its earlier exchange done) has our hooks already:
       // the new exchange takes over the earlier one's originals, so no hook ever calls itself.
-      const earlier = target[kExchange];
-      target[kExchange] = exchange;
+      const earlier = hooks.exchangeOf(res);
+      (req as unknown as Record<symbol, Exchange>)[kExchange] = exchange;
+      // The hooks find the exchange through the request (`res.req`, which node sets): a property
+      // added to a response costs Express a map of its own per request. Only a response whose `req`
+      // is not this request (none in node; kept for other runtimes) carries the exchange itself.
+      if (earlier !== undefined) earlier.superseded = true;
+      if ((res as { req?: unknown }).req !== req || Object.hasOwn(res, kExchange)) {
+        (res as unknown as Record<symbol, Exchange | undefined>)[kExchange] = exchange;
+      }
       if (limits.captureResponseBody) {
         if (res.write === hooks.write) exchange.write = earlier?.write;
         else [exchange.write, res.write] = [res.write, hooks.write];
@@ -166,11 +173,20 @@ export function createNodeCapture(limits: CaptureLimits, onDone: (exchange: Exch
  * hook does what the method it replaced would have: the one `this` inherits.
  */
 function responseHooks(kExchange: symbol, maxBodyBytes: number, onDone: (exchange: Exchange, aborted: boolean) => void) {
-  const exchangeOf = (res: ServerResponse): Exchange | undefined =>
-    (res as unknown as Record<symbol, Exchange | undefined> | null | undefined)?.[kExchange];
+  // The exchange of the response's request when it is this response's (see start()); else the one
+  // the response carries itself.
+  const exchangeOf = (res: ServerResponse): Exchange | undefined => {
+    const own = res as unknown as
+      | ({ req?: Record<symbol, Exchange | undefined> } & Record<symbol, Exchange | undefined>)
+      | null
+      | undefined;
+    const exchange = own?.req?.[kExchange];
+    return exchange !== undefined && exchange.res === res && !exchange.superseded ? exchange : own?.[kExchange];
+  };
   // The functions below are anonymous on purpose: tsx/esbuild's keepNames would wrap a named
   // function expression in a `__name()` call.
   return {
+    exchangeOf,
     write: function (this: ServerResponse, chunk: unknown, encoding?: unknown): boolean {
       const exchange = exchangeOf(this);
       try {

@@ -349,6 +349,47 @@ test('a response observed twice by one capture: the second exchange gets every b
   assert.deepEqual({ ...done[0]!.sentHeaders }, { 'x-twice': '1' });
 });
 
+test('the capture adds no property to a response but its hooks: the exchange is found through res.req', async (t) => {
+  // Express gives each response a map of its own, where every property added costs a transition
+  // made at run time (bench/results/INSITU.md).
+  const done: Exchange[] = [];
+  const capture = createNodeCapture(LIMITS, (exchange) => done.push(exchange));
+  const added: (string | symbol)[][] = [];
+  const url = await serve(t, (req, res) => {
+    const before = new Set(Reflect.ownKeys(res));
+    capture.start(req, res, PLAIN, undefined);
+    added.push(Reflect.ownKeys(res).filter((k) => !before.has(k)));
+    res.setHeader('x-set', '1');
+    res.end('body');
+  });
+  assert.equal(await (await fetch(`${url}/a`)).text(), 'body');
+  await waitFor(() => done.length === 1);
+  // writeHead too: no header was set when the capture started (see the writeHead tests above).
+  assert.deepEqual(added, [['write', 'end', 'writeHead']]);
+  assert.equal(done[0]!.responseTee?.bytes().toString(), 'body');
+});
+
+test('a response started again for another request object: it carries the new exchange itself, the first is left', async (t) => {
+  const done: Exchange[] = [];
+  const capture = createNodeCapture(LIMITS, (exchange) => done.push(exchange));
+  let second: Exchange | undefined;
+  const url = await serve(t, (req, res) => {
+    capture.start(req, res, PLAIN, undefined);
+    res.write('one,');
+    // Another request object for the same response (res.req stays the first): the hooks must now
+    // find the second exchange, not the first through res.req.
+    const other = Object.create(req) as IncomingMessage;
+    second = capture.start(other, res, PLAIN, undefined);
+    res.end('two');
+  });
+  assert.equal(await (await fetch(`${url}/other-req`)).text(), 'one,two');
+  await waitFor(() => done.length >= 1);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(done.length, 1);
+  assert.equal(done[0], second);
+  assert.equal(done[0]!.responseTee?.bytes().toString(), 'two');
+});
+
 test("a hook called on a response it never hooked does what that response's own method does, and records nothing", async (t) => {
   const done: Exchange[] = [];
   const capture = createNodeCapture(LIMITS, (exchange) => done.push(exchange));
