@@ -447,10 +447,16 @@ export class APIToolkit {
    * Gives back what the process lends a running client: an enabled AsyncLocalStorage makes every
    * async operation of the process pay for it (in Node 20, per storage), so a process that made
    * and shut down 2 000 clients ran its async code ~265x slower. Requests still in flight lose
-   * their context: reportError() then returns false for them.
+   * their context: reportError() then returns false for them. The response hooks put on a
+   * framework's prototype (Express's) come off it.
    */
   #release(): void {
     this.#context.disable();
+    try {
+      this.#capture?.release();
+    } catch (error) {
+      this.#fault(toError(error), 'capture');
+    }
   }
 
   /** The SDK's own I/O: with outgoing capture on, marked so that none of it is recorded. */

@@ -86,6 +86,11 @@ export class Exchange implements RequestContext {
   ending = false;
   /** A later exchange of this capture observes the same response: the hooks no longer find this one. */
   superseded = false;
+  /**
+   * The response inherits the write/end hooks from its framework's prototype (see onPrototype):
+   * `write` and `end` above are then the methods above that prototype.
+   */
+  viaPrototype = false;
 
   constructor(req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter, state: unknown, rawUrl: string) {
     this.req = req;
@@ -106,6 +111,8 @@ export interface NodeCapture {
   start(req: IncomingMessage, res: ServerResponse, adapter: CaptureAdapter, state: unknown, rawUrl?: string): Exchange;
   /** The exchange this capture started for `req`, if any (finished or not). */
   exchangeOf(req: IncomingMessage): Exchange | undefined;
+  /** Takes the hooks off the framework prototypes it put them on (see {@link createNodeCapture}). */
+  release(): void;
 }
 
 /**
@@ -144,10 +151,19 @@ export function createNodeCapture(limits: CaptureLimits, onDone: (exchange: Exch
         (res as unknown as Record<symbol, Exchange | undefined>)[kExchange] = exchange;
       }
       if (limits.captureResponseBody) {
-        if (res.write === hooks.write) exchange.write = earlier?.write;
-        else [exchange.write, res.write] = [res.write, hooks.write];
-        if (res.end === hooks.end) exchange.end = earlier?.end;
-        else [exchange.end, res.end] = [res.end, hooks.end];
+        // On a framework's own response prototype (Express's) the hooks are put once: a response
+        // that inherits both from there (nothing of its own in front of them) gets no property.
+        const above = hooks.onPrototype(res);
+        if (above !== undefined && res.write === hooks.protoWrite && res.end === hooks.protoEnd) {
+          exchange.viaPrototype = true;
+          exchange.write = above.write;
+          exchange.end = above.end;
+        } else {
+          if (res.write === hooks.write) exchange.write = earlier?.write;
+          else [exchange.write, res.write] = [res.write, hooks.write];
+          if (res.end === hooks.end) exchange.end = earlier?.end;
+          else [exchange.end, res.end] = [res.end, hooks.end];
+        }
       }
       // Once a header is set, writeHead() always keeps its headers in getHeaders(): its fast path
       // (see hooks.writeHead) is only taken while none is. Express has set X-Powered-By by now.
@@ -161,6 +177,7 @@ export function createNodeCapture(limits: CaptureLimits, onDone: (exchange: Exch
       res.on('close', hooks.onClose);
       return exchange;
     },
+    release: () => hooks.release(),
   };
 }
 
@@ -183,43 +200,116 @@ function responseHooks(kExchange: symbol, maxBodyBytes: number, onDone: (exchang
     const exchange = own?.req?.[kExchange];
     return exchange !== undefined && exchange.res === res && !exchange.superseded ? exchange : own?.[kExchange];
   };
+  // Framework response prototypes given protoWrite/protoEnd (see onPrototype); false: left alone.
+  const prototypes = new Map<object, boolean>();
+  // The bounded tee of what write()/end() is handed. A write after end() fails and sends nothing:
+  // it is not part of the body. A response class whose end() calls this.write() (light-my-request,
+  // i.e. Fastify's inject()) must not have end()'s chunk counted twice.
+  const teeWrite = (exchange: Exchange, res: ServerResponse, chunk: unknown, encoding: unknown): void => {
+    try {
+      if (!res.writableEnded && !exchange.ending && sendsBody(res))
+        (exchange.responseTee ??= new BodyTee(maxBodyBytes)).add(chunk, encoding);
+    } catch {
+      // Never let capture break the response.
+    }
+  };
+  // end() after end() writes nothing; counting it would duplicate the tail.
+  const teeEnd = (exchange: Exchange, res: ServerResponse, chunk: unknown, encoding: unknown): void => {
+    try {
+      if (!res.writableEnded && chunk !== undefined && typeof chunk !== 'function' && sendsBody(res)) {
+        (exchange.responseTee ??= new BodyTee(maxBodyBytes)).add(chunk, encoding);
+      }
+    } catch {
+      // Never let capture break the response.
+    }
+  };
+  const callEnd = (exchange: Exchange, res: ServerResponse, end: ServerResponse['end'], args: IArguments): ServerResponse => {
+    exchange.ending = true;
+    try {
+      return end.apply(res, args as unknown as Parameters<typeof end>);
+    } finally {
+      exchange.ending = false;
+    }
+  };
   // The functions below are anonymous on purpose: tsx/esbuild's keepNames would wrap a named
   // function expression in a `__name()` call.
-  return {
+  const hooks = {
     exchangeOf,
+    /**
+     * Express sets a prototype of its own on every response (`app.response`, whose prototype is
+     * Express's `response`, then node's ServerResponse.prototype), and in V8 that gives each response
+     * a map of its own: every property added to one is a map transition made at run time, per
+     * request. So protoWrite/protoEnd go once on the framework's prototype just above node's, when
+     * it has no write/end of its own, and a response that inherits them needs no property. Returns
+     * the methods above that prototype, or undefined for a response of node's own class or a
+     * prototype left alone.
+     */
+    onPrototype(res: ServerResponse): { write: ServerResponse['write']; end: ServerResponse['end'] } | undefined {
+      const proto = frameworkPrototype(res);
+      if (proto === undefined) return undefined;
+      let hooked = prototypes.get(proto);
+      if (hooked === undefined) {
+        hooked = !Object.hasOwn(proto, 'write') && !Object.hasOwn(proto, 'end') && Object.isExtensible(proto);
+        if (hooked) {
+          for (const [name, value] of [
+            ['write', hooks.protoWrite],
+            ['end', hooks.protoEnd],
+          ] as const) {
+            Object.defineProperty(proto, name, { value, writable: true, enumerable: false, configurable: true });
+          }
+        }
+        prototypes.set(proto, hooked);
+      }
+      if (!hooked) return undefined;
+      const above = Object.getPrototypeOf(proto) as ServerResponse;
+      return { write: above.write, end: above.end };
+    },
+    /** Takes protoWrite/protoEnd off the prototypes they were put on, where they are still there. */
+    release(): void {
+      for (const [proto, hooked] of prototypes) {
+        if (!hooked) continue;
+        if (Object.getOwnPropertyDescriptor(proto, 'write')?.value === hooks.protoWrite) Reflect.deleteProperty(proto, 'write');
+        if (Object.getOwnPropertyDescriptor(proto, 'end')?.value === hooks.protoEnd) Reflect.deleteProperty(proto, 'end');
+      }
+      prototypes.clear();
+    },
+    /**
+     * write() on a framework's prototype: tees only for an exchange whose response inherits it
+     * (`viaPrototype`), then calls the method above that prototype, never an exchange's own original:
+     * what captured it before the capture started (compression mounted first keeps it as its
+     * `_write`) may call it again under the response's own hooks.
+     */
+    protoWrite: function (this: ServerResponse, chunk: unknown, encoding?: unknown): boolean {
+      const exchange = exchangeOf(this);
+      const mine = exchange?.viaPrototype ? exchange : undefined;
+      if (mine !== undefined) teeWrite(mine, this, chunk, encoding);
+      const write = mine?.write ?? above(this, 'write', hooks.protoWrite);
+      return write.apply(this, arguments as unknown as Parameters<typeof write>);
+    } as ServerResponse['write'],
+    protoEnd: function (this: ServerResponse, chunk?: unknown, encoding?: unknown): ServerResponse {
+      const exchange = exchangeOf(this);
+      const mine = exchange?.viaPrototype ? exchange : undefined;
+      if (mine === undefined) {
+        const end = above(this, 'end', hooks.protoEnd);
+        return end.apply(this, arguments as unknown as Parameters<typeof end>);
+      }
+      teeEnd(mine, this, chunk, encoding);
+      return callEnd(mine, this, mine.end ?? above(this, 'end', hooks.protoEnd), arguments);
+    } as ServerResponse['end'],
     write: function (this: ServerResponse, chunk: unknown, encoding?: unknown): boolean {
       const exchange = exchangeOf(this);
-      try {
-        // A write after end() fails and sends nothing: it is not part of the body. A response class
-        // whose end() calls this.write() (light-my-request, i.e. Fastify's inject()) must not have
-        // end()'s chunk counted twice.
-        if (exchange !== undefined && !this.writableEnded && !exchange.ending && sendsBody(this)) {
-          (exchange.responseTee ??= new BodyTee(maxBodyBytes)).add(chunk, encoding);
-        }
-      } catch {
-        // Never let capture break the response.
-      }
-      const write = exchange?.write ?? inherited(this, 'write');
+      if (exchange !== undefined && !exchange.viaPrototype) teeWrite(exchange, this, chunk, encoding);
+      const write = (exchange?.viaPrototype === false ? exchange.write : undefined) ?? inherited(this, 'write');
       return write.apply(this, arguments as unknown as Parameters<typeof write>);
     } as ServerResponse['write'],
     end: function (this: ServerResponse, chunk?: unknown, encoding?: unknown): ServerResponse {
       const exchange = exchangeOf(this);
-      const end = exchange?.end ?? inherited(this, 'end');
-      if (exchange === undefined) return end.apply(this, arguments as unknown as Parameters<typeof end>);
-      // end() after end() writes nothing; counting it would duplicate the tail.
-      if (!this.writableEnded && chunk !== undefined && typeof chunk !== 'function' && sendsBody(this)) {
-        try {
-          (exchange.responseTee ??= new BodyTee(maxBodyBytes)).add(chunk, encoding);
-        } catch {
-          // Never let capture break the response.
-        }
-      }
-      exchange.ending = true;
-      try {
+      if (exchange === undefined || exchange.viaPrototype) {
+        const end = inherited(this, 'end');
         return end.apply(this, arguments as unknown as Parameters<typeof end>);
-      } finally {
-        exchange.ending = false;
       }
+      teeEnd(exchange, this, chunk, encoding);
+      return callEnd(exchange, this, exchange.end ?? inherited(this, 'end'), arguments);
     } as ServerResponse['end'],
     writeHead: function (this: ServerResponse, _status: unknown, reason?: unknown, headers?: unknown): ServerResponse {
       const exchange = exchangeOf(this);
@@ -246,6 +336,40 @@ function responseHooks(kExchange: symbol, maxBodyBytes: number, onDone: (exchang
       onDone(exchange, !exchange.finished && !this.writableFinished);
     },
   };
+  return hooks;
+}
+
+/**
+ * The prototype of a framework's own in `res`'s chain, just above node's ServerResponse.prototype
+ * (Express's `response`); undefined for a response of node's own class, or a chain without it.
+ */
+function frameworkPrototype(res: ServerResponse): object | undefined {
+  let proto: unknown = typeof res === 'object' && res !== null ? Object.getPrototypeOf(res) : null;
+  if (proto === ServerResponse.prototype) return undefined;
+  for (let depth = 0; depth < 8 && typeof proto === 'object' && proto !== null; depth += 1) {
+    const above: unknown = Object.getPrototypeOf(proto);
+    if (above === ServerResponse.prototype) return proto;
+    proto = above;
+  }
+  return undefined;
+}
+
+/**
+ * The method above the prototype in `target`'s chain that has `hook` as its own `name` (what that
+ * prototype had before the hook was put on it); what `target` inherits when none has it.
+ */
+function above<K extends 'write' | 'end'>(target: ServerResponse, name: K, hook: ServerResponse[K]): ServerResponse[K] {
+  let proto: unknown = typeof target === 'object' && target !== null ? Object.getPrototypeOf(target) : null;
+  for (let depth = 0; depth < 16 && typeof proto === 'object' && proto !== null; depth += 1) {
+    if (Object.getOwnPropertyDescriptor(proto, name)?.value === hook) {
+      const method: unknown = Reflect.get(Object.getPrototypeOf(proto) ?? {}, name, target);
+      if (typeof method === 'function' && method !== hook) return method as ServerResponse[K];
+      break;
+    }
+    proto = Object.getPrototypeOf(proto);
+  }
+  const method = inherited(target, name);
+  return method === hook ? ServerResponse.prototype[name] : method;
 }
 
 /**

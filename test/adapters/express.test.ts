@@ -13,7 +13,7 @@ import { expressErrorHandler, expressMiddleware } from '../../src/adapters/expre
 import { expressVersions } from '../helpers/express.js';
 import { serve, unb64, unb64json } from '../helpers/http.js';
 import { until } from '../helpers/wait.js';
-import { memoryClient } from '../helpers/client.js';
+import { memoryClient, oneRecord } from '../helpers/client.js';
 
 type Express = (typeof expressVersions)[number]['express'];
 
@@ -423,6 +423,124 @@ for (const { name, version, express } of expressVersions) {
       assert.equal(await (await fetch(`${offUrl}/stream`)).text(), 'part one, part two, end');
       assert.equal((await fetch(`${offUrl}/boom`)).status, 500);
       assert.equal(off.stats().captured, 0);
+    });
+  });
+}
+
+for (const { name, express } of expressVersions) {
+  describe(`${name}: the response hooks sit on Express's own response prototype`, () => {
+    // Express sets a prototype of its own on every response, which gives each a map of its own in
+    // V8: a property added per request is a map transition made at run time. The write/end hooks
+    // go once on express.response instead (src/core/capture.ts, onPrototype).
+    const base = express.response as object;
+
+    test('no hook property on a response; on express.response while the client runs, gone after shutdown', async (t) => {
+      assert.equal(Object.hasOwn(base, 'write'), false, 'a client of an earlier test left its hooks');
+      const { transport, apitoolkit } = client(t);
+      const own: string[][] = [];
+      const app = express();
+      app.use(expressMiddleware(apitoolkit));
+      app.get('/users/:id', (req, res) => {
+        own.push(['write', 'end'].filter((k) => Object.hasOwn(res, k)));
+        res.json({ id: Number(req.params.id), token: 'x' });
+      });
+      const url = await serve(t, app);
+      const body = await (await fetch(`${url}/users/1`)).text();
+      assert.equal(body, '{"id":1,"token":"x"}');
+      const record = await oneRecord(apitoolkit, transport);
+      assert.equal(unb64(record.response_body), body);
+      assert.deepEqual(own, [[]]);
+      assert.equal(typeof Object.getOwnPropertyDescriptor(base, 'write')?.value, 'function');
+      assert.equal(typeof Object.getOwnPropertyDescriptor(base, 'end')?.value, 'function');
+      await apitoolkit.shutdown(1_000);
+      assert.equal(Object.hasOwn(base, 'write'), false);
+      assert.equal(Object.hasOwn(base, 'end'), false);
+      // The app still answers, unobserved, byte for byte.
+      assert.equal(await (await fetch(`${url}/users/2`)).text(), '{"id":2,"token":"x"}');
+    });
+
+    test('a sub-app with the SDK: what the parent writes after the sub-app is done is recorded too', async (t) => {
+      const { transport, apitoolkit } = client(t);
+      const sub = express();
+      sub.use(expressMiddleware(apitoolkit));
+      sub.get('/fail', (_req, res, next) => {
+        res.setHeader('content-type', 'text/plain');
+        res.write('from the sub-app; ');
+        next(new Error('handled by the parent'));
+      });
+      const app = express();
+      app.use('/sub', sub);
+      app.use((err: Error, _req: unknown, res: { end(s: string): void }, _next: unknown) => res.end(`from the parent: ${err.message}`));
+      const url = await serve(t, app);
+      const body = await (await fetch(`${url}/sub/fail`)).text();
+      assert.equal(body, 'from the sub-app; from the parent: handled by the parent');
+      const record = await oneRecord(apitoolkit, transport);
+      assert.equal(unb64(record.response_body), body);
+    });
+
+    test('an ignored path and another app without the SDK go through the hooks unchanged, recording nothing', async (t) => {
+      const { transport, apitoolkit } = client(t, { ignorePaths: ['/skip'] });
+      const app = express();
+      app.use(expressMiddleware(apitoolkit));
+      app.get('/skip', (_req, res) => {
+        res.write('a,');
+        res.end('b');
+      });
+      app.get('/keep', (_req, res) => res.send('kept'));
+      const plain = express();
+      plain.get('/x', (_req, res) => res.json({ plain: true }));
+      const url = await serve(t, app);
+      const plainUrl = await serve(t, plain);
+      assert.equal(await (await fetch(`${url}/skip`)).text(), 'a,b');
+      assert.equal(await (await fetch(`${plainUrl}/x`)).text(), '{"plain":true}');
+      assert.equal(await (await fetch(`${url}/keep`)).text(), 'kept');
+      const record = await oneRecord(apitoolkit, transport);
+      assert.equal(record.raw_url, '/keep');
+      assert.equal(unb64(record.response_body), 'kept');
+    });
+
+    test('compression mounted before the SDK keeps the prototype hook as its original: no loop, the plain body recorded', async (t) => {
+      const { transport, apitoolkit } = client(t);
+      const app = express();
+      app.use('/pre', compression({ threshold: 0 }));
+      app.use(expressMiddleware(apitoolkit));
+      app.get('/first', (_req, res) => res.send('hooks the prototype'));
+      app.get('/pre/text', (_req, res) => {
+        res.type('text/plain');
+        res.write('x'.repeat(2_000));
+        res.end('tail');
+      });
+      const url = await serve(t, app);
+      await fetch(`${url}/first`);
+      const response = await fetch(`${url}/pre/text`, { headers: { 'accept-encoding': 'gzip' }, signal: AbortSignal.timeout(5_000) });
+      assert.equal(response.headers.get('content-encoding'), 'gzip');
+      assert.equal(await response.text(), `${'x'.repeat(2_000)}tail`);
+      const records = await transport.waitForRecords(2);
+      assert.deepEqual(
+        records.map((r) => r.raw_url),
+        ['/first', '/pre/text'],
+      );
+      assert.equal(unb64(records[1]!.response_body), `${'x'.repeat(2_000)}tail`);
+    });
+
+    test('two clients on one app each record the whole body, also after the first is shut down', async (t) => {
+      const one = client(t);
+      const two = client(t);
+      const app = express();
+      app.use(expressMiddleware(one.apitoolkit), expressMiddleware(two.apitoolkit));
+      app.get('/stream', (_req, res) => {
+        res.write('part one, ');
+        setTimeout(() => res.end('part two'), 5);
+      });
+      const url = await serve(t, app);
+      assert.equal(await (await fetch(`${url}/stream`)).text(), 'part one, part two');
+      for (const { apitoolkit, transport } of [one, two]) {
+        assert.equal(unb64((await oneRecord(apitoolkit, transport)).response_body), 'part one, part two');
+      }
+      await one.apitoolkit.shutdown(1_000);
+      assert.equal(await (await fetch(`${url}/stream`)).text(), 'part one, part two');
+      const records = await two.transport.waitForRecords(2);
+      assert.equal(unb64(records[1]!.response_body), 'part one, part two');
     });
   });
 }
