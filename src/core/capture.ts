@@ -120,7 +120,8 @@ export interface NodeCapture {
  * Express gives every req/res an object shape of its own (`setPrototypeOf` per request), so each
  * property added copies that shape, a microsecond or two apiece. So it adds one to `req` (the
  * exchange: a WeakMap costs far more, in garbage collection), and to `res` only the hooks it needs
- * (they find the exchange through `res.req`). The hooks are functions of the capture, not
+ * (they find the exchange through `res.req`), none where they sit on the framework's own response
+ * prototype (Express's; see onPrototype). The hooks are functions of the capture, not
  * closures made per request: with a fresh `writeHead` wrapper on each response, V8 settled Koa's process in its allocation-site
  * pretenuring mode (every request's objects promoted: ~6.6 KB and ~30 µs of GC per request; with
  * one wrapper for all responses 5 B; bench/results/INSITU.md).
