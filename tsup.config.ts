@@ -13,6 +13,19 @@ const webZlib: Plugin = {
   },
 };
 
+/**
+ * json-p3 goes into the bundle as its ES module build: imported from our ESM build as the package's
+ * `main` (CommonJS), node would run its CommonJS lexer over 150 KB and load it apart, a block of
+ * ~10 ms on the app's thread at start-up (bench/results/INSITU.md).
+ */
+const jsonP3Esm: Plugin = {
+  name: 'apitoolkit-json-p3-esm',
+  setup(build) {
+    const esm = fileURLToPath(new URL('./node_modules/json-p3/dist/json-p3.esm.js', import.meta.url));
+    build.onResolve({ filter: /^json-p3$/ }, () => ({ path: esm }));
+  },
+};
+
 // Two builds. The Node build (Node and Bun): ESM (.js + .d.ts) and CommonJS (.cjs + .d.cts), one
 // entry per subpath. The Web build (dist/web, ESM only, no `node:` import): what the `workerd`,
 // `edge-light` and `deno` export conditions resolve; it shares the Node build's type declarations.
@@ -42,7 +55,8 @@ export default defineConfig([
     // import.meta.url in the CommonJS build (the package's version, axios through createRequire).
     shims: true,
     splitting: true,
-    esbuildPlugins: [leakPackages],
+    noExternal: ['json-p3'],
+    esbuildPlugins: [leakPackages, jsonP3Esm],
     // The inspector's page files ship as they are (src/collector/inspector/assets.ts finds them here).
     onSuccess: async () => {
       cpSync('src/collector/inspector/assets', 'dist/inspector', { recursive: true, filter: (path) => !path.endsWith('tsconfig.json') });
@@ -65,10 +79,10 @@ export default defineConfig([
     platform: 'neutral',
     splitting: true,
     // The `buffer` polyfill goes into the bundle: it must never resolve to a runtime's node:buffer.
-    noExternal: ['buffer'],
+    noExternal: ['buffer', 'json-p3'],
     // Keep `node:` on imports, so that webZlib sees redaction's and check-package.mjs any other.
     removeNodeProtocol: false,
-    esbuildPlugins: [leakPackages, webZlib],
+    esbuildPlugins: [leakPackages, jsonP3Esm, webZlib],
     esbuildOptions(options) {
       options.inject = ['src/web/buffer.ts'];
       options.mainFields = ['module', 'main'];

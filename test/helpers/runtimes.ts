@@ -49,7 +49,7 @@ export function makeAppDir(): { dir: string; remove(): void } {
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'runtime-app', private: true, type: 'module' }));
   mkdirSync(join(dir, 'node_modules'));
   symlinkSync(repo, join(dir, 'node_modules/apitoolkit-node'), 'dir');
-  for (const name of ['hono', 'express', 'fastify', 'json-p3', 'fastify-plugin']) {
+  for (const name of ['hono', 'express', 'fastify', 'fastify-plugin']) {
     symlinkSync(join(repo, 'node_modules', name), join(dir, 'node_modules', name), 'dir');
   }
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
