@@ -69,14 +69,17 @@ const REQUEST_BODY_KEY = '"request_body":"';
 const RESPONSE_BODY_KEY = '","response_body":"';
 
 /**
- * A record's JSON in parts, for {@link writeDirect}: `before` + the request body + `","response_body":"`
- * + the response body + `after`, `size` bytes in all.
+ * A record's JSON in parts, for {@link writeDirect}: `head` (JSON.stringify of the members before the
+ * bodies) less its `}`, `,"request_body":"`, the request body, `","response_body":"`, the response
+ * body, `"`, then `tail` (JSON.stringify of the members after them) with `,` for its `{`; `size`
+ * bytes in all. The two JSON strings are kept as JSON.stringify made them: cutting and joining them
+ * as strings made a third string, flattened (copied) again to count its bytes.
  */
 export interface DirectRecord {
-  readonly before: string;
+  readonly head: string;
   readonly requestBody: string;
   readonly responseBody: string;
-  readonly after: string;
+  readonly tail: string;
   readonly size: number;
 }
 
@@ -125,20 +128,23 @@ export function prepareDirect(record: ApiRecord): DirectRecord | undefined {
     msg_id: r.msg_id,
     parent_id: r.parent_id,
   });
-  // `{...}` without its `}` (or just `{` when every member was left out), then the bodies, then
-  // `,...}` (or just `}`).
-  const before = (head.length > 2 ? `${head.slice(0, -1)},` : '{') + REQUEST_BODY_KEY;
-  const after = tail.length > 2 ? `",${tail.slice(1)}` : '"}';
+  // `{...` and `,` (or just `{` when every member was left out), then `"request_body":"`...; after
+  // the response body `",...}` (or just `"}`).
   const size =
-    Buffer.byteLength(before, 'utf8') +
+    Buffer.byteLength(head, 'utf8') -
+    (head.length > 2 ? 0 : 1) +
+    REQUEST_BODY_KEY.length +
     requestBody.length +
     RESPONSE_BODY_KEY.length +
     responseBody.length +
-    Buffer.byteLength(after, 'utf8');
+    (tail.length > 2 ? Buffer.byteLength(tail, 'utf8') + 1 : 2);
   // Refused by the caller anyway: no need to build it.
   if (size > MAX_MESSAGE_BYTES) throw tooLarge(size);
-  return { before, requestBody, responseBody, after, size };
+  return { head, requestBody, responseBody, tail, size };
 }
+
+const COMMA = 0x2c;
+const QUOTE = 0x22;
 
 /**
  * Writes a {@link prepareDirect} record into `target` at `offset` (`size` bytes of room); returns the
@@ -146,11 +152,25 @@ export function prepareDirect(record: ApiRecord): DirectRecord | undefined {
  * are then not the record's JSON).
  */
 export function writeDirect(d: DirectRecord, target: Buffer, offset: number): number {
-  let at = offset + target.write(d.before, offset, 'utf8');
+  // The head ends with its `}`: a `,` in its place, or, with no member, nothing.
+  let at = offset + target.write(d.head, offset, 'utf8');
+  if (d.head.length > 2) target[at - 1] = COMMA;
+  else at -= 1;
+  at += target.write(REQUEST_BODY_KEY, at, 'latin1');
   at += target.write(d.requestBody, at, 'latin1');
   at += target.write(RESPONSE_BODY_KEY, at, 'latin1');
   at += target.write(d.responseBody, at, 'latin1');
-  at += target.write(d.after, at, 'utf8');
+  target[at] = QUOTE;
+  at += 1;
+  if (d.tail.length > 2) {
+    // The tail begins with its `{`: a `,` in its place.
+    const start = at;
+    at += target.write(d.tail, at, 'utf8');
+    target[start] = COMMA;
+  } else {
+    target[at] = 0x7d; // `}`
+    at += 1;
+  }
   return at;
 }
 

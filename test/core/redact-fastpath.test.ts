@@ -377,6 +377,18 @@ describe('encode fast path agrees with JSON.stringify', () => {
     );
   });
 
+  it('records whose members before or after the bodies are all left out: the same bytes', () => {
+    const keys = Object.keys(fc.sample(recordArb, 1)[0]!);
+    const record = (value: (key: string) => unknown) => Object.fromEntries(keys.map((k) => [k, value(k)])) as unknown as ApiRecord;
+    const cases = [
+      record((k) => (k.endsWith('_body') ? 'QUJD' : undefined)), // `{"request_body":...,"response_body":...}`
+      record((k) => (k.endsWith('_body') ? '' : k === 'timestamp' ? 'é✓' : undefined)), // nothing after the bodies
+      record((k) => (k.endsWith('_body') ? 'eA==' : k === 'msg_id' ? '😀"\\' : undefined)), // nothing before them
+      record((k) => (k.endsWith('_body') ? 'eA==' : `${k} ü`)),
+    ];
+    for (const r of cases) sameAsStringify(r, true);
+  });
+
   it("records that are not the SDK's shape fall back to JSON.stringify", () => {
     fc.assert(
       fc.property(recordArb, fc.integer({ min: 0, max: 22 }), fc.integer({ min: 0, max: 5 }), (record, at, how) => {
