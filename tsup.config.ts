@@ -1,6 +1,7 @@
 import { cpSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Plugin } from 'esbuild';
+import { transform, type Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 import { leakPackages } from './scripts/esbuild-leak-packages.js';
 
@@ -16,13 +17,28 @@ const webZlib: Plugin = {
 /**
  * json-p3 goes into the bundle as its ES module build: imported from our ESM build as the package's
  * `main` (CommonJS), node would run its CommonJS lexer over 150 KB and load it apart, a block of
- * ~10 ms on the app's thread at start-up (bench/results/INSITU.md).
+ * ~10 ms on the app's thread at start-up (bench/results/INSITU.md). Minified as it is loaded
+ * (150 -> ~70 KB to compile at start-up; its errors set their names themselves), with a source map
+ * of its own that points at one placeholder, so dist's maps do not carry its text three times.
  */
 const jsonP3Esm: Plugin = {
   name: 'apitoolkit-json-p3-esm',
   setup(build) {
     const esm = fileURLToPath(new URL('./node_modules/json-p3/dist/json-p3.esm.js', import.meta.url));
+    const placeholder = Buffer.from(
+      JSON.stringify({
+        version: 3,
+        sources: ['json-p3 2.3.1 (bundled, see docs/third-party-notices.md)'],
+        sourcesContent: [''],
+        names: [],
+        mappings: 'AAAA',
+      }),
+    ).toString('base64');
     build.onResolve({ filter: /^json-p3$/ }, () => ({ path: esm }));
+    build.onLoad({ filter: /[\\/]json-p3[\\/]dist[\\/]json-p3\.esm\.js$/ }, async (args) => {
+      const { code } = await transform(await readFile(args.path, 'utf8'), { loader: 'js', minify: true, legalComments: 'inline' });
+      return { contents: `${code}\n//# sourceMappingURL=data:application/json;base64,${placeholder}\n`, loader: 'js' };
+    });
   },
 };
 
