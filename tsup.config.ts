@@ -1,9 +1,8 @@
 import { cpSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { transform, type Plugin } from 'esbuild';
+import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
-import { leakPackages } from './scripts/esbuild-leak-packages.js';
+import { leakPackages, minifiedWithPlaceholderMap } from './scripts/esbuild-leak-packages.js';
 
 /** The Web build: redaction's `node:zlib` (gunzip of a body of unknown type) is src/web/zlib.ts. */
 const webZlib: Plugin = {
@@ -25,20 +24,11 @@ const jsonP3Esm: Plugin = {
   name: 'apitoolkit-json-p3-esm',
   setup(build) {
     const esm = fileURLToPath(new URL('./node_modules/json-p3/dist/json-p3.esm.js', import.meta.url));
-    const placeholder = Buffer.from(
-      JSON.stringify({
-        version: 3,
-        sources: ['json-p3 2.3.1 (bundled, see docs/third-party-notices.md)'],
-        sourcesContent: [''],
-        names: [],
-        mappings: 'AAAA',
-      }),
-    ).toString('base64');
     build.onResolve({ filter: /^json-p3$/ }, () => ({ path: esm }));
-    build.onLoad({ filter: /[\\/]json-p3[\\/]dist[\\/]json-p3\.esm\.js$/ }, async (args) => {
-      const { code } = await transform(await readFile(args.path, 'utf8'), { loader: 'js', minify: true, legalComments: 'inline' });
-      return { contents: `${code}\n//# sourceMappingURL=data:application/json;base64,${placeholder}\n`, loader: 'js' };
-    });
+    build.onLoad({ filter: /[\\/]json-p3[\\/]dist[\\/]json-p3\.esm\.js$/ }, async (args) => ({
+      contents: await minifiedWithPlaceholderMap(args.path, 'json-p3 2.3.1 (bundled, see docs/third-party-notices.md)'),
+      loader: 'js',
+    }));
   },
 };
 

@@ -13,15 +13,16 @@ const LEAK_PACKAGES =
   /[\\/]node_modules[\\/](@secretlint[\\/]secretlint-rule-preset-recommend|stdnum|libphonenumber-js|credit-card-type)[\\/]/;
 const NODE_SHIM = fileURLToPath(new URL('../src/leaks/node-shim.ts', import.meta.url));
 
-const EMPTY_MAP = Buffer.from(
-  JSON.stringify({
-    version: 3,
-    sources: ['leak-finder-patterns (bundled, see docs/third-party-notices.md)'],
-    sourcesContent: [''],
-    names: [],
-    mappings: 'AAAA',
-  }),
-).toString('base64');
+/**
+ * A bundled third-party file, minified, with a source map of its own that points at one empty
+ * placeholder named `label`: dist's maps then carry none of its (minified, third-party) text. Also
+ * used by tsup.config.ts for json-p3.
+ */
+export async function minifiedWithPlaceholderMap(path: string, label: string): Promise<string> {
+  const { code } = await transform(await readFile(path, 'utf8'), { loader: 'js', minify: true, legalComments: 'inline' });
+  const map = { version: 3, sources: [label], sourcesContent: [''], names: [], mappings: 'AAAA' };
+  return `${code}\n//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}\n`;
+}
 
 export const leakPackages: Plugin = {
   name: 'apitoolkit-leak-packages',
@@ -29,11 +30,9 @@ export const leakPackages: Plugin = {
     build.onResolve({ filter: /^node:(path|fs|crypto)$/ }, (args) => (LEAK_PACKAGES.test(args.importer) ? { path: NODE_SHIM } : undefined));
     build.onLoad({ filter: LEAK_PACKAGES }, async (args) => {
       if (!/\.(c|m)?js$/.test(args.path)) return undefined;
-      const source = await readFile(args.path, 'utf8');
-      const { code } = await transform(source, { loader: 'js', minify: true, legalComments: 'inline' });
-      // A source map of their own that points at one empty placeholder: dist's maps then carry none
-      // of their (minified, third-party) text: 570 KB less in dist.
-      return { contents: `${code}\n//# sourceMappingURL=data:application/json;base64,${EMPTY_MAP}\n`, loader: 'js' };
+      // 570 KB less in dist than with their text in the maps.
+      const contents = await minifiedWithPlaceholderMap(args.path, 'leak-finder-patterns (bundled, see docs/third-party-notices.md)');
+      return { contents, loader: 'js' };
     });
   },
 };
