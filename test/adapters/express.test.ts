@@ -457,6 +457,8 @@ for (const { name, express } of expressVersions) {
       assert.equal(Object.hasOwn(base, 'end'), false);
       // The app still answers, unobserved, byte for byte.
       assert.equal(await (await fetch(`${url}/users/2`)).text(), '{"id":2,"token":"x"}');
+      // A request after shutdown puts nothing back.
+      assert.equal(Object.hasOwn(base, 'write') || Object.hasOwn(base, 'end'), false);
     });
 
     test('a sub-app with the SDK: what the parent writes after the sub-app is done is recorded too', async (t) => {
