@@ -154,11 +154,11 @@ export function createNodeCapture(limits: CaptureLimits, onDone: (exchange: Exch
       if (limits.captureResponseBody) {
         // On a framework's own response prototype (Express's) the hooks are put once: a response
         // that inherits both from there (nothing of its own in front of them) gets no property.
-        const above = hooks.onPrototype(res);
-        if (above !== undefined && res.write === hooks.protoWrite && res.end === hooks.protoEnd) {
+        const parent = hooks.onPrototype(res);
+        if (parent !== undefined && res.write === hooks.protoWrite && res.end === hooks.protoEnd) {
           exchange.viaPrototype = true;
-          exchange.write = above.write;
-          exchange.end = above.end;
+          exchange.write = parent.write;
+          exchange.end = parent.end;
         } else {
           if (res.write === hooks.write) exchange.write = earlier?.write;
           else [exchange.write, res.write] = [res.write, hooks.write];
@@ -242,10 +242,11 @@ function responseHooks(kExchange: symbol, maxBodyBytes: number, onDone: (exchang
      * a map of its own: every property added to one is a map transition made at run time, per
      * request. So protoWrite/protoEnd go once on the framework's prototype just above node's, when
      * it has no write/end of its own, and a response that inherits them needs no property. Returns
-     * the methods above that prototype, or undefined for a response of node's own class or a
-     * prototype left alone.
+     * that prototype's own prototype (whose write/end the hooks call; read per request, so a patch
+     * of node's methods made later is still called), or undefined for a response of node's own
+     * class or a prototype left alone. Allocates nothing: it runs for every request.
      */
-    onPrototype(res: ServerResponse): { write: ServerResponse['write']; end: ServerResponse['end'] } | undefined {
+    onPrototype(res: ServerResponse): ServerResponse | undefined {
       const proto = frameworkPrototype(res);
       if (proto === undefined) return undefined;
       let hooked = prototypes.get(proto);
@@ -261,9 +262,7 @@ function responseHooks(kExchange: symbol, maxBodyBytes: number, onDone: (exchang
         }
         prototypes.set(proto, hooked);
       }
-      if (!hooked) return undefined;
-      const above = Object.getPrototypeOf(proto) as ServerResponse;
-      return { write: above.write, end: above.end };
+      return hooked ? (Object.getPrototypeOf(proto) as ServerResponse) : undefined;
     },
     /** Takes protoWrite/protoEnd off the prototypes they were put on, where they are still there. */
     release(): void {
@@ -284,33 +283,36 @@ function responseHooks(kExchange: symbol, maxBodyBytes: number, onDone: (exchang
       const exchange = exchangeOf(this);
       const mine = exchange?.viaPrototype ? exchange : undefined;
       if (mine !== undefined) teeWrite(mine, this, chunk, encoding);
-      const write = mine?.write ?? above(this, 'write', hooks.protoWrite);
+      const write = mine?.write ?? methodAbove(this, 'write', hooks.protoWrite);
       return write.apply(this, arguments as unknown as Parameters<typeof write>);
     } as ServerResponse['write'],
     protoEnd: function (this: ServerResponse, chunk?: unknown, encoding?: unknown): ServerResponse {
       const exchange = exchangeOf(this);
       const mine = exchange?.viaPrototype ? exchange : undefined;
       if (mine === undefined) {
-        const end = above(this, 'end', hooks.protoEnd);
+        const end = methodAbove(this, 'end', hooks.protoEnd);
         return end.apply(this, arguments as unknown as Parameters<typeof end>);
       }
       teeEnd(mine, this, chunk, encoding);
-      return callEnd(mine, this, mine.end ?? above(this, 'end', hooks.protoEnd), arguments);
+      return callEnd(mine, this, mine.end ?? methodAbove(this, 'end', hooks.protoEnd), arguments);
     } as ServerResponse['end'],
     write: function (this: ServerResponse, chunk: unknown, encoding?: unknown): boolean {
+      // An exchange whose response inherits the prototype hooks is theirs to tee.
       const exchange = exchangeOf(this);
-      if (exchange !== undefined && !exchange.viaPrototype) teeWrite(exchange, this, chunk, encoding);
-      const write = (exchange?.viaPrototype === false ? exchange.write : undefined) ?? inherited(this, 'write');
+      const mine = exchange?.viaPrototype === false ? exchange : undefined;
+      if (mine !== undefined) teeWrite(mine, this, chunk, encoding);
+      const write = mine?.write ?? inherited(this, 'write');
       return write.apply(this, arguments as unknown as Parameters<typeof write>);
     } as ServerResponse['write'],
     end: function (this: ServerResponse, chunk?: unknown, encoding?: unknown): ServerResponse {
       const exchange = exchangeOf(this);
-      if (exchange === undefined || exchange.viaPrototype) {
+      const mine = exchange?.viaPrototype === false ? exchange : undefined;
+      if (mine === undefined) {
         const end = inherited(this, 'end');
         return end.apply(this, arguments as unknown as Parameters<typeof end>);
       }
-      teeEnd(exchange, this, chunk, encoding);
-      return callEnd(exchange, this, exchange.end ?? inherited(this, 'end'), arguments);
+      teeEnd(mine, this, chunk, encoding);
+      return callEnd(mine, this, mine.end ?? inherited(this, 'end'), arguments);
     } as ServerResponse['end'],
     writeHead: function (this: ServerResponse, _status: unknown, reason?: unknown, headers?: unknown): ServerResponse {
       const exchange = exchangeOf(this);
@@ -359,7 +361,7 @@ function frameworkPrototype(res: ServerResponse): object | undefined {
  * The method above the prototype in `target`'s chain that has `hook` as its own `name` (what that
  * prototype had before the hook was put on it); what `target` inherits when none has it.
  */
-function above<K extends 'write' | 'end'>(target: ServerResponse, name: K, hook: ServerResponse[K]): ServerResponse[K] {
+function methodAbove<K extends 'write' | 'end'>(target: ServerResponse, name: K, hook: ServerResponse[K]): ServerResponse[K] {
   let proto: unknown = typeof target === 'object' && target !== null ? Object.getPrototypeOf(target) : null;
   for (let depth = 0; depth < 16 && typeof proto === 'object' && proto !== null; depth += 1) {
     if (Object.getOwnPropertyDescriptor(proto, name)?.value === hook) {

@@ -145,6 +145,7 @@ export function prepareDirect(record: ApiRecord): DirectRecord | undefined {
 
 const COMMA = 0x2c;
 const QUOTE = 0x22;
+const CLOSE_BRACE = 0x7d;
 
 /**
  * Writes a {@link prepareDirect} record into `target` at `offset` (`size` bytes of room); returns the
@@ -168,7 +169,7 @@ export function writeDirect(d: DirectRecord, target: Buffer, offset: number): nu
     at += target.write(d.tail, at, 'utf8');
     target[start] = COMMA;
   } else {
-    target[at] = 0x7d; // `}`
+    target[at] = CLOSE_BRACE;
     at += 1;
   }
   return at;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { ServerResponse, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -459,6 +459,27 @@ for (const { name, express } of expressVersions) {
       assert.equal(await (await fetch(`${url}/users/2`)).text(), '{"id":2,"token":"x"}');
       // A request after shutdown puts nothing back.
       assert.equal(Object.hasOwn(base, 'write') || Object.hasOwn(base, 'end'), false);
+    });
+
+    test("node's end() patched after the hooks went on (as another tool would) is still called", async (t) => {
+      const { transport, apitoolkit } = client(t);
+      const app = express();
+      app.use(expressMiddleware(apitoolkit));
+      app.get('/users/:id', (req, res) => res.json({ id: Number(req.params.id) }));
+      const url = await serve(t, app);
+      assert.equal(await (await fetch(`${url}/users/1`)).text(), '{"id":1}');
+      await oneRecord(apitoolkit, transport);
+      const original = ServerResponse.prototype.end;
+      let calls = 0;
+      ServerResponse.prototype.end = function (this: ServerResponse, ...args: unknown[]) {
+        calls += 1;
+        return original.apply(this, args as Parameters<typeof original>);
+      } as typeof original;
+      t.after(() => {
+        ServerResponse.prototype.end = original;
+      });
+      assert.equal(await (await fetch(`${url}/users/2`)).text(), '{"id":2}');
+      assert.equal(calls, 1);
     });
 
     test('a sub-app with the SDK: what the parent writes after the sub-app is done is recorded too', async (t) => {
